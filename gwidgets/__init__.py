@@ -1,0 +1,41 @@
+"""gwidgets: interactive gamma-ray astronomy in Jupyter.
+
+Import is light: the analysis core and the widgets are loaded on first use.
+
+>>> import gwidgets as gw
+>>> store = gw.example_store()            # simulated default data set  # doctest: +SKIP
+>>> obs = store.get_observations()        # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import importlib
+
+from . import errors
+
+__version__ = "0.1.0.dev0"
+
+_LAZY = {
+    "DataStore": "gwidgets.core.data",
+    "Observation": "gwidgets.core.data",
+    "Observations": "gwidgets.core.data",
+    "ObservationTable": "gwidgets.core.data",
+    "EventList": "gwidgets.core.data",
+    "GTI": "gwidgets.core.data",
+    "example_store": "gwidgets.core.simulate.example",
+    "simulate_datastore": "gwidgets.core.simulate",
+}
+
+__all__ = ["errors", "__version__", *_LAZY]
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gwidgets' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

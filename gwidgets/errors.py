@@ -25,6 +25,7 @@ __all__ = [
     "UnitError",
     "UnsupportedFormatError",
     "EmptySelectionError",
+    "NoDataError",
     "MissingIRFError",
     "ObservationNotFoundError",
 ]
@@ -50,6 +51,9 @@ class FileNotFoundGwError(DataFileError, FileNotFoundError):
         if referenced_by:
             msg += f" (referenced by {referenced_by})"
         super().__init__(msg, filename)
+
+    def __str__(self):  # OSError would otherwise print "[Errno None] None"
+        return self.args[0]
 
 
 class NotFITSError(DataFileError):
@@ -106,6 +110,10 @@ class UnitError(DataFileError, ValueError):
 
 class UnsupportedFormatError(DataFileError):
     """A file uses a format, class or version gwidgets cannot read."""
+
+
+class NoDataError(DataFileError):
+    """A directory or list of files holds no DL3 data."""
 
 
 class EmptySelectionError(GwidgetsError, ValueError):

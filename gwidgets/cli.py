@@ -1,0 +1,104 @@
+"""The ``gwidgets`` command line.
+
+Sub-commands
+------------
+``gwidgets info [PATH]``
+    Versions of gwidgets and its dependencies, and a summary of a DL3 data
+    store (the simulated example store when PATH is omitted).
+``gwidgets simulate OUTDIR [--seed N] [--n-obs N] [--overwrite]``
+    Write the project's simulated DL3 data store into OUTDIR.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+__all__ = ["main"]
+
+
+def _versions() -> list[tuple[str, str]]:
+    from importlib import metadata
+
+    out = []
+    for name in ("gwidgets", "numpy", "scipy", "astropy", "regions", "iminuit", "ipywidgets", "bqplot", "voila"):
+        try:
+            out.append((name, metadata.version(name)))
+        except metadata.PackageNotFoundError:
+            out.append((name, "not installed"))
+    return out
+
+
+def cmd_info(args) -> int:
+    from .core.data import DataStore
+
+    for name, version in _versions():
+        print(f"{name:>10}: {version}")
+    if args.path:
+        store = DataStore.from_dir(args.path)
+    else:
+        from .core.simulate.example import example_store
+
+        store = example_store()
+    print()
+    print(store)
+    t = store.obs_table
+    cols = [c for c in ("OBS_ID", "OBJECT", "RA_PNT", "DEC_PNT", "ZEN_PNT", "LIVETIME") if c in t.colnames]
+    t[cols].pprint(max_lines=args.max_lines, max_width=120)
+    problems = store.check()
+    for p in problems:
+        print("problem:", p)
+    return 1 if problems else 0
+
+
+def cmd_simulate(args) -> int:
+    from .core.simulate import simulate_datastore
+
+    t0 = time.perf_counter()
+    kwargs = {k: v for k, v in (("seed", args.seed), ("n_obs", args.n_obs)) if v is not None}
+    path = simulate_datastore(args.outdir, overwrite=args.overwrite, **kwargs)
+    print(f"Simulated DL3 data store written to {path} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gwidgets", description="Interactive gamma-ray astronomy toolkit")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("info", help="versions and a data store summary")
+    p.add_argument("path", nargs="?", help="DL3 data store directory (default: the simulated example store)")
+    p.add_argument("--max-lines", type=int, default=30, help="rows of the observation table to print")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("simulate", help="write the simulated example DL3 data store")
+    p.add_argument("outdir", help="output directory")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: the example store's)")
+    p.add_argument("--n-obs", type=int, default=None, help="number of observations")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing store")
+    p.set_defaults(func=cmd_simulate)
+    return parser
+
+
+def main(argv=None) -> int:
+    from .errors import GwidgetsError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from . import __version__
+
+        print(__version__)
+        return 0
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except GwidgetsError as exc:
+        print(f"gwidgets: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,300 @@
+"""The DL3 data store: observation + HDU index over a directory of GADF files.
+
+Examples
+--------
+>>> import gwidgets as gw
+>>> store = gw.DataStore.from_dir("../shared/data/hess-dl3-dr1")   # doctest: +SKIP
+>>> store                                                          # doctest: +SKIP
+DataStore(105 observations, 'hess-dl3-dr1', objects: Crab Nebula, MSH 15-52, ...)
+>>> obs = store.get_observations([23523, 23526])                   # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import html
+import threading
+import warnings
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+from astropy.table import Table
+
+from ...errors import (
+    EmptySelectionError,
+    MissingIRFError,
+    NoDataError,
+    ObservationNotFoundError,
+)
+from ..io.fits import FitsFile
+from .events import GTI, EventList
+from .hdu_index import HDUIndex, HDULocation
+from .obs_table import ObservationTable
+from .observation import Observation, Observations, _required
+from .scan import scan_files
+
+__all__ = ["DataStore", "NoDataError"]
+
+_INDEX_NAMES = {
+    "hdu": ("hdu-index.fits.gz", "hdu-index.fits", "hdu_index.fits.gz", "hdu_index.fits"),
+    "obs": ("obs-index.fits.gz", "obs-index.fits", "obs_index.fits.gz", "obs_index.fits"),
+}
+
+
+def _read_index_table(path: Path, kind: str) -> Table:
+    ff = FitsFile(path)
+    hdu = next((h for h in ff.hdus[1:] if hasattr(h, "columns")), None)
+    if hdu is None:
+        raise NoDataError(f"Index file '{path}' has no table HDU", path)
+    t = hdu.to_table()
+    t.meta = dict(hdu.header)
+    return t
+
+
+class DataStore:
+    """Observations of a DL3 data set (GADF 0.2/0.3): an observation table and an HDU index.
+
+    Use :meth:`from_dir` (index files, or a scan of the FITS files when there
+    are none) or :meth:`from_files`.
+    """
+
+    #: how many recently read files are kept in memory (an observation's HDUs
+    #: usually share one file, read once for all of them)
+    file_cache_size = 4
+
+    def __init__(self, hdu_index: HDUIndex, obs_table: ObservationTable, name: str = ""):
+        self.hdu_index = hdu_index
+        self.obs_table = obs_table
+        self.name = name
+        self._files: OrderedDict[Path, FitsFile] = OrderedDict()
+        self._shared: dict = {}
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------ construct
+    @classmethod
+    def from_dir(cls, path, hdu_table_filename=None, obs_table_filename=None) -> "DataStore":
+        """Open a data store directory.
+
+        Uses ``hdu-index.fits[.gz]`` and ``obs-index.fits[.gz]`` when present
+        (also under ``index/*/``); otherwise scans all FITS files below ``path``.
+        """
+        path = Path(path)
+        if not path.exists():
+            from ...errors import FileNotFoundGwError
+
+            raise FileNotFoundGwError(path)
+        if not path.is_dir():
+            raise NoDataError(f"'{path}' is not a directory (use DataStore.from_files for files)", path)
+        hdu_file = Path(hdu_table_filename) if hdu_table_filename else _find_index(path, "hdu")
+        obs_file = Path(obs_table_filename) if obs_table_filename else _find_index(path, "obs")
+        if hdu_file is None:
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith((".fits", ".fits.gz", ".fit", ".fits.fz")))
+            if not files:
+                raise NoDataError(f"No index files and no FITS files in directory '{path}'", path)
+            return cls.from_files(files, name=path.name)
+        hdu_table = _read_index_table(hdu_file, "hdu")
+        base_dir = hdu_file.parent
+        if str(hdu_table.meta.get("BASE_DIR", "") or "").strip():
+            base_dir = base_dir / str(hdu_table.meta["BASE_DIR"]).strip()
+        hdu_index = HDUIndex(hdu_table, base_dir, filename=str(hdu_file))
+        if obs_file is not None:
+            obs_table = ObservationTable.from_index_table(_read_index_table(obs_file, "obs"), str(obs_file))
+        else:
+            obs_table = _obs_table_from_events(hdu_index)
+        return cls(hdu_index, obs_table, name=path.name)
+
+    @classmethod
+    def from_files(cls, paths, name: str = "") -> "DataStore":
+        """Build the indexes by reading the headers of the given FITS files.
+
+        Files with an EVENTS HDU define observations; files holding only IRFs
+        are shared by every observation that lacks that IRF.
+        """
+        paths = [Path(p) for p in paths]
+        if not paths:
+            raise NoDataError("No files given to DataStore.from_files")
+        hdu_table, obs_table = scan_files(paths)
+        if len(obs_table) == 0:
+            raise NoDataError(f"None of the {len(paths)} files has an EVENTS HDU: {', '.join(str(p) for p in paths[:5])}")
+        hdu_index = HDUIndex(hdu_table, Path("/"), filename="(scanned files)")
+        return cls(hdu_index, ObservationTable.from_index_table(obs_table, "(scanned files)"), name=name)
+
+    # ------------------------------------------------------------- reading
+    def _file(self, path: Path) -> FitsFile:
+        with self._lock:
+            ff = self._files.get(path)
+            if ff is not None:
+                self._files.move_to_end(path)
+                return ff
+        ff = FitsFile(path)
+        with self._lock:
+            self._files[path] = ff
+            while len(self._files) > self.file_cache_size:
+                self._files.popitem(last=False)
+        return ff
+
+    def clear_cache(self):
+        """Forget files and shared IRFs kept in memory."""
+        with self._lock:
+            self._files.clear()
+            self._shared.clear()
+
+    def _read_hdu(self, loc: HDULocation):
+        key = (loc.path, loc.hdu_name.upper())
+        shared = key in self.hdu_index.shared and loc.hdu_type not in ("events", "gti")
+        if shared and key in self._shared:
+            return self._shared[key]
+        loc.check_exists()
+        hdu = self._file(loc.path)[loc.hdu_name]
+        if loc.hdu_type == "events":
+            value = EventList.from_hdu(hdu)
+        elif loc.hdu_type == "gti":
+            value = GTI.from_hdu(hdu)
+        else:
+            from ..irf import load_irf
+
+            value = load_irf(hdu, loc.hdu_class or None)
+        if shared:
+            self._shared[key] = value
+        return value
+
+    def _fixed_rad_max(self, obs_id, aeff):
+        value = getattr(aeff, "meta", {}).get("RAD_MAX")
+        if value is None:
+            return None
+        from ..irf import RadMax2D
+
+        return RadMax2D.from_fixed(value, aeff)
+
+    # ---------------------------------------------------------- observations
+    @property
+    def obs_ids(self) -> list[int]:
+        return self.obs_table.obs_ids
+
+    def obs(self, obs_id) -> Observation:
+        """One observation by id (no IRF check)."""
+        obs_id = int(obs_id)
+        rows = np.flatnonzero(np.asarray(self.obs_table["OBS_ID"], dtype=np.int64) == obs_id)
+        meta = {}
+        if len(rows):
+            row = self.obs_table[rows[0]]
+            meta = {k: _scalar(row[k]) for k in self.obs_table.colnames}
+        if not self.hdu_index.hdu_types(obs_id):
+            raise ObservationNotFoundError(obs_id, f"the HDU index of data store '{self.name}'")
+        meta.update({k: self.obs_table.meta[k] for k in ("MJDREFI", "MJDREFF", "TIMESYS") if k in self.obs_table.meta})
+        return Observation(obs_id, self, meta)
+
+    def get_observations(self, obs_id=None, required_irf="full-enclosure", skip_missing=False) -> Observations:
+        """Observations by id (all when ``obs_id`` is None), checked for IRFs.
+
+        Parameters
+        ----------
+        obs_id : int, list of int, `~astropy.table.Table` with OBS_ID, or None
+        required_irf : {"full-enclosure", "point-like", "all-optional"} or list
+            IRF components each observation must have ("aeff", "edisp", "psf",
+            "bkg", "rad_max").
+        skip_missing : bool
+            If False (default) a missing observation or IRF raises a
+            `~gwidgets.errors.GwidgetsError` naming it; if True the observation
+            is left out and recorded in ``result.skipped``.
+        """
+        if obs_id is None:
+            ids = self.obs_ids
+        elif isinstance(obs_id, Table):
+            ids = [int(x) for x in obs_id["OBS_ID"]]
+        else:
+            ids = [int(x) for x in np.atleast_1d(obs_id)]
+        if not ids:
+            raise EmptySelectionError(f"No observations selected from data store '{self.name}'")
+        required = _required(required_irf)
+        result, skipped = [], {}
+        for oid in ids:
+            try:
+                obs = self.obs(oid)
+                obs.check(required)
+            except (MissingIRFError, ObservationNotFoundError) as exc:
+                if not skip_missing:
+                    raise
+                skipped[oid] = str(exc)
+                continue
+            result.append(obs)
+        if skipped:
+            warnings.warn(f"Skipped {len(skipped)} observation(s) without required IRFs: {sorted(skipped)[:10]}", stacklevel=2)
+        if not result:
+            raise EmptySelectionError(
+                f"None of the {len(ids)} selected observations has the required IRFs {list(required)}: "
+                + "; ".join(list(skipped.values())[:3])
+            )
+        return Observations(result, skipped)
+
+    def check(self) -> list[str]:
+        """Problems found in the index: files that do not exist (empty list if none)."""
+        problems = []
+        seen = set()
+        for oid in self.hdu_index.obs_ids:
+            for t in self.hdu_index.hdu_types(oid):
+                loc = self.hdu_index.location(oid, t)
+                if loc.path not in seen:
+                    seen.add(loc.path)
+                    if not loc.path.exists():
+                        problems.append(f"missing file {loc.path} (OBS_ID {oid}, {t})")
+        return problems
+
+    # -------------------------------------------------------------- display
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_files"] = OrderedDict()
+        state["_shared"] = {}
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
+    def __repr__(self):
+        return f"DataStore({self.obs_table.summary()}, name='{self.name}')"
+
+    def _repr_html_(self):
+        return f"<p><b>DataStore</b> '{html.escape(self.name)}': {html.escape(self.obs_table.summary())}</p>" + self.obs_table[:20]._repr_html_()
+
+
+def _find_index(path: Path, kind: str) -> Path | None:
+    for name in _INDEX_NAMES[kind]:
+        if (path / name).exists():
+            return path / name
+    # CTA-like layout: index/<dataset>/hdu-index.fits.gz
+    for name in _INDEX_NAMES[kind]:
+        found = sorted(path.glob(f"index/*/{name}"))
+        if len(found) == 1:
+            return found[0]
+    return None
+
+
+def _scalar(value):
+    if hasattr(value, "unit") and value.unit is not None and hasattr(value, "value"):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (bytes, np.bytes_)):
+        return value.decode().strip()
+    return value
+
+
+def _obs_table_from_events(hdu_index: HDUIndex) -> ObservationTable:
+    """Observation table from the EVENTS headers when there is no obs-index."""
+    from .scan import obs_row_from_header
+
+    rows, meta = [], {}
+    for oid in hdu_index.obs_ids:
+        loc = hdu_index.location(oid, "events")
+        if loc is None:
+            continue
+        loc.check_exists()
+        hdu = FitsFile(loc.path)[loc.hdu_name]
+        rows.append(obs_row_from_header(hdu.header, hdu.nrows))
+        meta = meta or {k: hdu.header[k] for k in ("MJDREFI", "MJDREFF", "TIMESYS") if k in hdu.header}
+    from .scan import rows_to_table
+
+    t = rows_to_table(rows)
+    t.meta.update(meta)
+    return ObservationTable.from_index_table(t, str(hdu_index.filename))

@@ -1,0 +1,213 @@
+"""Event lists (GADF ``EVENTS`` HDU) and good time intervals (``GTI``)."""
+from __future__ import annotations
+
+import numpy as np
+import astropy.units as u
+from astropy.coordinates import Angle, SkyCoord
+from astropy.table import Table
+from astropy.time import Time
+
+from ...errors import EmptySelectionError, GwidgetsError
+from .obs_table import time_reference
+
+__all__ = ["EventList", "GTI"]
+
+
+class EventList:
+    """A list of gamma-like events backed by an `~astropy.table.Table`.
+
+    Columns carry units (``ENERGY`` in TeV, ``RA``/``DEC`` in deg, ``TIME`` in s
+    since the MET reference); the header keywords are in ``meta``. Selections
+    return new event lists.
+
+    Examples
+    --------
+    >>> obs = gw.example_store().get_observations()[0]            # doctest: +SKIP
+    >>> ev = obs.events.select_energy(1 * u.TeV, 10 * u.TeV)      # doctest: +SKIP
+    >>> ev.radec[:2], len(ev)                                      # doctest: +SKIP
+    """
+
+    def __init__(self, table: Table):
+        self.table = table
+
+    @classmethod
+    def from_hdu(cls, hdu) -> "EventList":
+        """Read from a `gwidgets.core.io.fits.TableHDU`, checking columns and units."""
+        t = Table(meta=dict(hdu.header), copy=False)
+        t["EVENT_ID"] = hdu.column("EVENT_ID") if hdu.has_column("EVENT_ID") else np.arange(hdu.nrows)
+        t["TIME"] = hdu.quantity("TIME", "s", default_unit="s")
+        t["RA"] = hdu.quantity("RA", "deg", default_unit="deg")
+        t["DEC"] = hdu.quantity("DEC", "deg", default_unit="deg")
+        t["ENERGY"] = hdu.quantity("ENERGY", "TeV", default_unit="TeV")
+        for extra in ("DETX", "DETY", "MC_ID"):
+            if hdu.has_column(extra):
+                t[extra] = hdu.quantity(extra) if hdu.unit(extra) else hdu.column(extra)
+        t.meta["FILENAME"] = hdu.filename
+        return cls(t)
+
+    # -------------------------------------------------------------- properties
+    def __len__(self):
+        return len(self.table)
+
+    @property
+    def meta(self) -> dict:
+        return self.table.meta
+
+    @property
+    def energy(self) -> u.Quantity:
+        return self.table["ENERGY"].quantity
+
+    @property
+    def time(self) -> Time:
+        return self.time_ref + self.table["TIME"].quantity
+
+    @property
+    def time_ref(self) -> Time:
+        return time_reference(self.meta, self.meta.get("FILENAME", "the EVENTS HDU"))
+
+    @property
+    def radec(self) -> SkyCoord:
+        return SkyCoord(self.table["RA"].quantity, self.table["DEC"].quantity, frame="icrs")
+
+    @property
+    def galactic(self) -> SkyCoord:
+        return self.radec.galactic
+
+    @property
+    def pointing_radec(self) -> SkyCoord:
+        return SkyCoord(self.meta["RA_PNT"], self.meta["DEC_PNT"], unit="deg", frame="icrs")
+
+    @property
+    def offset(self) -> Angle:
+        """Angular distance of each event from the pointing position."""
+        return self.radec.separation(self.pointing_radec)
+
+    # -------------------------------------------------------------- selections
+    def select_mask(self, mask) -> "EventList":
+        return EventList(self.table[np.asarray(mask, dtype=bool)])
+
+    def select_energy(self, e_min=None, e_max=None) -> "EventList":
+        """Events with ``e_min <= ENERGY < e_max``."""
+        energy = self.energy
+        mask = np.ones(len(self), dtype=bool)
+        if e_min is not None:
+            mask &= energy >= u.Quantity(e_min)
+        if e_max is not None:
+            mask &= energy < u.Quantity(e_max)
+        return self.select_mask(mask)
+
+    def select_time(self, start, stop) -> "EventList":
+        """Events with ``start <= TIME < stop`` (`~astropy.time.Time` or MET Quantities)."""
+        t = self.table["TIME"].quantity
+        start = (start - self.time_ref).to(u.s) if isinstance(start, Time) else u.Quantity(start, u.s)
+        stop = (stop - self.time_ref).to(u.s) if isinstance(stop, Time) else u.Quantity(stop, u.s)
+        return self.select_mask((t >= start) & (t < stop))
+
+    def select_offset(self, offset_min=0 * u.deg, offset_max=180 * u.deg) -> "EventList":
+        off = self.offset
+        return self.select_mask((off >= Angle(offset_min)) & (off < Angle(offset_max)))
+
+    def select_region(self, region, wcs=None) -> "EventList":
+        """Events inside a `regions` sky region (or a list of them: their union).
+
+        Circles are tested exactly on the sphere; other shapes in a local
+        tangent-plane WCS centred on the region (or the given ``wcs``).
+        """
+        regions = region if isinstance(region, (list, tuple)) else [region]
+        mask = np.zeros(len(self), dtype=bool)
+        coords = self.radec
+        for reg in regions:
+            mask |= region_contains(reg, coords, wcs)
+        return self.select_mask(mask)
+
+    # ----------------------------------------------------------------- display
+    def __repr__(self):
+        n = len(self)
+        text = f"EventList({n} events"
+        if n:
+            e = self.energy
+            text += f", energy {e.min().to_value('TeV'):.3g}–{e.max().to_value('TeV'):.3g} TeV"
+        obs = self.meta.get("OBS_ID")
+        return text + (f", OBS_ID {obs})" if obs is not None else ")")
+
+    def _repr_html_(self):
+        return f"<p>{self!r}</p>" + self.table[:10]._repr_html_()
+
+
+def region_contains(region, coords: SkyCoord, wcs=None) -> np.ndarray:
+    """Boolean mask of ``coords`` inside a `regions` sky region."""
+    from regions import CircleSkyRegion
+
+    if isinstance(region, CircleSkyRegion):
+        center = region.center.transform_to(coords.frame) if hasattr(region.center, "transform_to") else region.center
+        return coords.separation(center) < region.radius
+    if wcs is None:
+        from astropy.wcs import WCS
+
+        center = getattr(region, "center", None)
+        if center is None:
+            center = SkyCoord(np.mean(region.vertices.ra), np.mean(region.vertices.dec))
+        center = center.icrs
+        wcs = WCS(naxis=2)
+        wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+        wcs.wcs.crval = [center.ra.deg, center.dec.deg]
+        wcs.wcs.crpix = [0, 0]
+        wcs.wcs.cdelt = [-0.01, 0.01]
+    try:
+        return np.asarray(region.contains(coords, wcs), dtype=bool)
+    except Exception as exc:  # regions raises many types for odd shapes
+        raise GwidgetsError(f"Cannot test which events are inside region {region!r}: {exc}") from exc
+
+
+class GTI:
+    """Good time intervals: ``start``/``stop`` Quantities in MET seconds, with a reference time."""
+
+    def __init__(self, start, stop, meta=None):
+        self.start = u.Quantity(start, u.s)
+        self.stop = u.Quantity(stop, u.s)
+        self.meta = dict(meta or {})
+
+    @classmethod
+    def from_hdu(cls, hdu) -> "GTI":
+        gti = cls(hdu.quantity("START", "s", default_unit="s"), hdu.quantity("STOP", "s", default_unit="s"), hdu.header)
+        gti.meta["FILENAME"] = hdu.filename
+        return gti
+
+    def __len__(self):
+        return len(self.start)
+
+    @property
+    def time_ref(self) -> Time:
+        return time_reference(self.meta, self.meta.get("FILENAME", "the GTI HDU"))
+
+    @property
+    def time_start(self) -> Time:
+        return self.time_ref + self.start
+
+    @property
+    def time_stop(self) -> Time:
+        return self.time_ref + self.stop
+
+    @property
+    def time_sum(self) -> u.Quantity:
+        """Total good time."""
+        return (self.stop - self.start).sum().to(u.s)
+
+    def select_time(self, start, stop) -> "GTI":
+        """Intervals clipped to ``[start, stop]`` (MET Quantities or Time); empty ones dropped."""
+        if isinstance(start, Time):
+            start = (start - self.time_ref).to(u.s)
+        if isinstance(stop, Time):
+            stop = (stop - self.time_ref).to(u.s)
+        s = np.maximum(self.start, u.Quantity(start, u.s))
+        e = np.minimum(self.stop, u.Quantity(stop, u.s))
+        keep = e > s
+        if not keep.any():
+            raise EmptySelectionError(f"No good time between {start} and {stop}")
+        return GTI(s[keep], e[keep], self.meta)
+
+    def to_table(self) -> Table:
+        return Table({"START": self.start, "STOP": self.stop}, meta=self.meta)
+
+    def __repr__(self):
+        return f"GTI({len(self)} intervals, {self.time_sum.to_value('s'):.1f} s)"

@@ -1,0 +1,203 @@
+"""The observation table (GADF ``OBS_INDEX``) with selection helpers.
+
+Every selection returns a new :class:`ObservationTable`; the original is never
+modified, so a widget can keep the full table and show any number of
+selections of it.
+
+Examples
+--------
+>>> import astropy.units as u
+>>> from astropy.coordinates import SkyCoord
+>>> import gwidgets as gw
+>>> store = gw.DataStore.from_dir("../shared/data/hess-dl3-dr1")        # doctest: +SKIP
+>>> crab = SkyCoord(83.633, 22.014, unit="deg")
+>>> t = store.obs_table.select_sky_cone(crab, 3 * u.deg)                # doctest: +SKIP
+>>> t.select_zenith(0 * u.deg, 50 * u.deg)["OBS_ID"].tolist()            # doctest: +SKIP
+[23523, 23526, 23559, 23592]
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import astropy.units as u
+from astropy.coordinates import Angle, SkyCoord
+from astropy.table import Table
+from astropy.time import Time
+
+from ...errors import GwidgetsError, MissingColumnError
+
+__all__ = ["ObservationTable", "time_reference"]
+
+# Units of the standard OBS_INDEX columns, applied when the file has none.
+_UNITS = {
+    "RA_PNT": u.deg, "DEC_PNT": u.deg, "GLON_PNT": u.deg, "GLAT_PNT": u.deg,
+    "ZEN_PNT": u.deg, "ALT_PNT": u.deg, "AZ_PNT": u.deg, "RA_OBJ": u.deg,
+    "DEC_OBJ": u.deg, "OFFSET_OBJ": u.deg, "ONTIME": u.s, "LIVETIME": u.s,
+    "TSTART": u.s, "TSTOP": u.s,
+}
+
+
+def time_reference(meta: dict, where: str = "") -> Time:
+    """The MET reference time from GADF header keywords (MJDREFI/F or MJDREF, TIMESYS).
+
+    Raises `~gwidgets.errors.GwidgetsError` naming ``where`` if the keywords are missing.
+    """
+    scale = str(meta.get("TIMESYS", "tt") or "tt").strip().lower()
+    if scale not in Time.SCALES:
+        scale = "tt"
+    if "MJDREFI" in meta:
+        mjd_i, mjd_f = float(meta["MJDREFI"]), float(meta.get("MJDREFF", 0.0))
+    elif "MJDREF" in meta:
+        mjd_i, mjd_f = float(meta["MJDREF"]), 0.0
+    else:
+        raise GwidgetsError(f"No time reference (MJDREFI/MJDREFF) in the header of {where or 'the table'}")
+    return Time(mjd_i, mjd_f, format="mjd", scale=scale)
+
+
+class ObservationTable(Table):
+    """Table of observations, one row each, with `Quantity` columns.
+
+    Selection methods (`select_ids`, `select_sky_cone`, `select_sky_box`,
+    `select_time`, `select_zenith`, `select_object`, `select_range`,
+    `select_rows`) return a new table and never modify this one.
+    """
+
+    @classmethod
+    def from_index_table(cls, table: Table, filename: str = "obs-index") -> "ObservationTable":
+        """Standardise an OBS_INDEX table: units on the known columns, ``OBJECT`` as str."""
+        if "OBS_ID" not in table.colnames:
+            raise MissingColumnError("OBS_ID", "OBS_INDEX", filename, table.colnames)
+        t = cls(table, copy=False, masked=False)
+        for name, unit in _UNITS.items():
+            if name in t.colnames and t[name].unit is None:
+                t[name].unit = unit
+        t.meta["FILENAME"] = str(filename)
+        return t
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def obs_ids(self) -> list[int]:
+        return [int(x) for x in self["OBS_ID"]]
+
+    @property
+    def pointing_radec(self) -> SkyCoord:
+        return SkyCoord(self._col("RA_PNT"), self._col("DEC_PNT"), frame="icrs")
+
+    @property
+    def time_ref(self) -> Time:
+        return time_reference(self.meta, self.meta.get("FILENAME", "the observation table"))
+
+    @property
+    def time_start(self) -> Time:
+        return self.time_ref + self._col("TSTART")
+
+    @property
+    def time_stop(self) -> Time:
+        return self.time_ref + self._col("TSTOP")
+
+    def _col(self, name):
+        if name not in self.colnames:
+            raise MissingColumnError(name, "OBS_INDEX", self.meta.get("FILENAME", "obs-index"), self.colnames)
+        col = self[name]
+        return u.Quantity(col) if col.unit is not None else np.asarray(col)
+
+    def summary(self) -> str:
+        """Counts and totals as one line of text."""
+        n = len(self)
+        text = f"{n} observation{'s' if n != 1 else ''}"
+        if "LIVETIME" in self.colnames and n:
+            text += f", livetime {self._col('LIVETIME').to_value('h').sum():.2f} h"
+        if "OBJECT" in self.colnames and n:
+            objects = sorted({str(o).strip() for o in self["OBJECT"]})
+            text += f", objects: {', '.join(objects[:6])}" + (" …" if len(objects) > 6 else "")
+        return text
+
+    # -------------------------------------------------------------- selections
+    def select_rows(self, mask_or_predicate) -> "ObservationTable":
+        """Rows where a boolean mask is true, or where ``predicate(table)`` is true.
+
+        ``predicate`` receives this table and returns a boolean array, e.g.
+        ``t.select_rows(lambda t: t["N_TELS"] >= 3)``.
+        """
+        if callable(mask_or_predicate):
+            mask = mask_or_predicate(self)
+        else:
+            mask = mask_or_predicate
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != (len(self),):
+            raise GwidgetsError(f"Selection mask has shape {mask.shape}, expected ({len(self)},)")
+        return self[mask]
+
+    def select_ids(self, obs_ids) -> "ObservationTable":
+        """Rows whose OBS_ID is in ``obs_ids`` (in table order)."""
+        ids = np.atleast_1d(np.asarray(obs_ids, dtype=np.int64))
+        return self.select_rows(np.isin(np.asarray(self["OBS_ID"], dtype=np.int64), ids))
+
+    def select_sky_cone(self, center: SkyCoord, radius, border=0 * u.deg) -> "ObservationTable":
+        """Pointings within ``radius`` (+ ``border``) of ``center`` (any frame)."""
+        radius = Angle(radius) + Angle(border)
+        sep = self.pointing_radec.separation(center.icrs if hasattr(center, "icrs") else center)
+        return self.select_rows(sep <= radius)
+
+    def select_sky_box(self, lon, lat, frame: str = "icrs") -> "ObservationTable":
+        """Pointings inside a lon/lat box, e.g. ``lon=(80, 90) * u.deg, lat=(20, 25) * u.deg``.
+
+        Longitude ranges may wrap (``lon=(350, 10) * u.deg``).
+        """
+        pnt = self.pointing_radec.transform_to(frame).spherical
+        lon_min, lon_max = Angle(lon).wrap_at(360 * u.deg).deg
+        lat_min, lat_max = Angle(lat).deg
+        plon = pnt.lon.wrap_at(360 * u.deg).deg
+        plat = pnt.lat.deg
+        if lon_min <= lon_max:
+            in_lon = (plon >= lon_min) & (plon <= lon_max)
+        else:
+            in_lon = (plon >= lon_min) | (plon <= lon_max)
+        return self.select_rows(in_lon & (plat >= lat_min) & (plat <= lat_max))
+
+    def select_time(self, start, stop, partial_overlap: bool = True) -> "ObservationTable":
+        """Observations overlapping ``[start, stop]`` (`~astropy.time.Time`, or MET Quantities).
+
+        With ``partial_overlap=False`` only observations entirely inside are kept.
+        """
+        tstart, tstop = self._col("TSTART"), self._col("TSTOP")
+        start = self._met(start)
+        stop = self._met(stop)
+        if partial_overlap:
+            mask = (tstop > start) & (tstart < stop)
+        else:
+            mask = (tstart >= start) & (tstop <= stop)
+        return self.select_rows(mask)
+
+    def _met(self, t):
+        if isinstance(t, Time):
+            return (t - self.time_ref).to(u.s)
+        return u.Quantity(t, u.s)
+
+    def select_zenith(self, min=0 * u.deg, max=90 * u.deg) -> "ObservationTable":
+        """Observations with ``min <= ZEN_PNT < max`` (falls back to 90° - ALT_PNT)."""
+        if "ZEN_PNT" in self.colnames:
+            zen = self._col("ZEN_PNT")
+        else:
+            zen = 90 * u.deg - self._col("ALT_PNT")
+        return self.select_rows((zen >= Angle(min)) & (zen < Angle(max)))
+
+    def select_range(self, column: str, min=None, max=None) -> "ObservationTable":
+        """Rows with ``min <= column < max`` (either bound may be None)."""
+        values = self._col(column)
+        mask = np.ones(len(self), dtype=bool)
+        if min is not None:
+            mask &= values >= min
+        if max is not None:
+            mask &= values < max
+        return self.select_rows(mask)
+
+    def select_object(self, name: str, exact: bool = False) -> "ObservationTable":
+        """Rows whose OBJECT matches ``name`` (case- and space-insensitive; substring unless ``exact``)."""
+        col = "OBJECT" if "OBJECT" in self.colnames else "TARGET_NAME"
+        norm = lambda s: "".join(str(s).lower().split())  # noqa: E731
+        key = norm(name)
+        objects = [norm(o) for o in self._col(col)]
+        mask = [o == key if exact else key in o for o in objects]
+        return self.select_rows(np.array(mask, dtype=bool))

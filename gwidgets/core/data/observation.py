@@ -1,0 +1,276 @@
+"""One observation (run) and lists of them.
+
+An :class:`Observation` knows where its HDUs are and loads each one on first
+access (events, GTI, IRFs), then keeps it. IRF HDUs shared by several
+observations (one IRF file for a whole data set, as in CTA 1DC or FACT) are
+parsed once per data store.
+"""
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+import numpy as np
+import astropy.units as u
+from astropy.coordinates import SkyCoord
+from astropy.table import Table
+
+from ...errors import GwidgetsError, MissingIRFError, ObservationNotFoundError
+from .events import GTI, EventList
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .datastore import DataStore
+
+__all__ = ["Observation", "Observations", "REQUIRED_IRF"]
+
+#: Named sets of required IRF components.
+REQUIRED_IRF = {
+    "full-enclosure": ("aeff", "edisp", "psf", "bkg"),
+    "point-like": ("aeff", "edisp"),
+    "all-optional": (),
+}
+
+IRF_TYPES = ("aeff", "edisp", "psf", "bkg", "rad_max")
+
+
+class Observation:
+    """A DL3 observation: events, GTI, pointing and IRFs (lazy-loaded, cached).
+
+    Attributes
+    ----------
+    obs_id : int
+    meta : dict
+        The observation's row of the observation table.
+
+    Examples
+    --------
+    >>> obs = store.get_observations([23523])[0]                         # doctest: +SKIP
+    >>> obs.aeff.evaluate(energy_true=1 * u.TeV, offset=0.5 * u.deg)     # doctest: +SKIP
+    <Quantity 95840.4 m2>
+    """
+
+    def __init__(self, obs_id: int, store: "DataStore", meta: dict | None = None):
+        self.obs_id = int(obs_id)
+        self._store = store
+        self.meta = dict(meta or {})
+        self._cache: dict = {}
+
+    # --------------------------------------------------------------- loading
+    @property
+    def available_hdus(self) -> set[str]:
+        """HDU types present in the index for this observation."""
+        return self._store.hdu_index.hdu_types(self.obs_id)
+
+    def _load(self, hdu_type: str):
+        if hdu_type in self._cache:
+            return self._cache[hdu_type]
+        loc = self._store.hdu_index.location(self.obs_id, hdu_type)
+        if loc is None:
+            value = self._fallback(hdu_type)
+        else:
+            value = self._store._read_hdu(loc)
+        self._cache[hdu_type] = value
+        return value
+
+    def _fallback(self, hdu_type):
+        if hdu_type == "rad_max":
+            # point-like IRFs may give a fixed RAD_MAX in the AEFF header
+            if "aeff" in self.available_hdus:
+                return self._store._fixed_rad_max(self.obs_id, self.aeff)
+            return None
+        if hdu_type in ("events", "gti"):
+            raise MissingIRFError(self.obs_id, hdu_type, self.available_hdus)
+        return None
+
+    def load_all(self) -> "Observation":
+        """Load events, GTI and every available IRF now (returns self)."""
+        for t in ("events", "gti", *IRF_TYPES):
+            self._load(t)
+        return self
+
+    @property
+    def events(self) -> EventList:
+        return self._load("events")
+
+    @property
+    def gti(self) -> GTI:
+        return self._load("gti")
+
+    @property
+    def aeff(self):
+        """Effective area (or None if the observation has none)."""
+        return self._load("aeff")
+
+    @property
+    def edisp(self):
+        return self._load("edisp")
+
+    @property
+    def psf(self):
+        return self._load("psf")
+
+    @property
+    def bkg(self):
+        return self._load("bkg")
+
+    @property
+    def rad_max(self):
+        """RAD_MAX of point-like IRFs: the RAD_MAX HDU, or the fixed AEFF header value; else None."""
+        return self._load("rad_max")
+
+    def has_irf(self, name: str) -> bool:
+        if name == "rad_max":
+            return self.rad_max is not None
+        return name in self.available_hdus
+
+    @property
+    def is_pointlike(self) -> bool:
+        aeff = self.aeff
+        return bool(getattr(aeff, "is_pointlike", False))
+
+    # ------------------------------------------------------------- metadata
+    def _meta_q(self, key, unit):
+        value = self.meta.get(key)
+        if value is None:
+            value = self.events.meta.get(key)
+        if value is None:
+            return None
+        return u.Quantity(value, unit)
+
+    @property
+    def pointing_radec(self) -> SkyCoord:
+        ra, dec = self.meta.get("RA_PNT"), self.meta.get("DEC_PNT")
+        if ra is None or dec is None:
+            ra, dec = self.events.meta["RA_PNT"], self.events.meta["DEC_PNT"]
+        return SkyCoord(u.Quantity(ra, u.deg), u.Quantity(dec, u.deg), frame="icrs")
+
+    @property
+    def target_radec(self) -> SkyCoord | None:
+        ra = self.meta.get("RA_OBJ")
+        dec = self.meta.get("DEC_OBJ")
+        if ra is None or dec is None:
+            return None
+        return SkyCoord(u.Quantity(ra, u.deg), u.Quantity(dec, u.deg), frame="icrs")
+
+    @property
+    def livetime(self) -> u.Quantity:
+        lt = self._meta_q("LIVETIME", u.s)
+        if lt is None:
+            lt = self.gti.time_sum * float(self.meta.get("DEADC", 1.0))
+        return lt
+
+    @property
+    def ontime(self) -> u.Quantity:
+        t = self._meta_q("ONTIME", u.s)
+        return self.gti.time_sum if t is None else t
+
+    @property
+    def tstart(self) -> u.Quantity:
+        return self._meta_q("TSTART", u.s)
+
+    @property
+    def tstop(self) -> u.Quantity:
+        return self._meta_q("TSTOP", u.s)
+
+    @property
+    def target_name(self) -> str:
+        return str(self.meta.get("OBJECT", self.meta.get("TARGET_NAME", "")) or "").strip()
+
+    def check(self, required_irf="full-enclosure"):
+        """Raise `MissingIRFError` if a required IRF component is missing."""
+        for name in _required(required_irf):
+            if name == "rad_max":
+                if self.rad_max is None:
+                    raise MissingIRFError(self.obs_id, name, self.available_hdus)
+            elif name not in self.available_hdus:
+                raise MissingIRFError(self.obs_id, name, self.available_hdus)
+
+    # -------------------------------------------------------------- pickling
+    def __getstate__(self):
+        # keep loaded parts; drop nothing: the store pickles its index only
+        return self.__dict__
+
+    def __repr__(self):
+        pnt = self.pointing_radec
+        return (
+            f"Observation(obs_id={self.obs_id}, target='{self.target_name}', "
+            f"pointing=({pnt.ra.deg:.3f}°, {pnt.dec.deg:.3f}°), "
+            f"livetime={self.livetime.to_value('min'):.1f} min, "
+            f"hdus={sorted(self.available_hdus)})"
+        )
+
+    def _repr_html_(self):
+        return f"<pre>{html.escape(repr(self))}</pre>"
+
+
+def _required(required_irf):
+    if required_irf is None:
+        return ()
+    if isinstance(required_irf, str):
+        if required_irf not in REQUIRED_IRF:
+            raise GwidgetsError(
+                f"Unknown required_irf '{required_irf}'; use one of {list(REQUIRED_IRF)} or a list of {list(IRF_TYPES)}"
+            )
+        return REQUIRED_IRF[required_irf]
+    names = tuple(required_irf)
+    bad = [n for n in names if n not in IRF_TYPES]
+    if bad:
+        raise GwidgetsError(f"Unknown IRF component(s) {bad} in required_irf; choose from {list(IRF_TYPES)}")
+    return names
+
+
+class Observations(list):
+    """A list of `Observation` with lookup by id and a summary table.
+
+    Attributes
+    ----------
+    skipped : dict
+        obs_id → reason, for observations left out with ``skip_missing=True``.
+    """
+
+    def __init__(self, observations=(), skipped=None):
+        super().__init__(observations)
+        self.skipped = dict(skipped or {})
+
+    @property
+    def ids(self) -> list[int]:
+        return [o.obs_id for o in self]
+
+    def by_id(self, obs_id) -> Observation:
+        for o in self:
+            if o.obs_id == int(obs_id):
+                return o
+        raise ObservationNotFoundError(obs_id, "this Observations list")
+
+    def __getitem__(self, item):
+        result = super().__getitem__(item)
+        if isinstance(item, slice):
+            return Observations(result)
+        return result
+
+    @property
+    def livetime(self) -> u.Quantity:
+        return sum((o.livetime for o in self), 0 * u.s)
+
+    def to_table(self) -> Table:
+        rows = []
+        for o in self:
+            pnt = o.pointing_radec
+            rows.append((o.obs_id, o.target_name, pnt.ra.deg, pnt.dec.deg, o.livetime.to_value("s"), ",".join(sorted(o.available_hdus))))
+        t = Table(rows=rows, names=["OBS_ID", "OBJECT", "RA_PNT", "DEC_PNT", "LIVETIME", "HDUS"],
+                  dtype=[np.int64, str, float, float, float, str]) if rows else Table()
+        if rows:
+            t["RA_PNT"].unit = t["DEC_PNT"].unit = u.deg
+            t["LIVETIME"].unit = u.s
+        return t
+
+    def __repr__(self):
+        text = f"Observations({len(self)} observations"
+        if len(self):
+            text += f", livetime {self.livetime.to_value('h'):.2f} h, ids {self.ids[:5]}{' …' if len(self) > 5 else ''}"
+        if self.skipped:
+            text += f", {len(self.skipped)} skipped"
+        return text + ")"
+
+    def _repr_html_(self):
+        return f"<p>{html.escape(repr(self))}</p>" + self.to_table()._repr_html_()
