@@ -130,9 +130,10 @@ class Observation:
 
     # ------------------------------------------------------------- metadata
     def _meta_q(self, key, unit):
-        value = self.meta.get(key)
+        """A keyword from the EVENTS header (the file's own statement), else the obs-index row."""
+        value = self.events.meta.get(key)
         if value is None:
-            value = self.events.meta.get(key)
+            value = self.meta.get(key)
         if value is None:
             return None
         return u.Quantity(value, unit)
@@ -158,6 +159,15 @@ class Observation:
         if lt is None:
             lt = self.gti.time_sum * float(self.meta.get("DEADC", 1.0))
         return lt
+
+    @property
+    def deadc(self) -> float:
+        """Dead-time correction factor (live time / on time); 1 if not given."""
+        value = self.events.meta.get("DEADC", self.meta.get("DEADC"))
+        if value is None:
+            lt, on = self.events.meta.get("LIVETIME"), self.events.meta.get("ONTIME")
+            return float(lt) / float(on) if lt and on else 1.0
+        return float(value)
 
     @property
     def ontime(self) -> u.Quantity:

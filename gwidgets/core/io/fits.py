@@ -308,7 +308,13 @@ class TableHDU(_HDU):
             return np.char.strip(data.astype("U"))
         if name in self._layout[3]:
             scale, zero = self._layout[3][name]
-            return data * scale + zero
+            base = data.dtype.base
+            if base.kind == "i" and scale == 1 and zero == 2 ** (8 * base.itemsize - 1):
+                # the FITS convention for unsigned integers
+                native = data.astype(base.newbyteorder("="))
+                unsigned = np.dtype(f"u{base.itemsize}")
+                return native.view(unsigned) ^ unsigned.type(zero)
+            return data.astype(np.float64) * scale + zero
         if data.dtype.base.itemsize == 1 and self.header.get(
             f"TFORM{self._layout[0].index(name) + 1}", ""
         ).strip().endswith("L"):
