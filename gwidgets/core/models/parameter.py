@@ -1,0 +1,434 @@
+"""Model parameters: value with unit, bounds, frozen flag, error and an internal scale.
+
+A :class:`Parameter` stores ``value = factor × scale``; the minimiser works on
+``factor`` (numbers near 1) while users see ``value`` in ``unit``.  Changes are
+observable: ``param.observe(callback)`` calls ``callback(param, old, new)`` after
+each change of value, bounds, frozen flag or error (the widgets listen this
+way; a callback costs one function call, nothing when there is none).
+
+Linking is explicit: ``b.link_to(a)`` makes ``b`` read and write ``a``'s value
+(``b.linked_to is a``, shown in ``repr`` and written to YAML as a link label);
+two parameters are never linked by merely being the same object in two models.
+
+Examples
+--------
+>>> from gwidgets.core.models.parameter import Parameter, Parameters
+>>> p = Parameter("amplitude", "3e-11 cm-2 s-1 TeV-1", min=0)
+>>> p.factor, p.scale
+(3.0, 1e-11)
+>>> p.value = 5e-11
+>>> p.quantity
+<Quantity 5.e-11 1 / (TeV s cm2)>
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+import astropy.units as u
+from astropy.table import Table
+
+from ...errors import GwidgetsError
+
+__all__ = ["Parameter", "Parameters", "ParameterError"]
+
+
+class ParameterError(GwidgetsError, ValueError):
+    """A parameter value, bound or unit is invalid; the message names the parameter."""
+
+
+def _to_float(x, unit, what, name):
+    if x is None:
+        return math.nan
+    if isinstance(x, (u.Quantity, str)) and not (isinstance(x, str) and x.strip().lower() == "nan"):
+        try:
+            q = u.Quantity(x)
+            return float(q.to_value(unit)) if q.unit != u.one or unit == u.one else float(q.value)
+        except (u.UnitConversionError, TypeError, ValueError) as exc:
+            raise ParameterError(f"Parameter '{name}': {what} {x!r} is not convertible to unit '{unit}' ({exc})") from None
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        raise ParameterError(f"Parameter '{name}': {what} {x!r} is not a number") from None
+
+
+class Parameter:
+    """One model parameter.
+
+    Parameters
+    ----------
+    name : str
+    value : float, str or `~astropy.units.Quantity`
+        A Quantity or a string like ``"2.3 TeV"`` also sets ``unit``.
+    unit : str or `~astropy.units.Unit`
+    min, max : float or Quantity
+        Bounds (NaN = none), in ``unit``.
+    frozen : bool
+        Frozen parameters are not fitted.
+    error : float
+        1σ error in ``unit`` (set by a fit).
+    scale : float or None
+        ``value = factor × scale``. None (default) picks a power of ten so that
+        ``factor`` is in [1, 10) ("scale10", as gammapy).
+    is_norm : bool
+        Whether this is a normalisation (used by the flux-point estimators).
+    interp : {"lin", "log"}
+        Natural scale for sliders and scans.
+    """
+
+    __slots__ = ("name", "_value", "unit", "_min", "_max", "_frozen", "_error", "scale",
+                 "is_norm", "interp", "_listeners", "linked_to", "description")
+
+    def __init__(self, name, value, unit="", min=math.nan, max=math.nan, frozen=False, error=0.0,
+                 scale=None, is_norm=False, interp="lin", description=""):
+        if not isinstance(name, str) or not name:
+            raise ParameterError(f"Parameter name must be a non-empty string, got {name!r}")
+        self.name = name
+        self._listeners: list[Callable] | None = None
+        self.linked_to: Parameter | None = None
+        if isinstance(value, (u.Quantity, str)):
+            try:
+                q = u.Quantity(value)
+            except (TypeError, ValueError):
+                raise ParameterError(f"Parameter '{name}': value {value!r} is not a number with a unit") from None
+            if unit not in ("", None) and q.unit != u.one:
+                q = q.to(unit)
+            elif unit not in ("", None):
+                q = q.value * u.Unit(unit)
+            self.unit = q.unit
+            value = q.value
+        else:
+            self.unit = u.Unit(unit or "")
+        self._value = _to_float(value, self.unit, "value", name)
+        if not math.isfinite(self._value):
+            raise ParameterError(f"Parameter '{name}': value must be finite, got {self._value}")
+        self._min = _to_float(min, self.unit, "min", name)
+        self._max = _to_float(max, self.unit, "max", name)
+        self._frozen = bool(frozen)
+        self._error = _to_float(error, self.unit, "error", name)
+        self.scale = float(scale) if scale else self._auto_scale(self._value)
+        self.is_norm = bool(is_norm)
+        self.interp = interp
+        self.description = description
+
+    # ------------------------------------------------------------------ value
+    @staticmethod
+    def _auto_scale(value):
+        if value == 0 or not math.isfinite(value):
+            return 1.0
+        return 10 ** math.floor(math.log10(abs(value)))
+
+    @property
+    def value(self) -> float:
+        if self.linked_to is not None:
+            return self.linked_to.value
+        return self._value
+
+    @value.setter
+    def value(self, value):
+        if self.linked_to is not None:
+            self.linked_to.value = value
+            return
+        v = _to_float(value, self.unit, "value", self.name)
+        if not math.isfinite(v):
+            raise ParameterError(f"Parameter '{self.name}': value must be finite, got {value!r}")
+        old = self._value
+        self._value = v
+        if self._listeners and old != v:
+            self._notify("value", old, v)
+
+    def set_value_unchecked(self, v: float):
+        """Set ``value`` from a float in ``unit`` with no checks (the fit's hot path)."""
+        if self.linked_to is not None:
+            self.linked_to.set_value_unchecked(v)
+            return
+        old = self._value
+        self._value = v
+        if self._listeners and old != v:
+            self._notify("value", old, v)
+
+    @property
+    def quantity(self) -> u.Quantity:
+        return u.Quantity(self.value, self.unit)
+
+    @quantity.setter
+    def quantity(self, q):
+        self.value = u.Quantity(q).to_value(self.unit)
+
+    @property
+    def factor(self) -> float:
+        return self.value / self.scale
+
+    @factor.setter
+    def factor(self, f):
+        self.value = float(f) * self.scale
+
+    def autoscale(self):
+        """Reset ``scale`` to the power of ten of the current value."""
+        self.scale = self._auto_scale(self.value)
+
+    # ----------------------------------------------------------------- bounds
+    @property
+    def min(self) -> float:
+        return self._min
+
+    @min.setter
+    def min(self, v):
+        old, self._min = self._min, _to_float(v, self.unit, "min", self.name)
+        if self._listeners:
+            self._notify("min", old, self._min)
+
+    @property
+    def max(self) -> float:
+        return self._max
+
+    @max.setter
+    def max(self, v):
+        old, self._max = self._max, _to_float(v, self.unit, "max", self.name)
+        if self._listeners:
+            self._notify("max", old, self._max)
+
+    @property
+    def factor_min(self) -> float:
+        return self._min / self.scale
+
+    @property
+    def factor_max(self) -> float:
+        return self._max / self.scale
+
+    def check_bounds(self):
+        """Raise `ParameterError` if the value is outside [min, max]."""
+        v = self.value
+        if (math.isfinite(self._min) and v < self._min) or (math.isfinite(self._max) and v > self._max):
+            raise ParameterError(
+                f"Parameter '{self.name}' = {v:g} {self.unit} is outside its bounds [{self._min:g}, {self._max:g}]"
+            )
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen
+
+    @frozen.setter
+    def frozen(self, v):
+        old, self._frozen = self._frozen, bool(v)
+        if self._listeners and old != self._frozen:
+            self._notify("frozen", old, self._frozen)
+
+    @property
+    def error(self) -> float:
+        return self._error
+
+    @error.setter
+    def error(self, v):
+        old, self._error = self._error, _to_float(v, self.unit, "error", self.name)
+        if self._listeners:
+            self._notify("error", old, self._error)
+
+    # ---------------------------------------------------------------- linking
+    def link_to(self, other: "Parameter | None"):
+        """Share ``other``'s value from now on (None unlinks, keeping the current value)."""
+        if other is None:
+            if self.linked_to is not None:
+                self._value = self.linked_to.value
+            self.linked_to = None
+            return
+        if other is self or other.linked_to is self:
+            raise ParameterError(f"Cannot link parameter '{self.name}' to itself")
+        if not u.Unit(other.unit).is_equivalent(self.unit) and not (other.unit == self.unit):
+            raise ParameterError(f"Cannot link '{self.name}' [{self.unit}] to '{other.name}' [{other.unit}]")
+        self.linked_to = other.linked_to or other
+
+    # -------------------------------------------------------------- observing
+    def observe(self, callback: Callable):
+        """Call ``callback(param, attribute, old, new)`` after each change."""
+        if self._listeners is None:
+            self._listeners = []
+        self._listeners.append(callback)
+
+    def unobserve(self, callback: Callable):
+        if self._listeners and callback in self._listeners:
+            self._listeners.remove(callback)
+
+    def _notify(self, attr, old, new):
+        for cb in list(self._listeners):
+            cb(self, attr, old, new)
+
+    # ----------------------------------------------------------------- export
+    def to_dict(self) -> dict:
+        d = {"name": self.name, "value": self.value, "unit": self.unit.to_string("fits") if self.unit != u.one else ""}
+        if self._error:
+            d["error"] = self._error
+        if math.isfinite(self._min):
+            d["min"] = self._min
+        if math.isfinite(self._max):
+            d["max"] = self._max
+        if self._frozen:
+            d["frozen"] = True
+        if self.is_norm:
+            d["is_norm"] = True
+        return d
+
+    def copy(self) -> "Parameter":
+        p = Parameter(self.name, self.value, self.unit, self._min, self._max, self._frozen, self._error,
+                      self.scale, self.is_norm, self.interp, self.description)
+        return p
+
+    def __repr__(self):
+        text = f"Parameter(name='{self.name}', value={self.value:.4g}, unit='{self.unit}'"
+        if self._error:
+            text += f", error={self._error:.2g}"
+        if math.isfinite(self._min) or math.isfinite(self._max):
+            text += f", min={self._min:g}, max={self._max:g}"
+        if self._frozen:
+            text += ", frozen=True"
+        if self.linked_to is not None:
+            text += f", linked_to='{self.linked_to.name}'"
+        return text + ")"
+
+
+class Parameters:
+    """An ordered collection of parameters with lookup by name and covariance.
+
+    Parameters appear once even if several names point to the same object;
+    a linked parameter is kept (its value follows the parameter it links to)
+    but is not counted among the free parameters.
+
+    Examples
+    --------
+    >>> pars = Parameters([Parameter("index", 2.3), Parameter("amplitude", "1e-12 cm-2 s-1 TeV-1")])
+    >>> pars["index"].value
+    2.3
+    >>> [p.name for p in pars.free_parameters]
+    ['index', 'amplitude']
+    """
+
+    def __init__(self, parameters=(), covariance=None):
+        seen, plist = set(), []
+        for p in parameters:
+            if id(p) not in seen:
+                seen.add(id(p))
+                plist.append(p)
+        self._parameters = plist
+        self.covariance = covariance
+
+    # ---------------------------------------------------------------- access
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def __contains__(self, item):
+        if isinstance(item, str):
+            return any(p.name == item for p in self._parameters)
+        return any(p is item for p in self._parameters)
+
+    def __getitem__(self, key):
+        if isinstance(key, (int, np.integer)):
+            return self._parameters[key]
+        if isinstance(key, slice):
+            return Parameters(self._parameters[key])
+        if isinstance(key, Parameter):
+            return key
+        matches = [p for p in self._parameters if p.name == key]
+        if not matches:
+            raise ParameterError(f"No parameter named '{key}' (have: {', '.join(self.names)})")
+        if len(matches) > 1:
+            raise ParameterError(f"Parameter name '{key}' is ambiguous here ({len(matches)} parameters); index by position or model")
+        return matches[0]
+
+    def index(self, key) -> int:
+        p = self[key]
+        return next(i for i, q in enumerate(self._parameters) if q is p)
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self._parameters]
+
+    @property
+    def free_parameters(self) -> "Parameters":
+        return Parameters([p for p in self._parameters if not p.frozen and p.linked_to is None])
+
+    @property
+    def values(self) -> np.ndarray:
+        return np.array([p.value for p in self._parameters], dtype=float)
+
+    @values.setter
+    def values(self, values):
+        values = np.asarray(values, dtype=float)
+        if values.shape != (len(self),):
+            raise ParameterError(f"Expected {len(self)} values, got shape {values.shape}")
+        for p, v in zip(self._parameters, values):
+            p.value = v
+
+    @property
+    def errors(self) -> np.ndarray:
+        return np.array([p.error for p in self._parameters], dtype=float)
+
+    # -------------------------------------------------------------- snapshots
+    def snapshot(self) -> list[tuple]:
+        """State to restore later with :meth:`restore` (values, errors, frozen flags)."""
+        return [(p, p._value, p._error, p._frozen) for p in self._parameters]
+
+    @staticmethod
+    def restore(snapshot):
+        for p, value, error, frozen in snapshot:
+            if p.linked_to is None:
+                p.set_value_unchecked(value)
+            p.error = error
+            p.frozen = frozen
+
+    def freeze_all(self):
+        for p in self._parameters:
+            p.frozen = True
+
+    def unfreeze_all(self):
+        for p in self._parameters:
+            p.frozen = False
+
+    def check_bounds(self):
+        for p in self._parameters:
+            p.check_bounds()
+
+    def set_covariance_errors(self, covariance, parameters=None):
+        """Attach a covariance (matrix over ``parameters``, default: all) and set errors."""
+        parameters = list(parameters or self._parameters)
+        covariance = np.asarray(covariance, dtype=float)
+        full = np.zeros((len(self), len(self)))
+        idx = [self.index(p) for p in parameters]
+        full[np.ix_(idx, idx)] = covariance
+        self.covariance = full
+        for i, p in zip(idx, parameters):
+            p.error = math.sqrt(max(full[i, i], 0.0))
+
+    def correlation(self) -> np.ndarray | None:
+        if self.covariance is None:
+            return None
+        err = np.sqrt(np.diag(self.covariance))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.covariance / np.outer(err, err)
+
+    # ---------------------------------------------------------------- display
+    def to_table(self) -> Table:
+        """Name, value, unit, error, min, max, frozen, linked_to, as an astropy Table."""
+        rows = [
+            (p.name, p.value, p.unit.to_string(), p.error, p.min, p.max, p.frozen,
+             p.linked_to.name if p.linked_to is not None else "")
+            for p in self._parameters
+        ]
+        names = ["name", "value", "unit", "error", "min", "max", "frozen", "link"]
+        if not rows:
+            return Table(names=names, dtype=[str, float, str, float, float, float, bool, str])
+        t = Table(rows=rows, names=names)
+        t["value"].format = t["error"].format = ".4g"
+        return t
+
+    def copy(self) -> "Parameters":
+        return Parameters([p.copy() for p in self._parameters])
+
+    def __repr__(self):
+        return f"Parameters({len(self)}: {', '.join(self.names)})"
+
+    def _repr_html_(self):
+        return self.to_table()._repr_html_()
