@@ -1,0 +1,181 @@
+"""Binned axes (energy, true energy, offset, migration, …) with units.
+
+Examples
+--------
+>>> import astropy.units as u
+>>> from gwidgets.core.geom import MapAxis
+>>> e = MapAxis.from_energy_bounds(0.1 * u.TeV, 100 * u.TeV, nbin=5, per_decade=True)
+>>> e.nbin, e.name
+(15, 'energy')
+>>> MapAxis.from_energy_bounds("1 TeV", "10 TeV", nbin=2, name="energy_true").center
+<Quantity [1.77827941, 5.62341325] TeV>
+"""
+from __future__ import annotations
+
+import numpy as np
+import astropy.units as u
+from astropy.table import Table
+
+from ...errors import GwidgetsError
+
+__all__ = ["MapAxis"]
+
+
+class MapAxis:
+    """A binned axis: edges with a unit, a name and an interpolation scale.
+
+    Parameters
+    ----------
+    edges : Quantity or array
+        Bin edges, increasing.
+    name : str
+        ``"energy"`` (reconstructed), ``"energy_true"``, ``"offset"``,
+        ``"migra"``, ``"rad"``, … — names follow gammapy's.
+    interp : {"log", "lin"}
+        Scale of centres and interpolation (``"log"``: geometric centres).
+    """
+
+    def __init__(self, edges, name: str = "energy", interp: str | None = None, unit=None):
+        q = u.Quantity(edges, unit) if unit is not None else u.Quantity(edges)
+        values = np.asarray(q.value, dtype=float)
+        if values.ndim != 1 or len(values) < 2:
+            raise GwidgetsError(f"Axis '{name}' needs at least two edges, got {values.shape}")
+        if not np.all(np.diff(values) > 0):
+            raise GwidgetsError(f"Axis '{name}': edges must increase strictly")
+        self._edges = values
+        self.unit = q.unit
+        self.name = name
+        if interp is None:
+            interp = "log" if name.startswith("energy") else "lin"
+        if interp not in ("log", "lin"):
+            raise GwidgetsError(f"Axis '{name}': interp must be 'log' or 'lin', got '{interp}'")
+        if interp == "log" and values[0] <= 0:
+            raise GwidgetsError(f"Axis '{name}': a log axis needs positive edges")
+        self.interp = interp
+
+    # ------------------------------------------------------------ factories
+    @classmethod
+    def from_energy_bounds(cls, e_min, e_max, nbin: int, unit=None, per_decade: bool = False, name: str = "energy"):
+        """Log-spaced energy axis; ``nbin`` bins in total, or per decade."""
+        e_min = u.Quantity(e_min, unit)
+        e_max = u.Quantity(e_max, unit)
+        unit = unit or e_min.unit
+        lo, hi = e_min.to_value(unit), e_max.to_value(unit)
+        if not (0 < lo < hi):
+            raise GwidgetsError(f"Energy axis '{name}': need 0 < e_min < e_max, got {e_min}, {e_max}")
+        n = int(np.ceil(np.log10(hi / lo) * nbin)) if per_decade else int(nbin)
+        return cls(np.geomspace(lo, hi, n + 1) * u.Unit(unit), name=name, interp="log")
+
+    @classmethod
+    def from_energy_edges(cls, edges, unit=None, name: str = "energy"):
+        return cls(u.Quantity(edges, unit), name=name, interp="log")
+
+    @classmethod
+    def from_bounds(cls, lo, hi, nbin: int, unit="", name: str = "offset", interp: str = "lin"):
+        lo = u.Quantity(lo, unit).value if not isinstance(lo, u.Quantity) else lo.to_value(unit or lo.unit)
+        hi = u.Quantity(hi, unit).value if not isinstance(hi, u.Quantity) else hi.to_value(unit or hi.unit)
+        edges = np.geomspace(lo, hi, nbin + 1) if interp == "log" else np.linspace(lo, hi, nbin + 1)
+        return cls(edges * u.Unit(unit), name=name, interp=interp)
+
+    # ----------------------------------------------------------- properties
+    @property
+    def edges(self) -> u.Quantity:
+        return u.Quantity(self._edges, self.unit)
+
+    @property
+    def edges_min(self) -> u.Quantity:
+        return self.edges[:-1]
+
+    @property
+    def edges_max(self) -> u.Quantity:
+        return self.edges[1:]
+
+    @property
+    def center(self) -> u.Quantity:
+        e = self._edges
+        c = np.sqrt(e[:-1] * e[1:]) if self.interp == "log" else 0.5 * (e[:-1] + e[1:])
+        return u.Quantity(c, self.unit)
+
+    @property
+    def bin_width(self) -> u.Quantity:
+        return u.Quantity(np.diff(self._edges), self.unit)
+
+    @property
+    def nbin(self) -> int:
+        return len(self._edges) - 1
+
+    def __len__(self):
+        return self.nbin
+
+    @property
+    def bounds(self) -> u.Quantity:
+        return self.edges[[0, -1]]
+
+    def edges_in(self, unit) -> np.ndarray:
+        """Edges as floats in ``unit`` (the fast path)."""
+        return self.edges.to_value(unit)
+
+    # ------------------------------------------------------------ indexing
+    def coord_to_idx(self, coord, clip: bool = False) -> np.ndarray:
+        """Bin index of each coordinate (-1 outside the axis unless ``clip``)."""
+        x = u.Quantity(coord, self.unit).to_value(self.unit)
+        idx = np.searchsorted(self._edges, x, side="right") - 1
+        # the last edge belongs to the last bin
+        idx = np.where(x == self._edges[-1], self.nbin - 1, idx)
+        if clip:
+            return np.clip(idx, 0, self.nbin - 1)
+        return np.where((idx < 0) | (idx >= self.nbin), -1, idx)
+
+    def slice(self, sl: slice) -> "MapAxis":
+        start, stop, _ = sl.indices(self.nbin)
+        return MapAxis(self.edges[start : stop + 1], name=self.name, interp=self.interp)
+
+    def squash(self) -> "MapAxis":
+        """One bin covering the whole axis."""
+        return MapAxis(self.bounds, name=self.name, interp=self.interp)
+
+    def copy(self, **kwargs) -> "MapAxis":
+        kw = dict(edges=self.edges, name=self.name, interp=self.interp)
+        kw.update(kwargs)
+        return MapAxis(**kw)
+
+    def is_allclose(self, other: "MapAxis", rtol: float = 1e-6) -> bool:
+        return (
+            isinstance(other, MapAxis)
+            and self.nbin == other.nbin
+            and self.unit.is_equivalent(other.unit)
+            and np.allclose(self._edges, other.edges.to_value(self.unit), rtol=rtol, atol=0)
+        )
+
+    def __eq__(self, other):
+        return self.is_allclose(other) and self.name == other.name
+
+    def __hash__(self):
+        return hash((self.name, self.nbin, float(self._edges[0]), float(self._edges[-1])))
+
+    # ------------------------------------------------------------------ I/O
+    def _colnames(self):
+        if self.name == "energy":
+            return "ENERGY", "E_MIN", "E_MAX"
+        n = self.name.upper()
+        return n, n + "_MIN", n + "_MAX"
+
+    def to_bands_columns(self, table: Table, idx: np.ndarray):
+        """Add this axis' columns (gammapy's "gadf" BANDS layout) for bin indices ``idx``."""
+        c, lo, hi = self._colnames()
+        table[c] = self.center[idx]
+        table[lo] = self.edges_min[idx]
+        table[hi] = self.edges_max[idx]
+
+    @classmethod
+    def from_bands_columns(cls, table, colnames: list[str], interp: str) -> "MapAxis":
+        lo, hi = colnames
+        lo_v = np.unique(u.Quantity(table[lo]))
+        hi_v = np.unique(u.Quantity(table[hi]))
+        edges = np.unique(np.concatenate([lo_v.value, hi_v.to_value(lo_v.unit)])) * lo_v.unit
+        name = "energy" if lo == "E_MIN" else lo[: -len("_MIN")].lower()
+        return cls(edges, name=name, interp=interp)
+
+    def __repr__(self):
+        e = self._edges
+        return f"MapAxis(name='{self.name}', nbin={self.nbin}, {e[0]:.4g}–{e[-1]:.4g} {self.unit}, interp='{self.interp}')"

@@ -1,0 +1,162 @@
+"""Sky maps: a `WcsGeom`, a data array and a unit; FITS I/O in gammapy's map format.
+
+Examples
+--------
+>>> m = Map.from_geom(geom, unit="")                   # doctest: +SKIP
+>>> m.fill_events(obs.events)                          # doctest: +SKIP
+>>> m.write("counts.fits")                             # gammapy's Map.read() reads it  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import astropy.units as u
+from astropy.io import fits
+from astropy.table import Table
+
+from ...errors import GwidgetsError, MissingHDUError
+from .axes import MapAxis
+from .wcs import WcsGeom
+
+__all__ = ["Map"]
+
+
+class Map:
+    """Data on a `WcsGeom` (shape ``geom.data_shape``) with a unit."""
+
+    def __init__(self, geom: WcsGeom, data=None, unit="", meta=None):
+        self.geom = geom
+        if data is None:
+            data = np.zeros(geom.data_shape)
+        data = np.asarray(data)
+        if data.shape != geom.data_shape:
+            raise GwidgetsError(f"Map data shape {data.shape} does not match the geometry {geom.data_shape}")
+        self.data = data
+        self.unit = u.Unit(unit)
+        self.meta = dict(meta or {})
+
+    @classmethod
+    def from_geom(cls, geom: WcsGeom, unit="", dtype=float, fill=0):
+        return cls(geom, np.full(geom.data_shape, fill, dtype=dtype), unit)
+
+    @property
+    def quantity(self) -> u.Quantity:
+        return u.Quantity(self.data, self.unit, copy=False)
+
+    def copy(self, **kwargs) -> "Map":
+        kw = dict(geom=self.geom, data=self.data.copy(), unit=self.unit, meta=self.meta)
+        kw.update(kwargs)
+        return Map(**kw)
+
+    # ------------------------------------------------------------- filling
+    def fill_events(self, events, weights=None) -> "Map":
+        """Histogram an `EventList` (sky position and, if the map has one, reco energy)."""
+        iy, ix = self.geom.coord_to_idx(events.radec)
+        idx = [iy, ix]
+        good = iy >= 0
+        for ax in reversed(self.geom.axes):
+            if ax.name != "energy":
+                raise GwidgetsError(f"fill_events cannot fill axis '{ax.name}' from events")
+            ie = ax.coord_to_idx(events.energy)
+            good &= ie >= 0
+            idx.insert(0, ie)
+        flat = np.ravel_multi_index(tuple(i[good] for i in idx), self.data.shape)
+        w = None if weights is None else np.asarray(weights)[good]
+        self.data += np.bincount(flat, weights=w, minlength=self.data.size).reshape(self.data.shape)
+        return self
+
+    # ----------------------------------------------------------- reductions
+    def sum_over_axes(self, keepdims: bool = False) -> "Map":
+        n = len(self.geom.axes)
+        data = self.data.sum(axis=tuple(range(n)), keepdims=keepdims)
+        geom = self.geom.to_cube([a.squash() for a in self.geom.axes]) if keepdims else self.geom.to_image()
+        return Map(geom, data, self.unit, self.meta)
+
+    def cutout(self, position, width) -> "Map":
+        geom = self.geom.cutout(position, width)
+        sy, sx = geom._cutout_slices
+        ny, nx = self.geom.npix[1], self.geom.npix[0]
+        out = np.zeros(geom.data_shape, dtype=self.data.dtype)
+        ys = slice(max(sy.start, 0), min(sy.stop, ny))
+        xs = slice(max(sx.start, 0), min(sx.stop, nx))
+        if ys.start < ys.stop and xs.start < xs.stop:
+            out[..., ys.start - sy.start : ys.stop - sy.start, xs.start - sx.start : xs.stop - sx.start] = self.data[..., ys, xs]
+        return Map(geom, out, self.unit, self.meta)
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.data, dtype=dtype)
+
+    # ------------------------------------------------------------------ I/O
+    def to_hdulist(self, hdu: str = "PRIMARY") -> fits.HDUList:
+        """HDUs in gammapy's "gadf" map format (image + ``<HDU>_BANDS`` table)."""
+        header = self.geom.to_header()
+        bands_name = f"{hdu}_BANDS"
+        if self.geom.axes:
+            for i, ax in enumerate(self.geom.axes, start=1):
+                lo, hi = ax._colnames()[1:]
+                header[f"AXCOLS{i}"] = f"{lo},{hi}"
+                header[f"INTERP{i}"] = ax.interp
+            header["WCSSHAPE"] = "(" + ",".join(str(n) for n in (*self.geom.npix, *(a.nbin for a in self.geom.axes))) + ")"
+            header["BANDSHDU"] = bands_name
+        header["META"] = json.dumps({k: v for k, v in self.meta.items() if isinstance(v, (str, int, float, bool))})
+        header["BUNIT"] = self.unit.to_string("fits") if self.unit != u.one else ""
+        data = self.data.astype(np.float32) if self.data.dtype == np.float64 else self.data
+        if data.dtype == bool:
+            data = data.astype(np.uint8)
+        image = fits.PrimaryHDU(data, header) if hdu == "PRIMARY" else fits.ImageHDU(data, header, name=hdu)
+        hdus = [image] if hdu == "PRIMARY" else [fits.PrimaryHDU(), image]
+        if self.geom.axes:
+            shape = tuple(a.nbin for a in self.geom.axes)
+            idx = np.unravel_index(np.arange(int(np.prod(shape))), shape, order="F")
+            table = Table()
+            table["CHANNEL"] = np.arange(int(np.prod(shape)), dtype=np.int64)
+            for ax, ii in zip(self.geom.axes, idx):
+                ax.to_bands_columns(table, ii)
+            bands = fits.table_to_hdu(table)
+            bands.name = bands_name
+            for i, ax in enumerate(self.geom.axes, start=1):
+                bands.header[f"AXCOLS{i}"] = header[f"AXCOLS{i}"]
+                bands.header[f"INTERP{i}"] = ax.interp
+            hdus.append(bands)
+        return fits.HDUList(hdus)
+
+    def write(self, path, hdu: str = "PRIMARY", overwrite: bool = False):
+        self.to_hdulist(hdu).writeto(path, overwrite=overwrite)
+
+    @classmethod
+    def read(cls, path, hdu: str | None = None) -> "Map":
+        """Read a map written by gwidgets or gammapy ("gadf" WCS format)."""
+        from ..io.fits import FitsFile
+
+        ff = FitsFile(path)
+        if hdu is None:
+            image = next((h for h in ff.hdus if not hasattr(h, "columns") and h.header.get("NAXIS", 0) >= 2), None)
+            if image is None:
+                raise MissingHDUError("(image)", path, ff.names)
+        else:
+            image = ff[hdu]
+        header = image.header.to_astropy()
+        axes = []
+        bands_name = image.header.get("BANDSHDU")
+        if bands_name:
+            bands = ff[bands_name].to_table()
+            i = 1
+            while f"AXCOLS{i}" in image.header:
+                cols = str(image.header[f"AXCOLS{i}"]).split(",")
+                interp = str(image.header.get(f"INTERP{i}", "log")).strip()
+                axes.append(MapAxis.from_bands_columns(bands, cols, interp))
+                i += 1
+        geom = WcsGeom.from_header(header, axes)
+        unit = str(image.header.get("BUNIT", "") or "")
+        meta = {}
+        if image.header.get("META"):
+            try:
+                meta = json.loads(image.header["META"])
+            except ValueError:
+                meta = {}
+        data = np.array(image.data)
+        return cls(geom, data.reshape(geom.data_shape), unit, meta)
+
+    def __repr__(self):
+        return f"Map(shape={self.data.shape}, unit='{self.unit}', geom={self.geom!r})"
