@@ -1,0 +1,1 @@
+"""Data reduction: DL3 observations → spectrum and map datasets."""
