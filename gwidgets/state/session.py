@@ -1,0 +1,215 @@
+"""The analysis session: one observable object that every widget views.
+
+User intent goes in through methods (``select``, ``set_on_region``,
+``add_exclusion`` …) or by assigning the traits; derived results
+(observations, sky maps, datasets, fits) are nodes of a `Graph`, recomputed
+only when what they depend on changed, heavy ones in a background `Worker`
+with cancellation. Views observe the result traits (``counts_map``, …) and
+``error``/``status``; they never talk to each other.
+
+A failed computation sets ``error`` (a readable message naming the culprit)
+and leaves the user's selection, regions and models exactly as they were.
+
+Examples
+--------
+>>> import gwidgets as gw
+>>> from gwidgets.state import AnalysisSession
+>>> session = AnalysisSession(gw.example_store())                    # doctest: +SKIP
+>>> session.select(session.store.obs_ids[:4])                        # doctest: +SKIP
+>>> session.compute("counts_map")                                    # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import numpy as np
+import astropy.units as u
+from astropy.coordinates import SkyCoord
+from traitlets import Any, Bool, Dict, HasTraits, Int, List, Unicode, observe
+
+from ..core.data import DataStore
+from ..core.geom import Map, MapAxis, WcsGeom
+from ..errors import EmptySelectionError, GwidgetsError, ObservationNotFoundError
+from .graph import Graph
+from .worker import Worker
+
+__all__ = ["AnalysisSession", "DEFAULT_MAP_SETTINGS"]
+
+DEFAULT_MAP_SETTINGS = {"binsz": 0.02, "width": 5.0, "e_min": 0.3, "e_max": 100.0, "frame": "icrs"}
+
+
+def _observations(store, selection, required_irf):
+    if not selection:
+        raise EmptySelectionError("No observations selected")
+    return store.get_observations(list(selection), required_irf=required_irf, skip_missing=True)
+
+
+def _sky_geom(observations, on_region, settings):
+    if on_region is not None and hasattr(on_region, "center"):
+        center = on_region.center
+    else:
+        pnt = SkyCoord([o.pointing_radec for o in observations])
+        center = SkyCoord(np.mean(pnt.cartesian.without_differentials()), representation_type="cartesian", frame="icrs")
+        center = SkyCoord(center.spherical.lon, center.spherical.lat, frame="icrs")
+    frame = settings.get("frame", "icrs")
+    return WcsGeom.create(center.transform_to(frame), binsz=settings["binsz"], width=settings["width"] * u.deg, frame=frame)
+
+
+def _counts_map(observations, geom, settings, token=None):
+    counts = Map.from_geom(geom)
+    e_min, e_max = settings["e_min"] * u.TeV, settings["e_max"] * u.TeV
+    for obs in observations:
+        if token is not None:
+            token.raise_if_cancelled(f"while filling OBS_ID {obs.obs_id}")
+        counts.fill_events(obs.events.select_energy(e_min, e_max))
+    return counts
+
+
+class AnalysisSession(HasTraits):
+    """Holds the data store, the selection, regions, models and derived results.
+
+    Parameters
+    ----------
+    store : `~gwidgets.core.data.DataStore`
+    selection : list of int
+        Initially selected observation ids (default: none).
+    background : bool
+        Run heavy work in a background thread (True in the dashboard; False
+        makes every computation synchronous, handy in scripts and tests).
+    """
+
+    # ---- user intent (inputs)
+    selection = List(Int(), help="selected observation ids")
+    on_region = Any(None, allow_none=True, help="ON region (a regions SkyRegion)")
+    exclusion_regions = List(help="exclusion regions (regions SkyRegions)")
+    map_settings = Dict(help="binsz [deg], width [deg], e_min/e_max [TeV], frame")
+    required_irf = Any("full-enclosure")
+
+    # ---- results and status (outputs, observed by the views)
+    counts_map = Any(None, allow_none=True)
+    status = Unicode("")
+    error = Unicode("")
+    busy = Bool(False)
+
+    def __init__(self, store: DataStore, selection=None, background: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.store = store
+        self.background = background
+        self._lock = threading.RLock()
+        self.graph = Graph()
+        self.graph.add_input("store", store)
+        self.graph.add_input("selection", ())
+        self.graph.add_input("on_region", None)
+        self.graph.add_input("exclusion_regions", ())
+        self.graph.add_input("map_settings", dict(DEFAULT_MAP_SETTINGS))
+        self.graph.add_input("required_irf", self.required_irf)
+        self.graph.add_derived("observations", ["store", "selection", "required_irf"], _observations)
+        self.graph.add_derived("sky_geom", ["observations", "on_region", "map_settings"], _sky_geom)
+        self.graph.add_derived("counts_map", ["observations", "sky_geom", "map_settings"], _counts_map, heavy=True, pass_token=True)
+        self._outputs = {"counts_map": "counts_map"}
+        self.worker = Worker(on_done=self._on_done, on_error=self._on_error)
+        if not self.map_settings:
+            self.map_settings = dict(DEFAULT_MAP_SETTINGS)
+        if selection is not None:
+            self.select(selection)
+
+    # ------------------------------------------------------------ intent API
+    def select(self, obs_ids):
+        """Select observations by id; unknown ids raise and leave the selection unchanged."""
+        ids = [int(i) for i in np.atleast_1d(obs_ids)] if obs_ids is not None else []
+        known = set(self.store.obs_ids)
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise ObservationNotFoundError(unknown[0], f"data store '{self.store.name}'")
+        self.selection = ids
+
+    def set_on_region(self, region):
+        self.on_region = region
+
+    def add_exclusion(self, region):
+        self.exclusion_regions = [*self.exclusion_regions, region]
+
+    def remove_exclusion(self, index: int):
+        regs = list(self.exclusion_regions)
+        del regs[index]
+        self.exclusion_regions = regs
+
+    def update_map_settings(self, **settings):
+        unknown = set(settings) - set(DEFAULT_MAP_SETTINGS)
+        if unknown:
+            raise GwidgetsError(f"Unknown map setting(s) {sorted(unknown)}; known: {sorted(DEFAULT_MAP_SETTINGS)}")
+        self.map_settings = {**self.map_settings, **settings}
+
+    # trait changes → graph inputs
+    @observe("selection", "on_region", "exclusion_regions", "map_settings", "required_irf")
+    def _input_changed(self, change):
+        value = change["new"]
+        if isinstance(value, list):
+            value = tuple(value)
+        self.graph.set(change["name"], value)
+        self.error = ""
+        if self.background:
+            self.refresh()
+
+    # ------------------------------------------------------------ computing
+    def compute(self, name: str):
+        """Compute ``name`` now in this thread (raises on error; also sets ``error``)."""
+        try:
+            value = self.graph.get(name)
+        except GwidgetsError as exc:
+            self.error = str(exc)
+            raise
+        if name in self._outputs:
+            setattr(self, self._outputs[name], value)
+        return value
+
+    def refresh(self):
+        """Recompute the stale outputs, heavy ones in the background worker."""
+        for name in self._outputs:
+            if not self.graph.is_stale(name):
+                continue
+            if self.background:
+                self.worker.submit(name, lambda token, n=name: self._compute_in_worker(n, token))
+            else:
+                with contextlib.suppress(GwidgetsError):
+                    self.compute(name)
+
+    def _compute_in_worker(self, name, token):
+        self.busy = True
+        self.status = f"computing {name.replace('_', ' ')}…"
+        try:
+            return name, self.graph.get(name, token)
+        finally:
+            self.busy = False
+
+    def _on_done(self, kind, result):
+        name, value = result
+        setattr(self, self._outputs[name], value)
+        self.status = f"{name.replace('_', ' ')} updated"
+
+    def _on_error(self, kind, exc, tb):
+        self.error = str(exc) if isinstance(exc, GwidgetsError) else f"{type(exc).__name__}: {exc}"
+        self.status = "error"
+
+    def wait(self, timeout: float | None = 60):
+        """Block until background work is done (scripts and tests)."""
+        self.worker.wait(timeout)
+
+    @contextlib.contextmanager
+    def capture_errors(self):
+        """Run a UI action: a `GwidgetsError` is shown in ``error`` instead of raised."""
+        try:
+            yield
+        except GwidgetsError as exc:
+            self.error = str(exc)
+
+    def close(self):
+        self.worker.shutdown()
+
+    def __repr__(self):
+        return (
+            f"AnalysisSession(store='{self.store.name}', selected={len(self.selection)}, "
+            f"on_region={'set' if self.on_region is not None else 'none'}, "
+            f"exclusions={len(self.exclusion_regions)}, stale={self.graph.stale_nodes()})"
+        )

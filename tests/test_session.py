@@ -1,0 +1,104 @@
+"""AnalysisSession: staleness graph, background worker, errors keep the user's state."""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import astropy.units as u
+from astropy.coordinates import SkyCoord
+from regions import CircleSkyRegion
+
+from gwidgets.core.data import DataStore
+from gwidgets.core.geom import Map
+from gwidgets.core.progress import Cancelled
+from gwidgets.errors import GwidgetsError, ObservationNotFoundError
+from gwidgets.state import AnalysisSession, Graph, Worker
+
+CRAB = SkyCoord(83.633, 22.014, unit="deg")
+
+
+def test_graph_recomputes_only_what_changed():
+    g = Graph()
+    g.add_input("a", 1)
+    g.add_input("b", 10)
+    g.add_derived("a2", ["a"], lambda a: a * 2)
+    g.add_derived("sum", ["a2", "b"], lambda a2, b: a2 + b)
+    assert g.get("sum") == 12
+    g.set("b", 20)
+    assert g.is_stale("sum") and not g.is_stale("a2")
+    assert g.get("sum") == 22
+    assert g._nodes["a2"].n_computed == 1 and g._nodes["sum"].n_computed == 2
+    g.add_derived("bad", ["a"], lambda a: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        g.get("bad")
+    with pytest.raises(GwidgetsError, match="unknown node"):
+        g.add_derived("x", ["nope"], lambda n: n)
+
+
+def test_worker_latest_wins():
+    done = []
+    w = Worker(on_done=lambda kind, v: done.append(v))
+    started = threading.Event()
+
+    def slow(token, value):
+        started.set()
+        for _ in range(200):
+            token.raise_if_cancelled()
+            time.sleep(0.002)
+        return value
+
+    w.submit("fit", lambda t: slow(t, 1))
+    started.wait(2)
+    for v in range(2, 6):
+        w.submit("fit", lambda t, v=v: slow(t, v))
+    w.wait(10)
+    assert done == [5]
+    w.shutdown()
+
+
+@pytest.fixture(scope="module")
+def hess_store(stores):
+    return DataStore.from_dir(stores["jc-hess"])
+
+
+def test_session_counts_map_matches_direct_fill(hess_store):
+    s = AnalysisSession(hess_store, background=False)
+    s.required_irf = "point-like"
+    s.select([23523, 23526])
+    s.set_on_region(CircleSkyRegion(CRAB, 0.11 * u.deg))
+    s.update_map_settings(width=2.0, binsz=0.05)
+    counts = s.compute("counts_map")
+    direct = Map.from_geom(counts.geom)
+    for oid in (23523, 23526):
+        ev = hess_store.obs(oid).events.select_energy(0.3 * u.TeV, 100 * u.TeV)
+        direct.fill_events(ev)
+    np.testing.assert_array_equal(counts.data, direct.data)
+    assert s.counts_map is counts
+    # moving the ON region re-centres the map; selection-derived observations are reused
+    n_obs = s.graph._nodes["observations"].n_computed
+    s.set_on_region(CircleSkyRegion(SkyCoord(83.9, 22.0, unit="deg"), 0.11 * u.deg))
+    assert s.graph.is_stale("counts_map") and not s.graph.is_stale("observations")
+    s.compute("counts_map")
+    assert s.graph._nodes["observations"].n_computed == n_obs
+
+
+def test_session_background_and_errors(hess_store):
+    s = AnalysisSession(hess_store, background=True)
+    s.required_irf = "point-like"
+    s.update_map_settings(width=1.0, binsz=0.1)
+    s.select([23523])
+    s.wait(30)
+    assert s.counts_map is not None and s.counts_map.data.sum() > 0
+    before = list(s.selection)
+    with pytest.raises(ObservationNotFoundError):
+        s.select([1, 2, 3])
+    assert s.selection == before  # the user's selection is kept
+    with s.capture_errors():
+        s.update_map_settings(colour="red")
+    assert "Unknown map setting" in s.error
+    s.selection = []  # an empty selection: a readable error, no crash
+    s.wait(30)
+    assert "No observations selected" in s.error
+    s.close()
