@@ -102,3 +102,32 @@ def test_session_background_and_errors(hess_store):
     s.wait(30)
     assert "No observations selected" in s.error
     s.close()
+
+
+def test_off_regions_follow_on_region_and_regions_round_trip(hess_store, tmp_path):
+    from gwidgets.core.reduction.reflected import ReflectedRegionsFinder
+
+    s = AnalysisSession(hess_store, background=False)
+    s.required_irf = "point-like"
+    s.select([23523, 23526])
+    on = CircleSkyRegion(CRAB, 0.11 * u.deg)
+    s.set_on_region(on)
+    off = s.compute("off_regions")
+    direct = ReflectedRegionsFinder().run(on, hess_store.obs(23523).pointing_radec)
+    assert len(off[23523].regions) == len(direct.regions) > 0
+    # an exclusion region covering part of the ring removes OFF regions
+    s.update_map_settings(width=3.0)
+    s.add_exclusion(CircleSkyRegion(direct.regions[0].center, 0.2 * u.deg))
+    off2 = s.compute("off_regions")
+    assert len(off2[23523].regions) < len(direct.regions)
+    path = tmp_path / "regions.reg"
+    s.save_regions(path)
+    s2 = AnalysisSession(hess_store, background=False)
+    s2.load_regions(path)
+    assert s2.on_region.center.separation(on.center) < 1e-6 * u.deg
+    assert len(s2.exclusion_regions) == 1
+    bad = tmp_path / "bad.reg"
+    bad.write_text("this is not ds9 ((((")
+    with pytest.warns(UserWarning), pytest.raises(GwidgetsError, match="No sky regions in '.*bad.reg'"):
+        s2.load_regions(bad)
+    assert s2.on_region is not None and len(s2.exclusion_regions) == 1  # kept after the failed load

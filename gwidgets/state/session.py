@@ -56,6 +56,22 @@ def _sky_geom(observations, on_region, settings):
     return WcsGeom.create(center.transform_to(frame), binsz=settings["binsz"], width=settings["width"] * u.deg, frame=frame)
 
 
+def _exclusion_mask(sky_geom, exclusion_regions):
+    if not exclusion_regions:
+        return None
+    return Map(sky_geom, sky_geom.region_mask(list(exclusion_regions), inside=False))
+
+
+def _off_regions(observations, on_region, exclusion_mask):
+    """obs_id -> ReflectedRegionsResult for the current ON region (empty dict without one)."""
+    from ..core.reduction.reflected import ReflectedRegionsFinder
+
+    if on_region is None:
+        return {}
+    finder = ReflectedRegionsFinder()
+    return {o.obs_id: finder.run(on_region, o.pointing_radec, exclusion_mask=exclusion_mask) for o in observations}
+
+
 def _counts_map(observations, geom, settings, token=None):
     counts = Map.from_geom(geom)
     e_min, e_max = settings["e_min"] * u.TeV, settings["e_max"] * u.TeV
@@ -88,6 +104,7 @@ class AnalysisSession(HasTraits):
 
     # ---- results and status (outputs, observed by the views)
     counts_map = Any(None, allow_none=True)
+    off_regions = Dict(help="obs_id -> reflected OFF regions result for the ON region")
     status = Unicode("")
     error = Unicode("")
     busy = Bool(False)
@@ -106,8 +123,10 @@ class AnalysisSession(HasTraits):
         self.graph.add_input("required_irf", self.required_irf)
         self.graph.add_derived("observations", ["store", "selection", "required_irf"], _observations)
         self.graph.add_derived("sky_geom", ["observations", "on_region", "map_settings"], _sky_geom)
+        self.graph.add_derived("exclusion_mask", ["sky_geom", "exclusion_regions"], _exclusion_mask)
+        self.graph.add_derived("off_regions", ["observations", "on_region", "exclusion_mask"], _off_regions)
         self.graph.add_derived("counts_map", ["observations", "sky_geom", "map_settings"], _counts_map, heavy=True, pass_token=True)
-        self._outputs = {"counts_map": "counts_map"}
+        self._outputs = {"counts_map": "counts_map", "off_regions": "off_regions"}
         self.worker = Worker(on_done=self._on_done, on_error=self._on_error)
         if not self.map_settings:
             self.map_settings = dict(DEFAULT_MAP_SETTINGS)
@@ -134,6 +153,43 @@ class AnalysisSession(HasTraits):
         regs = list(self.exclusion_regions)
         del regs[index]
         self.exclusion_regions = regs
+
+    def save_regions(self, path, overwrite: bool = True):
+        """Write the ON and exclusion regions as a DS9 region file (ON region first, tagged)."""
+        from regions import Regions
+
+        regs = []
+        if self.on_region is not None:
+            on = self.on_region.copy()
+            on.meta["text"] = "ON"
+            regs.append(on)
+        for r in self.exclusion_regions:
+            ex = r.copy()
+            ex.meta["text"] = "EXCLUDE"
+            regs.append(ex)
+        if not regs:
+            raise GwidgetsError("There are no regions to save")
+        Regions(regs).write(str(path), format="ds9", overwrite=overwrite)
+
+    def load_regions(self, path):
+        """Read a DS9 region file: the region tagged ON (or the first) becomes the ON region, the rest exclusions."""
+        from regions import Regions
+
+        try:
+            regs = list(Regions.read(str(path), format="ds9"))
+        except FileNotFoundError:
+            from ..errors import FileNotFoundGwError
+
+            raise FileNotFoundGwError(path) from None
+        except Exception as exc:
+            raise GwidgetsError(f"Cannot read DS9 region file '{path}': {exc}") from None
+        regs = [r for r in regs if hasattr(r, "to_pixel") and not hasattr(r, "to_sky")]
+        if not regs:
+            raise GwidgetsError(f"No sky regions in '{path}'")
+        on = next((r for r in regs if r.meta.get("text") == "ON"), regs[0])
+        with self.hold_trait_notifications():
+            self.on_region = on
+            self.exclusion_regions = [r for r in regs if r is not on]
 
     def update_map_settings(self, **settings):
         unknown = set(settings) - set(DEFAULT_MAP_SETTINGS)
