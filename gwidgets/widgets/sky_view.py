@@ -1,0 +1,251 @@
+"""SkyView: the counts map of the selection, pointings, ON / OFF / exclusion regions; draw by mouse.
+
+Display coordinates are the map's projection plane scaled to degrees around
+the map centre (longitude increasing to the left, as on the sky). A
+click-drag (brush) draws a circle — the ON region or an exclusion region,
+depending on the mode; the ON centre handle can be dragged to move it and the
+radius box resizes it. Reflected OFF regions are drawn as soon as an ON region
+exists (from ``session.off_regions``).
+"""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import astropy.units as u
+import ipywidgets as w
+from astropy.coordinates import SkyCoord
+
+__all__ = ["SkyView"]
+
+
+def _png(image: np.ndarray, stretch: str = "sqrt") -> bytes:
+    """A 2D array as PNG bytes with a perceptual colour map (north up)."""
+    from matplotlib import colormaps
+    from PIL import Image
+
+    data = np.asarray(image, dtype=float)
+    finite = np.isfinite(data)
+    lo = np.nanmin(data[finite]) if finite.any() else 0.0
+    hi = np.nanpercentile(data[finite], 99.5) if finite.any() else 1.0
+    norm = np.clip((data - lo) / (hi - lo if hi > lo else 1.0), 0, 1)
+    if stretch == "sqrt":
+        norm = np.sqrt(norm)
+    rgba = (colormaps["magma"](norm) * 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(rgba[::-1]).save(buf, format="png")
+    return buf.getvalue()
+
+
+def _circle_xy(center_xy, radius, n=64):
+    t = np.linspace(0, 2 * np.pi, n)
+    return center_xy[0] + radius * np.cos(t), center_xy[1] + radius * np.sin(t)
+
+
+class SkyView(w.VBox):
+    """Sky image + regions, bound to an `AnalysisSession`."""
+
+    def __init__(self, session, size: int = 520, **kwargs):
+        import bqplot as bq
+        from bqplot.interacts import BrushSelector
+
+        self.session = session
+        self.sx = bq.LinearScale(reverse=True)
+        self.sy = bq.LinearScale()
+        self.image = bq.Image(image=w.Image(value=b"", format="png"), scales={"x": self.sx, "y": self.sy}, x=[0, 1], y=[0, 1])
+        self.pointings = bq.Scatter(x=[], y=[], scales={"x": self.sx, "y": self.sy}, colors=["#4fc3f7"],
+                                    default_size=40, marker="cross", interactions={"click": "select"},
+                                    selected_style={"fill": "#ffee58", "stroke": "#ffee58"})
+        self.on_line = bq.Lines(x=[], y=[], scales={"x": self.sx, "y": self.sy}, colors=["#00e676"], stroke_width=2)
+        self.off_lines = bq.Lines(x=[], y=[], scales={"x": self.sx, "y": self.sy}, colors=["#ffffff"], stroke_width=1,
+                                  line_style="dashed")
+        self.excl_lines = bq.Lines(x=[], y=[], scales={"x": self.sx, "y": self.sy}, colors=["#ff5252"], stroke_width=2)
+        self.handle = bq.Scatter(x=[], y=[], scales={"x": self.sx, "y": self.sy}, colors=["#00e676"], default_size=90,
+                                 enable_move=True, update_on_move=False)
+        self.brush = BrushSelector(x_scale=self.sx, y_scale=self.sy, color="#00e676")
+        ax = bq.Axis(scale=self.sx, label="RA / l [deg]", grid_lines="none")
+        ay = bq.Axis(scale=self.sy, label="Dec / b [deg]", orientation="vertical", grid_lines="none")
+        self.figure = bq.Figure(
+            marks=[self.image, self.pointings, self.off_lines, self.excl_lines, self.on_line, self.handle],
+            axes=[ax, ay], interaction=self.brush, animation_duration=0,
+            layout=w.Layout(width=f"{size}px", height=f"{size}px"), fig_margin={"top": 10, "bottom": 45, "left": 55, "right": 10},
+        )
+        self.figure.add_class("gw-sky-figure")
+        self.mode = w.ToggleButtons(options=["draw ON", "draw exclusion", "select pointings"], value="draw ON")
+        self.mode.add_class("gw-sky-mode")
+        self.radius = w.BoundedFloatText(value=0.11, min=0.01, max=5, step=0.01, description="ON radius [°]",
+                                         style={"description_width": "initial"}, layout=w.Layout(width="180px"))
+        self.radius.add_class("gw-on-radius")
+        self.clear_excl = w.Button(description="Clear exclusions", icon="trash")
+        self.info = w.HTML()
+        self.info.add_class("gw-sky-info")
+        self._geom = None
+        self._drawing = False
+        self._obs_ids: list[int] = []
+
+        self.brush.observe(self._on_brush, "brushing")
+        self.mode.observe(self._on_mode, "value")
+        self.handle.observe(self._on_handle, ["x", "y"])
+        self.radius.observe(self._on_radius, "value")
+        self.pointings.observe(self._on_pointing_click, "selected")
+        self.clear_excl.on_click(lambda _: setattr(self.session, "exclusion_regions", []))
+        session.observe(self._draw_map, "counts_map")
+        session.observe(self._draw_regions, ["on_region", "exclusion_regions", "off_regions"])
+        session.observe(self._draw_pointings, "selection")
+        super().__init__([w.HBox([self.mode, self.radius, self.clear_excl]), self.figure, self.info], **kwargs)
+        self._draw_pointings()
+        self._draw_map()
+        self._draw_regions()
+
+    # ----------------------------------------------------------- geometry
+    def _to_xy(self, coords: SkyCoord):
+        """Sky → display coordinates (deg in the map's projection plane)."""
+        g = self._geom
+        if g is None:
+            c = coords.icrs
+            return np.asarray(c.ra.deg), np.asarray(c.dec.deg)
+        x, y = g.wcs.world_to_pixel(coords)
+        crval = g.wcs.wcs.crval
+        crpix = g.wcs.wcs.crpix
+        cdelt = g.wcs.wcs.cdelt
+        return crval[0] + (np.asarray(x) - (crpix[0] - 1)) * cdelt[0], crval[1] + (np.asarray(y) - (crpix[1] - 1)) * cdelt[1]
+
+    def _to_sky(self, x, y) -> SkyCoord:
+        g = self._geom
+        if g is None:
+            return SkyCoord(x, y, unit="deg")
+        crval, crpix, cdelt = g.wcs.wcs.crval, g.wcs.wcs.crpix, g.wcs.wcs.cdelt
+        px = (np.asarray(x) - crval[0]) / cdelt[0] + (crpix[0] - 1)
+        py = (np.asarray(y) - crval[1]) / cdelt[1] + (crpix[1] - 1)
+        return g.wcs.pixel_to_world(px, py)
+
+    # ------------------------------------------------------------ drawing
+    def _draw_map(self, *_):
+        m = self.session.counts_map
+        if m is None:
+            return
+        self._geom = m.geom
+        image = m.data.sum(axis=tuple(range(m.data.ndim - 2))) if m.data.ndim > 2 else m.data
+        nx, ny = m.geom.npix
+        x0, y0 = self._to_xy(m.geom.wcs.pixel_to_world(-0.5, -0.5))
+        x1, y1 = self._to_xy(m.geom.wcs.pixel_to_world(nx - 0.5, ny - 0.5))
+        with self.figure.hold_sync():
+            self.image.image = w.Image(value=_png(image), format="png")
+            self.image.x = [float(x0), float(x1)]
+            self.image.y = [float(y0), float(y1)]
+            self.sx.min, self.sx.max = float(min(x0, x1)), float(max(x0, x1))
+            self.sy.min, self.sy.max = float(min(y0, y1)), float(max(y0, y1))
+        self.info.value = f"{int(image.sum())} counts in the map ({m.geom.frame}, {m.geom.binsz:g}°/pixel)"
+        self._draw_pointings()
+        self._draw_regions()
+
+    def _draw_pointings(self, *_):
+        table = self.session.store.obs_table
+        self._obs_ids = [int(x) for x in table["OBS_ID"]]
+        x, y = self._to_xy(table.pointing_radec)
+        sel = set(self.session.selection)
+        with self.figure.hold_sync():
+            self.pointings.x, self.pointings.y = x, y
+            self.pointings.selected = [i for i, oid in enumerate(self._obs_ids) if oid in sel] or None
+
+    def _region_lines(self, regions):
+        xs, ys = [], []
+        for reg in regions:
+            if hasattr(reg, "radius"):
+                cx, cy = self._to_xy(reg.center)
+                lx, ly = _circle_xy((float(cx), float(cy)), reg.radius.to_value("deg"))
+            else:
+                verts = reg.to_polygon().vertices if hasattr(reg, "to_polygon") else getattr(reg, "vertices", None)
+                if verts is None:
+                    continue
+                lx, ly = self._to_xy(verts)
+                lx, ly = np.append(lx, lx[0]), np.append(ly, ly[0])
+            xs.append(lx)
+            ys.append(ly)
+        return xs, ys
+
+    def _draw_regions(self, *_):
+        s = self.session
+        self._drawing = True
+        try:
+            self._draw_regions_now(s)
+        finally:
+            self._drawing = False
+
+    def _draw_regions_now(self, s):
+        with self.figure.hold_sync():
+            if s.on_region is not None:
+                xs, ys = self._region_lines([s.on_region])
+                self.on_line.x, self.on_line.y = xs[0], ys[0]
+                cx, cy = self._to_xy(s.on_region.center)
+                self.handle.x, self.handle.y = [float(cx)], [float(cy)]
+            else:
+                self.on_line.x, self.on_line.y = [], []
+                self.handle.x, self.handle.y = [], []
+            offs = [r for res in (s.off_regions or {}).values() for r in res.regions]
+            xs, ys = self._region_lines(offs)
+            self.off_lines.x, self.off_lines.y = (xs, ys) if xs else ([], [])
+            xs, ys = self._region_lines(s.exclusion_regions)
+            self.excl_lines.x, self.excl_lines.y = (xs, ys) if xs else ([], [])
+        n_off = {k: len(v.regions) for k, v in (s.off_regions or {}).items()}
+        if n_off:
+            reasons = [v.reason for v in s.off_regions.values() if v.reason]
+            self.info.value = (f"ON region set; OFF regions per observation: "
+                               + ", ".join(f"{k}: {v}" for k, v in list(n_off.items())[:8])
+                               + (f" — {reasons[0]}" if reasons else ""))
+
+    # ------------------------------------------------------------ interaction
+    def _on_mode(self, change):
+        self.figure.interaction = None if change["new"] == "select pointings" else self.brush
+        self.brush.color = "#ff5252" if change["new"] == "draw exclusion" else "#00e676"
+
+    def _on_brush(self, change):
+        if change["new"] or self.brush.selected_x is None or self.brush.selected_y is None:
+            return  # wait for the end of the drag
+        (x0, x1), (y0, y1) = self.brush.selected_x, self.brush.selected_y
+        self.draw_circle((x0 + x1) / 2, (y0 + y1) / 2, max(abs(x1 - x0), abs(y1 - y0)) / 2)
+        self.brush.selected_x = None
+        self.brush.selected_y = None
+
+    def draw_circle(self, x, y, radius):
+        """Create a circle at display coordinates (what a click-drag does)."""
+        from regions import CircleSkyRegion
+
+        if radius <= 0:
+            return
+        center = self._to_sky(x, y)
+        region = CircleSkyRegion(center, radius * u.deg)
+        with self.session.capture_errors():
+            if self.mode.value == "draw exclusion":
+                self.session.add_exclusion(region)
+            else:
+                self.radius.value = round(float(radius), 4)
+                self.session.set_on_region(region)
+
+    def _on_handle(self, change):
+        if self._drawing or self.session.on_region is None or len(self.handle.x) != 1 or len(self.handle.y) != 1:
+            return
+        from regions import CircleSkyRegion
+
+        center = self._to_sky(self.handle.x[0], self.handle.y[0])
+        if center.separation(self.session.on_region.center) > 1e-6 * u.deg:
+            with self.session.capture_errors():
+                self.session.set_on_region(CircleSkyRegion(center, self.session.on_region.radius))
+
+    def _on_radius(self, change):
+        on = self.session.on_region
+        if on is None or not hasattr(on, "radius"):
+            return
+        from regions import CircleSkyRegion
+
+        if abs(on.radius.to_value("deg") - change["new"]) > 1e-9:
+            with self.session.capture_errors():
+                self.session.set_on_region(CircleSkyRegion(on.center, change["new"] * u.deg))
+
+    def _on_pointing_click(self, change):
+        if self.mode.value != "select pointings" or change["new"] is None:
+            return
+        ids = [self._obs_ids[i] for i in change["new"]]
+        if sorted(ids) != sorted(self.session.selection):
+            with self.session.capture_errors():
+                self.session.select(ids)
