@@ -11,7 +11,8 @@ latter (``model.canonical_values()``) and never builds a Quantity.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -19,24 +20,38 @@ import astropy.units as u
 
 from .parameter import Parameter, ParameterError, Parameters
 
-__all__ = ["ParameterDef", "Model", "MODEL_REGISTRY", "register", "get_model_class"]
+__all__ = ["ParameterDef", "Model", "MODEL_REGISTRY", "KIND_REGISTRY", "register", "get_model_class",
+           "parameter_from_dict", "parameter_to_dict"]
 
-#: tag -> model class, for every kind of model (spectral, spatial, temporal)
+#: tag -> model class, for every kind of model (spectral, spatial, temporal, component).
+#: A few short gammapy aliases ("gauss", "const", "template") exist for several
+#: kinds; here the first registered wins, `get_model_class(tag, kind)` is exact.
 MODEL_REGISTRY: dict[str, type] = {}
+#: kind -> {tag -> class}
+KIND_REGISTRY: dict[str, dict[str, type]] = {}
 
 
 def register(cls):
     """Class decorator: add a model class to the registry under all its tags."""
+    kind = getattr(cls, "kind", "") or "other"
+    by_kind = KIND_REGISTRY.setdefault(kind, {})
     for tag in (cls.__name__, *getattr(cls, "tag", ())):
-        MODEL_REGISTRY[tag] = cls
+        by_kind[tag] = cls
+        MODEL_REGISTRY.setdefault(tag, cls)
+        if MODEL_REGISTRY[tag].__name__ == cls.__name__:  # re-registration (reload) replaces
+            MODEL_REGISTRY[tag] = cls
     return cls
 
 
-def get_model_class(tag: str):
+def get_model_class(tag: str, kind: str | None = None):
+    """Model class for a YAML ``type`` tag, optionally restricted to one kind."""
+    registry = MODEL_REGISTRY if kind is None else KIND_REGISTRY.get(kind, {})
     try:
-        return MODEL_REGISTRY[tag]
-    except KeyError:
-        raise ParameterError(f"Unknown model type '{tag}'; known: {', '.join(sorted(MODEL_REGISTRY))}") from None
+        return registry[tag]
+    except (KeyError, TypeError):
+        what = f"{kind} model" if kind and kind != "component" else "model"
+        known = sorted({c.tag[0] if getattr(c, "tag", ()) else c.__name__ for c in registry.values()})
+        raise ParameterError(f"Unknown {what} type '{tag}'; known: {', '.join(known)}") from None
 
 
 @dataclass(frozen=True)
@@ -53,10 +68,29 @@ class ParameterDef:
     interp: str = "lin"
     description: str = ""
 
+    def check_unit(self, unit, where=""):
+        """Raise `ParameterError` naming the parameter if ``unit`` does not convert to ours."""
+        try:
+            ok = u.Unit(unit).is_equivalent(u.Unit(self.unit))
+        except (ValueError, TypeError):
+            ok = False
+        if not ok:
+            raise ParameterError(
+                f"{where}Parameter '{self.name}' has unit '{unit}', which is not convertible to '{self.unit}'"
+            )
+
+    def bound_in(self, unit):
+        """(min, max) converted to ``unit``."""
+        if u.Unit(unit) == u.Unit(self.unit):
+            return self.min, self.max
+        f = u.Unit(self.unit).to(unit)
+        return self.min * f, self.max * f
+
     def make(self, value=None) -> Parameter:
         if value is None:
             value = self.value
         if isinstance(value, Parameter):
+            self.check_unit(value.unit)
             return value
         if isinstance(value, (u.Quantity, str)):
             try:
@@ -69,11 +103,76 @@ class ParameterDef:
                          is_norm=self.is_norm, interp=self.interp, description=self.description)
 
 
+def _same(a, b) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or a == b
+
+
+def parameter_to_dict(p: Parameter, pdef: "ParameterDef | None" = None, full_output=False, link=None) -> dict:
+    """One parameter in gammapy's YAML layout.
+
+    ``frozen`` is always written (gammapy fills missing keys with *its*
+    defaults); ``min``/``max`` only when they differ from the class defaults
+    (which equal gammapy's) unless ``full_output``.
+    """
+    unit = p.unit.to_string("fits") if p.unit != u.one else ""
+    d = {"name": p.name, "value": float(p.value), "unit": unit}
+    src = p.linked_to or p
+    error = float(src.error)
+    if error or full_output:
+        d["error"] = error
+    dmin, dmax = (np.nan, np.nan) if pdef is None else pdef.bound_in(p.unit)
+    other_unit = pdef is None or p.unit != u.Unit(pdef.unit)
+    for key, value, default in (("min", src.min, dmin), ("max", src.max, dmax)):
+        if full_output or not _same(value, default) or (other_unit and not math.isnan(value)):
+            d[key] = float(value)
+    d["frozen"] = bool(src.frozen)
+    if p.is_norm:
+        d["is_norm"] = True
+    if link is not None:
+        d["link"] = link
+    return d
+
+
+def parameter_from_dict(data: dict, pdef: ParameterDef, where="") -> Parameter:
+    """Build a `Parameter` from a YAML entry, missing keys taken from ``pdef``."""
+    unit = data.get("unit")
+    if unit is None:
+        unit = pdef.unit
+    pdef.check_unit(unit, where)
+    dmin, dmax = pdef.bound_in(unit)
+    value = data.get("value", pdef.value if u.Unit(unit) == u.Unit(pdef.unit) else
+                     (pdef.value * u.Unit(pdef.unit)).to_value(unit))
+
+    def num(key, default):
+        v = data.get(key, default)
+        if v is None:
+            return np.nan
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            raise ParameterError(f"{where}Parameter '{pdef.name}': {key} {v!r} is not a number") from None
+
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{where}Parameter '{pdef.name}': value {value!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ParameterError(f"{where}Parameter '{pdef.name}': value must be finite, got {value!r}")
+    return Parameter(pdef.name, value, unit, min=num("min", dmin), max=num("max", dmax),
+                     frozen=bool(data.get("frozen", pdef.frozen)), error=num("error", 0.0),
+                     is_norm=pdef.is_norm, interp=data.get("interp", pdef.interp), description=pdef.description)
+
+
 class Model:
     """Base class: parameters from ``parameter_defs``, ``evaluate`` pure and static.
 
     Parameters may be given as keyword arguments: a float (in the canonical
     unit), a Quantity, a string like ``"2 TeV"`` or a `Parameter`.
+
+    Serialisation follows gammapy's YAML layout: ``to_dict()`` gives
+    ``{"type": tag, "parameters": [...], **extra}`` and the classmethod
+    ``from_dict`` reverses it. Subclasses with extra constructor arguments
+    (frame, tables, ...) override ``_extra_to_dict`` / ``_kwargs_from_dict``.
     """
 
     tag: ClassVar[tuple[str, ...]] = ()
@@ -107,6 +206,11 @@ class Model:
             return
         super().__setattr__(name, value)
 
+    @property
+    def type_tag(self) -> str:
+        """The ``type`` written to YAML (gammapy's class name where one exists)."""
+        return self.tag[0] if self.tag else type(self).__name__
+
     # --------------------------------------------------------------- values
     def parameter_quantities(self) -> dict:
         return {p.name: p.quantity for p in self.parameters}
@@ -118,6 +222,23 @@ class Model:
             out[p.name] = p.value if p.unit == unit else p.quantity.to_value(unit)
         return out
 
+    def get_parameter(self, path: str) -> Parameter:
+        """Parameter by name (sub-models of compound models: ``"model1.index"``)."""
+        return self.parameters[path]
+
+    def parameter_paths(self) -> list[tuple[str, Parameter]]:
+        """(path, parameter) for every parameter, paths relative to this model."""
+        return [(p.name, p) for p in self.parameters]
+
+    def freeze(self):
+        """Freeze all parameters."""
+        self.parameters.freeze_all()
+
+    def unfreeze(self):
+        """Restore the default frozen state of every parameter (``reference`` stays frozen)."""
+        for p, d in zip(self.parameters, self.parameter_defs):
+            p.frozen = d.frozen
+
     def copy(self):
         new = type(self).__new__(type(self))
         new.__dict__.update(self.__dict__)
@@ -125,9 +246,44 @@ class Model:
         return new
 
     # --------------------------------------------------------------- export
-    def to_dict(self) -> dict:
-        """Model as a dict in gammapy's YAML layout (``type`` + ``parameters``)."""
-        return {"type": type(self).__name__, "parameters": [p.to_dict() for p in self.parameters]}
+    def to_dict(self, full_output=False, links=None) -> dict:
+        """Model as a dict in gammapy's YAML layout (``type`` + ``parameters``).
+
+        ``links`` maps ``id(parameter)`` to a link label (set by `Models`).
+        """
+        links = links or {}
+        pars = [parameter_to_dict(p, d, full_output, links.get(id(p)))
+                for p, d in zip(self.parameters, self.parameter_defs)]
+        return {"type": self.type_tag, **self._extra_to_dict(), "parameters": pars}
+
+    def _extra_to_dict(self) -> dict:
+        return {}
+
+    @classmethod
+    def _kwargs_from_dict(cls, data: dict) -> dict:
+        return {}
+
+    @classmethod
+    def _parameters_from_dict(cls, data: dict, defs=None) -> dict:
+        defs = cls.parameter_defs if defs is None else defs
+        where = f"{data.get('type', cls.__name__)}: "
+        entries = data.get("parameters") or []
+        by_name = {}
+        known = {d.name for d in defs}
+        for entry in entries:
+            name = entry.get("name") if isinstance(entry, dict) else None
+            if name not in known:
+                raise ParameterError(f"{where}unknown parameter {name!r}; its parameters are {sorted(known)}")
+            by_name[name] = entry
+        return {d.name: parameter_from_dict(by_name[d.name], d, where) for d in defs if d.name in by_name}
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        """Build from a dict in gammapy's YAML layout (``{"type", "parameters", ...}``)."""
+        if len(data) == 1 and cls.kind in data:  # gammapy's {"spectral": {...}} wrapping
+            data = data[cls.kind]
+        model = cls(**cls._kwargs_from_dict(data), **cls._parameters_from_dict(data))
+        return model
 
     def __repr__(self):
         pars = ", ".join(f"{p.name}={p.value:.4g}{(' ' + str(p.unit)) if p.unit != u.one else ''}" for p in self.parameters)

@@ -78,7 +78,7 @@ class Parameter:
     """
 
     __slots__ = ("name", "_value", "unit", "_min", "_max", "_frozen", "_error", "scale",
-                 "is_norm", "interp", "_listeners", "linked_to", "description")
+                 "is_norm", "interp", "_listeners", "linked_to", "description", "_forward")
 
     def __init__(self, name, value, unit="", min=math.nan, max=math.nan, frozen=False, error=0.0,
                  scale=None, is_norm=False, interp="lin", description=""):
@@ -87,6 +87,7 @@ class Parameter:
         self.name = name
         self._listeners: list[Callable] | None = None
         self.linked_to: Parameter | None = None
+        self._forward: Callable | None = None
         if isinstance(value, (u.Quantity, str)):
             try:
                 q = u.Quantity(value)
@@ -227,17 +228,50 @@ class Parameter:
 
     # ---------------------------------------------------------------- linking
     def link_to(self, other: "Parameter | None"):
-        """Share ``other``'s value from now on (None unlinks, keeping the current value)."""
+        """Share ``other``'s value from now on (None unlinks, keeping the current value).
+
+        A parameter linked to a parameter that is itself linked follows the
+        root of the chain. If the units differ but are convertible, this
+        parameter takes ``other``'s unit (bounds and error converted). The
+        observers of this parameter are told of every change of the shared value.
+        """
         if other is None:
-            if self.linked_to is not None:
-                self._value = self.linked_to.value
+            master = self.linked_to
+            if master is not None:
+                self._value = master.value
+                if self._forward is not None:
+                    master.unobserve(self._forward)
             self.linked_to = None
+            self._forward = None
             return
-        if other is self or other.linked_to is self:
-            raise ParameterError(f"Cannot link parameter '{self.name}' to itself")
-        if not u.Unit(other.unit).is_equivalent(self.unit) and not (other.unit == self.unit):
-            raise ParameterError(f"Cannot link '{self.name}' [{self.unit}] to '{other.name}' [{other.unit}]")
-        self.linked_to = other.linked_to or other
+        root = other
+        while root.linked_to is not None:
+            root = root.linked_to
+        if root is self:
+            raise ParameterError(f"Cannot link parameter '{self.name}' to itself (directly or through a chain of links)")
+        if root.unit != self.unit:
+            if not u.Unit(root.unit).is_equivalent(self.unit):
+                raise ParameterError(f"Cannot link '{self.name}' [{self.unit}] to '{other.name}' [{other.unit}]")
+            factor = float(u.Unit(self.unit).to(root.unit))
+            self._min, self._max, self._error = self._min * factor, self._max * factor, self._error * factor
+            self._value *= factor
+            self.scale *= factor
+            self.unit = root.unit
+        if self.linked_to is not None:
+            self.link_to(None)
+        # parameters that followed self keep following it, hence the new root
+        self.linked_to = root
+        self._forward = self._make_forward()
+        root.observe(self._forward)
+
+    def _make_forward(self):
+        ref = self
+
+        def forward(param, attr, old, new):
+            if attr == "value" and ref._listeners:
+                ref._notify("value", old, new)
+
+        return forward
 
     # -------------------------------------------------------------- observing
     def observe(self, callback: Callable):

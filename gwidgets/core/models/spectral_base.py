@@ -22,7 +22,7 @@ import astropy.units as u
 
 from .core import Model, ParameterDef, register
 
-__all__ = ["SpectralModel", "PowerLaw", "LogParabola", "integrate_loglog"]
+__all__ = ["SpectralModel", "PowerLaw", "LogParabola", "integrate_loglog", "pl_integral"]
 
 _E = u.TeV
 _DNDE = u.Unit("cm-2 s-1 TeV-1")
@@ -33,16 +33,30 @@ _GL_X = 0.5 * (_GL_X + 1)
 _GL_W = 0.5 * _GL_W
 
 
-def integrate_loglog(func, e_min, e_max, n_sub: int = 4):
+def integrate_loglog(func, e_min, e_max, n_sub: int | None = None, breakpoints=()):
     """∫ func(E) dE between float energies (TeV), Gauss-Legendre in log E.
 
     ``func`` takes an array of energies (TeV, floats) and returns dN/dE.
-    Each interval is split into ``n_sub`` log-sub-intervals × 16 nodes:
+    Each interval is split into ``n_sub`` log-sub-intervals × 16 nodes
+    (default: 4, or one per half decade for wider intervals, at most 24):
     exact to ~1e-10 for the smooth spectra used in gamma-ray astronomy.
+    ``breakpoints`` (energies of kinks, e.g. template nodes) split the
+    intervals further, so piecewise-smooth spectra integrate as accurately.
     """
     e_min = np.asarray(e_min, dtype=float)
     e_max = np.asarray(e_max, dtype=float)
+    bps = np.asarray(breakpoints, dtype=float).ravel()
+    if bps.size:
+        # edges (..., K+2): e_min, breakpoints clipped into [e_min, e_max], e_max
+        emn, emx = np.broadcast_arrays(e_min, e_max)
+        inner = np.clip(bps, emn[..., None], emx[..., None])
+        edges = np.sort(np.concatenate([emn[..., None], inner, emx[..., None]], axis=-1), axis=-1)
+        parts = integrate_loglog(func, edges[..., :-1], edges[..., 1:], n_sub)
+        return np.sum(parts, axis=-1)
     lmin, lmax = np.log(e_min), np.log(e_max)
+    if n_sub is None:
+        width = float(np.max(np.abs(lmax - lmin), initial=0.0)) if np.size(lmin) else 0.0
+        n_sub = int(min(24, max(4, np.ceil(width / (0.5 * np.log(10))))))
     step = (lmax - lmin) / n_sub
     # nodes: shape (..., n_sub, 16)
     k = np.arange(n_sub)[:, None]
@@ -53,6 +67,15 @@ def integrate_loglog(func, e_min, e_max, n_sub: int = 4):
     return np.sum(values * _GL_W, axis=(-2, -1)) * step
 
 
+def pl_integral(x_min, x_max, gamma, scale):
+    """``scale · ∫ x^-gamma dx`` over [x_min, x_max] (the log form for gamma = 1)."""
+    g = 1.0 - np.asarray(gamma, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pl = (np.power(x_max, g) - np.power(x_min, g)) / g
+        log = np.log(np.asarray(x_max, dtype=float) / x_min)
+    return scale * np.where(np.abs(g) < 1e-10, log, pl)
+
+
 class SpectralModel(Model):
     """dN/dE as a function of energy.
 
@@ -60,17 +83,40 @@ class SpectralModel(Model):
     if they have an analytic integral they define static
     ``evaluate_integral(e_min, e_max, ...)`` (and optionally
     ``evaluate_energy_flux``), else it is integrated numerically.
+
+    Models combine with operators: ``pl * absorption``, ``pl1 + pl2`` give a
+    `~gwidgets.core.models.spectral_compound.CompoundSpectralModel`.
+    "Norm" models (dimensionless, e.g. `PowerLawNorm`, absorption) have
+    ``is_norm_spectral_model = True`` and ``value_unit`` dimensionless.
     """
 
     kind: ClassVar[str] = "spectral"
+    #: unit of ``evaluate`` for this class (canonical dN/dE, or 1 for norm models)
+    _value_unit: ClassVar[u.UnitBase] = _DNDE
+
+    @property
+    def is_norm_spectral_model(self) -> bool:
+        return self.value_unit == u.one
+
+    @property
+    def value_unit(self) -> u.UnitBase:
+        """Unit of the values returned by ``evaluate`` / ``dnde_values``."""
+        return self._value_unit
 
     def __call__(self, energy):
         energy = u.Quantity(energy, _E)
-        return u.Quantity(self.evaluate(energy.to_value(_E), **self.canonical_values()), _DNDE)
+        return u.Quantity(self.dnde_values(energy.to_value(_E)), self.value_unit)
 
     # float fast path: energies in TeV, results in canonical units
     def dnde_values(self, energy_tev):
         return self.evaluate(np.asarray(energy_tev, dtype=float), **self.canonical_values())
+
+    def breakpoints(self) -> np.ndarray:
+        """Energies (TeV) where dN/dE has a kink; numerical integration splits there."""
+        return np.empty(0)
+
+    def _numeric(self, func, e_min_tev, e_max_tev):
+        return integrate_loglog(func, e_min_tev, e_max_tev, breakpoints=self.breakpoints())
 
     def integral_values(self, e_min_tev, e_max_tev):
         """∫ dN/dE over [e_min, e_max] (floats in TeV) in cm-2 s-1."""
@@ -78,7 +124,7 @@ class SpectralModel(Model):
         analytic = getattr(self, "evaluate_integral", None)
         if analytic is not None:
             return analytic(np.asarray(e_min_tev, float), np.asarray(e_max_tev, float), **params)
-        return integrate_loglog(lambda e: self.evaluate(e, **params), e_min_tev, e_max_tev)
+        return self._numeric(lambda e: self.evaluate(e, **params), e_min_tev, e_max_tev)
 
     def energy_flux_values(self, e_min_tev, e_max_tev):
         """∫ E dN/dE over [e_min, e_max] (floats in TeV) in TeV cm-2 s-1."""
@@ -86,21 +132,44 @@ class SpectralModel(Model):
         analytic = getattr(self, "evaluate_energy_flux", None)
         if analytic is not None:
             return analytic(np.asarray(e_min_tev, float), np.asarray(e_max_tev, float), **params)
-        return integrate_loglog(lambda e: e * self.evaluate(e, **params), e_min_tev, e_max_tev)
+        return self._numeric(lambda e: e * self.evaluate(e, **params), e_min_tev, e_max_tev)
 
     # Quantity API
     def integral(self, e_min, e_max):
-        """Integral flux between two energies (Quantities), in cm-2 s-1."""
-        return u.Quantity(self.integral_values(u.Quantity(e_min, _E).to_value(_E), u.Quantity(e_max, _E).to_value(_E)), "cm-2 s-1")
+        """Integral flux between two energies (Quantities), in cm-2 s-1 (TeV for norm models)."""
+        values = self.integral_values(u.Quantity(e_min, _E).to_value(_E), u.Quantity(e_max, _E).to_value(_E))
+        return u.Quantity(values, self.value_unit * _E)
 
     def energy_flux(self, e_min, e_max):
         """Energy flux between two energies, in erg cm-2 s-1."""
-        q = u.Quantity(self.energy_flux_values(u.Quantity(e_min, _E).to_value(_E), u.Quantity(e_max, _E).to_value(_E)), "TeV cm-2 s-1")
-        return q.to("erg cm-2 s-1")
+        values = self.energy_flux_values(u.Quantity(e_min, _E).to_value(_E), u.Quantity(e_max, _E).to_value(_E))
+        q = u.Quantity(values, self.value_unit * _E**2)
+        return q.to("erg cm-2 s-1") if q.unit.is_equivalent("erg cm-2 s-1") else q
 
     def e2dnde(self, energy):
         energy = u.Quantity(energy, _E)
-        return (energy**2 * self(energy)).to("erg cm-2 s-1")
+        q = energy**2 * self(energy)
+        return q.to("erg cm-2 s-1") if q.unit.is_equivalent("erg cm-2 s-1") else q
+
+    # ------------------------------------------------------------ arithmetic
+    def _compound(self, other, op, reverse=False):
+        from .spectral_compound import CompoundSpectral
+
+        if not isinstance(other, SpectralModel):
+            return NotImplemented
+        return CompoundSpectral(other, self, op) if reverse else CompoundSpectral(self, other, op)
+
+    def __add__(self, other):
+        return self._compound(other, "add")
+
+    def __sub__(self, other):
+        return self._compound(other, "sub")
+
+    def __mul__(self, other):
+        return self._compound(other, "mul")
+
+    def __truediv__(self, other):
+        return self._compound(other, "truediv")
 
 
 @register
@@ -120,19 +189,11 @@ class PowerLaw(SpectralModel):
 
     @staticmethod
     def evaluate_integral(e_min, e_max, index, amplitude, reference):
-        g = 1.0 - index
-        with np.errstate(divide="ignore", invalid="ignore"):
-            pl = amplitude * reference / g * ((e_max / reference) ** g - (e_min / reference) ** g)
-            log = amplitude * reference * np.log(e_max / e_min)
-        return np.where(np.abs(g) < 1e-10, log, pl)
+        return pl_integral(e_min / reference, e_max / reference, index, amplitude * reference)
 
     @staticmethod
     def evaluate_energy_flux(e_min, e_max, index, amplitude, reference):
-        g = 2.0 - index
-        with np.errstate(divide="ignore", invalid="ignore"):
-            pl = amplitude * reference**2 / g * ((e_max / reference) ** g - (e_min / reference) ** g)
-            log = amplitude * reference**2 * np.log(e_max / e_min)
-        return np.where(np.abs(g) < 1e-10, log, pl)
+        return pl_integral(e_min / reference, e_max / reference, index - 1.0, amplitude * reference**2)
 
 
 @register
@@ -171,8 +232,11 @@ class LogParabola(SpectralModel):
         xx = energy / reference
         return amplitude * xx ** (-alpha - beta * np.log(xx))
 
-    def to_dict(self):
-        d = super().to_dict()
-        if self.log_base == "10":
-            d["log_base"] = 10
-        return d
+    @classmethod
+    def _kwargs_from_dict(cls, data):
+        return {"log_base": data.get("log_base", "e")}
+
+    def _extra_to_dict(self):
+        # gwidgets extension: gammapy does not know log_base (a log10 LogParabola
+        # read by gammapy is interpreted with the natural logarithm)
+        return {"log_base": 10} if self.log_base == "10" else {}

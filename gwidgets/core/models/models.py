@@ -1,0 +1,259 @@
+"""`Models`: an ordered, name-indexed collection of sky and background models.
+
+Parameters are addressed by path, ``"<model name>.<component>.<parameter>"``
+(``"crab.spectral.index"``; ``"crab.index"`` when unique in the model).
+Links are explicit: ``models.link("crab.spectral.index", "other.spectral.index")``
+makes the second (and any further) parameter follow the first; the links
+live on the parameters (``Parameter.linked_to``), `Models.links` lists them,
+and the YAML keeps them as gammapy link labels.
+
+Examples
+--------
+>>> from gwidgets.core.models import Models, SkyModel, PowerLaw
+>>> models = Models([SkyModel(PowerLaw(index=2.5), name="crab"), SkyModel(PowerLaw(), name="other")])
+>>> models.link("crab.spectral.index", "other.spectral.index")
+>>> models["other"].spectral_model.index.value
+2.5
+>>> models.links
+[('crab.spectral.index', 'other.spectral.index')]
+>>> Models.from_yaml(models.to_yaml()).links
+[('crab.spectral.index', 'other.spectral.index')]
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ...errors import GwidgetsError
+from .parameter import ParameterError, Parameters
+from .sky_model import FoVBackgroundModel, SkyModel, _Component
+from .yaml_io import components_from_dict, components_to_dict, dump_yaml, load_yaml, read_text
+
+__all__ = ["Models"]
+
+
+class Models:
+    """A list of `SkyModel` / `FoVBackgroundModel` with unique names."""
+
+    def __init__(self, models=()):
+        self._models: list = []
+        if isinstance(models, (SkyModel, FoVBackgroundModel)):
+            models = [models]
+        for m in models:
+            self.append(m)
+
+    # ------------------------------------------------------------ container
+    def _check(self, model, ignore=None):
+        if not isinstance(model, _Component):
+            raise ParameterError(f"Models holds SkyModel / FoVBackgroundModel objects, got {type(model).__name__}")
+        if any(m.name == model.name and m is not ignore for m in self._models):
+            raise ParameterError(f"Model names must be unique: '{model.name}' is already in the collection")
+
+    def append(self, model):
+        self._check(model)
+        self._models.append(model)
+
+    def extend(self, models):
+        for m in models:
+            self.append(m)
+
+    def insert(self, index, model):
+        self._check(model)
+        self._models.insert(index, model)
+
+    def remove(self, model):
+        self._models.remove(self[model] if isinstance(model, str) else model)
+
+    def __len__(self):
+        return len(self._models)
+
+    def __iter__(self):
+        return iter(self._models)
+
+    def __contains__(self, item):
+        if isinstance(item, str):
+            return item in self.names
+        return any(m is item for m in self._models)
+
+    def index(self, key) -> int:
+        if isinstance(key, str):
+            for i, m in enumerate(self._models):
+                if m.name == key:
+                    return i
+            raise KeyError(f"No model named '{key}' (have: {', '.join(self.names)})")
+        return next(i for i, m in enumerate(self._models) if m is key)
+
+    def __getitem__(self, key):
+        if isinstance(key, (int, np.integer)):
+            return self._models[key]
+        if isinstance(key, slice):
+            return Models(self._models[key])
+        if isinstance(key, str):
+            return self._models[self.index(key)]
+        if isinstance(key, (list, tuple)):
+            return Models([self[k] for k in key])
+        raise TypeError(f"Models index must be an int, a name or a list of them, not {type(key).__name__}")
+
+    def __setitem__(self, key, model):
+        i = key if isinstance(key, (int, np.integer)) else self.index(key)
+        self._check(model, ignore=self._models[i])
+        self._models[i] = model
+
+    def __delitem__(self, key):
+        del self._models[key if isinstance(key, (int, np.integer)) else self.index(key)]
+
+    def __add__(self, other):
+        return Models(list(self) + list(other if isinstance(other, Models) else [other]))
+
+    @property
+    def names(self) -> list[str]:
+        return [m.name for m in self._models]
+
+    @property
+    def background_models(self) -> dict:
+        """dataset name -> its `FoVBackgroundModel`."""
+        return {m.dataset_name: m for m in self._models if isinstance(m, FoVBackgroundModel)}
+
+    def select(self, dataset_name: str | None = None, kind: str | None = None) -> "Models":
+        """Models that apply to ``dataset_name`` (``datasets_names`` None = all); ``kind`` "sky" or "background"."""
+        out = []
+        for m in self._models:
+            if kind == "sky" and not isinstance(m, SkyModel) or kind == "background" and isinstance(m, SkyModel):
+                continue
+            if dataset_name is not None and m.datasets_names is not None and dataset_name not in m.datasets_names:
+                continue
+            out.append(m)
+        return Models(out)
+
+    # ------------------------------------------------------------ parameters
+    @property
+    def parameters(self) -> Parameters:
+        """All parameters of all models (each parameter once)."""
+        return Parameters([p for m in self._models for p in m.parameters])
+
+    def parameter_paths(self) -> list[tuple[str, object]]:
+        """(``"name.component.parameter"``, parameter) for every parameter."""
+        return [(f"{m.name}.{path}", p) for m in self._models for path, p in m.parameter_paths()]
+
+    def get_parameter(self, path: str):
+        """Parameter by path, e.g. ``"crab.spectral.index"`` or ``"crab.index"``."""
+        for m in sorted(self._models, key=lambda m: -len(m.name)):  # longest name first (names may hold dots)
+            if path.startswith(m.name + "."):
+                return m.get_parameter(path[len(m.name) + 1:])
+        raise ParameterError(f"No model for parameter path '{path}' (models: {', '.join(self.names)})")
+
+    def path_of(self, parameter) -> str | None:
+        return next((path for path, p in self.parameter_paths() if p is parameter), None)
+
+    def freeze(self, kind: str | None = None, names=None):
+        """Freeze the parameters of all models (or ``names``), optionally of one component kind."""
+        for m in self._models if names is None else [self[n] for n in names]:
+            m.freeze(kind)
+
+    def unfreeze(self, kind: str | None = None, names=None):
+        """Restore default frozen states (``reference`` parameters stay frozen)."""
+        for m in self._models if names is None else [self[n] for n in names]:
+            m.unfreeze(kind)
+
+    # ---------------------------------------------------------------- links
+    def link(self, leader: str, *followers: str):
+        """Make the parameters at ``followers`` follow the one at ``leader`` (paths)."""
+        if not followers:
+            raise ParameterError("Models.link needs the path of the leading parameter and at least one follower")
+        lead = self.get_parameter(leader)
+        for path in followers:
+            p = self.get_parameter(path)
+            try:
+                p.link_to(lead)
+            except ParameterError as exc:
+                raise ParameterError(f"Cannot link '{path}' to '{leader}': {exc}") from None
+
+    def unlink(self, *paths: str):
+        """Unlink the parameters at ``paths`` (they keep the current shared value)."""
+        for path in paths:
+            self.get_parameter(path).link_to(None)
+
+    @property
+    def links(self) -> list[tuple[str, str]]:
+        """(leader path, follower path) for every link inside the collection."""
+        paths = self.parameter_paths()
+        path_of = {id(p): path for path, p in paths}
+        out = []
+        for path, p in paths:
+            lead = p.linked_to
+            while lead is not None and lead.linked_to is not None:
+                lead = lead.linked_to
+            if lead is not None and id(lead) in path_of:
+                out.append((path_of[id(lead)], path))
+        return out
+
+    # ------------------------------------------------------------------ I/O
+    def to_dict(self, full_output=False) -> dict:
+        """gammapy's model layout: ``{"components": [...]}``."""
+        return components_to_dict(self, full_output)
+
+    @classmethod
+    def from_dict(cls, data: dict, path=None) -> "Models":
+        """From ``{"components": [...]}``; ``path`` resolves relative template filenames."""
+        models, links = components_from_dict(data, path)
+        out = cls(models)
+        for lead, follower in links:
+            out.link(lead, follower)
+        return out
+
+    def to_yaml(self, full_output=False) -> str:
+        return dump_yaml(self.to_dict(full_output))
+
+    @classmethod
+    def from_yaml(cls, text: str, path=None) -> "Models":
+        return cls.from_dict(load_yaml(text), path)
+
+    @classmethod
+    def read(cls, filename) -> "Models":
+        """Read a model YAML file (gammapy's or ours)."""
+        text = read_text(filename)
+        try:
+            return cls.from_dict(load_yaml(text, f"'{filename}'"), Path(filename).parent)
+        except ParameterError as exc:
+            raise ParameterError(f"{filename}: {exc}") from None
+
+    def write(self, filename, overwrite=False, full_output=False, write_templates=True):
+        """Write YAML; template models whose file does not exist yet are written next to it."""
+        filename = Path(filename)
+        if filename.exists() and not overwrite:
+            raise GwidgetsError(f"File exists already: '{filename}' (use overwrite=True)")
+        if write_templates:
+            for m in self._models:
+                for part in m._parts().values():
+                    fname = getattr(part, "filename", None)
+                    if fname is not None and hasattr(part, "write") and not Path(fname).exists():
+                        part.write(fname)
+        filename.write_text(self.to_yaml(full_output))
+
+    def copy(self) -> "Models":
+        """Deep copy; links between the copied parameters are re-created."""
+        links = self.links
+        out = Models([m.copy() for m in self._models])
+        for lead, follower in links:
+            out.link(lead, follower)
+        return out
+
+    # -------------------------------------------------------------- display
+    def __repr__(self):
+        inner = "\n".join(f"  {m!r}" for m in self._models)
+        return f"Models({len(self)}:\n{inner}\n)" if self._models else "Models(0)"
+
+    def to_parameters_table(self):
+        """Parameters as an astropy Table with a leading ``model`` column (the model name)."""
+        rows = []
+        for m in self._models:
+            for _ in m.parameters:
+                rows.append(m.name)
+        table = self.parameters.to_table()
+        if len(table) == len(rows):
+            table.add_column(rows, name="model", index=0)
+        return table
+
+    def _repr_html_(self):
+        return self.to_parameters_table()._repr_html_()

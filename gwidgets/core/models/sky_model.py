@@ -1,0 +1,276 @@
+"""Sky models (spectral × spatial × temporal, with a name) and the FoV background model.
+
+A parameter inside a component is addressed by a path relative to it:
+``"spectral.index"``, ``"spatial.sigma"``, ``"spectral.model1.amplitude"``
+(compound models) or just ``"index"`` when that name is unique in the
+component; `Models` adds the component name in front (``"crab.spectral.index"``).
+
+Examples
+--------
+>>> from gwidgets.core.models import SkyModel, PowerLaw, PointSpatialModel
+>>> crab = SkyModel(PowerLaw(index=2.6), PointSpatialModel(lon_0="83.63 deg", lat_0="22.01 deg"), name="crab")
+>>> crab.get_parameter("spectral.index").value
+2.6
+>>> crab.parameters.names
+['index', 'amplitude', 'reference', 'lon_0', 'lat_0']
+"""
+from __future__ import annotations
+
+import uuid
+from typing import ClassVar
+
+import numpy as np
+
+from .core import get_model_class, register
+from .parameter import ParameterError, Parameters
+from .spatial import SpatialModel
+from .spectral_base import SpectralModel
+from .spectral import PowerLawNorm
+from .temporal import TemporalModel
+
+__all__ = ["SkyModel", "FoVBackgroundModel"]
+
+_KINDS = ("spectral", "spatial", "temporal")
+_CLASSES = {"spectral": SpectralModel, "spatial": SpatialModel, "temporal": TemporalModel}
+
+
+def _make_name() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def _component_from_dict(kind, data):
+    if data is None:
+        return None
+    if not isinstance(data, dict) or "type" not in data:
+        raise ParameterError(f"The {kind} model entry must be a mapping with a 'type'")
+    return get_model_class(data["type"], kind).from_dict(data)
+
+
+class _Component:
+    """What sky models and background models share: named parts, parameters, paths."""
+
+    kind: ClassVar[str] = "component"
+    tag: ClassVar[tuple[str, ...]] = ()
+
+    def _parts(self) -> dict:
+        return {k: getattr(self, f"_{k}_model") for k in _KINDS if getattr(self, f"_{k}_model", None) is not None}
+
+    def _set_part(self, kind, model, required=False):
+        if model is None:
+            if required:
+                raise ParameterError(f"{type(self).__name__} '{getattr(self, 'name', '')}' needs a {kind} model")
+        elif not isinstance(model, _CLASSES[kind]):
+            raise ParameterError(f"{type(self).__name__}: {kind}_model must be a {_CLASSES[kind].__name__}, "
+                                 f"got {type(model).__name__}")
+        setattr(self, f"_{kind}_model", model)
+        self._parameters = None  # rebuilt on next access
+
+    @property
+    def spectral_model(self):
+        return self._spectral_model
+
+    @spectral_model.setter
+    def spectral_model(self, model):
+        self._set_part("spectral", model, required=True)
+
+    @property
+    def spatial_model(self):
+        return self._spatial_model
+
+    @spatial_model.setter
+    def spatial_model(self, model):
+        self._set_part("spatial", model)
+
+    @property
+    def parameters(self) -> Parameters:
+        """All parameters of the components (spectral, then spatial, then temporal).
+
+        The same `Parameters` object is returned until a component is replaced,
+        so a covariance attached to it (``set_covariance_errors``) is kept.
+        """
+        if getattr(self, "_parameters", None) is None:
+            self._parameters = Parameters([p for m in self._parts().values() for p in m.parameters])
+        return self._parameters
+
+    def parameter_paths(self) -> list[tuple[str, object]]:
+        return [(f"{kind}.{name}", p) for kind, m in self._parts().items() for name, p in m.parameter_paths()]
+
+    def get_parameter(self, path: str):
+        """Parameter by path: ``"spectral.index"``, or a name unique in this model (``"index"``)."""
+        head, _, rest = path.partition(".")
+        parts = self._parts()
+        if head in parts and rest:
+            return parts[head].get_parameter(rest)
+        matches = [p for name, p in self.parameter_paths() if name.split(".")[-1] == path or name == path]
+        if len(matches) == 1:
+            return matches[0]
+        have = ", ".join(n for n, _ in self.parameter_paths())
+        what = "ambiguous" if matches else "unknown"
+        raise ParameterError(f"Parameter '{path}' is {what} in model '{self.name}' (paths: {have})")
+
+    def freeze(self, kind: str | None = None):
+        """Freeze all parameters (or those of one component: "spectral", "spatial", "temporal")."""
+        for k, m in self._parts().items():
+            if kind in (None, k):
+                m.freeze()
+
+    def unfreeze(self, kind: str | None = None):
+        """Restore the default frozen state (``reference`` etc. stay frozen)."""
+        for k, m in self._parts().items():
+            if kind in (None, k):
+                m.unfreeze()
+
+    @property
+    def frozen(self) -> bool:
+        return all(p.frozen for p in self.parameters)
+
+    def _repr_html_(self):
+        return f"<p><b>{type(self).__name__}</b> '{self.name}'</p>" + self.parameters.to_table()._repr_html_()
+
+
+@register
+class SkyModel(_Component):
+    """A source: spectral model (required), spatial and temporal models (optional), a name.
+
+    Parameters
+    ----------
+    spectral_model : SpectralModel
+    spatial_model : SpatialModel, optional
+    temporal_model : TemporalModel, optional
+    name : str, optional
+        Unique within a `Models`; a random 8-character name by default (as gammapy).
+    datasets_names : list of str, optional
+        Datasets the model applies to (None: all).
+    apply_irf : dict, optional
+        gammapy's ``{"exposure": True, "psf": True, "edisp": True}`` flags.
+    """
+
+    tag = ("SkyModel", "sky-model")
+    _APPLY_IRF_DEFAULT = {"exposure": True, "psf": True, "edisp": True}
+
+    def __init__(self, spectral_model, spatial_model=None, temporal_model=None, name=None,
+                 datasets_names=None, apply_irf=None):
+        self.name = str(name) if name is not None else _make_name()
+        self.spectral_model = spectral_model
+        self.spatial_model = spatial_model
+        self.temporal_model = temporal_model
+        self.datasets_names = None if datasets_names is None else list(datasets_names)
+        self.apply_irf = dict(self._APPLY_IRF_DEFAULT, **(apply_irf or {}))
+
+    @property
+    def temporal_model(self):
+        return self._temporal_model
+
+    @temporal_model.setter
+    def temporal_model(self, model):
+        self._set_part("temporal", model)
+
+    @property
+    def position(self):
+        """Position of the spatial model (None without one)."""
+        return None if self.spatial_model is None else self.spatial_model.position
+
+    def evaluate(self, energy_tev, lon=None, lat=None, time=None):
+        """dN/dE [cm-2 s-1 TeV-1] × spatial [sr-1] × temporal norm, on floats (TeV, deg, MJD)."""
+        value = self.spectral_model.dnde_values(energy_tev)
+        if self.spatial_model is not None and lon is not None:
+            value = value * self.spatial_model.values(lon, lat)
+        if self.temporal_model is not None and time is not None:
+            value = value * self.temporal_model.values(time)
+        return value
+
+    def copy(self, name=None, **kwargs):
+        parts = {f"{k}_model": m.copy() for k, m in self._parts().items()}
+        parts.update(kwargs)
+        return SkyModel(name=name if name is not None else self.name, datasets_names=self.datasets_names,
+                        apply_irf=self.apply_irf, **parts)
+
+    def to_dict(self, full_output=False, links=None) -> dict:
+        data = {"name": self.name, "type": "SkyModel"}
+        if self.apply_irf != self._APPLY_IRF_DEFAULT:
+            data["apply_irf"] = dict(self.apply_irf)
+        if self.datasets_names is not None:
+            data["datasets_names"] = list(self.datasets_names)
+        for kind, m in self._parts().items():
+            data[kind] = m.to_dict(full_output, links)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        name = data.get("name")
+        try:
+            parts = {f"{k}_model": _component_from_dict(k, data.get(k)) for k in _KINDS}
+        except ParameterError as exc:
+            raise ParameterError(f"Model '{name}': {exc}") from None
+        if parts["spectral_model"] is None:
+            raise ParameterError(f"Model '{name}' has no spectral model")
+        return cls(name=name, datasets_names=data.get("datasets_names"), apply_irf=data.get("apply_irf"), **parts)
+
+    def __repr__(self):
+        parts = ", ".join(f"{k}={m!r}" for k, m in self._parts().items())
+        return f"SkyModel(name='{self.name}', {parts})"
+
+
+@register
+class FoVBackgroundModel(_Component):
+    """Corrections to a dataset's background: a norm spectral model (default `PowerLawNorm`:
+    ``norm``, ``tilt``, ``reference``) and optionally a spatial model.
+
+    The name defaults to ``"<dataset_name>-bkg"`` (as gammapy).
+    """
+
+    tag = ("FoVBackgroundModel", "fov-bkg")
+
+    def __init__(self, dataset_name, spectral_model=None, spatial_model=None, name=None):
+        self.datasets_names = [str(dataset_name)]
+        self.name = str(name) if name is not None else f"{dataset_name}-bkg"
+        spectral_model = PowerLawNorm() if spectral_model is None else spectral_model
+        self.spectral_model = spectral_model
+        if not spectral_model.is_norm_spectral_model:
+            raise ParameterError(f"FoVBackgroundModel '{self.name}' needs a norm spectral model "
+                                 f"(dimensionless), got {type(spectral_model).__name__}")
+        self.spatial_model = spatial_model
+
+    @property
+    def dataset_name(self) -> str:
+        return self.datasets_names[0]
+
+    def __getattr__(self, name):
+        # bkg.norm / bkg.tilt -> the spectral parameter
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self._spectral_model.parameters[name]
+        except (ParameterError, AttributeError):
+            raise AttributeError(f"'FoVBackgroundModel' has no attribute or parameter '{name}'") from None
+
+    def evaluate(self, energy_tev, lon=None, lat=None):
+        value = self.spectral_model.dnde_values(energy_tev)
+        if self.spatial_model is not None and lon is not None:
+            value = value * self.spatial_model.values(lon, lat)
+        return value
+
+    def copy(self, name=None, **kwargs):
+        parts = {f"{k}_model": m.copy() for k, m in self._parts().items()}
+        parts.update(kwargs)
+        return FoVBackgroundModel(self.dataset_name, name=name if name is not None else self.name, **parts)
+
+    def to_dict(self, full_output=False, links=None) -> dict:
+        data = {"type": "FoVBackgroundModel", "datasets_names": list(self.datasets_names)}
+        if self.name != f"{self.dataset_name}-bkg":
+            data["name"] = self.name
+        for kind, m in self._parts().items():
+            data[kind] = m.to_dict(full_output, links)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        names = data.get("datasets_names") or []
+        if len(names) != 1:
+            raise ParameterError(f"FoVBackgroundModel needs exactly one dataset name, got {names!r}")
+        return cls(names[0], spectral_model=_component_from_dict("spectral", data.get("spectral")),
+                   spatial_model=_component_from_dict("spatial", data.get("spatial")), name=data.get("name"))
+
+    def __repr__(self):
+        pars = ", ".join(f"{p.name}={p.value:.4g}" for p in self.parameters)
+        return f"FoVBackgroundModel(name='{self.name}', {pars})"
