@@ -131,3 +131,21 @@ def test_off_regions_follow_on_region_and_regions_round_trip(hess_store, tmp_pat
     with pytest.warns(UserWarning), pytest.raises(GwidgetsError, match="No sky regions in '.*bad.reg'"):
         s2.load_regions(bad)
     assert s2.on_region is not None and len(s2.exclusion_regions) == 1  # kept after the failed load
+
+
+def test_models_parameter_changes_are_observed(hess_store):
+    from gwidgets.core.models import LogParabola, Models, SkyModel
+
+    s = AnalysisSession(hess_store, background=False)
+    s.graph.add_derived("flux_1tev", ["models"], lambda m: m["crab"].spectral_model(1 * u.TeV).value)
+    s.set_models([SkyModel(LogParabola(amplitude="3e-11 cm-2 s-1 TeV-1", reference="1 TeV"), name="crab")])
+    v0 = s.model_version
+    f0 = s.graph.get("flux_1tev")
+    s.models["crab"].spectral_model.amplitude.value = 6e-11
+    assert s.model_version == v0 + 1 and s.graph.is_stale("flux_1tev")
+    assert s.graph.get("flux_1tev") == pytest.approx(2 * f0)
+    old = s.models
+    s.set_models(Models([SkyModel(LogParabola(), name="other")]))
+    assert s.model_version == v0 + 2
+    old["crab"].spectral_model.alpha.value = 3.0  # the old models are no longer watched
+    assert s.model_version == v0 + 2

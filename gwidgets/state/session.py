@@ -101,6 +101,9 @@ class AnalysisSession(HasTraits):
     exclusion_regions = List(help="exclusion regions (regions SkyRegions)")
     map_settings = Dict(help="binsz [deg], width [deg], e_min/e_max [TeV], frame")
     required_irf = Any("full-enclosure")
+    models = Any(None, allow_none=True, help="the sky models (gwidgets.core.models.Models)")
+    #: increases on every parameter change of ``models`` (cheap for views to observe)
+    model_version = Int(0)
 
     # ---- results and status (outputs, observed by the views)
     counts_map = Any(None, allow_none=True)
@@ -121,6 +124,8 @@ class AnalysisSession(HasTraits):
         self.graph.add_input("exclusion_regions", ())
         self.graph.add_input("map_settings", dict(DEFAULT_MAP_SETTINGS))
         self.graph.add_input("required_irf", self.required_irf)
+        self.graph.add_input("models", None)
+        self._watched_params: list = []
         self.graph.add_derived("observations", ["store", "selection", "required_irf"], _observations)
         self.graph.add_derived("sky_geom", ["observations", "on_region", "map_settings"], _sky_geom)
         self.graph.add_derived("exclusion_mask", ["sky_geom", "exclusion_regions"], _exclusion_mask)
@@ -196,6 +201,34 @@ class AnalysisSession(HasTraits):
         if unknown:
             raise GwidgetsError(f"Unknown map setting(s) {sorted(unknown)}; known: {sorted(DEFAULT_MAP_SETTINGS)}")
         self.map_settings = {**self.map_settings, **settings}
+
+    # --------------------------------------------------------------- models
+    def set_models(self, models):
+        """Use ``models`` (a `Models`, a list of SkyModels, a YAML path); parameters are watched."""
+        from pathlib import Path
+
+        from ..core.models import Models
+
+        if isinstance(models, (str, Path)):
+            models = Models.read(models)
+        elif models is not None and not isinstance(models, Models):
+            models = Models(models)
+        self.models = models
+
+    @observe("models")
+    def _models_changed(self, change):
+        for p in self._watched_params:
+            p.unobserve(self._on_parameter)
+        self._watched_params = list(change["new"].parameters) if change["new"] is not None else []
+        for p in self._watched_params:
+            p.observe(self._on_parameter)
+        self.graph.set("models", change["new"])
+        self.model_version += 1
+
+    def _on_parameter(self, param, attr, old, new):
+        # called on every slider move: keep it to two integer increments
+        self.graph.touch("models")
+        self.model_version += 1
 
     # trait changes → graph inputs
     @observe("selection", "on_region", "exclusion_regions", "map_settings", "required_irf")
