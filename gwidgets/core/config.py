@@ -1,0 +1,202 @@
+"""The analysis configuration: YAML validated against a schema, with messages naming the bad key.
+
+A configuration describes a whole analysis (data, reduction, models, fit,
+estimators, outputs), so that what a user built in the dashboard can be saved
+and re-run anywhere. Every value is checked when the config is built:
+
+- an unknown key names its full path and lists the allowed keys;
+- a quantity in the wrong unit (``e_min: 1 km``) names the key and the expected unit;
+- a choice outside its allowed values lists them.
+
+Examples
+--------
+>>> cfg = AnalysisConfig.from_yaml('''
+... data: {datastore: $GWIDGETS_EXAMPLE}
+... datasets:
+...   type: 1d
+...   on_region: {lon: 83.63 deg, lat: 22.01 deg, radius: 0.11 deg}
+... ''')
+>>> cfg["datasets"]["on_region"]["radius"]
+<Quantity 0.11 deg>
+>>> AnalysisConfig.from_dict({"datasets": {"tpye": "1d"}})
+Traceback (most recent call last):
+...
+gwidgets.core.config.ConfigError: Unknown key 'datasets.tpye'; allowed keys: background, containment_correction, geom, on_region, safe_mask, stack, type
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import astropy.units as u
+import yaml
+
+from ..errors import GwidgetsError
+
+__all__ = ["AnalysisConfig", "ConfigError", "SCHEMA"]
+
+
+class ConfigError(GwidgetsError, ValueError):
+    """An invalid configuration value; the message names the key (dotted path)."""
+
+
+# Leaf types: ("quantity", unit) | ("str",) | ("int",) | ("float",) | ("bool",) | ("choice", [...]) |
+# ("list", leaf) | ("any",) ; a dict is a nested section.
+def Q(unit):
+    return ("quantity", unit)
+
+
+_ENERGY_AXIS = {"min": Q("TeV"), "max": Q("TeV"), "nbins": ("int",), "per_decade": ("bool",)}
+_SKYPOS = {"frame": ("choice", ["icrs", "galactic"]), "lon": Q("deg"), "lat": Q("deg")}
+
+SCHEMA = {
+    "general": {"outdir": ("str",), "executor": ("choice", ["serial", "processes", "dask"]), "n_jobs": ("int",),
+                "overwrite": ("bool",)},
+    "data": {"datastore": ("str",), "obs_ids": ("list", ("int",)), "required_irf": ("any",),
+             "obs_cone": {**_SKYPOS, "radius": Q("deg")},
+             "obs_time": {"start": ("str",), "stop": ("str",)},
+             "obs_object": ("str",), "zenith_max": Q("deg")},
+    "datasets": {
+        "type": ("choice", ["1d", "3d"]),
+        "stack": ("bool",),
+        "geom": {"skydir": _SKYPOS, "binsize": Q("deg"), "width": Q("deg"), "projection": ("choice", ["CAR", "TAN"]),
+                 "axes": {"energy": _ENERGY_AXIS, "energy_true": _ENERGY_AXIS}},
+        "on_region": {**_SKYPOS, "radius": Q("deg")},
+        "background": {"method": ("choice", ["reflected", "ring", "fov"]), "exclusion": ("any",),
+                       "min_regions": ("int",), "max_regions": ("int",)},
+        "safe_mask": {"methods": ("list", ("choice", ["aeff-default", "aeff-max", "edisp-bias", "bkg-peak", "user", "offset-max"])),
+                      "aeff_percent": ("float",), "bias_percent": ("float",), "e_min": Q("TeV"), "e_max": Q("TeV"),
+                      "offset_max": Q("deg")},
+        "containment_correction": ("bool",),
+    },
+    "models": ("any",),
+    "fit": {"e_min": Q("TeV"), "e_max": Q("TeV"), "backend": ("choice", ["minuit"])},
+    "flux_points": {"source": ("str",), "energy": _ENERGY_AXIS, "n_sigma_ul": ("float",)},
+    "light_curve": {"source": ("str",), "time_intervals": ("any",), "energy": _ENERGY_AXIS, "per_observation": ("bool",)},
+    "outputs": {"datasets": ("bool",), "models": ("bool",), "fit_result": ("bool",), "flux_points": ("bool",),
+                "light_curve": ("bool",), "maps": ("bool",), "plots": ("bool",)},
+}
+
+DEFAULTS = {
+    "general": {"outdir": "gwidgets-results", "executor": "serial", "overwrite": False},
+    "data": {"required_irf": "full-enclosure"},
+    "datasets": {"type": "1d", "stack": False, "background": {"method": "reflected"},
+                 "safe_mask": {"methods": ["aeff-default"]}, "containment_correction": False},
+    "fit": {"backend": "minuit"},
+    "outputs": {"datasets": True, "models": True, "fit_result": True, "flux_points": True, "light_curve": True,
+                "maps": True, "plots": True},
+}
+
+
+def _check_leaf(path: str, spec, value):
+    kind = spec[0]
+    if kind == "any":
+        return value
+    if kind == "quantity":
+        try:
+            q = u.Quantity(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"'{path}' = {value!r} is not a quantity; expected a value in {spec[1]} (e.g. '1 {spec[1]}')") from None
+        if q.unit == u.one and spec[1] not in ("", None):
+            raise ConfigError(f"'{path}' = {value!r} has no unit; expected a value in {spec[1]} (e.g. '{value} {spec[1]}')")
+        try:
+            return q.to(spec[1])
+        except u.UnitConversionError:
+            raise ConfigError(f"'{path}' = {value!r}: unit '{q.unit}' is not convertible to '{spec[1]}'") from None
+    if kind == "str":
+        if not isinstance(value, str):
+            raise ConfigError(f"'{path}' must be a string, got {value!r}")
+        return value
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"'{path}' must be an integer, got {value!r}")
+        return value
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"'{path}' must be a number, got {value!r}")
+        return float(value)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"'{path}' must be true or false, got {value!r}")
+        return value
+    if kind == "choice":
+        if value not in spec[1]:
+            raise ConfigError(f"'{path}' = {value!r} is not allowed; choose one of {spec[1]}")
+        return value
+    if kind == "list":
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"'{path}' must be a list, got {value!r}")
+        return [_check_leaf(f"{path}[{i}]", spec[1], v) for i, v in enumerate(value)]
+    raise ConfigError(f"schema error at '{path}'")  # pragma: no cover
+
+
+def _validate(data, schema, path=""):
+    if not isinstance(data, dict):
+        raise ConfigError(f"'{path or 'config'}' must be a mapping of keys to values, got {type(data).__name__}")
+    out = {}
+    for key, value in data.items():
+        full = f"{path}.{key}" if path else str(key)
+        if key not in schema:
+            raise ConfigError(f"Unknown key '{full}'; allowed keys: {', '.join(sorted(schema))}")
+        spec = schema[key]
+        out[key] = _validate(value, spec, full) if isinstance(spec, dict) else _check_leaf(full, spec, value)
+    return out
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in extra.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _plain(value):
+    """Quantities back to strings for YAML."""
+    if isinstance(value, u.Quantity):
+        return f"{value.value:g} {value.unit.to_string()}".strip()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+class AnalysisConfig(dict):
+    """A validated analysis configuration (a dict with Quantities at the leaves)."""
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "AnalysisConfig":
+        return cls(_merge(DEFAULTS, _validate(data or {}, SCHEMA)))
+
+    @classmethod
+    def from_yaml(cls, text: str) -> "AnalysisConfig":
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"Configuration is not valid YAML: {exc}") from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def read(cls, path) -> "AnalysisConfig":
+        path = Path(path)
+        if not path.exists():
+            from ..errors import FileNotFoundGwError
+
+            raise FileNotFoundGwError(path)
+        cfg = cls.from_yaml(path.read_text())
+        cfg.path = path
+        return cfg
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(_plain(dict(self)), sort_keys=False)
+
+    def write(self, path, overwrite: bool = False):
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise GwidgetsError(f"'{path}' exists; use overwrite=True")
+        path.write_text(self.to_yaml())
+
+    def update(self, other=None, **kwargs):  # validated update
+        merged = _merge(dict(self), _validate(dict(other or {}, **kwargs), SCHEMA))
+        super().clear()
+        super().update(merged)
