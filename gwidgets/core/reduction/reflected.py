@@ -179,12 +179,7 @@ class ReflectedRegionsFinder:
             return ReflectedRegionsFinder._angular_size(pix, cx, cy)
         x = ix + mask.bbox.ixmin
         y = iy + mask.bbox.iymin
-        angles = np.arctan2(cx - x, cy - y)
-        size = angles.max() - angles.min()
-        if size > np.pi:
-            wrapped = np.mod(angles, TWO_PI)
-            size = wrapped.max() - wrapped.min()
-        return float(size)
+        return _angle_span(np.arctan2(cx - x, cy - y))
 
     @staticmethod
     def _angular_size(pix, cx, cy) -> float:
@@ -209,12 +204,7 @@ class ReflectedRegionsFinder:
                 bbox = pix.bounding_box
                 xs = np.array([bbox.ixmin, bbox.ixmax, bbox.ixmax, bbox.ixmin], float)
                 ys = np.array([bbox.iymin, bbox.iymin, bbox.iymax, bbox.iymax], float)
-        angles = np.arctan2(xs - cx, ys - cy)
-        size = angles.max() - angles.min()
-        if size > np.pi:
-            wrapped = np.mod(angles, TWO_PI)
-            size = wrapped.max() - wrapped.min()
-        return float(size)
+        return _angle_span(np.arctan2(xs - cx, ys - cy))
 
     @staticmethod
     def _excluded_pixels(exclusion_mask, wcs):
@@ -233,6 +223,15 @@ class ReflectedRegionsFinder:
         sky = exclusion_mask.geom.wcs.pixel_to_world(ix, iy)
         x, y = wcs.world_to_pixel(sky)
         return PixCoord(np.asarray(x), np.asarray(y))
+
+
+def _angle_span(angles) -> float:
+    """Width of the smallest arc holding all ``angles`` (rad), assuming it is below π."""
+    size = angles.max() - angles.min()
+    if size > np.pi:
+        wrapped = np.mod(angles, TWO_PI)
+        size = wrapped.max() - wrapped.min()
+    return float(size)
 
 
 def _contains(region_pix, pixcoords):
