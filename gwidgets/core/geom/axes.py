@@ -52,8 +52,30 @@ class MapAxis:
         if interp == "log" and values[0] <= 0:
             raise GwidgetsError(f"Axis '{name}': a log axis needs positive edges")
         self.interp = interp
+        self._nodes = None  # set for axes defined by their bin centres (from_nodes)
 
     # ------------------------------------------------------------ factories
+    @classmethod
+    def from_nodes(cls, nodes, name: str = "offset", interp: str | None = None, unit=None):
+        """Axis defined by bin centres (as GADF IRF axes with equal _LO/_HI columns).
+
+        Edges are half-way between nodes (in log for log axes), the outer ones
+        extrapolated by half a spacing; ``center`` returns the nodes exactly.
+        """
+        q = u.Quantity(nodes, unit) if unit is not None else u.Quantity(nodes)
+        x = np.asarray(q.value, dtype=float)
+        if interp is None:
+            interp = "log" if name.startswith("energy") else "lin"
+        if len(x) == 1:
+            edges = np.array([x[0] * 0.5, x[0] * 1.5]) if interp == "log" else np.array([x[0] - 0.5, x[0] + 0.5])
+        else:
+            t = np.log(x) if interp == "log" else x
+            inner = 0.5 * (t[1:] + t[:-1])
+            edges = np.concatenate([[t[0] - (inner[0] - t[0])], inner, [t[-1] + (t[-1] - inner[-1])]])
+            edges = np.exp(edges) if interp == "log" else edges
+        axis = cls(edges * q.unit, name=name, interp=interp)
+        axis._nodes = x
+        return axis
     @classmethod
     def from_energy_bounds(cls, e_min, e_max, nbin: int, unit=None, per_decade: bool = False, name: str = "energy"):
         """Log-spaced energy axis; ``nbin`` bins in total, or per decade."""
@@ -92,6 +114,8 @@ class MapAxis:
 
     @property
     def center(self) -> u.Quantity:
+        if self._nodes is not None:
+            return u.Quantity(self._nodes, self.unit)
         e = self._edges
         c = np.sqrt(e[:-1] * e[1:]) if self.interp == "log" else 0.5 * (e[:-1] + e[1:])
         return u.Quantity(c, self.unit)
