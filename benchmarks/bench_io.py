@@ -12,7 +12,7 @@ OURS = f"""
 from gwidgets.core.data import DataStore
 store = DataStore.from_dir(r"{PATH}")
 observations = store.get_observations()
-kept = [o.load_all() for o in observations]
+kept = [o.load_all() for o in observations]   # one at a time
 n_events = sum(len(o.events) for o in kept)
 extra = {{"observations": len(kept), "events": n_events}}
 """
@@ -30,12 +30,18 @@ SETUP_OURS = "import gwidgets.core.data, gwidgets.core.irf, astropy.table"
 SETUP_GAMMAPY = "import gammapy.data, gammapy.irf"
 
 
+OURS_THREADS = OURS.replace("kept = [o.load_all() for o in observations]   # one at a time",
+                            "kept = observations.load_all(n_threads=2)")
+
+
 def main():
     ours = run_case(SETUP_OURS, OURS)
+    threads = run_case(SETUP_OURS, OURS_THREADS)
     ref = run_case(SETUP_GAMMAPY, GAMMAPY)
-    assert ours["extra"] == ref["extra"], (ours["extra"], ref["extra"])
-    print(report(f"H.E.S.S. DR1: read {ours['extra']['observations']} observations, "
-                 f"{ours['extra']['events']} events + all IRFs", ours, ref))
+    assert ours["extra"] == ref["extra"] == threads["extra"], (ours["extra"], ref["extra"])
+    title = f"H.E.S.S. DR1: read {ours['extra']['observations']} observations, {ours['extra']['events']} events + all IRFs"
+    print(report(title + " (serial)", ours, ref))
+    print(report(title + " (Observations.load_all, 2 threads)", threads, ref))
 
 
 if __name__ == "__main__":

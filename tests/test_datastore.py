@@ -305,3 +305,14 @@ def test_core_never_imports_widget_libraries():
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@requires_irf
+def test_threaded_load_all_same_as_serial(hess):
+    ids = hess.obs_ids[:6]
+    a = hess.get_observations(ids).load_all(n_threads=2)
+    b = DataStore.from_dir(hess.hdu_index.base_dir).get_observations(ids).load_all(n_threads=1)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x.events.energy, y.events.energy)
+        np.testing.assert_array_equal(x.aeff.data, y.aeff.data)
+        np.testing.assert_array_equal(x.bkg.data, y.bkg.data)

@@ -26,7 +26,7 @@ import io
 import os
 import re
 import zlib
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +69,21 @@ def parse_unit(text) -> u.UnitBase:
     """
     if isinstance(text, u.UnitBase):
         return text
-    text = (text or "").strip()
+    return _parse_unit_cached((text or "").strip())
+
+
+@lru_cache(maxsize=256)
+def _conversion(from_unit: u.UnitBase, to_unit: u.UnitBase) -> float:
+    return from_unit.to(to_unit)
+
+
+@lru_cache(maxsize=256)
+def _unit(text: str) -> u.UnitBase:
+    return u.Unit(text)
+
+
+@lru_cache(maxsize=256)
+def _parse_unit_cached(text: str) -> u.UnitBase:
     alias = _UNIT_ALIASES.get(text.lower())
     if alias is not None:
         return u.Unit(alias)
@@ -330,15 +344,15 @@ class TableHDU(_HDU):
         name = self._find(name)
         text = self.unit(name)
         try:
-            file_unit = parse_unit(text) if text else (u.Unit(default_unit) if default_unit else u.one)
+            file_unit = parse_unit(text) if text else (_unit(str(default_unit)) if default_unit else u.one)
         except ValueError:
             raise UnitError(name, text, unit or "?", self.name, self.filename) from None
         values = self.column(name)
         if unit is None:
             return u.Quantity(values, file_unit, copy=False)
-        unit = u.Unit(unit)
+        unit = unit if isinstance(unit, u.UnitBase) else _unit(str(unit))
         try:
-            factor = file_unit.to(unit)
+            factor = _conversion(file_unit, unit)
         except u.UnitConversionError:
             raise UnitError(name, text or "(none)", unit, self.name, self.filename) from None
         if factor == 1:
