@@ -44,7 +44,13 @@ def cmd_info(args) -> int:
     print(store)
     t = store.obs_table
     cols = [c for c in ("OBS_ID", "OBJECT", "RA_PNT", "DEC_PNT", "ZEN_PNT", "LIVETIME") if c in t.colnames]
-    t[cols].pprint(max_lines=args.max_lines, max_width=120)
+    shown = t[cols]
+    for c in ("RA_PNT", "DEC_PNT", "ZEN_PNT"):
+        if c in shown.colnames:
+            shown[c].info.format = ".3f"
+    if "LIVETIME" in shown.colnames:
+        shown["LIVETIME"].info.format = ".1f"
+    shown.pprint(max_lines=args.max_lines, max_width=120)
     problems = store.check()
     for p in problems:
         print("problem:", p)
