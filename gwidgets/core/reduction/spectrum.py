@@ -89,7 +89,8 @@ class SpectrumExtraction:
 
 def _unit_vectors(coords: SkyCoord) -> np.ndarray:
     c = coords.icrs
-    ra, dec = c.ra.rad, c.dec.rad
+    # float64: event coordinates are float32 in DL3 files, and cos(0.1 deg) needs double precision
+    ra, dec = np.asarray(c.ra.rad, dtype=np.float64), np.asarray(c.dec.rad, dtype=np.float64)
     return np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)], axis=-1)
 
 
