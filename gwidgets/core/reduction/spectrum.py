@@ -62,6 +62,7 @@ class SpectrumExtraction:
 
     @property
     def ok(self) -> bool:
+        """True when ON and OFF spectra were both extracted (``reason`` empty)."""
         return not self.reason
 
     @property
@@ -79,7 +80,7 @@ class SpectrumExtraction:
 
     def __repr__(self):
         if not self.ok:
-            return f"SpectrumExtraction(obs_id={self.obs_id}, empty: {self.reason})"
+            return f"SpectrumExtraction(obs_id={self.obs_id}, n_on={self.n_on}, unusable: {self.reason})"
         return (
             f"SpectrumExtraction(obs_id={self.obs_id}, n_on={self.n_on}, n_off={self.n_off}, "
             f"n_off_regions={len(self.off_regions)}, livetime={self.livetime.to_value('s'):.0f} s, "
@@ -174,9 +175,6 @@ class SpectrumExtractor:
             return result
 
         found = self.finder.run(on_region, pointing, exclusion_mask=self.exclusion_mask)
-        if not found.regions:
-            result.reason = f"observation {obs.obs_id}: {found.reason}"
-            return result
         result.off_regions = found.regions
 
         events = obs.events
@@ -189,6 +187,9 @@ class SpectrumExtractor:
         result.counts_off = np.bincount(e_idx[off_mask], minlength=n_reco).astype(float)
         result.acceptance = np.ones(n_reco)
         result.acceptance_off = np.full(n_reco, float(len(found.regions)))
+        if not found.regions:
+            # ON counts and IRFs are still extracted; the result says why there is no background
+            result.reason = f"observation {obs.obs_id}: {found.reason}"
 
         e_true = self.energy_axis_true.center
         area = aeff.evaluate(energy_true=e_true, offset=result.offset)
