@@ -104,3 +104,20 @@ def test_safe_mask_aeff_default_and_user_threshold(stores):
         SafeMaskMaker(["aeff-default"]).run(rf, fact[0])
     mask, (lo, _) = SafeMaskMaker(["aeff-default"], e_min=0.4 * u.TeV).run(rf, fact[0])
     assert lo == 0.4 * u.TeV and not mask[E_RECO.center < 0.4 * u.TeV].any()
+
+
+def test_dask_local_cluster_gives_the_same_extractions(stores):
+    distributed = pytest.importorskip("dask.distributed")
+    store = DataStore.from_dir(stores["jc-hess"])
+    obs = store.get_observations(required_irf="point-like")
+    extractor = SpectrumExtractor(CircleSkyRegion(CRAB, 0.11 * u.deg), E_RECO, E_TRUE)
+    serial = extractor.run_many(obs)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        remote = extractor.run_many(obs, executor=client)
+    for a, b in zip(serial, remote):
+        assert a.obs_id == b.obs_id
+        np.testing.assert_array_equal(a.counts, b.counts)
+        np.testing.assert_array_equal(a.counts_off, b.counts_off)
+        np.testing.assert_array_equal(a.exposure, b.exposure)
+        np.testing.assert_array_equal(a.edisp, b.edisp)
