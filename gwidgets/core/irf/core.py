@@ -156,7 +156,7 @@ class IRF:
                                                    bounds_error=False, fill_value=None)
         return self._interp
 
-    def _values(self, **coords) -> np.ndarray:
+    def _values(self, limit_extrapolation: bool = False, **coords) -> np.ndarray:
         """Interpolated values (floats in ``self.unit``) at broadcast coordinates."""
         interp = self._interpolator()
         arrays, outside = [], None
@@ -185,22 +185,51 @@ class IRF:
                 values = np.exp(values)
             tiny = np.finfo(values.dtype).tiny
             values = np.where(np.abs(values) - tiny <= tiny, 0, values)
+            if limit_extrapolation:
+                values = self._limit_extrapolation(values, arrays)
         values = np.clip(values, 0, np.inf)
         if self.fill_value is not None:
             values = np.where(outside | ~np.isfinite(values), self.fill_value, values)
         return values
+
+    def _limit_extrapolation(self, values, arrays):
+        """Beyond the outermost nodes, a log-scale IRF may not rise above its value at the edge node.
+
+        Log-linear extrapolation away from a node that is ~0 (empty background
+        bins at the highest energies) otherwise explodes (1e4 instead of 1e-33);
+        gammapy avoids it only where round-off puts the axis edge outside the table.
+        """
+        beyond = np.zeros(values.shape, dtype=bool)
+        clipped = []
+        for name, x in zip(self.required_axes, arrays):
+            c = self.axes[name].center.value
+            beyond |= (x < c[0]) | (x > c[-1])
+            clipped.append(np.clip(x, c[0], c[-1]))
+        if not beyond.any():
+            return values
+        pts = [np.log(x) if self.axes[n].interp == "log" else x for n, x, k in zip(self.required_axes, clipped, self._keep) if k]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            edge = np.exp(self._interp(np.stack([p[beyond] for p in pts], axis=-1)))
+        out = values.copy()
+        out[beyond] = np.minimum(values[beyond], edge)
+        return out
 
     @staticmethod
     def _mask_out_bounds(invalid: dict) -> np.ndarray:
         """Where ``fill_value`` applies: outside the edges of any axis (gammapy's rule)."""
         return np.logical_or.reduce(list(invalid.values()))
 
-    def evaluate(self, **coords) -> u.Quantity:
-        """Values at the given coordinates (Quantities, broadcast against each other)."""
+    def evaluate(self, limit_extrapolation: bool = False, **coords) -> u.Quantity:
+        """Values at the given coordinates (Quantities, broadcast against each other).
+
+        ``limit_extrapolation=True`` (log-scale IRFs): beyond the outermost
+        nodes, values may not rise above the edge node's (default False: exactly
+        gammapy's values, which can explode next to empty background bins).
+        """
         missing = [n for n in self.required_axes if n not in coords]
         if missing:
             raise TypeError(f"{type(self).__name__}.evaluate needs {list(self.required_axes)}; missing {missing}")
-        return u.Quantity(self._values(**coords), self.unit)
+        return u.Quantity(self._values(limit_extrapolation=limit_extrapolation, **coords), self.unit)
 
     def __repr__(self):
         axes = ", ".join(
