@@ -149,3 +149,19 @@ def test_models_parameter_changes_are_observed(hess_store):
     assert s.model_version == v0 + 2
     old["crab"].spectral_model.alpha.value = 3.0  # the old models are no longer watched
     assert s.model_version == v0 + 2
+
+
+def test_moving_the_on_region_re_extracts_spectra_only(hess_store):
+    s = AnalysisSession(hess_store, background=False)
+    s.required_irf = "point-like"
+    s.select([23523, 23526])
+    s.set_on_region(CircleSkyRegion(CRAB, 0.11 * u.deg))
+    spectra = s.compute("spectra")
+    assert [r.obs_id for r in spectra] == [23523, 23526] and all(r.ok for r in spectra)
+    n_on = sum(r.n_on for r in spectra)
+    counts_runs = s.graph._nodes["counts_map"].n_computed
+    s.set_on_region(CircleSkyRegion(SkyCoord(83.633, 22.3, unit="deg"), 0.11 * u.deg))
+    moved = s.compute("spectra")
+    assert sum(r.n_on for r in moved) < n_on  # off the Crab: fewer ON counts
+    assert s.graph._nodes["counts_map"].n_computed == counts_runs  # the sky map was not recomputed
+    assert s.graph._nodes["observations"].n_computed == 1

@@ -37,6 +37,7 @@ from .worker import Worker
 __all__ = ["AnalysisSession", "DEFAULT_MAP_SETTINGS"]
 
 DEFAULT_MAP_SETTINGS = {"binsz": 0.02, "width": 5.0, "e_min": 0.3, "e_max": 100.0, "frame": "icrs"}
+DEFAULT_SPECTRUM_SETTINGS = {"e_min": 0.1, "e_max": 100.0, "nbin": 30, "e_true_min": 0.05, "e_true_max": 150.0, "nbin_true": 45}
 
 
 def _observations(store, selection, required_irf):
@@ -70,6 +71,19 @@ def _off_regions(observations, on_region, exclusion_mask):
         return {}
     finder = ReflectedRegionsFinder()
     return {o.obs_id: finder.run(on_region, o.pointing_radec, exclusion_mask=exclusion_mask) for o in observations}
+
+
+def _spectra(observations, on_region, exclusion_mask, settings, token=None):
+    """Per-observation ON/OFF extractions for the ON region (empty list without an ON region)."""
+    from ..core.reduction.spectrum import SpectrumExtractor
+
+    if on_region is None:
+        return []
+    e = MapAxis.from_energy_bounds(settings["e_min"] * u.TeV, settings["e_max"] * u.TeV, settings["nbin"])
+    et = MapAxis.from_energy_bounds(settings["e_true_min"] * u.TeV, settings["e_true_max"] * u.TeV,
+                                    settings["nbin_true"], name="energy_true")
+    extractor = SpectrumExtractor(on_region, e, et, exclusion_mask=exclusion_mask)
+    return extractor.run_many(observations, token=token)
 
 
 def _counts_map(observations, geom, settings, token=None):
@@ -108,6 +122,7 @@ class AnalysisSession(HasTraits):
     # ---- results and status (outputs, observed by the views)
     counts_map = Any(None, allow_none=True)
     off_regions = Dict(help="obs_id -> reflected OFF regions result for the ON region")
+    spectra = List(help="per-observation ON/OFF spectrum extractions for the ON region")
     status = Unicode("")
     error = Unicode("")
     busy = Bool(False)
@@ -131,7 +146,10 @@ class AnalysisSession(HasTraits):
         self.graph.add_derived("exclusion_mask", ["sky_geom", "exclusion_regions"], _exclusion_mask)
         self.graph.add_derived("off_regions", ["observations", "on_region", "exclusion_mask"], _off_regions)
         self.graph.add_derived("counts_map", ["observations", "sky_geom", "map_settings"], _counts_map, heavy=True, pass_token=True)
-        self._outputs = {"counts_map": "counts_map", "off_regions": "off_regions"}
+        self.graph.add_input("spectrum_settings", dict(DEFAULT_SPECTRUM_SETTINGS))
+        self.graph.add_derived("spectra", ["observations", "on_region", "exclusion_mask", "spectrum_settings"], _spectra,
+                               heavy=True, pass_token=True)
+        self._outputs = {"counts_map": "counts_map", "off_regions": "off_regions", "spectra": "spectra"}
         self.worker = Worker(on_done=self._on_done, on_error=self._on_error)
         if not self.map_settings:
             self.map_settings = dict(DEFAULT_MAP_SETTINGS)
