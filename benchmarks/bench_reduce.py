@@ -121,3 +121,50 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+OURS_3D = f"""
+import astropy.units as u
+from astropy.coordinates import SkyCoord
+from gwidgets.core.data import DataStore
+from gwidgets.core.geom import MapAxis, WcsGeom
+from gwidgets.core.reduction.map_maker import MapMaker, stack_cubes
+crab = SkyCoord(83.633, 22.014, unit="deg")
+obs = DataStore.from_dir(r"{DATA}/hess-dl3-dr1").get_observations([23523, 23526, 23559, 23592])
+geom = WcsGeom.create(crab, binsz=0.02, width=3 * u.deg, axes=[MapAxis.from_energy_bounds(1 * u.TeV, 100 * u.TeV, 10)])
+et = MapAxis.from_energy_bounds(0.5 * u.TeV, 200 * u.TeV, 20, name="energy_true")
+st = stack_cubes(MapMaker(geom, et).run_many(obs))
+extra = {{"counts": int(st.counts.data.sum())}}
+"""
+
+GAMMAPY_3D = f"""
+import astropy.units as u
+from astropy.coordinates import SkyCoord
+from gammapy.data import DataStore
+from gammapy.datasets import MapDataset
+from gammapy.makers import MapDatasetMaker
+from gammapy.maps import MapAxis, WcsGeom
+crab = SkyCoord(83.633, 22.014, unit="deg")
+obs = DataStore.from_dir(r"{DATA}/hess-dl3-dr1").get_observations([23523, 23526, 23559, 23592])
+geom = WcsGeom.create(skydir=crab, binsz=0.02, width=3, axes=[MapAxis.from_energy_bounds(1, 100, 10, unit="TeV")])
+stacked = MapDataset.create(geom, energy_axis_true=MapAxis.from_energy_bounds(0.5, 200, 20, unit="TeV", name="energy_true"))
+maker = MapDatasetMaker(selection=["counts", "exposure", "background"])
+for o in obs:
+    stacked.stack(maker.run(stacked.copy(name=str(o.obs_id)), o))
+extra = {{"counts": int(stacked.counts.data.sum())}}
+"""
+
+
+def main_3d():
+    ours = run_case("import gwidgets.core.reduction.map_maker, gwidgets.core.irf", OURS_3D)
+    ref = run_case("import gammapy.data, gammapy.makers, gammapy.datasets", GAMMAPY_3D)
+    print(report(f"3D: 4 Crab runs, 150x150 x 10 bins, counts+exposure+background, stacked "
+                 f"(counts ours {ours['extra']['counts']}, gammapy {ref['extra']['counts']})", ours, ref))
+
+
+_main_1d = main
+
+
+def main():  # noqa: F811
+    _main_1d()
+    main_3d()
