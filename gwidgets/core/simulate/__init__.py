@@ -1,6 +1,19 @@
-"""The project's own simulated DL3 data set (analytic IRFs, injected sources, IRF-based event sampling)."""
-from .example import example_store, example_store_path
-from .instrument import make_irfs
-from .store import DEFAULT_SEED, SKY, simulate_datastore
+"""The project's own simulated DL3 data set.
 
-__all__ = ["simulate_datastore", "example_store", "example_store_path", "make_irfs", "SKY", "DEFAULT_SEED"]
+An analytic, H.E.S.S.-like instrument (:mod:`.instrument`) tabulated into GADF
+IRFs (:mod:`.tables`); an analytic sky (:mod:`.sky`) observed in wobble mode
+(:mod:`.schedule`); events drawn through the tabulated IRFs (:mod:`.sampling`)
+and written as a GADF 0.3 data store (:mod:`.writer`, :mod:`.store`) with the
+truth beside it (:mod:`.truth`); the cached example store (:mod:`.example`).
+
+>>> from gwidgets.core.simulate import simulate_datastore, example_store_path
+>>> path = simulate_datastore("my-store", n_obs=4)        # doctest: +SKIP
+>>> path = example_store_path()                          # doctest: +SKIP
+"""
+from .example import cache_dir, example_store, example_store_path
+from .sky import Source, default_sky
+from .store import DEFAULT_SEED, simulate_datastore
+from .truth import read_truth
+
+__all__ = ["simulate_datastore", "example_store_path", "example_store", "cache_dir", "read_truth",
+           "default_sky", "Source", "DEFAULT_SEED"]

@@ -1,10 +1,20 @@
-"""Write the simulated DL3 data store (GADF 0.3): one IRF file, one events file per run, two indexes.
+"""Write the simulated DL3 data store (GADF 0.3).
 
-The sky: a bright point source with a curved spectrum, a faint Gaussian
-source, a variable point source (a flare on the third night), and hadronic
-background from the BKG IRF. Twenty 28-minute runs in wobble mode (0.5° in
-four directions) over five nights. The true models are written to
-``truth.yaml`` (gwidgets / gammapy model YAML) next to the files.
+Layout (as the H.E.S.S. DL3 DR1 release)::
+
+    OUTDIR/
+        obs-index.fits.gz  hdu-index.fits.gz  truth.yaml  README.txt
+        data/gwsim_obs_001001.fits.gz   (PRIMARY, EVENTS, GTI, AEFF, EDISP, PSF, BKG)
+        ...
+
+Deterministic: a given seed gives byte-identical files. Every run draws from its
+own random stream (``SeedSequence(seed, spawn_key=(1, index))``), so the first
+runs of a small store equal those of the default one.
+
+Examples
+--------
+>>> path = simulate_datastore(tmp_path / "sim", n_obs=2)        # doctest: +SKIP
+>>> gw.DataStore.from_dir(path)                                 # doctest: +SKIP
 """
 from __future__ import annotations
 
@@ -14,200 +24,129 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import astropy.units as u
-from astropy.coordinates import AltAz, EarthLocation, SkyCoord
-from astropy.io import fits
-from astropy.table import Table
-from astropy.time import Time
 
 from ...errors import GwidgetsError
-from .instrument import make_irfs
-from .sampling import sample_background_events, sample_source_events
+from ..progress import make_progress
+from .sampling import E_RECO_RANGE, InstrumentSampler
+from .schedule import observation_plan
+from .sky import default_sky
+from .tables import irf_hdus, read_tables
+from .truth import truth_dict, write_truth
+from .writer import FrozenHDU, events_hdu, gti_hdu, hdu_index_hdu, obs_index_hdu, primary_hdu, write_fits_gz
 
-__all__ = ["simulate_datastore", "SKY", "DEFAULT_SEED", "FIELD_CENTER"]
+__all__ = ["simulate_datastore", "simulate_run_events", "DEFAULT_SEED", "DATA_DIR", "file_name"]
 
 DEFAULT_SEED = 20261125
-FIELD_CENTER = SkyCoord(83.6, 22.2, unit="deg")
-MJDREF = Time(51910.0007428703703, format="mjd", scale="tt")
-SITE = EarthLocation(lat=-23.27 * u.deg, lon=16.5 * u.deg, height=1800 * u.m)
-T_START = Time("2026-01-10T21:00:00", scale="utc")
-FLARE_NIGHT, FLARE_HOURS = 2, 1.0
+DATA_DIR = "data"
+_IRF_CLASSES = {"AEFF": ("aeff", "aeff_2d"), "EDISP": ("edisp", "edisp_2d"), "PSF": ("psf", "psf_table"),
+                "BKG": ("bkg", "bkg_3d")}
 
-#: the injected sky (energies in TeV, fluxes in cm-2 s-1 TeV-1)
-SKY = {
-    "bright": {"position": (83.35, 22.45), "spectrum": ("LogParabola", {"amplitude": 6.0e-11, "reference": 1.0, "alpha": 2.4, "beta": 0.12})},
-    "extended": {"position": (83.95, 21.95), "sigma": 0.25, "spectrum": ("PowerLaw", {"amplitude": 4.0e-12, "reference": 1.0, "index": 2.3})},
-    "variable": {"position": (83.9, 22.6), "spectrum": ("PowerLaw", {"amplitude": 3.0e-12, "reference": 1.0, "index": 2.2}),
-                 "flare": {"night": FLARE_NIGHT, "factor": 6.0, "sigma_hours": FLARE_HOURS}},
-}
+_README = """\
+Simulated DL3 data store written by gwidgets.core.simulate (seed {seed}, {n} observations).
+GADF 0.3 format: obs-index.fits.gz, hdu-index.fits.gz and one file per observation in data/
+(EVENTS, GTI, AEFF, EDISP, PSF, BKG). TELESCOP = GWSIM: an analytic, H.E.S.S.-like instrument.
+The injected sources and expected counts are in truth.yaml; events carry MC_ID (1 = background).
+Not real observations.
+"""
 
 
-def _dnde(kind, p):
-    if kind == "PowerLaw":
-        return lambda e: p["amplitude"] * (e / p["reference"]) ** -p["index"]
-    return lambda e: p["amplitude"] * (e / p["reference"]) ** (-p["alpha"] - p["beta"] * np.log(e / p["reference"]))
+def file_name(obs_id: int) -> str:
+    return f"gwsim_obs_{obs_id:06d}.fits.gz"
 
 
-def _schedule(n_obs):
-    """(start time, pointing) of each run: 4 wobble offsets per night."""
-    runs = []
-    wobbles = [(0, 0.5), (90, 0.5), (180, 0.5), (270, 0.5)]
-    for i in range(n_obs):
-        night, k = divmod(i, 4)
-        start = T_START + night * u.day + k * 30 * u.min
-        pa, sep = wobbles[k % 4]
-        runs.append((start, FIELD_CENTER.directional_offset_by(pa * u.deg, sep * u.deg)))
-    return runs
+def simulate_run_events(sampler, sources, run, seed):
+    """All events of one run (dict of arrays, reco-energy range applied) and the expected counts per component:
+    (in the reconstructed-energy range, i.e. in the file; for sources also over all true energies)."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1, run.index)))
+    parts, expected, expected_true = [], {}, {}
+    for src in sources:
+        parts.append(sampler.source_events(rng, src, run))
+        t_norm = run.deadc * float(sum(src.time_integral(a, b) for a, b in run.gtis))
+        expected[src.name] = t_norm * sampler.expected_rate(src, run.ra_pnt, run.dec_pnt, reco_range=True)
+        expected_true[src.name] = t_norm * sampler.expected_rate(src, run.ra_pnt, run.dec_pnt)
+    parts.append(sampler.background_events(rng, run))
+    expected["background"] = run.livetime * sampler.background_rate()
+    events = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    keep = (events["energy"] >= E_RECO_RANGE[0]) & (events["energy"] <= E_RECO_RANGE[1])
+    return {k: v[keep] for k, v in events.items()}, (expected, expected_true)
 
 
-def _flare_weight(times_mjd, night_start_mjd, s):
-    centre = night_start_mjd + 1.0 / 24
-    return 1 + (s["factor"] - 1) * np.exp(-0.5 * ((times_mjd - centre) * 24 / s["sigma_hours"]) ** 2)
+def _check_outdir(outdir: Path, overwrite: bool):
+    if outdir.exists() and not outdir.is_dir():
+        raise GwidgetsError(f"Cannot simulate into '{outdir}': it exists and is not a directory")
+    if outdir.exists() and any(outdir.iterdir()) and not overwrite:
+        raise GwidgetsError(f"Cannot simulate into '{outdir}': the directory exists and is not empty "
+                            "(pass overwrite=True to replace it)")
 
 
-def _events_hdu(obs_id, start, pointing, energy, coords, times, livetime, ontime):
-    order = np.argsort(times)
-    met = (times[order] - 0) if len(times) else times
-    cols = [
-        fits.Column("EVENT_ID", "K", array=np.arange(1, len(order) + 1)),
-        fits.Column("TIME", "D", unit="s", array=met),
-        fits.Column("RA", "E", unit="deg", array=coords.ra.deg[order] if len(order) else []),
-        fits.Column("DEC", "E", unit="deg", array=coords.dec.deg[order] if len(order) else []),
-        fits.Column("ENERGY", "E", unit="TeV", array=energy[order]),
-    ]
-    tstart = (start - MJDREF).to_value("s")
-    altaz = pointing.transform_to(AltAz(obstime=start + 14 * u.min, location=SITE))
-    h = fits.Header()
-    h.update({
-        "EXTNAME": "EVENTS", "HDUCLASS": "GADF", "HDUDOC": "https://gamma-astro-data-formats.readthedocs.io",
-        "HDUVERS": "0.3", "HDUCLAS1": "EVENTS", "OBS_ID": obs_id, "TELESCOP": "GWSIM", "INSTRUME": "analytic",
-        "TSTART": tstart, "TSTOP": tstart + ontime, "ONTIME": ontime, "LIVETIME": livetime, "DEADC": livetime / ontime,
-        "MJDREFI": int(MJDREF.mjd), "MJDREFF": MJDREF.mjd - int(MJDREF.mjd), "TIMESYS": "TT", "TIMEUNIT": "s",
-        "TIMEREF": "LOCAL", "RA_PNT": pointing.ra.deg, "DEC_PNT": pointing.dec.deg, "ALT_PNT": altaz.alt.deg,
-        "AZ_PNT": altaz.az.deg, "OBJECT": "GW simulated field", "RADECSYS": "ICRS", "EQUINOX": 2000.0, "N_TELS": 4,
-        "GEOLON": SITE.lon.deg, "GEOLAT": SITE.lat.deg, "ALTITUDE": SITE.height.to_value("m"),
-    })
-    return fits.BinTableHDU.from_columns(cols, header=h), tstart, altaz
+def _publish(tmp: Path, outdir: Path):
+    """Move the finished store into place (atomic rename; an old store is replaced, then deleted)."""
+    old = None
+    if outdir.exists():
+        old = outdir.with_name(f".{outdir.name}.old-{os.getpid()}")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(outdir, old)
+    os.replace(tmp, outdir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
-def _simulate_run(rng, irfs, obs_id, start, pointing, ontime=1680.0, deadc=0.92):
-    livetime = ontime * deadc
-    parts_e, parts_c = [], []
-    for name, src in SKY.items():
-        pos = SkyCoord(*src["position"], unit="deg")
-        kind, pars = src["spectrum"]
-        if "sigma" in src:
-            sig = src["sigma"]
+def simulate_datastore(outdir, seed: int = DEFAULT_SEED, n_obs: int = 20, overwrite: bool = False,
+                       progress=None) -> Path:
+    """Simulate the example DL3 data store into ``outdir`` and return its path.
 
-            def sampler(r, n, pos=pos, sig=sig):
-                radius = np.hypot(*r.normal(0, sig, (2, n)))  # 2D Gaussian: Rayleigh-distributed radius
-                return pos.directional_offset_by(r.uniform(0, 360, n) * u.deg, radius * u.deg)
-        else:
-            def sampler(r, n, pos=pos):
-                return SkyCoord(np.full(n, pos.ra.deg), np.full(n, pos.dec.deg), unit="deg")
-        dnde = _dnde(kind, pars)
-        if "flare" in src:
-            t = start.mjd + np.linspace(0, ontime, 50) / 86400
-            night0 = (T_START + src["flare"]["night"] * u.day).mjd
-            boost = float(np.mean(_flare_weight(t, night0, src["flare"])))
-            dnde = (lambda f, b: (lambda e: f(e) * b))(dnde, boost)
-        e, c = sample_source_events(rng, irfs, pointing, livetime, dnde, sampler, pos)
-        parts_e.append(e)
-        parts_c.append(c)
-    e, c = sample_background_events(rng, irfs[3], pointing, livetime)
-    parts_e.append(e)
-    parts_c.append(c)
-    energy = np.concatenate(parts_e)
-    coords = SkyCoord(np.concatenate([p.ra.deg for p in parts_c]), np.concatenate([p.dec.deg for p in parts_c]), unit="deg")
-    keep = (energy > 0.05) & (energy < 150) & (coords.separation(pointing).deg < 3.0)
-    energy, coords = energy[keep], coords[keep]
-    tstart = (start - MJDREF).to_value("s")
-    times = tstart + rng.uniform(0, ontime, len(energy))
-    events, tstart, altaz = _events_hdu(obs_id, start, pointing, energy, coords, times, livetime, ontime)
-    gti = fits.BinTableHDU.from_columns(
-        [fits.Column("START", "D", unit="s", array=[tstart]), fits.Column("STOP", "D", unit="s", array=[tstart + ontime])],
-        name="GTI")
-    gti.header.update({"HDUCLASS": "GADF", "HDUCLAS1": "GTI", "MJDREFI": events.header["MJDREFI"],
-                       "MJDREFF": events.header["MJDREFF"], "TIMESYS": "TT", "TIMEUNIT": "s"})
-    row = {"OBS_ID": obs_id, "RA_PNT": pointing.ra.deg, "DEC_PNT": pointing.dec.deg, "ZEN_PNT": 90 - altaz.alt.deg,
-           "ALT_PNT": altaz.alt.deg, "AZ_PNT": altaz.az.deg, "ONTIME": ontime, "LIVETIME": livetime, "DEADC": deadc,
-           "TSTART": tstart, "TSTOP": tstart + ontime, "OBJECT": "GW simulated field", "N_TELS": 4,
-           "EVENT_COUNT": len(energy)}
-    return fits.HDUList([fits.PrimaryHDU(), events, gti]), row
+    Parameters
+    ----------
+    outdir : str or Path
+        Target directory; must be absent or empty unless ``overwrite``.
+    seed : int
+        Random seed: the same seed gives byte-identical files.
+    n_obs : int
+        Number of observations (4 per night, wobbling N, E, S, W).
+    overwrite : bool
+        Replace an existing, non-empty ``outdir``.
+    progress : callable, optional
+        ``progress(done, total, message)``; returning False cancels
+        (`~gwidgets.core.progress.Cancelled`), leaving nothing behind.
 
-
-def _truth_models():
-    from ..models import LogParabola, Models, PowerLaw, SkyModel
-    from ..models.spatial import GaussianSpatialModel, PointSpatialModel
-
-    models = []
-    for name, src in SKY.items():
-        kind, pars = src["spectrum"]
-        spec = (PowerLaw if kind == "PowerLaw" else LogParabola)(**pars)
-        lon, lat = src["position"]
-        if "sigma" in src:
-            spatial = GaussianSpatialModel(lon_0=lon, lat_0=lat, sigma=src["sigma"], frame="icrs")
-        else:
-            spatial = PointSpatialModel(lon_0=lon, lat_0=lat, frame="icrs")
-        models.append(SkyModel(spec, spatial, name=name))
-    return Models(models)
-
-
-def simulate_datastore(outdir, seed: int = DEFAULT_SEED, n_obs: int = 20, overwrite: bool = False, progress=None) -> Path:
-    """Simulate the example DL3 data store into ``outdir`` (deterministic for a given seed).
-
-    Returns the directory. Writes into a temporary sibling first and renames,
-    so an interrupted run never leaves a half-written store.
+    The store is written into a temporary sibling directory and renamed into
+    place at the end, so an interrupted run never leaves a half-written store.
     """
-    outdir = Path(outdir)
-    if outdir.exists() and any(outdir.iterdir()):
-        if not overwrite:
-            raise GwidgetsError(f"'{outdir}' exists and is not empty; use overwrite=True")
+    outdir = Path(outdir).expanduser().absolute()
+    n_obs = int(n_obs)
     if n_obs < 1:
-        raise GwidgetsError("n_obs must be at least 1")
-    rng = np.random.default_rng(seed)
-    irfs = make_irfs()
+        raise GwidgetsError(f"n_obs must be at least 1, got {n_obs}")
+    _check_outdir(outdir, overwrite)
+    report = make_progress(progress)
     outdir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".gwsim-", dir=outdir.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.tmp-", dir=outdir.parent))
     try:
-        irf_hdus = [irfs[0].to_hdu("EFFECTIVE AREA"), irfs[1].to_hdu("ENERGY DISPERSION"),
-                    irfs[2].to_hdu("POINT SPREAD FUNCTION"), irfs[3].to_hdu("BACKGROUND")]
-        for h in irf_hdus:
-            h.header["HDUCLAS2"] = {"AEFF_2D": "EFF_AREA", "EDISP_2D": "EDISP", "PSF_TABLE": "PSF", "BKG_3D": "BKG"}[h.header["HDUCLAS4"]]
-        fits.HDUList([fits.PrimaryHDU(), *irf_hdus]).writeto(tmp / "irf.fits.gz")
-        rows, hdu_rows = [], []
-        runs = _schedule(n_obs)
-        for i, (start, pointing) in enumerate(runs):
-            obs_id = 1001 + i
-            hdul, row = _simulate_run(rng, irfs, obs_id, start, pointing)
-            name = f"run_{obs_id:06d}.fits.gz"
-            hdul.writeto(tmp / name)
-            rows.append(row)
-            hdu_rows += [(obs_id, "events", "events", ".", name, "EVENTS"), (obs_id, "gti", "gti", ".", name, "GTI")]
-            for t, c, h in (("aeff", "aeff_2d", "EFFECTIVE AREA"), ("edisp", "edisp_2d", "ENERGY DISPERSION"),
-                            ("psf", "psf_table", "POINT SPREAD FUNCTION"), ("bkg", "bkg_3d", "BACKGROUND")):
-                hdu_rows.append((obs_id, t, c, ".", "irf.fits.gz", h))
-            if progress is not None:
-                progress(i + 1, len(runs), f"OBS_ID {obs_id}")
-        obs = Table(rows=[list(r.values()) for r in rows], names=list(rows[0]))
-        for c in ("RA_PNT", "DEC_PNT", "ZEN_PNT", "ALT_PNT", "AZ_PNT"):
-            obs[c].unit = "deg"
-        for c in ("ONTIME", "LIVETIME", "TSTART", "TSTOP"):
-            obs[c].unit = "s"
-        obs.meta.update({"EXTNAME": "OBS_INDEX", "HDUCLASS": "GADF", "HDUCLAS1": "INDEX", "HDUCLAS2": "OBS",
-                         "MJDREFI": int(MJDREF.mjd), "MJDREFF": MJDREF.mjd - int(MJDREF.mjd), "TIMESYS": "TT"})
-        obs.write(tmp / "obs-index.fits.gz")
-        hdu = Table(rows=hdu_rows, names=["OBS_ID", "HDU_TYPE", "HDU_CLASS", "FILE_DIR", "FILE_NAME", "HDU_NAME"])
-        hdu.meta.update({"EXTNAME": "HDU_INDEX", "HDUCLASS": "GADF", "HDUCLAS1": "INDEX", "HDUCLAS2": "HDU"})
-        hdu.write(tmp / "hdu-index.fits.gz")
-        truth = _truth_models()
-        text = truth.to_yaml()
-        text += "\n# variable source flare (gwidgets simulation): night index, peak factor, gaussian sigma in hours\n"
-        text += f"# flare: {SKY['variable']['flare']}\n# seed: {seed}\n"
-        (tmp / "truth.yaml").write_text(text)
-        if outdir.exists():
-            shutil.rmtree(outdir)
-        os.replace(tmp, outdir)
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the store is ordinary data
+        (tmp / DATA_DIR).mkdir()
+        irf = irf_hdus()
+        sampler = InstrumentSampler(read_tables(irf))
+        frozen = [FrozenHDU(h) for h in irf]
+        sources = default_sky()
+        runs = observation_plan(n_obs, seed)
+        hdu_rows, counts, expected = [], [], {}
+        for k, run in enumerate(runs):
+            report(k, len(runs), f"simulating OBS_ID {run.obs_id}")
+            events, expected[run.obs_id] = simulate_run_events(sampler, sources, run, seed)
+            irf_run = [f.to_bytes(OBS_ID=run.obs_id) for f in frozen]
+            hdus = [primary_hdu(), events_hdu(run, events, sources), gti_hdu(run), *irf_run]
+            name = file_name(run.obs_id)
+            sizes = write_fits_gz(hdus, tmp / DATA_DIR / name)
+            counts.append(len(events["time"]))
+            for hdu_name, size in zip(["EVENTS", "GTI", *(f.name for f in frozen)], sizes[1:]):
+                hdu_type, hdu_class = _IRF_CLASSES.get(hdu_name, (hdu_name.lower(), hdu_name.lower()))
+                hdu_rows.append((run.obs_id, hdu_type, hdu_class, DATA_DIR, name, hdu_name, size))
+        write_fits_gz([primary_hdu(), obs_index_hdu(runs, counts)], tmp / "obs-index.fits.gz")
+        write_fits_gz([primary_hdu(), hdu_index_hdu(hdu_rows)], tmp / "hdu-index.fits.gz")
+        write_truth(tmp / "truth.yaml", truth_dict(sources, runs, expected, seed, sampler.background_rate()))
+        (tmp / "README.txt").write_text(_README.format(seed=seed, n=n_obs))
+        report(len(runs), len(runs), "writing indexes")
+        _check_outdir(outdir, overwrite)  # someone may have filled it meanwhile
+        _publish(tmp, outdir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
