@@ -7,6 +7,8 @@ Sub-commands
     store (the simulated example store when PATH is omitted).
 ``gwidgets simulate OUTDIR [--seed N] [--n-obs N] [--overwrite]``
     Write the project's simulated DL3 data store into OUTDIR.
+``gwidgets dashboard [PATH] [--port N] [--no-browser]``
+    Serve the dashboard with Voilà (the simulated store when PATH is omitted).
 """
 from __future__ import annotations
 
@@ -83,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-obs", type=int, default=None, help="number of observations")
     p.add_argument("--overwrite", action="store_true", help="replace an existing store")
     p.set_defaults(func=cmd_simulate)
+
+    from .app.cli_dashboard import add_parser as add_dashboard_parser
+
+    add_dashboard_parser(sub)
     return parser
 
 

@@ -98,8 +98,11 @@ def test_session_background_and_errors(hess_store):
     with s.capture_errors():
         s.update_map_settings(colour="red")
     assert "Unknown map setting" in s.error
-    s.selection = []  # an empty selection: a readable error, no crash
+    s.selection = []  # an empty selection: nothing is computed in the background, no error shown
     s.wait(30)
+    assert s.error == ""
+    with pytest.raises(GwidgetsError, match="No observations selected"):
+        s.compute("counts_map")  # asking for a result explicitly gives a readable error
     assert "No observations selected" in s.error
     s.close()
 

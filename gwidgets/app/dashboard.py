@@ -13,12 +13,13 @@ import ipywidgets as w
 from ..core.data import DataStore
 from ..state import AnalysisSession
 from ..widgets import ObservationBrowser, SkyView, StatusBar
+from ..widgets.model_editor import ModelEditor, default_models
 
 __all__ = ["Dashboard"]
 
 
 class Dashboard(w.VBox):
-    """Observation browser + sky view/region editor + status, over one `AnalysisSession`.
+    """Observation browser + sky view/region editor + model editor + status, over one `AnalysisSession`.
 
     Parameters
     ----------
@@ -41,6 +42,9 @@ class Dashboard(w.VBox):
         self.status = StatusBar(session)
         self.browser = ObservationBrowser(session, layout=w.Layout(width="46%"))
         self.sky = SkyView(session)
+        if session.models is None:
+            session.set_models(default_models(session))
+        self.models = ModelEditor(session)
         title = w.HTML(f"<h3 style='margin:4px 0'>gwidgets — {session.store.name or 'data store'}</h3>")
-        super().__init__([title, self.status, w.HBox([self.browser, self.sky])], **kwargs)
+        super().__init__([title, self.status, w.HBox([self.browser, self.sky]), self.models], **kwargs)
         self.add_class("gw-dashboard")

@@ -272,7 +272,9 @@ class AnalysisSession(HasTraits):
         return value
 
     def refresh(self):
-        """Recompute the stale outputs, heavy ones in the background worker."""
+        """Recompute the stale outputs, heavy ones in the background worker (nothing without a selection)."""
+        if not self.selection:
+            return
         for name in self._outputs:
             if not self.graph.is_stale(name):
                 continue

@@ -3,7 +3,7 @@
 Display coordinates are the map's projection plane scaled to degrees around
 the map centre (longitude increasing to the left, as on the sky). A
 click-drag (brush) draws a circle — the ON region or an exclusion region,
-depending on the mode; the ON centre handle can be dragged to move it and the
+depending on the mode (two clicks on the image: centre, then edge); the ON centre handle can be dragged to move it and the
 radius box resizes it. Reflected OFF regions are drawn as soon as an ON region
 exists (from ``session.off_regions``).
 """
@@ -84,6 +84,11 @@ class SkyView(w.VBox):
         self._obs_ids: list[int] = []
 
         self.brush.observe(self._on_brush, "brushing")
+        from .sky_draw import CircleClickDrawer
+
+        # two clicks on the image (centre, then edge) draw a circle: bqplot's brush never
+        # reports coordinates for real mouse input and its overlay hides the image's clicks
+        self.drawer = CircleClickDrawer(self.image, on_circle=self.draw_circle, figure=self.figure)
         self.mode.observe(self._on_mode, "value")
         self.handle.observe(self._on_handle, ["x", "y"])
         self.radius.observe(self._on_radius, "value")
@@ -196,7 +201,7 @@ class SkyView(w.VBox):
 
     # ------------------------------------------------------------ interaction
     def _on_mode(self, change):
-        self.figure.interaction = None if change["new"] == "select pointings" else self.brush
+        self.drawer.enabled = change["new"] != "select pointings"
         self.brush.color = "#ff5252" if change["new"] == "draw exclusion" else "#00e676"
 
     def _on_brush(self, change):

@@ -1,0 +1,183 @@
+"""``gwidgets dashboard [PATH] [--port N] [--no-browser] [--required-irf KIND]``: the dashboard in Voilà.
+
+Writes the dashboard notebook (the same code as ``notebooks/dashboard.ipynb``)
+into a temporary directory and runs ``python -m voila`` on it, with the data
+store path in the ``GWIDGETS_DATA`` environment variable (no PATH: the
+simulated example store). Voilà is only imported by the child process, so
+importing this module (and ``gwidgets.cli``) stays cheap.
+
+Wiring into ``gwidgets.cli``::
+
+    from .app.cli_dashboard import add_parser
+    add_parser(sub)            # sub = parser.add_subparsers(...)
+
+Stand-alone: ``python -m gwidgets.app.cli_dashboard [PATH] ...``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+__all__ = ["add_parser", "run", "main", "dashboard_notebook", "write_notebook", "voila_command", "voila_env", "popen_kwargs",
+           "DATA_ENV", "IRF_ENV", "NOTEBOOK_NAME"]
+
+#: environment variable holding the data store path read by the dashboard notebook
+DATA_ENV = "GWIDGETS_DATA"
+#: environment variable holding ``session.required_irf`` ("full-enclosure", "point-like", "all-optional")
+IRF_ENV = "GWIDGETS_REQUIRED_IRF"
+NOTEBOOK_NAME = "gwidgets-dashboard.ipynb"
+IRF_CHOICES = ("full-enclosure", "point-like", "all-optional")
+
+INTRO = """# gwidgets dashboard
+
+Select observations, draw the ON region and edit the source model. The data store is
+`$GWIDGETS_DATA` (default: the simulated example store); `$GWIDGETS_REQUIRED_IRF` sets
+the IRFs an observation must have (`point-like` for point-like data sets)."""
+
+CODE = """import os
+
+from gwidgets.app import Dashboard
+from gwidgets.core.data import DataStore
+from gwidgets.state import AnalysisSession
+
+path = os.environ.get("GWIDGETS_DATA")
+if path:
+    store = DataStore.from_dir(path)
+else:
+    from gwidgets.core.simulate.example import example_store
+
+    store = example_store()  # the simulated example data set
+session = AnalysisSession(store, background=False)  # synchronous while setting up: nothing to compute yet
+session.required_irf = os.environ.get("GWIDGETS_REQUIRED_IRF") or session.required_irf
+session.background = True
+dashboard = Dashboard(session=session)
+dashboard"""
+
+
+def dashboard_notebook(extra_code: str | None = None):
+    """The dashboard notebook (`nbformat` v4); ``extra_code`` is run before the dashboard is displayed."""
+    import nbformat
+
+    code = CODE
+    if extra_code:
+        head, _, last = CODE.rpartition("\n")
+        code = f"{head}\n{extra_code.strip()}\n{last}"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(INTRO), nbformat.v4.new_code_cell(code)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    return nb
+
+
+def write_notebook(directory, extra_code: str | None = None) -> Path:
+    """Write the dashboard notebook into ``directory``; returns its path."""
+    import nbformat
+
+    path = Path(directory) / NOTEBOOK_NAME
+    nbformat.write(dashboard_notebook(extra_code), str(path))
+    return path
+
+
+def voila_command(notebook, port: int | None = None, no_browser: bool = False, ip: str | None = None) -> list[str]:
+    """The command line that serves ``notebook`` with Voilà in this Python environment."""
+    cmd = [sys.executable, "-m", "voila", str(notebook), "--show_tracebacks=True", "--theme=light"]
+    if port is not None:
+        cmd.append(f"--port={int(port)}")
+    if no_browser:
+        cmd.append("--no-browser")
+    if ip:
+        cmd.append(f"--Voila.ip={ip}")
+    return cmd
+
+
+def voila_env(path=None, required_irf: str | None = None, base: dict | None = None) -> dict:
+    """Environment for Voilà: this interpreter's directory first on PATH (so the ``python3``
+    kernel is this environment), the data store path and the required IRFs."""
+    env = dict(os.environ if base is None else base)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env.pop(DATA_ENV, None)
+    env.pop(IRF_ENV, None)
+    if path:
+        env[DATA_ENV] = str(Path(path).expanduser().resolve())
+    if required_irf:
+        env[IRF_ENV] = required_irf
+    return env
+
+
+def _default_sigint():  # pragma: no cover - runs in the child between fork and exec
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def popen_kwargs() -> dict:
+    """Popen options so that SIGINT stops Voilà cleanly even when this process ignores SIGINT
+    (a command started in the background by a non-interactive shell does; Python then keeps
+    ignoring it, and so would Voilà)."""
+    return {"preexec_fn": _default_sigint} if os.name == "posix" else {}
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``dashboard`` sub-command to an ``argparse`` sub-parsers object."""
+    p = subparsers.add_parser("dashboard", help="open the interactive dashboard (Voilà)",
+                              description="Serve the gwidgets dashboard with Voilà.")
+    _arguments(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def _arguments(p: argparse.ArgumentParser):
+    p.add_argument("path", nargs="?", help="DL3 data store directory (default: the simulated example store)")
+    p.add_argument("--port", type=int, default=None, help="port to serve on (default: Voilà's, 8866)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    p.add_argument("--ip", default=None, help="address to listen on (default: Voilà's, localhost)")
+    p.add_argument("--required-irf", choices=IRF_CHOICES, default=None,
+                   help="IRFs an observation must have (point-like data sets: point-like)")
+
+
+def run(args) -> int:
+    """Run Voilà until it exits (Ctrl-C stops it cleanly); returns its exit code."""
+    from ..errors import GwidgetsError
+
+    if args.path and not Path(args.path).expanduser().is_dir():
+        raise GwidgetsError(f"Data store directory not found: '{args.path}'")
+    import importlib.util
+
+    if importlib.util.find_spec("voila") is None:
+        raise GwidgetsError("Voilà is not installed: pip install voila")
+    with tempfile.TemporaryDirectory(prefix="gwidgets-dashboard-") as tmp:
+        notebook = write_notebook(tmp)
+        cmd = voila_command(notebook, args.port, args.no_browser, args.ip)
+        proc = subprocess.Popen(cmd, cwd=tmp, env=voila_env(args.path, args.required_irf), **popen_kwargs())
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            # the terminal already sent SIGINT to the whole process group; let Voilà shut its kernels down
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+            try:
+                return proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.terminate()
+                return proc.wait()
+
+
+def main(argv=None) -> int:
+    """Stand-alone entry point (``python -m gwidgets.app.cli_dashboard``)."""
+    from ..errors import GwidgetsError
+
+    parser = argparse.ArgumentParser(prog="gwidgets dashboard", description="Serve the gwidgets dashboard with Voilà.")
+    _arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except GwidgetsError as exc:
+        print(f"gwidgets: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""The notebooks run top to bottom (``pytest --nbval-lax``), and the ``gwidgets dashboard`` command's pieces."""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gwidgets.app import cli_dashboard as cli
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def _env():
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")  # kernel = this Python
+    env.pop(cli.DATA_ENV, None)
+    env.pop(cli.IRF_ENV, None)
+    return env
+
+
+@pytest.mark.parametrize("name", ["getting_started.ipynb", "dashboard.ipynb"])
+def test_notebook_runs_with_nbval_lax(name):
+    pytest.importorskip("nbval")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", str(NOTEBOOKS / name), "-q", "-p", "no:cacheprovider",
+         "-o", "addopts="],
+        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert " passed" in proc.stdout and "failed" not in proc.stdout, proc.stdout[-2000:]
+
+
+def test_dashboard_notebook_is_the_cli_notebook():
+    import nbformat
+
+    saved = nbformat.read(str(NOTEBOOKS / "dashboard.ipynb"), as_version=4)
+    made = cli.dashboard_notebook()
+    assert [(c.cell_type, c.source) for c in saved.cells] == [(c.cell_type, c.source) for c in made.cells], (
+        "notebooks/dashboard.ipynb is out of date: regenerate it with "
+        "nbformat.write(gwidgets.app.cli_dashboard.dashboard_notebook(), 'notebooks/dashboard.ipynb')")
+    assert all(not c.get("outputs") for c in saved.cells if c.cell_type == "code")
+
+
+def test_extra_code_goes_before_the_display(tmp_path):
+    import nbformat
+
+    path = cli.write_notebook(tmp_path, extra_code="x = 1")
+    code = nbformat.read(str(path), as_version=4).cells[-1].source.splitlines()
+    assert code[-2:] == ["x = 1", "dashboard"]
+
+
+def test_dashboard_subcommand_arguments():
+    parser = argparse.ArgumentParser(prog="gwidgets")
+    sub = parser.add_subparsers(dest="command")
+    cli.add_parser(sub)
+    args = parser.parse_args(["dashboard", "some/store", "--port", "8899", "--no-browser", "--required-irf", "point-like"])
+    assert (args.path, args.port, args.no_browser, args.required_irf, args.func) == (
+        "some/store", 8899, True, "point-like", cli.run)
+    args = parser.parse_args(["dashboard"])
+    assert (args.path, args.port, args.no_browser, args.ip) == (None, None, False, None)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["dashboard", "--required-irf", "nonsense"])
+
+
+def test_voila_command_and_environment(tmp_path):
+    cmd = cli.voila_command(tmp_path / "app.ipynb", port=8899, no_browser=True, ip="127.0.0.1")
+    assert cmd[:3] == [sys.executable, "-m", "voila"] and str(tmp_path / "app.ipynb") in cmd
+    assert {"--port=8899", "--no-browser", "--Voila.ip=127.0.0.1"} <= set(cmd)
+    assert "--no-browser" not in cli.voila_command("a.ipynb")
+    env = cli.voila_env(tmp_path, "point-like", base={"PATH": "/usr/bin", cli.DATA_ENV: "stale"})
+    assert env["PATH"].split(os.pathsep)[0] == os.path.dirname(sys.executable)
+    assert env[cli.DATA_ENV] == str(tmp_path.resolve()) and env[cli.IRF_ENV] == "point-like"
+    assert cli.DATA_ENV not in cli.voila_env(None, base={cli.DATA_ENV: "stale"})  # no PATH: the example store
+
+
+def test_dashboard_command_errors(tmp_path, capsys):
+    assert cli.main([str(tmp_path / "missing")]) == 1
+    assert "not found" in capsys.readouterr().err
+
+
+def test_cli_module_does_not_import_voila():
+    code = "import sys, gwidgets.app.cli_dashboard; print('voila' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
