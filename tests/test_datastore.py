@@ -16,7 +16,7 @@ import gwidgets as gw
 from gwidgets import errors
 from gwidgets.core.data import DataStore
 
-from conftest import STORES, requires_irf, requires_simulate
+from gw_testdata import STORES
 
 
 def _raw_index(path):
@@ -89,7 +89,6 @@ def test_against_gammapy(stores, key):
         assert o.events.time[:5].mjd == pytest.approx(g.events.time[:5].mjd, abs=1e-9)
 
 
-@requires_irf
 def test_required_irf(stores):
     magic = DataStore.from_dir(stores["jc-magic"])
     with pytest.raises(errors.MissingIRFError, match=r"5029747 has no 'psf'"):
@@ -107,7 +106,6 @@ def test_required_irf(stores):
         magic.get_observations(required_irf="everything")
 
 
-@requires_irf
 def test_rad_max(stores):
     magic = DataStore.from_dir(stores["jc-magic"]).get_observations(required_irf="point-like")[0]
     assert magic.rad_max is not None  # fixed RAD_MAX header keyword
@@ -115,7 +113,6 @@ def test_rad_max(stores):
     assert "rad_max" in ed.available_hdus
 
 
-@requires_irf
 def test_shared_irf_file_parsed_once(stores):
     store = DataStore.from_dir(stores["cta-1dc"])
     a, b = store.get_observations(store.obs_ids[:2])
@@ -193,7 +190,6 @@ def test_scan_without_index(stores, tmp_path):
         assert a.available_hdus == b.available_hdus
 
 
-@requires_irf
 def test_scan_shared_irf_file(stores, tmp_path):
     src = stores["jc-fact"]
     files = sorted(src.glob("20131103_1*_dl3.fits"))[:3] + [src / "fact_irf.fits"]
@@ -285,7 +281,6 @@ def test_energy_column_wrong_unit(tmp_path):
         obs.events
 
 
-@requires_simulate
 def test_import_is_light():
     code = (
         "import sys, time; t = time.perf_counter(); import gwidgets as gw; dt = time.perf_counter() - t;"
@@ -307,7 +302,6 @@ def test_core_never_imports_widget_libraries():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-@requires_irf
 def test_threaded_load_all_same_as_serial(hess):
     ids = hess.obs_ids[:6]
     a = hess.get_observations(ids).load_all(n_threads=2)

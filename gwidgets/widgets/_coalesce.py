@@ -23,6 +23,27 @@ from typing import Callable
 __all__ = ["Coalescer"]
 
 
+def _kernel_loop() -> asyncio.AbstractEventLoop | None:
+    """The asyncio loop of the Jupyter kernel we run in, if any.
+
+    Only a real kernel counts: other libraries (Playwright's sync API, for one)
+    leave a "running" loop registered in the main thread that never turns while
+    our code runs, and a flush scheduled there would never happen.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        return None
+    shell = get_ipython()
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return None
+    return loop
+
+
 class Coalescer:
     """Run ``flush()`` once per burst of ``request()`` calls."""
 
@@ -32,10 +53,7 @@ class Coalescer:
         self._lock = threading.RLock()
         self._pending = False
         self._timer: threading.Timer | None = None
-        try:
-            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            self._loop = None
+        self._loop: asyncio.AbstractEventLoop | None = _kernel_loop()
 
     @property
     def pending(self) -> bool:

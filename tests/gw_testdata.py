@@ -1,0 +1,23 @@
+"""Paths to the real public data in ../shared/data, shared by the test modules.
+
+A plain module (not ``conftest``) so that ``tests/browser/conftest.py`` cannot shadow it.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("GWIDGETS_TEST_DATA", ROOT.parent / "shared" / "data"))
+
+#: data store directories used across the tests
+STORES = {
+    "hess-dr1": DATA / "hess-dl3-dr1",
+    "jc-hess": DATA / "joint-crab" / "data" / "hess",
+    "jc-magic": DATA / "joint-crab" / "data" / "magic",
+    "jc-veritas": DATA / "joint-crab" / "data" / "veritas",
+    "jc-fact": DATA / "joint-crab" / "data" / "fact",
+    "cta-1dc": DATA / "cta-1dc",
+    "magic-radmax": DATA / "magic" / "rad_max" / "data",
+    "veritas-ed": DATA / "veritas" / "crab-point-like-ED",
+}
