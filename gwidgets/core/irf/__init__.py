@@ -1,48 +1,40 @@
-"""Instrument response functions (GADF): read, evaluate (gammapy-compatible interpolation), write.
+"""Instrument response functions (GADF DL3): read, evaluate as gammapy 2.1 does, write.
 
-`load_irf(hdu)` picks the class from the HDU class (argument or HDUCLAS keywords)
-through `IRF_REGISTRY`; a new IRF format is one class + one registry line.
+=====================  ====================  ==========================================
+GADF HDU class         class                 axes (unit of the values)
+=====================  ====================  ==========================================
+``aeff_2d``            `EffectiveArea2D`     energy_true, offset (m2)
+``edisp_2d``           `EnergyDispersion2D`  energy_true, migra, offset (1)
+``psf_table``          `PSFTable`            energy_true, offset, rad (sr-1)
+``psf_3gauss``         `PSF3Gauss`           energy_true, offset → analytic in rad (sr-1)
+``psf_king``           `PSFKing`             energy_true, offset → analytic in rad (sr-1)
+``bkg_3d``             `Background3D`        energy, fov_lon, fov_lat (s-1 MeV-1 sr-1)
+``bkg_2d``             `Background2D`        energy, offset (s-1 MeV-1 sr-1)
+``rad_max_2d``         `RadMax2D`            energy, offset (deg)
+=====================  ====================  ==========================================
+
+`load_irf(hdu)` picks the class from the HDU class (argument, or the HDU's
+HDUCLAS2/HDUCLAS4 keywords) through `IRF_REGISTRY`; every class has
+``from_hdu``, ``to_hdu`` and a vectorised ``evaluate`` taking Quantities.
+
+>>> from gwidgets.core.io.fits import FitsFile                        # doctest: +SKIP
+>>> aeff = load_irf(FitsFile("hess_dl3_dr1_obs_id_023523.fits.gz")["AEFF"])   # doctest: +SKIP
+>>> aeff.evaluate(energy_true=[1, 10] * u.TeV, offset=0.5 * u.deg)   # doctest: +SKIP
 """
 from __future__ import annotations
 
-from ...errors import UnsupportedFormatError
-from .components import (
-    Background2D,
-    Background3D,
-    EffectiveArea2D,
-    EnergyDispersion2D,
-    PSF3Gauss,
-    PSFKing,
-    PSFTable,
-    RadMax2D,
-)
+from .aeff import EffectiveArea2D
+from .axes import IRFAxis
+from .background import Background2D, Background3D
 from .core import IRF
+from .edisp import EnergyDispersion2D
+from .psf_parametric import PSF3Gauss, PSFKing, ParametricPSF
+from .psf_table import PSFTable
+from .rad_max import RadMax2D, fixed_rad_max
+from .registry import IRF_REGISTRY, hdu_class_from_header, load_irf
 
 __all__ = [
-    "IRF", "IRF_REGISTRY", "load_irf", "EffectiveArea2D", "EnergyDispersion2D", "PSFTable", "PSF3Gauss",
-    "PSFKing", "Background3D", "Background2D", "RadMax2D",
+    "IRF", "IRFAxis", "IRF_REGISTRY", "load_irf", "hdu_class_from_header", "EffectiveArea2D",
+    "EnergyDispersion2D", "PSFTable", "ParametricPSF", "PSF3Gauss", "PSFKing", "Background3D",
+    "Background2D", "RadMax2D", "fixed_rad_max",
 ]
-
-IRF_REGISTRY = {cls.tag: cls for cls in (EffectiveArea2D, EnergyDispersion2D, PSFTable, PSF3Gauss, PSFKing,
-                                         Background3D, Background2D, RadMax2D)}
-
-_FROM_HEADER = {
-    ("EFF_AREA", ""): "aeff_2d", ("EDISP", ""): "edisp_2d", ("PSF", ""): "psf_table",
-    ("BKG", ""): "bkg_3d", ("RAD_MAX", ""): "rad_max_2d",
-}
-
-
-def load_irf(hdu, hdu_class: str | None = None):
-    """Read an IRF HDU into the matching class (e.g. ``hdu_class="aeff_2d"``)."""
-    if not hdu_class:
-        c4 = str(hdu.header.get("HDUCLAS4", "")).strip().lower()
-        c2 = str(hdu.header.get("HDUCLAS2", "")).strip().upper()
-        hdu_class = c4 if c4 else _FROM_HEADER.get((c2, ""), c2.lower() or None)
-    cls = IRF_REGISTRY.get(str(hdu_class or "").lower())
-    if cls is None:
-        raise UnsupportedFormatError(
-            f"HDU '{hdu.name}' of file '{hdu.filename}' has IRF class '{hdu_class}', which gwidgets cannot read "
-            f"(supported: {', '.join(sorted(IRF_REGISTRY))})",
-            hdu.filename,
-        )
-    return cls.from_hdu(hdu)

@@ -1,265 +1,292 @@
-"""IRF base: named binned axes + data, evaluated with gammapy-compatible interpolation.
+"""The IRF base class: named binned axes + a data array, evaluated as gammapy 2.1 does.
 
-Interpolation follows gammapy 2.1 exactly (so values agree to ~1e-7):
-`scipy.interpolate.RegularGridInterpolator` on the bin *centres* (geometric
-for energy axes, interpolated in log energy; arithmetic elsewhere), values
-optionally in log scale, extrapolation inside the axes' edges, clipped at 0,
-and ``fill_value`` outside the edges.
+Evaluation (`IRF.evaluate`) reproduces gammapy's ``IRF.evaluate`` (values
+agree to ~1e-12, float32 tables included):
+
+1. interpolate linearly on the axis *centres* (nodes), in log for energy
+   axes, values in log for background IRFs (``values_scale = "log"``),
+   extrapolating linearly beyond the outer nodes; axes with a single bin are
+   ignored; the result is clipped at 0 (see `.interp`);
+2. where a coordinate is outside its axis' edges (or not finite), and where
+   the result is not finite, return ``fill_value`` (0 by default; ``None``
+   keeps the extrapolation).
+
+A subclass sets the GADF names (``tag``, ``required_axes``, data ``column``,
+``default_unit``, …) and gets reading (`IRF.from_hdu`) and writing
+(`IRF.to_hdu`) of the GADF layout for free.
 """
 from __future__ import annotations
 
+from functools import lru_cache, reduce
+
 import numpy as np
 import astropy.units as u
-from scipy.interpolate import RegularGridInterpolator
 
-from ...errors import MissingColumnError, UnitError
-from ..geom import MapAxis
-from ..io.fits import parse_unit
+from ...errors import MissingColumnError
+from .axes import IRFAxis
+from .gadf import column_names, header_meta, make_table_hdu, read_array, read_axis, read_unit
+from .interp import GridInterpolator, exp_values, log_values, scale_coordinate
 
-__all__ = ["IRF", "axis_from_hdu"]
+__all__ = ["IRF", "is_pointlike_header"]
 
-_TINY32 = np.finfo(np.float32).tiny
-
-# GADF column stems for each axis name, in order of preference
-_AXIS_COLUMNS = {
-    "energy_true": ("ENERG", "ETRUE"),
-    "energy": ("ENERG", "EREC", "ERECO"),
-    "offset": ("THETA",),
-    "migra": ("MIGRA",),
-    "rad": ("RAD",),
-    "fov_lon": ("DETX",),
-    "fov_lat": ("DETY",),
+GADF_KEYWORDS = {
+    "HDUCLASS": "GADF",
+    "HDUDOC": "https://github.com/open-gamma-ray-astro/gamma-astro-data-formats",
+    "HDUVERS": "0.2",
+    "HDUCLAS1": "RESPONSE",
 }
-_AXIS_UNITS = {"energy_true": "TeV", "energy": "TeV", "offset": "deg", "migra": "", "rad": "deg",
-               "fov_lon": "deg", "fov_lat": "deg"}
 
 
-def axis_from_hdu(hdu, name: str) -> MapAxis:
-    """A `MapAxis` from the ``<STEM>_LO/_HI`` columns of a GADF IRF HDU."""
-    for stem in _AXIS_COLUMNS[name]:
-        if hdu.has_column(f"{stem}_LO"):
-            break
-    else:
-        raise MissingColumnError(f"{_AXIS_COLUMNS[name][0]}_LO", hdu.name, hdu.filename, hdu.columns)
-    unit = _AXIS_UNITS[name]
-    lo = np.ravel(hdu.quantity(f"{stem}_LO", unit or None, default_unit=unit or None)[0])
-    hi = np.ravel(hdu.quantity(f"{stem}_HI", unit or None, default_unit=unit or None)[0])
-    interp = "log" if name.startswith("energy") else "lin"
-    if np.array_equal(lo.value, hi.value) or np.allclose(lo.value, hi.value):
-        return MapAxis.from_nodes(hi, name=name, interp=interp)
-    edges = np.append(lo.value, hi.value[-1]) * lo.unit
-    return MapAxis(edges, name=name, interp=interp)
+def is_pointlike_header(header) -> bool:
+    """True for point-like IRF HDUs (``HDUCLAS3 = 'POINT-LIKE'``)."""
+    return str(header.get("HDUCLAS3", "")).strip().upper() == "POINT-LIKE"
+
+
+@lru_cache(maxsize=256)
+def _equivalent(unit: u.UnitBase, other: u.UnitBase) -> bool:
+    return unit.is_equivalent(other)
 
 
 class IRF:
     """Base class of tabulated IRFs.
 
-    Subclasses set ``tag`` (GADF HDU class), ``required_axes``, ``column``
-    (data column), ``default_unit``, ``values_scale`` and ``fill_value``.
+    Parameters
+    ----------
+    axes : list of `IRFAxis` (or `MapAxis`)
+        One per name in ``required_axes``, in that order.
+    data : ndarray
+        Values, shape ``(nbin of each axis)``; float32 tables are kept as such.
+    unit : str or Unit, optional
+        Unit of ``data``, equivalent to ``default_unit`` (the default).
+    meta : dict, optional
+        Header keywords.
+    is_pointlike : bool
+        Point-like (``HDUCLAS3 = POINT-LIKE``) or full-enclosure IRF.
     """
 
+    #: GADF HDU class (``HDU_CLASS`` in the HDU index)
     tag = ""
+    #: axis names, in the order of the data array's dimensions
     required_axes: tuple = ()
+    #: GADF data column and accepted alternative names
     column = ""
     column_aliases: tuple = ()
     default_unit = u.one
+    #: interpolation scale of the values: "lin" or "log"
     values_scale = "lin"
+    #: value outside the axes' edges (None: extrapolate everywhere)
     fill_value = 0.0
+    #: "linear" or "nearest"
+    interp_method = "linear"
+    #: GADF EXTNAME and HDUCLAS2 written by `to_hdu`
+    extname = ""
+    hduclas2 = ""
+    #: accept the data cell with its axes reversed (old background files), as gammapy
+    allow_reversed = False
 
-    def __init__(self, axes, data, unit=None, meta=None, is_pointlike=False):
-        self.axes = {ax.name: ax for ax in axes}
+    def __init__(self, axes, data, unit=None, meta=None, is_pointlike: bool = False):
+        axes = [IRFAxis.coerce(ax) for ax in axes]
+        names = tuple(ax.name for ax in axes)
+        if names != tuple(self.required_axes):
+            raise ValueError(f"{type(self).__name__} needs axes {list(self.required_axes)}, got {list(names)}")
+        unit = u.Unit(unit) if unit is not None else self.default_unit
+        if not _equivalent(unit, self.default_unit):
+            raise u.UnitConversionError(f"{type(self).__name__}: unit '{unit}' is not convertible to '{self.default_unit}'")
         data = np.asarray(data)
-        self.data = data if data.dtype.kind == "f" else data.astype(float)
-        shape = tuple(self.axes[n].nbin for n in self.required_axes)
-        if self.data.shape != shape:
-            raise ValueError(f"{type(self).__name__}: data shape {self.data.shape} does not match axes {shape}")
-        self.unit = u.Unit(unit if unit is not None else self.default_unit)
-        self.meta = dict(meta or {})
+        if data.dtype.kind != "f":
+            data = data.astype(float)
+        shape = tuple(ax.nbin for ax in axes)
+        if np.ndim(data) == 0:
+            data = np.full(shape, float(data))
+        if data.shape != shape:
+            raise ValueError(f"{type(self).__name__}: data shape {data.shape} does not match the axes {shape}")
+        self._setup(axes, data, unit, meta, is_pointlike)
+
+    def _setup(self, axes, data, unit, meta, is_pointlike):
+        self.axes = {ax.name: ax for ax in axes}
+        self.data = data
+        self.unit = unit
+        self.meta = dict(meta) if meta else {}
         self.is_pointlike = bool(is_pointlike)
         self._interp = None
+        return self
 
     # ------------------------------------------------------------------ I/O
     @classmethod
-    def from_hdu(cls, hdu):
-        """Read from a GADF table HDU (`gwidgets.core.io.fits.TableHDU`)."""
-        axes = [axis_from_hdu(hdu, name) for name in cls.required_axes]
-        column = next((c for c in (cls.column, *cls.column_aliases) if hdu.has_column(c)), None)
-        if column is None:
-            raise MissingColumnError(cls.column, hdu.name, hdu.filename, hdu.columns)
-        text = hdu.unit(column)
-        try:
-            unit = parse_unit(text) if text else cls.default_unit
-        except ValueError:
-            raise UnitError(cls.column, text, cls.default_unit, hdu.name, hdu.filename) from None
-        if not unit.is_equivalent(cls.default_unit):
-            raise UnitError(cls.column, text, cls.default_unit, hdu.name, hdu.filename)
-        raw = np.asarray(hdu.column(column)[0])
-        data = raw.T  # kept in the file's precision (float32): half the memory, same values as gammapy
-        shape = tuple(ax.nbin for ax in axes)
-        if data.shape != shape and data.T.shape == shape:
-            # H.E.S.S. and CTA background files store (lon, lat, E) instead of GADF's (E, lat, lon);
-            # read them as gammapy does, so values agree
-            data = data.T
-        meta = dict(hdu.header)
-        meta["FILENAME"] = hdu.filename
-        pointlike = str(meta.get("HDUCLAS3", "")).strip().upper() == "POINT-LIKE"
-        irf = cls(axes, data, unit, meta, pointlike)
-        irf._file_dtype = raw.dtype
+    def _data_column(cls, hdu, names: dict) -> str:
+        for name in (cls.column, *cls.column_aliases):
+            if name in names:
+                return names[name]
+        raise MissingColumnError(cls.column, hdu.name, hdu.filename, hdu.columns)
+
+    @classmethod
+    def from_hdu(cls, hdu) -> "IRF":
+        """Read from a GADF table HDU (`gwidgets.core.io.fits.TableHDU`).
+
+        Raises `MissingColumnError` (axis or data column), `UnitError` (a unit
+        not convertible to the expected one) or `UnsupportedFormatError`
+        (inconsistent shapes), each naming file, HDU and column.
+        """
+        names = column_names(hdu)
+        axes = [read_axis(hdu, name, names) for name in cls.required_axes]
+        column = cls._data_column(hdu, names)
+        unit, _ = read_unit(hdu, column, cls.default_unit)
+        data = read_array(hdu, column, tuple(ax.nbin for ax in axes), cls.allow_reversed)
+        irf = cls.__new__(cls)._setup(axes, data, unit, header_meta(hdu), is_pointlike_header(hdu.header))
         return irf
 
-    _file_dtype = np.dtype(float)
+    @property
+    def filename(self) -> str | None:
+        """File the IRF was read from (None if built in memory)."""
+        return self.meta.get("FILENAME")
+
+    def _hdu_keywords(self) -> dict:
+        return {**GADF_KEYWORDS, "HDUCLAS2": self.hduclas2,
+                "HDUCLAS3": "POINT-LIKE" if self.is_pointlike else "FULL-ENCLOSURE",
+                "HDUCLAS4": self.tag.upper()}
+
+    def _hdu_columns(self) -> dict:
+        return {self.column: (self.data, self.unit)}
 
     def to_hdu(self, name: str | None = None):
-        """A GADF ``BinTableHDU`` (one row, array cells)."""
-        from astropy.io import fits
-
-        cols = []
-        for ax in (self.axes[n] for n in self.required_axes):
-            stem = _AXIS_COLUMNS[ax.name][0]
-            unit = ax.unit.to_string("fits") if ax.unit != u.one else ""
-            for suffix, values in (("_LO", ax.edges_min.value), ("_HI", ax.edges_max.value)):
-                cols.append(fits.Column(stem + suffix, f"{len(values)}E", unit=unit or None, array=values[np.newaxis]))
-        data = self.data.T[np.newaxis].astype(np.float32)
-        dim = "(" + ",".join(str(n) for n in data.shape[:0:-1]) + ")"
-        cols.append(fits.Column(self.column, f"{data[0].size}E", unit=self.unit.to_string("fits") or None, dim=dim, array=data))
-        hdu = fits.BinTableHDU.from_columns(cols, name=name or self.tag.upper())
-        for key, value in self.meta.items():
-            if key in ("FILENAME",) or key.startswith(("TTYPE", "TFORM", "TUNIT", "TDIM", "NAXIS", "TFIELDS")) or key in (
-                "XTENSION", "BITPIX", "PCOUNT", "GCOUNT", "EXTNAME"):
-                continue
-            if isinstance(value, (str, int, float, bool)) and len(key) <= 8:
-                hdu.header[key] = value
-        hdu.header["HDUCLASS"] = "GADF"
-        hdu.header["HDUCLAS1"] = "RESPONSE"
-        hdu.header["HDUCLAS3"] = "POINT-LIKE" if self.is_pointlike else "FULL-ENCLOSURE"
-        hdu.header["HDUCLAS4"] = self.tag.upper()
-        return hdu
+        """The IRF as an `astropy.io.fits.BinTableHDU` in GADF layout (EXTNAME ``name``)."""
+        axes = [self.axes[n] for n in self.required_axes]
+        return make_table_hdu(axes, self._hdu_columns(), name or self.extname, self._hdu_keywords(), self.meta)
 
     # ------------------------------------------------------------- evaluate
-    def _interpolator(self):
+    @property
+    def quantity(self) -> u.Quantity:
+        return u.Quantity(self.data, self.unit, copy=None)
+
+    def _build_interpolator(self, values, method=None) -> GridInterpolator:
+        points = [self.axes[n].scaled_centers for n in self.required_axes]
+        if self.values_scale == "log":
+            values = log_values(values)
+        return GridInterpolator(points, values, method or self.interp_method)
+
+    @property
+    def interpolator(self) -> GridInterpolator:
+        """The (cached) interpolator on the node grid; values in ``values_scale``."""
         if self._interp is None:
-            points, keep = [], []
-            for name in self.required_axes:
-                ax = self.axes[name]
-                c = ax.center.value
-                points.append(np.log(c) if ax.interp == "log" else c)
-                keep.append(len(c) > 1)
-            values = self.data
-            if self.values_scale == "log":
-                # log in the file's precision, as gammapy does (zeros clip to that dtype's tiny)
-                stored = values.astype(self._file_dtype) if self._file_dtype.kind == "f" else values
-                tiny = np.finfo(stored.dtype).tiny
-                values = np.log(np.clip(stored, tiny, np.inf))
-            self._keep = keep
-            pts = tuple(p for p, k in zip(points, keep) if k)
-            self._interp = RegularGridInterpolator(pts, np.squeeze(values) if not all(keep) else values,
-                                                   bounds_error=False, fill_value=None)
+            self._interp = self._build_interpolator(self.data)
         return self._interp
 
-    def _multilinear(self, raw_arrays):
-        """Linear interpolation/extrapolation on the node grid, separable per axis.
-
-        Same arithmetic as scipy's RegularGridInterpolator (linear, fill_value=None),
-        but each axis' cell index and weight are computed on that axis' own
-        (un-broadcast) coordinates: reprojecting an IRF on a sky cube costs a few
-        gathers instead of a cell search per point.
-        """
-        interp = self._interpolator()
-        grids = interp.grid
-        table = interp.values
-        idx, wts = [], []
-        kept = [x for x, k in zip(raw_arrays, self._keep) if k]
-        names = [n for n, k in zip(self.required_axes, self._keep) if k]
-        for name, x, grid in zip(names, kept, grids):
-            t = np.log(x) if self.axes[name].interp == "log" else np.asarray(x, float)
-            i = np.clip(np.searchsorted(grid, t) - 1, 0, len(grid) - 2)
-            w = (t - grid[i]) / (grid[i + 1] - grid[i])
-            idx.append(i)
-            wts.append(w)
-        out = 0.0
-        n = len(idx)
-        for corner in range(2**n):
-            index, weight = [], 1.0
-            for d in range(n):
-                up = (corner >> d) & 1
-                index.append(idx[d] + up)
-                weight = weight * (wts[d] if up else 1.0 - wts[d])
-            out = out + weight * table[tuple(np.broadcast_arrays(*index))]
+    def _coordinates(self, coords: dict, names: tuple | None = None) -> list:
+        """Coordinate arrays (floats in each axis' unit, not broadcast) for ``names`` (default: all axes)."""
+        names = self.required_axes if names is None else names
+        unknown = set(coords) - set(names)
+        if unknown:
+            raise TypeError(f"{type(self).__name__}.evaluate: unknown coordinate(s) {sorted(unknown)}; "
+                            f"axes are {list(names)}")
+        ndim = len(names)
+        out = []
+        for i, name in enumerate(names):
+            ax = self.axes[name]
+            value = coords.get(name)
+            if value is None:  # default: the axis centres, along their own dimension (as gammapy)
+                shape = [1] * ndim
+                shape[i] = -1
+                out.append(ax.center_values.reshape(shape))
+                continue
+            if isinstance(value, u.Quantity):
+                try:
+                    x = value.value if value.unit is ax.unit else value.to_value(ax.unit)
+                except u.UnitsError:
+                    raise u.UnitConversionError(f"{type(self).__name__}.evaluate: '{name}' is in '{value.unit}', "
+                                                f"not convertible to '{ax.unit}'") from None
+            elif isinstance(value, str):
+                x = u.Quantity(value).to_value(ax.unit)
+            else:
+                x = value  # plain numbers are in the axis' unit
+            out.append(np.asarray(x, dtype=float))
         return out
 
-    def _values(self, limit_extrapolation: bool = False, **coords) -> np.ndarray:
-        """Interpolated values (floats in ``self.unit``) at broadcast coordinates."""
-        self._interpolator()
-        arrays = []
-        for name in self.required_axes:
-            ax = self.axes[name]
-            q = u.Quantity(coords[name], ax.unit) if ax.unit != u.one else u.Quantity(coords[name])
-            x = q.to_value(ax.unit)
-            arrays.append(np.asarray(x, dtype=float))
-        raw_arrays = arrays
-        arrays = np.broadcast_arrays(*arrays)
-        shape = arrays[0].shape
+    @staticmethod
+    def _mask_out_bounds(invalid: dict):
+        """Where ``fill_value`` applies: outside the edges of any axis (gammapy's rule)."""
+        return reduce(np.logical_or, invalid.values())
+
+    def _outside(self, arrays):
         invalid = {}
         for name, x in zip(self.required_axes, arrays):
             e = self.axes[name]._edges
-            invalid[name] = (x < e[0]) | (x > e[-1])
-        outside = self._mask_out_bounds(invalid)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            values = np.broadcast_to(self._multilinear(raw_arrays), shape)
+            with np.errstate(invalid="ignore"):
+                invalid[name] = ~((x >= e[0]) & (x <= e[-1]))  # NaN counts as outside
+        return self._mask_out_bounds(invalid)
+
+    def _scaled(self, arrays):
+        """Coordinates (the first ``len(arrays)`` axes) in their interpolation scale."""
+        return [scale_coordinate(x, self.axes[n].interp) for n, x in zip(self.required_axes, arrays)]
+
+    def _values(self, limit_extrapolation: bool = False, method: str | None = None, **coords) -> np.ndarray:
+        """Interpolated values as floats in ``self.unit``, shape: the coordinates broadcast."""
+        arrays = self._coordinates(coords)
+        shape = np.broadcast_shapes(*(np.shape(x) for x in arrays))
+        interp = self.interpolator
+        if method and method != interp.method:
+            interp = self._build_interpolator(self.data, method)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = interp(self._scaled(arrays))
+            if limit_extrapolation and self.values_scale == "log":
+                values = self._limit_extrapolation(values, arrays, interp)
         if self.values_scale == "log":
-            with np.errstate(over="ignore"):
-                values = np.exp(values)
-            tiny = np.finfo(values.dtype).tiny
-            values = np.where(np.abs(values) - tiny <= tiny, 0, values)
-            if limit_extrapolation:
-                values = self._limit_extrapolation(values, arrays)
-        values = np.clip(values, 0, np.inf)
+            values = exp_values(values)
+        values = np.maximum(values, 0.0)  # NaN stays NaN, as with np.clip
+        if values.shape != shape:
+            values = np.broadcast_to(values, shape)
         if self.fill_value is not None:
-            values = np.where(outside | ~np.isfinite(values), self.fill_value, values)
+            bad = self._outside(arrays) | ~np.isfinite(values)
+            if np.any(bad):
+                values = np.where(bad, self.fill_value, values)
+        if not values.flags.writeable:
+            values = values.copy()
         return values
 
-    def _limit_extrapolation(self, values, arrays):
-        """Beyond the outermost nodes, a log-scale IRF may not rise above its value at the edge node.
+    def _limit_extrapolation(self, values, arrays, interp):
+        """Beyond the outer nodes, a log-scale IRF may not rise above its value at the outer node.
 
         Log-linear extrapolation away from a node that is ~0 (empty background
         bins at the highest energies) otherwise explodes (1e4 instead of 1e-33);
         gammapy avoids it only where round-off puts the axis edge outside the table.
         """
-        beyond = np.zeros(values.shape, dtype=bool)
-        clipped = []
+        clipped, beyond = [], False
         for name, x in zip(self.required_axes, arrays):
-            c = self.axes[name].center.value
-            beyond |= (x < c[0]) | (x > c[-1])
+            c = self.axes[name].center_values
+            beyond = beyond | (x < c[0]) | (x > c[-1])
             clipped.append(np.clip(x, c[0], c[-1]))
-        if not beyond.any():
+        if not np.any(beyond):
             return values
-        pts = [np.log(x) if self.axes[n].interp == "log" else x for n, x, k in zip(self.required_axes, clipped, self._keep) if k]
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            edge = np.exp(self._interp(np.stack([p[beyond] for p in pts], axis=-1)))
-        out = values.copy()
-        out[beyond] = np.minimum(values[beyond], edge)
-        return out
+        edge = interp(self._scaled(clipped))
+        return np.where(beyond, np.minimum(values, edge), values)
 
-    @staticmethod
-    def _mask_out_bounds(invalid: dict) -> np.ndarray:
-        """Where ``fill_value`` applies: outside the edges of any axis (gammapy's rule)."""
-        return np.logical_or.reduce(list(invalid.values()))
+    def evaluate(self, method: str | None = None, limit_extrapolation: bool = False, **coords) -> u.Quantity:
+        """Values at the given coordinates, as a Quantity in ``unit``.
 
-    def evaluate(self, limit_extrapolation: bool = False, **coords) -> u.Quantity:
-        """Values at the given coordinates (Quantities, broadcast against each other).
-
+        Coordinates are Quantities (plain numbers are taken in the axis' unit:
+        TeV, deg) named as ``required_axes``; they broadcast against each other.
+        A missing coordinate defaults to the axis centres along its own
+        dimension.  ``method``: "linear" or "nearest" (default: the class').
         ``limit_extrapolation=True`` (log-scale IRFs): beyond the outermost
-        nodes, values may not rise above the edge node's (default False: exactly
-        gammapy's values, which can explode next to empty background bins).
+        nodes values may not rise above the outer node's (default False:
+        exactly gammapy's values, which can explode next to empty background bins).
         """
-        missing = [n for n in self.required_axes if n not in coords]
-        if missing:
-            raise TypeError(f"{type(self).__name__}.evaluate needs {list(self.required_axes)}; missing {missing}")
-        return u.Quantity(self._values(limit_extrapolation=limit_extrapolation, **coords), self.unit)
+        return u.Quantity(self._values(limit_extrapolation=limit_extrapolation, method=method, **coords),
+                          self.unit, copy=None)
+
+    # -------------------------------------------------------------- display
+    def _axes_summary(self) -> str:
+        parts = []
+        for ax in (self.axes[n] for n in self.required_axes):
+            unit = f" {ax.unit}" if ax.unit != u.one else ""
+            parts.append(f"{ax.name}: {ax.nbin} bins {ax._edges[0]:.4g}–{ax._edges[-1]:.4g}{unit}")
+        return ", ".join(parts)
 
     def __repr__(self):
-        axes = ", ".join(
-            f"{a.name}: {a.nbin} bins {a._edges[0]:.3g}–{a._edges[-1]:.3g} {a.unit}" for a in (self.axes[n] for n in self.required_axes)
-        )
         kind = "point-like" if self.is_pointlike else "full-enclosure"
-        return f"{type(self).__name__}({axes}; unit {self.unit}; {kind})"
+        unit = self.unit.to_string() or "dimensionless"
+        return f"{type(self).__name__}({self._axes_summary()}; unit {unit}; {kind})"
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_interp"] = None  # rebuilt on demand: keeps pickles (process executors) small
+        return state

@@ -1,0 +1,56 @@
+"""Effective area vs true energy and field-of-view offset (GADF ``aeff_2d``)."""
+from __future__ import annotations
+
+import astropy.units as u
+from astropy.coordinates import Angle
+
+from .core import IRF
+
+__all__ = ["EffectiveArea2D"]
+
+
+class EffectiveArea2D(IRF):
+    """Effective area A(E_true, offset) in m2 (GADF ``aeff_2d``).
+
+    Examples
+    --------
+    >>> aeff = EffectiveArea2D.from_hdu(FitsFile(path)["AEFF"])            # doctest: +SKIP
+    >>> aeff.evaluate(energy_true=[1, 10] * u.TeV, offset=0.5 * u.deg)      # doctest: +SKIP
+    <Quantity [ 92031.8, 316712.3] m2>
+    """
+
+    tag = "aeff_2d"
+    required_axes = ("energy_true", "offset")
+    column = "EFFAREA"
+    default_unit = u.m**2
+    extname = "EFFECTIVE AREA"
+    hduclas2 = "EFF_AREA"
+
+    def _threshold(self, key):
+        value = self.meta.get(key)
+        if value is None or isinstance(value, (str, bool)):
+            return None
+        return u.Quantity(float(value), u.TeV)
+
+    @property
+    def lo_threshold(self) -> u.Quantity | None:
+        """Low safe energy threshold (header ``LO_THRES``, TeV), None if not given."""
+        return self._threshold("LO_THRES")
+
+    @property
+    def hi_threshold(self) -> u.Quantity | None:
+        """High safe energy threshold (header ``HI_THRES``, TeV), None if not given."""
+        return self._threshold("HI_THRES")
+
+    @property
+    def offset_max(self) -> Angle:
+        """Largest offset the table covers (upper edge of the offset axis)."""
+        return Angle(self.axes["offset"].edges[-1])
+
+    @property
+    def fixed_rad_max(self) -> Angle | None:
+        """Fixed ON radius of point-like IRFs (header ``RAD_MAX``, deg), None if not given."""
+        value = self.meta.get("RAD_MAX")
+        if value is None or isinstance(value, (str, bool)):
+            return None
+        return Angle(float(value), u.deg)
