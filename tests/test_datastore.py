@@ -228,7 +228,9 @@ def _write_index(stores, tmp_path, edit):
     src = stores["jc-magic"]
     obs_raw, hdu_raw = _raw_index(src)
     hdu = hdu_raw.copy()
-    hdu["FILE_DIR"] = str(src)
+    # widen the column first: an in-place assignment truncates to the original width
+    # (the CI checkout lives under a longer path than a developer machine)
+    hdu["FILE_DIR"] = np.array([str(src)] * len(hdu), dtype="U512")
     hdu = edit(hdu)
     hdu.write(tmp_path / "hdu-index.fits.gz")
     obs_raw.write(tmp_path / "obs-index.fits.gz")
