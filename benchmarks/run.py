@@ -12,7 +12,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-BENCHMARKS = ["io", "reduce"]
+BENCHMARKS = ["io", "reduce", "fit"]
 
 
 def main(argv=None):

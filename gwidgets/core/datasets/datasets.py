@@ -1,0 +1,206 @@
+"""`Datasets`: an ordered, name-indexed list of datasets fitted together (joint likelihood).
+
+``datasets.models = model`` gives every dataset that has no model of its own
+the *same* model object, so a joint fit shares one set of parameters; a
+dataset whose ``models`` was set directly keeps it. ``stat_sum()`` is the sum
+of the datasets' statistics, computed by one
+`~gwidgets.core.datasets.evaluator.JointEvaluator` for all of them (one model
+evaluation and one matrix product per distinct spectral model, one WStat over
+all active bins).
+
+Examples
+--------
+>>> from gwidgets.core.datasets import Datasets                     # doctest: +SKIP
+>>> datasets = Datasets.read("joint-crab/results/spectra/hess")     # doctest: +SKIP
+>>> datasets.models = LogParabola(log_base=10, reference="1 TeV")    # doctest: +SKIP
+>>> datasets.stat_sum()                                              # doctest: +SKIP
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from astropy.table import Table, vstack
+
+from .base import DatasetError, bump_epoch, model_parameters
+
+__all__ = ["Datasets"]
+
+
+class Datasets:
+    """A list of 1D datasets with unique names and (optionally) a shared model."""
+
+    def __init__(self, datasets=(), models=None):
+        self._datasets = []
+        self._models = None
+        self._ev = None
+        if hasattr(datasets, "stat_sum") and not isinstance(datasets, Datasets):
+            datasets = [datasets]
+        for d in datasets:
+            self.append(d)
+        if models is not None:
+            self.models = models
+
+    # ------------------------------------------------------------ container
+    def append(self, dataset):
+        if not (hasattr(dataset, "stat_sum") and hasattr(dataset, "name") and hasattr(dataset, "stat_type")):
+            raise DatasetError(f"Datasets holds dataset objects, got {type(dataset).__name__}")
+        if dataset.name in self.names:
+            raise DatasetError(f"Dataset names must be unique: '{dataset.name}' is already in the collection")
+        self._datasets.append(dataset)
+        if self._models is not None and (dataset.models is None or dataset._models_from_collection):
+            dataset._set_models(self._models, from_collection=True)
+        bump_epoch()
+
+    def extend(self, datasets):
+        for d in datasets:
+            self.append(d)
+
+    def remove(self, key):
+        self._datasets.remove(self[key])
+        bump_epoch()
+
+    def __len__(self):
+        return len(self._datasets)
+
+    def __iter__(self):
+        return iter(self._datasets)
+
+    def __contains__(self, item):
+        return item in self.names if isinstance(item, str) else any(d is item for d in self._datasets)
+
+    def __getitem__(self, key):
+        if isinstance(key, (int, np.integer)):
+            return self._datasets[key]
+        if isinstance(key, slice):
+            return Datasets(self._datasets[key])
+        if isinstance(key, str):
+            for d in self._datasets:
+                if d.name == key:
+                    return d
+            raise KeyError(f"No dataset named '{key}' (have: {', '.join(self.names)})")
+        if isinstance(key, (list, tuple)):
+            return Datasets([self[k] for k in key])
+        if hasattr(key, "stat_sum") and key in self:
+            return key
+        raise TypeError(f"Datasets index must be an int, a name, a slice or a list, not {type(key).__name__}")
+
+    @property
+    def names(self) -> list:
+        return [d.name for d in self._datasets]
+
+    def copy(self) -> "Datasets":
+        """A new collection of copies of the datasets (models not copied, shared model re-assigned)."""
+        return Datasets([d.copy() for d in self._datasets], models=self._models)
+
+    # --------------------------------------------------------------- models
+    @property
+    def models(self):
+        """The model shared by the datasets (set with ``datasets.models = ...``)."""
+        return self._models
+
+    @models.setter
+    def models(self, models):
+        self._models = models
+        for d in self._datasets:
+            if d.models is None or d._models_from_collection:
+                d._set_models(models, from_collection=True)
+        bump_epoch()
+
+    def _distinct_models(self):
+        seen, out = set(), []
+        for d in self._datasets:
+            m = d.models
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                out.append(m)
+        return out
+
+    @property
+    def parameters(self):
+        """All parameters of the datasets' models (each object once), as `Parameters`."""
+        from ..models import Parameters
+
+        models = self._distinct_models()
+        if len(models) == 1 and isinstance(getattr(models[0], "parameters", None), Parameters):
+            return models[0].parameters
+        return Parameters(model_parameters(list(models)))
+
+    # ------------------------------------------------------------ statistic
+    def _evaluator(self):
+        from .evaluator import JointEvaluator
+
+        ev = self._ev
+        if ev is None or not ev.is_current():
+            ev = self._ev = JointEvaluator(self._datasets)
+        return ev
+
+    def stat_sum(self) -> float:
+        """Sum of the statistics of all datasets over their masks."""
+        return self._evaluator().stat_sum()
+
+    def stat_function(self):
+        """``stat_sum`` without the staleness check, for a fit (the data must not change meanwhile)."""
+        return self._evaluator().stat_sum
+
+    def set_fit_range(self, e_min=None, e_max=None):
+        """Set every dataset's ``mask_fit`` to the reco bins inside [e_min, e_max]."""
+        for d in self._datasets:
+            d.set_fit_range(e_min, e_max)
+
+    # -------------------------------------------------------------- reduce
+    def stack_reduce(self, name=None):
+        """All datasets stacked into one (gammapy's ``stack_reduce``: each restricted to its safe mask)."""
+        if not self._datasets:
+            raise DatasetError("Cannot stack an empty Datasets")
+        kinds = {type(d) for d in self._datasets}
+        if len(kinds) > 1:
+            raise DatasetError(f"Cannot stack datasets of different types: {sorted(k.__name__ for k in kinds)}")
+        stacked = self._datasets[0].to_masked(name=name if name is not None else "stacked")
+        for d in self._datasets[1:]:
+            stacked.stack(d)
+        return stacked
+
+    # ----------------------------------------------------------------- info
+    def info_table(self, cumulative: bool = False) -> Table:
+        """One row per dataset (`info_dict`); ``cumulative``: row i describes datasets 0..i stacked."""
+        if not self._datasets:
+            return Table()
+        if not cumulative:
+            return vstack([d.info_table() for d in self._datasets], metadata_conflicts="silent")
+        rows = []
+        stacked = self._datasets[0].to_masked(name="stacked")
+        rows.append(stacked.info_table())
+        for d in self._datasets[1:]:
+            stacked.stack(d)
+            rows.append(stacked.info_table())
+        table = vstack(rows, metadata_conflicts="silent")
+        table["name"] = [f"stacked_{i}" for i in range(len(table))]
+        return table
+
+    # ------------------------------------------------------------------ I/O
+    @classmethod
+    def read(cls, paths, pattern: str = "pha_*.fits", models=None) -> "Datasets":
+        """Read OGIP spectra: a list of PHA files, or every ``pattern`` file of a directory (sorted)."""
+        from .onoff import SpectrumDatasetOnOff
+
+        if isinstance(paths, (str, Path)):
+            p = Path(paths)
+            paths = sorted(p.glob(pattern)) if p.is_dir() else [p]
+            if not paths:
+                raise DatasetError(f"No files matching '{pattern}' in '{p}'")
+        return cls([SpectrumDatasetOnOff.read(f) for f in paths], models=models)
+
+    def write(self, directory, overwrite: bool = False, format: str = "ogip") -> list:
+        """Write every dataset as OGIP files ``pha_obs<name>.fits`` (+ bkg/arf/rmf) into ``directory``."""
+        directory = Path(directory)
+        return [d.write(directory / f"pha_obs{d.name}.fits", overwrite=overwrite, format=format)
+                for d in self._datasets]
+
+    # -------------------------------------------------------------- display
+    def __repr__(self):
+        inner = "\n".join(f"  {d!r}" for d in self._datasets)
+        return f"Datasets({len(self)}:\n{inner}\n)" if self._datasets else "Datasets(0)"
+
+    def _repr_html_(self):
+        return f"<p><b>Datasets</b> ({len(self)})</p>" + self.info_table()._repr_html_()

@@ -1,0 +1,223 @@
+"""Integral flux of a spectral model over fixed true-energy bins, fast.
+
+A fit integrates the same model over the same bins thousands of times, so the
+nodes are laid out once: every bin is cut into sub-intervals of at most
+``MAX_SUB_DECADES`` (0.05 decade) in log E with a 3-point Gauss-Legendre rule
+in log E on each. One evaluation is then one vectorised ``dnde`` call, one
+multiply and one reduction. For the smooth models of gamma-ray astronomy
+(power laws, log-parabolas, exponential cut-offs) the relative error is
+below 1e-9 for bins up to 0.05 decade (3-point GL is exact to the 6th order
+in log E). Models with kinks or narrow features (templates, broken power
+laws, Gaussian lines, compound models) — anything not known to be smooth —
+use the model's own ``integral_values`` (analytic or adaptive) instead. A
+model class can opt in or out with a ``quadrature_safe`` class attribute.
+
+Fast kernels: for `PowerLaw` and `LogParabola` — the models of nearly every
+fit — the weighted node values are computed in log space from precomputed
+``ln(E / E_ref)`` (``exp(ln w − Γ L)``, ``exp(ln w − α L − β L²)``), reading
+the parameter values directly instead of building the model's canonical
+parameter dict; this is 4–5× faster than the generic call. A kernel is only
+used after checking, when the integrator is bound to a model, that it
+reproduces the model's own ``dnde_values`` at every node to 1e-10; any other
+model (or a failed check) uses the generic path.
+
+`union_grid` merges the true-energy grids of several datasets so that one
+model evaluation serves them all.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import astropy.units as u
+
+__all__ = ["BinIntegrator", "quadrature_ok", "union_grid", "MAX_SUB_DECADES", "SMOOTH_MODELS"]
+
+#: widest log10-interval handled by one 3-point Gauss-Legendre rule
+MAX_SUB_DECADES = 0.05
+#: spectral model classes (by name) that are smooth enough for the fixed-node quadrature
+SMOOTH_MODELS = frozenset({"PowerLaw", "LogParabola", "ExpCutoffPowerLaw", "PowerLaw2", "PowerLawNorm",
+                           "ConstantSpectral"})
+
+_X, _W = np.polynomial.legendre.leggauss(3)
+_X = 0.5 * (_X + 1.0)
+_W = 0.5 * _W
+
+
+def quadrature_ok(model) -> bool:
+    """Whether ``model`` may be integrated with the fixed-node quadrature."""
+    flag = getattr(type(model), "quadrature_safe", None)
+    if flag is not None:
+        return bool(flag)
+    return type(model).__name__ in SMOOTH_MODELS
+
+
+class _Kernel:
+    """Weighted dN/dE at the nodes of one integrator for one model, computed in log space."""
+
+    names: tuple = ()
+    units: tuple = ()
+
+    def __init__(self, model, ln_nodes, ln_weights):
+        self.model = model
+        self.params = [model.parameters[n] for n in self.names]
+        self.param_units = [p.unit for p in self.params]
+        self.factors = [float(p.unit.to(unit)) if p.unit != unit else 1.0
+                        for p, unit in zip(self.params, self.units)]
+        self.ln_nodes, self.ln_weights = ln_nodes, ln_weights
+        self._ref = None
+        self._t = np.empty_like(ln_nodes)
+        self._t2 = np.empty_like(ln_nodes)
+
+    def valid(self) -> bool:
+        return all(p.unit is unit for p, unit in zip(self.params, self.param_units))
+
+    def _log_x(self, ref):
+        if ref != self._ref:
+            self._L = self.ln_nodes - math.log(ref)
+            self._L2 = self._L * self._L
+            self._ref = ref
+        return self._L
+
+
+class _PowerLawKernel(_Kernel):
+    names = ("index", "amplitude", "reference")
+    units = (u.one, u.Unit("cm-2 s-1 TeV-1"), u.TeV)
+
+    def __call__(self):
+        (p_i, p_a, p_r), (f_i, f_a, f_r) = self.params, self.factors
+        L = self._log_x(p_r.value * f_r)
+        t = self._t
+        np.multiply(L, p_i.value * f_i, out=t)
+        np.subtract(self.ln_weights, t, out=t)
+        np.exp(t, out=t)
+        return t, p_a.value * f_a
+
+
+class _LogParabolaKernel(_Kernel):
+    names = ("amplitude", "reference", "alpha", "beta")
+    units = (u.Unit("cm-2 s-1 TeV-1"), u.TeV, u.one, u.one)
+
+    def __call__(self):
+        (p_a, p_r, p_al, p_b), (f_a, f_r, f_al, f_b) = self.params, self.factors
+        L = self._log_x(p_r.value * f_r)
+        beta = p_b.value * f_b
+        if self.model.log_base == "10":
+            beta = beta / 2.302585092994046
+        t, t2 = self._t, self._t2
+        np.multiply(L, p_al.value * f_al, out=t)
+        np.multiply(self._L2, beta, out=t2)
+        t += t2
+        np.subtract(self.ln_weights, t, out=t)
+        np.exp(t, out=t)
+        return t, p_a.value * f_a
+
+
+_KERNELS = {"PowerLaw": _PowerLawKernel, "LogParabola": _LogParabolaKernel}
+
+
+class BinIntegrator:
+    """∫ dN/dE dE over bins ``[lo_i, hi_i]`` (floats, TeV), in cm⁻² s⁻¹.
+
+    ``integrator(model)`` works for any model; ``integrator.bind(model)``
+    returns a function of no argument, faster, for repeated evaluation of
+    one model (the fit).
+
+    >>> import numpy as np
+    >>> from gwidgets.core.models import PowerLaw
+    >>> edges = np.geomspace(1, 10, 11)
+    >>> flux = BinIntegrator(edges[:-1], edges[1:])(PowerLaw(index=2, amplitude=1e-12))
+    >>> bool(np.isclose(flux.sum(), 0.9e-12, rtol=1e-12))
+    True
+    """
+
+    def __init__(self, lo, hi):
+        self.lo = np.ascontiguousarray(lo, dtype=float)
+        self.hi = np.ascontiguousarray(hi, dtype=float)
+        if self.lo.shape != self.hi.shape or np.any(self.hi <= self.lo) or np.any(self.lo <= 0):
+            raise ValueError("BinIntegrator needs positive bins with hi > lo")
+        log_lo, log_hi = np.log(self.lo), np.log(self.hi)
+        n_sub = np.maximum(1, np.ceil(np.log10(self.hi / self.lo) / MAX_SUB_DECADES - 1e-9)).astype(int)
+        step = (log_hi - log_lo) / n_sub
+        sub_bin = np.repeat(np.arange(len(self.lo)), n_sub)
+        sub_k = np.arange(len(sub_bin)) - np.repeat(np.cumsum(n_sub) - n_sub, n_sub)
+        sub_lo = log_lo[sub_bin] + sub_k * step[sub_bin]
+        self.ln_nodes = (sub_lo[:, None] + step[sub_bin][:, None] * _X[None, :]).ravel()
+        self.nodes = np.exp(self.ln_nodes)
+        self.weights = (self.nodes.reshape(-1, 3) * (step[sub_bin][:, None] * _W[None, :])).ravel()
+        self.ln_weights = np.log(self.weights)
+        self.k = 3 * int(n_sub[0]) if np.all(n_sub == n_sub[0]) else None
+        self.starts = 3 * (np.cumsum(n_sub) - n_sub)
+        self._buf = np.empty_like(self.nodes)
+        self._ones = np.ones(self.k or 1)
+
+    def __len__(self):
+        return len(self.lo)
+
+    def _reduce(self, weighted):
+        if self.k is not None:  # a matrix-vector product is the fastest small-row sum
+            return np.dot(weighted.reshape(-1, self.k), self._ones)
+        return np.add.reduceat(weighted, self.starts)
+
+    def quadrature(self, model) -> np.ndarray:
+        v = model.dnde_values(self.nodes)
+        np.multiply(v, self.weights, out=self._buf)
+        return self._reduce(self._buf)
+
+    def exact(self, model) -> np.ndarray:
+        return np.asarray(model.integral_values(self.lo, self.hi), dtype=float)
+
+    def __call__(self, model) -> np.ndarray:
+        return self.quadrature(model) if quadrature_ok(model) else self.exact(model)
+
+    def bind(self, model):
+        """A function of no argument returning ``self(model)`` for the model's current parameters."""
+        if not quadrature_ok(model):
+            return lambda: self.exact(model)
+        kernel_cls = _KERNELS.get(type(model).__name__)
+        if kernel_cls is not None:
+            kernel = self._checked_kernel(kernel_cls, model)
+            if kernel is not None:
+                reduce = self._reduce
+
+                def fast():
+                    if not kernel.valid():  # a parameter changed unit: fall back
+                        return self.quadrature(model)
+                    values, scale = kernel()
+                    flux = reduce(values)
+                    flux *= scale
+                    return flux
+
+                return fast
+        return lambda: self.quadrature(model)
+
+    def _checked_kernel(self, kernel_cls, model):
+        try:
+            kernel = kernel_cls(model, self.ln_nodes, self.ln_weights)
+            values, scale = kernel()
+            got = values * scale
+            ref = model.dnde_values(self.nodes) * self.weights
+        except Exception:  # noqa: BLE001 - any surprise: use the generic path
+            return None
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ok = np.all(np.isfinite(got)) and np.allclose(got, ref, rtol=1e-10, atol=1e-300)
+        return kernel if ok else None
+
+
+def union_grid(edge_arrays, rtol: float = 1e-9):
+    """Merge several edge arrays into one sorted grid.
+
+    Returns ``(union, maps)``: ``union`` the merged edges (values closer than
+    ``rtol`` are one edge) and, for each input, the index in ``union`` of each
+    of its edges. Every input bin is then the run of union intervals
+    ``maps[j][i] .. maps[j][i+1]``.
+    """
+    allv = np.sort(np.concatenate([np.asarray(e, float) for e in edge_arrays]))
+    keep = np.ones(len(allv), bool)
+    keep[1:] = np.diff(allv) > rtol * allv[1:]
+    union = allv[keep]
+    maps = []
+    for e in edge_arrays:
+        idx = np.searchsorted(union, np.asarray(e, float) * (1 - 2 * rtol), side="left")
+        maps.append(np.clip(idx, 0, len(union) - 1))
+    return union, maps

@@ -1,0 +1,557 @@
+"""OGIP spectra: PHA (ON counts), BKG (OFF counts), ARF (effective area), RMF (dispersion).
+
+`read_ogip(pha_path)` reads a PHA file and the files its ``BACKFILE``,
+``ANCRFILE`` and ``RESPFILE`` keywords name (relative to the PHA's
+directory), checks that their energy grids agree and returns an
+`OGIPSpectrum` of plain arrays in canonical units (TeV, cm², s).
+`write_ogip(spectrum, path)` writes the four files so that gammapy
+(``SpectrumDatasetOnOff.read``) and Sherpa/XSPEC (``format="ogip-sherpa"``:
+keV and cm²) read them back.
+
+Conventions (as gammapy's OGIP reader, see the OGIP memos 92-007 and CAL/GEN/92-002):
+
+* ``mask_safe = QUALITY == 0``; QUALITY, BACKSCAL and AREASCAL may be columns or keywords.
+* ``acceptance = BACKSCAL`` of the PHA; ``acceptance_off = BACKSCAL`` of the BKG
+  file, times the OFF/ON ratio of ``AREASCAL × EXPOSURE`` when those differ
+  (the OGIP background scaling; 1 for gammapy's files).
+* ``exposure = SPECRESP × EXPOSURE`` (ARF times the PHA livetime).
+* RMF rows are decoded from the compressed ``N_GRP / F_CHAN / N_CHAN / MATRIX``
+  layout (variable-length arrays are read directly from the FITS heap); the
+  first channel number is ``TLMIN`` of ``F_CHAN`` (else the first EBOUNDS channel).
+
+Errors name the file: `~gwidgets.errors.FileNotFoundGwError` (with the keyword
+that referenced it), `~gwidgets.errors.MissingColumnError`,
+`~gwidgets.errors.UnitError`, `OGIPMismatchError` (energy grids or channel
+counts that do not agree), `OGIPError` (anything else unusable).
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import astropy.units as u
+
+from ...errors import DataFileError, FileNotFoundGwError, MissingColumnError, MissingHDUError, UnitError, UnsupportedFormatError
+from .fits import _DTYPES, _TFORM, FitsFile, parse_unit
+
+__all__ = ["OGIPSpectrum", "OGIPError", "OGIPMismatchError", "read_ogip", "read_pha", "read_arf", "read_rmf",
+           "write_ogip", "ogip_filenames"]
+
+_KEV_TO_TEV = 1e-9
+_GRID_RTOL = 1e-5  # RMF grids are often float32
+
+
+class OGIPError(DataFileError):
+    """An OGIP file is not usable (the message names the file and the reason)."""
+
+
+class OGIPMismatchError(OGIPError, ValueError):
+    """The PHA, BKG, ARF and RMF files of one spectrum do not describe the same energy grids."""
+
+
+@dataclass
+class OGIPSpectrum:
+    """One OGIP spectrum in canonical units (energies TeV, exposure cm² s, times s).
+
+    ``energy_edges`` are the reconstructed-energy (channel) edges, ``energy_edges_true``
+    the true-energy edges of the ARF / RMF; ``edisp`` is ``(n_true, n_reco)`` (None
+    without RMF); ``counts_off`` / ``acceptance_off`` are None without BKG file.
+    """
+
+    name: str
+    counts: np.ndarray
+    energy_edges: np.ndarray
+    energy_edges_true: np.ndarray
+    exposure: np.ndarray
+    livetime: float
+    mask_safe: np.ndarray
+    acceptance: np.ndarray
+    edisp: np.ndarray | None = None
+    counts_off: np.ndarray | None = None
+    acceptance_off: np.ndarray | None = None
+    meta: dict = field(default_factory=dict)
+    filenames: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- helpers
+def _open(path, referenced_by=None) -> FitsFile:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundGwError(path, referenced_by)
+    return FitsFile(path)
+
+
+def _find_hdu(ff: FitsFile, names, hduclas=None, what="", hduclas_key="HDUCLAS2"):
+    for name in names:
+        if name in ff:
+            return ff[name]
+    if hduclas:
+        for hdu in ff.hdus[1:]:
+            if str(hdu.header.get(hduclas_key, "")).strip().upper() == hduclas:
+                return hdu
+    raise MissingHDUError(names[0], ff.filename, ff.names) if not what else OGIPError(
+        f"File '{ff.filename}' has no {what} HDU ({' or '.join(names)}; HDUs: {', '.join(ff.names)})", ff.filename)
+
+
+def _to_tev(values, unit_text, column, hdu, filename):
+    unit = _parse(unit_text or "keV", column, hdu, filename)
+    try:
+        factor = unit.to(u.TeV)
+    except u.UnitConversionError:
+        raise UnitError(column, unit_text, "TeV", hdu, filename) from None
+    return np.asarray(values, dtype=float) * factor
+
+
+def _parse(text, column, hdu, filename):
+    try:
+        return parse_unit(text)
+    except ValueError:
+        raise UnitError(column, text, "?", hdu, filename) from None
+
+
+def _column_or_keyword(hdu, name, n, default=None):
+    """Column ``name``, or the keyword of that name broadcast to ``n`` rows, or ``default``."""
+    if hdu.has_column(name):
+        return np.asarray(hdu.column(name), dtype=float).reshape(-1)
+    if name in hdu.header and hdu.header[name] is not None:
+        try:
+            return np.full(n, float(hdu.header[name]))
+        except (TypeError, ValueError):
+            raise OGIPError(f"Keyword {name} = {hdu.header[name]!r} in HDU '{hdu.name}' of file "
+                            f"'{hdu.filename}' is not a number", hdu.filename) from None
+    if default is None:
+        raise MissingColumnError(name, hdu.name, hdu.filename, hdu.columns)
+    return np.full(n, float(default))
+
+
+def _edges(lo, hi, what, filename):
+    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    if lo.size == 0:
+        raise OGIPError(f"File '{filename}': the {what} energy grid is empty", filename)
+    if not (np.all(hi > lo) and np.all(np.abs(lo[1:] - hi[:-1]) <= _GRID_RTOL * np.abs(hi[:-1]))):
+        raise OGIPError(f"File '{filename}': the {what} energy bins are not contiguous and increasing", filename)
+    return np.append(lo, hi[-1])
+
+
+def _ebounds(ff: FitsFile):
+    hdu = ff.get("EBOUNDS") or ff.find_class(hduclas2="EBOUNDS")
+    if hdu is None:
+        return None, None
+    lo = _to_tev(hdu.column("E_MIN"), hdu.unit("E_MIN"), "E_MIN", hdu.name, ff.filename)
+    hi = _to_tev(hdu.column("E_MAX"), hdu.unit("E_MAX"), "E_MAX", hdu.name, ff.filename)
+    first = int(hdu.column("CHANNEL")[0]) if hdu.has_column("CHANNEL") else None
+    return _edges(lo, hi, "EBOUNDS", ff.filename), first
+
+
+# --------------------------------------------------------------------------- PHA / BKG
+def read_pha(path, referenced_by=None) -> dict:
+    """Read a PHA (or BKG) file: counts, quality, BACKSCAL, AREASCAL, EXPOSURE, header, EBOUNDS edges."""
+    ff = _open(path, referenced_by)
+    hdu = _find_hdu(ff, ["SPECTRUM"], "SPECTRUM", what="SPECTRUM", hduclas_key="HDUCLAS1")
+    h = hdu.header
+    n = hdu.nrows
+    if str(h.get("HDUCLAS4", "TYPE:I")).strip().upper() in ("TYPE:II", "TYPE:2"):
+        raise UnsupportedFormatError(f"File '{ff.filename}' is a type II PHA file (several spectra); "
+                                     "only type I (one spectrum) is supported", ff.filename)
+    exposure = h.get("EXPOSURE")
+    if exposure is None:
+        raise OGIPError(f"File '{ff.filename}' has no EXPOSURE keyword in HDU '{hdu.name}'", ff.filename)
+    if hdu.has_column("COUNTS"):
+        counts = np.asarray(hdu.column("COUNTS"), dtype=float)
+    elif hdu.has_column("RATE"):
+        counts = np.asarray(hdu.column("RATE"), dtype=float) * float(exposure)
+    else:
+        raise MissingColumnError("COUNTS", hdu.name, ff.filename, hdu.columns)
+    if counts.ndim != 1:
+        raise UnsupportedFormatError(f"File '{ff.filename}': COUNTS has shape {counts.shape}; "
+                                     "only type I PHA files (one spectrum) are supported", ff.filename)
+    channel = np.asarray(hdu.column("CHANNEL"), dtype=int) if hdu.has_column("CHANNEL") else np.arange(n)
+    if n > 1 and not np.all(np.diff(channel) == 1):
+        raise OGIPError(f"File '{ff.filename}': CHANNEL numbers are not consecutive", ff.filename)
+    quality = _column_or_keyword(hdu, "QUALITY", n, default=0)
+    edges, _ = _ebounds(ff)
+    if edges is not None and len(edges) - 1 != n:
+        raise OGIPMismatchError(f"File '{ff.filename}': {n} channels in SPECTRUM but {len(edges) - 1} "
+                                "in EBOUNDS", ff.filename)
+    return {
+        "filename": ff.filename,
+        "counts": counts,
+        "channel": channel,
+        "quality": quality.astype(int),
+        "backscal": _column_or_keyword(hdu, "BACKSCAL", n, default=1),
+        "areascal": _column_or_keyword(hdu, "AREASCAL", n, default=1),
+        "exposure": float(exposure),
+        "header": dict(h),
+        "cards": h.cards,
+        "energy_edges": edges,
+    }
+
+
+# --------------------------------------------------------------------------- ARF
+def read_arf(path, referenced_by=None):
+    """Read an ARF: (true-energy edges in TeV, effective area in cm² per bin)."""
+    ff = _open(path, referenced_by)
+    hdu = _find_hdu(ff, ["SPECRESP"], "SPECRESP", what="SPECRESP")
+    lo = _to_tev(hdu.column("ENERG_LO"), hdu.unit("ENERG_LO"), "ENERG_LO", hdu.name, ff.filename)
+    hi = _to_tev(hdu.column("ENERG_HI"), hdu.unit("ENERG_HI"), "ENERG_HI", hdu.name, ff.filename)
+    aeff = hdu.quantity("SPECRESP", "cm2", default_unit="cm2").value
+    return _edges(lo, hi, "ARF", ff.filename), np.asarray(aeff, dtype=float)
+
+
+# --------------------------------------------------------------------------- RMF
+class _VarTable:
+    """Columns of a binary table that has variable-length array (P/Q) columns.
+
+    Fixed columns are read as a structured view of the rows; a P/Q column
+    gives one array per row, read from the heap.
+    """
+
+    def __init__(self, hdu):
+        self.hdu, h = hdu, hdu.header
+        self.filename = hdu.filename
+        names, formats, offsets, self.var, self.units, self.tlmin = [], [], [], {}, {}, {}
+        offset = 0
+        for i in range(1, int(h.get("TFIELDS", 0)) + 1):
+            name = str(h.get(f"TTYPE{i}", f"COL{i}")).strip().upper()
+            m = _TFORM.match(str(h[f"TFORM{i}"]).strip())
+            if m is None or m.group(2) in "XA" and name in ("MATRIX", "F_CHAN", "N_CHAN", "N_GRP"):
+                raise OGIPError(f"File '{self.filename}': unsupported TFORM{i} for column {name}", self.filename)
+            repeat, code, rest = int(m.group(1) or 1), m.group(2), m.group(3)
+            if code in "PQ":
+                elem = rest.strip()[:1]
+                if elem not in _DTYPES:
+                    raise OGIPError(f"File '{self.filename}': unsupported variable-length type in column {name}",
+                                    self.filename)
+                dt = np.dtype((">i4" if code == "P" else ">i8", 2))
+                self.var[name] = np.dtype(_DTYPES[elem])
+            elif code == "A":
+                dt = np.dtype(f"S{repeat}")
+            elif code == "X":
+                dt = np.dtype(("u1", ((repeat + 7) // 8,)))
+            else:
+                dt = np.dtype((_DTYPES[code], (repeat,))) if repeat != 1 else np.dtype(_DTYPES[code])
+            names.append(name)
+            formats.append(dt)
+            offsets.append(offset)
+            offset += dt.itemsize
+            self.units[name] = str(h.get(f"TUNIT{i}", "") or "").strip()
+            if f"TLMIN{i}" in h:
+                self.tlmin[name] = int(h[f"TLMIN{i}"])
+        self.names = names
+        naxis1, nrows = int(h["NAXIS1"]), int(h.get("NAXIS2", 0))
+        self.nrows = nrows
+        dtype = np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": naxis1})
+        self._buf = hdu._buffer  # raw bytes of this HDU's data (rows then heap)
+        self._rows = np.frombuffer(self._buf, dtype=dtype, count=nrows)
+        self._heap = int(h.get("THEAP", naxis1 * nrows))
+
+    def has(self, name):
+        return name.upper() in self.names
+
+    def fixed(self, name) -> np.ndarray:
+        if not self.has(name):
+            raise MissingColumnError(name, self.hdu.name, self.filename, self.names)
+        data = self._rows[name.upper()]
+        return data.astype(data.dtype.newbyteorder("="))
+
+    def flat(self, name):
+        """Column ``name`` as (all row values concatenated as floats, index of each row's first value, row lengths).
+
+        Works for variable-length (P/Q), fixed-width and scalar columns.
+        """
+        name = name.upper()
+        if not self.has(name):
+            raise MissingColumnError(name, self.hdu.name, self.filename, self.names)
+        if name not in self.var:
+            data = self.fixed(name).reshape(self.nrows, -1)
+            width = data.shape[1]
+            return data.reshape(-1).astype(float), np.arange(self.nrows) * width, np.full(self.nrows, width)
+        elem = self.var[name]
+        desc = self._rows[name].astype(np.int64).reshape(self.nrows, 2)
+        counts, offsets = desc[:, 0], desc[:, 1]
+        nbytes = counts * elem.itemsize
+        total = int(nbytes.sum())
+        if np.any(counts < 0) or np.any(offsets < 0) or np.any(self._heap + offsets + nbytes > len(self._buf)):
+            raise OGIPError(f"File '{self.filename}': variable-length column {name} points outside the heap",
+                            self.filename)
+        before = np.cumsum(nbytes) - nbytes
+        index = np.repeat(self._heap + offsets - before, nbytes) + np.arange(total)
+        raw = np.frombuffer(self._buf, dtype=np.uint8)[index]
+        values = raw.view(elem).astype(float)
+        return values, np.cumsum(counts) - counts, counts
+
+
+def read_rmf(path, referenced_by=None):
+    """Read an RMF: (true edges TeV, reco edges TeV, matrix (n_true, n_reco))."""
+    ff = _open(path, referenced_by)
+    hdu = _find_hdu(ff, ["MATRIX", "SPECRESP MATRIX"], "RSP_MATRIX", what="MATRIX")
+    tab = _VarTable(hdu)
+    lo = _to_tev(tab.fixed("ENERG_LO"), tab.units.get("ENERG_LO"), "ENERG_LO", hdu.name, ff.filename)
+    hi = _to_tev(tab.fixed("ENERG_HI"), tab.units.get("ENERG_HI"), "ENERG_HI", hdu.name, ff.filename)
+    edges_true = _edges(lo.reshape(-1), hi.reshape(-1), "RMF MATRIX", ff.filename)
+    edges_reco, first_channel = _ebounds(ff)
+    if edges_reco is None:
+        raise MissingHDUError("EBOUNDS", ff.filename, ff.names)
+    n_chan = int(hdu.header.get("DETCHANS", len(edges_reco) - 1))
+    if n_chan != len(edges_reco) - 1:
+        raise OGIPMismatchError(f"File '{ff.filename}': DETCHANS = {n_chan} but EBOUNDS has "
+                                f"{len(edges_reco) - 1} channels", ff.filename)
+    offset = tab.tlmin.get("F_CHAN", first_channel if first_channel is not None else 1)
+    f_flat, f_start, f_len = tab.flat("F_CHAN")
+    n_flat, n_start, _ = tab.flat("N_CHAN")
+    m_flat, m_start, m_len = tab.flat("MATRIX")
+    n_grp = tab.fixed("N_GRP").reshape(-1).astype(np.int64) if tab.has("N_GRP") else f_len
+    # one entry per (row, group), then one per matrix element
+    g_row = np.repeat(np.arange(tab.nrows), n_grp)
+    g_k = np.arange(len(g_row)) - np.repeat(np.cumsum(n_grp) - n_grp, n_grp)
+    first = f_flat[f_start[g_row] + g_k].astype(np.int64) - offset
+    width = n_flat[n_start[g_row] + g_k].astype(np.int64)
+    width = np.maximum(width, 0)
+    excl = np.cumsum(width) - width
+    row_first = np.cumsum(n_grp) - n_grp
+    pos = excl - excl[row_first[g_row]] if len(g_row) else excl
+    bad = (first < 0) | (first + width > n_chan) | (pos + width > m_len[g_row])
+    if np.any(bad & (width > 0)):
+        i = int(g_row[np.flatnonzero(bad & (width > 0))[0]])
+        raise OGIPError(f"File '{ff.filename}': row {i} of the MATRIX refers to channels outside "
+                        f"{offset}..{n_chan - 1 + offset} or to more values than it holds", ff.filename)
+    e_group = np.repeat(np.arange(len(g_row)), width)
+    e_k = np.arange(len(e_group)) - np.repeat(excl, width)
+    rows = g_row[e_group]
+    matrix = np.zeros((tab.nrows, n_chan))
+    matrix[rows, first[e_group] + e_k] = m_flat[m_start[rows] + pos[e_group] + e_k]
+    return edges_true, edges_reco, matrix
+
+
+# --------------------------------------------------------------------------- spectrum
+_EXT = re.compile(r"[\[{].*[\]}]\s*$")
+
+
+def _linked(pha_path: Path, header: dict, key: str):
+    """Path named by keyword ``key`` of the PHA header (None if absent / 'none')."""
+    value = header.get(key)
+    if value is None:
+        return None
+    value = _EXT.sub("", str(value)).strip()
+    if not value or value.lower() == "none":
+        return None
+    candidate = Path(value)
+    if not candidate.is_absolute():
+        local = pha_path.parent / candidate
+        if local.exists() or not candidate.exists():
+            candidate = local
+    return candidate
+
+
+def _dataset_name(pha_path: Path, cards) -> str:
+    """OBS_ID of the PHA; if absent or repeated (stacked files), the file name without ``pha_obs``/``pha_``."""
+    values = [c[10:].split("/")[0].strip().strip("'").strip() for c in cards if c.startswith("OBS_ID  =")]
+    if len(values) == 1 and values[0]:
+        return values[0]
+    stem = pha_path.name.split(".")[0]
+    for prefix in ("pha_obs", "pha_"):
+        if stem.startswith(prefix) and len(stem) > len(prefix):
+            return stem[len(prefix):]
+    return stem
+
+
+def _same_grid(a, b):
+    return len(a) == len(b) and bool(np.all(np.abs(a - b) <= _GRID_RTOL * np.abs(b)))
+
+
+def read_ogip(pha_path, name=None) -> OGIPSpectrum:
+    """Read a PHA file and its BKG / ARF / RMF into an `OGIPSpectrum` (see module doc)."""
+    pha_path = Path(pha_path)
+    pha = read_pha(pha_path)
+    header = pha["header"]
+    where = f"'{pha_path}'"
+    files = {"pha": str(pha_path)}
+    if name is None:
+        name = _dataset_name(pha_path, pha["cards"])
+    livetime = pha["exposure"]
+
+    arf_path = _linked(pha_path, header, "ANCRFILE")
+    if arf_path is None:
+        raise OGIPError(f"File '{pha_path}' has no ANCRFILE keyword: an effective area (ARF) is required",
+                        pha_path)
+    files["arf"] = str(arf_path)
+    edges_true, aeff = read_arf(arf_path, referenced_by=f"the ANCRFILE keyword of {where}")
+
+    edisp = None
+    edges_reco = pha["energy_edges"]
+    rmf_path = _linked(pha_path, header, "RESPFILE")
+    if rmf_path is not None:
+        files["rmf"] = str(rmf_path)
+        rmf_true, rmf_reco, edisp = read_rmf(rmf_path, referenced_by=f"the RESPFILE keyword of {where}")
+        if not _same_grid(rmf_true, edges_true):
+            raise OGIPMismatchError(
+                f"RMF file '{rmf_path}' has a true-energy grid of {len(rmf_true) - 1} bins "
+                f"[{rmf_true[0]:.4g}, {rmf_true[-1]:.4g}] TeV that does not match the ARF '{arf_path}' "
+                f"({len(edges_true) - 1} bins [{edges_true[0]:.4g}, {edges_true[-1]:.4g}] TeV)", rmf_path)
+        if len(rmf_reco) - 1 != len(pha["counts"]):
+            raise OGIPMismatchError(f"RMF file '{rmf_path}' has {len(rmf_reco) - 1} channels but the PHA file "
+                                    f"'{pha_path}' has {len(pha['counts'])}", rmf_path)
+        if edges_reco is not None and not _same_grid(rmf_reco, edges_reco):
+            raise OGIPMismatchError(f"RMF file '{rmf_path}': its EBOUNDS energy grid does not match the EBOUNDS "
+                                    f"of the PHA file '{pha_path}'", rmf_path)
+        edges_reco = rmf_reco
+    if edges_reco is None:
+        raise OGIPError(f"File '{pha_path}' has neither an EBOUNDS HDU nor a RESPFILE: "
+                        "the reconstructed-energy grid is unknown", pha_path)
+
+    counts_off = acceptance_off = None
+    bkg_path = _linked(pha_path, header, "BACKFILE")
+    if bkg_path is not None:
+        files["bkg"] = str(bkg_path)
+        bkg = read_pha(bkg_path, referenced_by=f"the BACKFILE keyword of {where}")
+        if len(bkg["counts"]) != len(pha["counts"]):
+            raise OGIPMismatchError(f"BKG file '{bkg_path}' has {len(bkg['counts'])} channels but the PHA file "
+                                    f"'{pha_path}' has {len(pha['counts'])}", bkg_path)
+        counts_off = bkg["counts"]
+        scale_on = pha["areascal"] * pha["exposure"]
+        scale_off = bkg["areascal"] * bkg["exposure"]
+        ratio = np.divide(scale_off, scale_on, out=np.ones_like(scale_on), where=scale_on > 0)
+        acceptance_off = bkg["backscal"] * ratio
+
+    meta = {k: v for k, v in header.items() if not k.startswith(("TTYPE", "TFORM", "TUNIT", "NAXIS", "TFIELDS",
+                                                                  "PCOUNT", "GCOUNT", "XTENSION", "BITPIX"))}
+    return OGIPSpectrum(
+        name=name, counts=pha["counts"], energy_edges=edges_reco, energy_edges_true=edges_true,
+        exposure=aeff * livetime, livetime=livetime, mask_safe=pha["quality"] == 0, acceptance=pha["backscal"],
+        edisp=edisp, counts_off=counts_off, acceptance_off=acceptance_off, meta=meta, filenames=files,
+    )
+
+
+# --------------------------------------------------------------------------- writing
+def ogip_filenames(path) -> dict:
+    """gammapy's naming: ``x.fits`` → ``x_bkg.fits``, ``x_arf.fits``, ``x_rmf.fits``."""
+    path = Path(path)
+    suffix = "".join(path.suffixes) or ".fits"
+    stem = path.name[: len(path.name) - len("".join(path.suffixes))] if path.suffixes else path.name
+    return {"pha": path, "bkg": path.with_name(f"{stem}_bkg{suffix}"),
+            "arf": path.with_name(f"{stem}_arf{suffix}"), "rmf": path.with_name(f"{stem}_rmf{suffix}")}
+
+
+def _ebounds_hdu(fits, edges, factor, unit):
+    n = len(edges) - 1
+    cols = [fits.Column("CHANNEL", "I", array=np.arange(n, dtype=np.int16)),
+            fits.Column("E_MIN", "D", unit=unit, array=edges[:-1] * factor),
+            fits.Column("E_MAX", "D", unit=unit, array=edges[1:] * factor)]
+    hdu = fits.BinTableHDU.from_columns(cols, name="EBOUNDS")
+    for key, value in (("TELESCOP", "DUMMY"), ("INSTRUME", "DUMMY"), ("FILTER", "None"), ("CHANTYPE", "PHA"),
+                       ("DETCHANS", n), ("HDUCLASS", "OGIP"), ("HDUCLAS1", "RESPONSE"), ("HDUCLAS2", "EBOUNDS"),
+                       ("HDUVERS", "1.2.0")):
+        hdu.header[key] = value
+    return hdu
+
+
+def _spectrum_hdulist(fits, spec: OGIPSpectrum, files: dict, background: bool, factor, unit):
+    counts = spec.counts_off if background else spec.counts
+    acceptance = spec.acceptance_off if background else spec.acceptance
+    n = len(counts)
+    integer = np.all(np.mod(counts, 1) == 0) and np.all(np.abs(counts) < 2**31)
+    cols = [fits.Column("CHANNEL", "I", array=np.arange(n, dtype=np.int16)),
+            fits.Column("COUNTS", "J" if integer else "D", array=counts.astype(np.int32 if integer else float)),
+            fits.Column("QUALITY", "I", array=(~np.asarray(spec.mask_safe, bool)).astype(np.int16)),
+            fits.Column("BACKSCAL", "D", array=np.broadcast_to(np.asarray(acceptance, float), (n,))),
+            fits.Column("AREASCAL", "D", array=np.ones(n))]
+    hdu = fits.BinTableHDU.from_columns(cols, name="SPECTRUM")
+    h = hdu.header
+    name = spec.name
+    obs_id = int(name) if str(name).isdigit() and len(str(name)) < 18 else str(name)
+    for key, value in (("HDUCLASS", "OGIP"), ("HDUCLAS1", "SPECTRUM"), ("HDUCLAS2", "BKG" if background else "TOTAL"),
+                       ("HDUCLAS3", "COUNT"), ("HDUCLAS4", "TYPE:1"), ("HDUVERS", "1.2.1"), ("TELESCOP", "unknown"),
+                       ("INSTRUME", "unknown"), ("FILTER", "None"), ("CHANTYPE", "PHA"), ("DETCHANS", n),
+                       ("POISSERR", True), ("CORRFILE", ""), ("CORRSCAL", ""),
+                       ("EXPOSURE", float(spec.livetime)), ("OBS_ID", obs_id)):
+        h[key] = value
+    safe = np.flatnonzero(spec.mask_safe)
+    if safe.size:
+        h["LO_THRES"] = float(spec.energy_edges[safe[0]])
+        h["HI_THRES"] = float(spec.energy_edges[safe[-1] + 1])
+    h["ANCRFILE"] = files["arf"].name
+    if not background:
+        if spec.counts_off is not None:
+            h["BACKFILE"] = files["bkg"].name
+        if spec.edisp is not None:
+            h["RESPFILE"] = files["rmf"].name
+    return fits.HDUList([fits.PrimaryHDU(), hdu, _ebounds_hdu(fits, spec.energy_edges, factor, unit)])
+
+
+def _rmf_hdulist(fits, spec: OGIPSpectrum, factor, unit):
+    matrix = np.asarray(spec.edisp, dtype=float)
+    n_true, n_reco = matrix.shape
+    n_grp, f_chan, n_chan, values = [], [], [], []
+    for row in matrix:
+        pos = np.flatnonzero(row)
+        if pos.size == 0:
+            n_grp.append(1)
+            f_chan.append(np.zeros(1, np.int16))
+            n_chan.append(np.zeros(1, np.int16))
+            values.append(np.zeros(0, np.float32))
+            continue
+        breaks = np.flatnonzero(np.diff(pos) != 1) + 1
+        groups = np.split(pos, breaks)
+        n_grp.append(len(groups))
+        f_chan.append(np.array([g[0] for g in groups], np.int16))
+        n_chan.append(np.array([len(g) for g in groups], np.int16))
+        values.append(row[pos].astype(np.float32))
+    et = spec.energy_edges_true * factor
+    cols = [fits.Column("ENERG_LO", "D", unit=unit, array=et[:-1]),
+            fits.Column("ENERG_HI", "D", unit=unit, array=et[1:]),
+            fits.Column("N_GRP", "I", array=np.array(n_grp, np.int16)),
+            fits.Column("F_CHAN", "PI()", array=np.array(f_chan + [None], dtype=object)[:-1]),
+            fits.Column("N_CHAN", "PI()", array=np.array(n_chan + [None], dtype=object)[:-1]),
+            fits.Column("MATRIX", "PE()", array=np.array(values + [None], dtype=object)[:-1])]
+    hdu = fits.BinTableHDU.from_columns(cols, name="MATRIX")
+    h = hdu.header
+    for key, value in (("CHANTYPE", "PHA"), ("HDUCLASS", "OGIP"), ("HDUCLAS1", "RESPONSE"),
+                       ("HDUCLAS2", "RSP_MATRIX"), ("HDUVERS", "1.3.0"), ("DETCHANS", n_reco),
+                       ("NUMGRP", int(sum(n_grp))), ("NUMELT", int(sum(len(v) for v in values))),
+                       ("TLMIN4", 0)):
+        h[key] = value
+    return fits.HDUList([fits.PrimaryHDU(), hdu, _ebounds_hdu(fits, spec.energy_edges, factor, unit)])
+
+
+def _arf_hdulist(fits, spec: OGIPSpectrum, factor, unit):
+    if not spec.livetime > 0:
+        raise OGIPError(f"Cannot write spectrum '{spec.name}' as OGIP: the livetime must be > 0 "
+                        f"(got {spec.livetime}) to turn the exposure into an effective area")
+    et = spec.energy_edges_true * factor
+    cols = [fits.Column("ENERG_LO", "D", unit=unit, array=et[:-1]),
+            fits.Column("ENERG_HI", "D", unit=unit, array=et[1:]),
+            fits.Column("SPECRESP", "D", unit="cm2", array=np.asarray(spec.exposure, float) / spec.livetime)]
+    hdu = fits.BinTableHDU.from_columns(cols, name="SPECRESP")
+    for key, value in (("HDUCLASS", "OGIP"), ("HDUCLAS1", "RESPONSE"), ("HDUCLAS2", "SPECRESP"),
+                       ("HDUVERS", "1.1.0"), ("TELESCOP", "unknown"), ("INSTRUME", "unknown"), ("FILTER", "None")):
+        hdu.header[key] = value
+    return fits.HDUList([fits.PrimaryHDU(), hdu])
+
+
+def write_ogip(spec: OGIPSpectrum, path, overwrite: bool = False, format: str = "ogip") -> dict:
+    """Write ``spec`` as PHA + BKG + ARF + RMF (names as `ogip_filenames`); returns the paths.
+
+    ``format="ogip"`` writes energies in TeV, ``"ogip-sherpa"`` in keV (for Sherpa / XSPEC).
+    """
+    from astropy.io import fits
+
+    if format not in ("ogip", "ogip-sherpa"):
+        raise OGIPError(f"Unknown OGIP format '{format}' (use 'ogip' or 'ogip-sherpa')")
+    factor, unit = (1.0, "TeV") if format == "ogip" else (1.0 / _KEV_TO_TEV, "keV")
+    files = ogip_filenames(path)
+    wanted = ["pha", "arf"] + (["bkg"] if spec.counts_off is not None else []) + (["rmf"] if spec.edisp is not None else [])
+    if not overwrite:
+        for key in wanted:
+            if files[key].exists():
+                raise OGIPError(f"File exists already: '{files[key]}' (use overwrite=True)", files[key])
+    files["pha"].parent.mkdir(parents=True, exist_ok=True)
+    _spectrum_hdulist(fits, spec, files, False, factor, unit).writeto(files["pha"], overwrite=overwrite)
+    _arf_hdulist(fits, spec, factor, unit).writeto(files["arf"], overwrite=overwrite)
+    if spec.counts_off is not None:
+        _spectrum_hdulist(fits, spec, files, True, factor, unit).writeto(files["bkg"], overwrite=overwrite)
+    if spec.edisp is not None:
+        _rmf_hdulist(fits, spec, factor, unit).writeto(files["rmf"], overwrite=overwrite)
+    return {k: files[k] for k in wanted}
