@@ -1,8 +1,15 @@
 """DL3 → 1D ON/OFF spectra (issue 5 targets: >= 10x faster than gammapy; DR1 peak RSS < 300 MiB).
 
+Both codes do the same work: counts, exposure, edisp, reflected-region OFF counts and the
+aeff-default safe mask, one ON/OFF dataset per run (gwidgets through its entry point
+`make_spectrum_datasets`, serial).
+
 1. joint-crab: H.E.S.S. (4 runs, 0.11 deg), MAGIC (2, RAD_MAX 0.1414 deg), VERITAS (2, 0.1 deg),
-   FACT (125 runs, 0.1732 deg); 80 log bins 0.01-100 TeV in reco and true energy; reflected regions.
-2. H.E.S.S. DR1: all 105 runs, one 0.11 deg ON region at each run's target (RA_OBJ/DEC_OBJ).
+   FACT (125 runs, 0.1732 deg, stacked, 0.4 TeV threshold); 80 log bins 0.01-100 TeV in reco and true energy.
+2. H.E.S.S. DR1: all 105 runs, one 0.11 deg ON region at each target (RA_OBJ/DEC_OBJ), per OBJECT;
+   N_on / N_off per target printed for both codes.
+
+The 3D (map) reduction benchmark is in bench_maps.py.
 """
 from __future__ import annotations
 
@@ -16,15 +23,18 @@ from astropy.coordinates import SkyCoord
 from regions import CircleSkyRegion
 from gwidgets.core.data import DataStore
 from gwidgets.core.geom import MapAxis
-from gwidgets.core.reduction.spectrum import SpectrumExtractor
+from gwidgets.core.reduction.safe_mask import SafeMaskMaker
+from gwidgets.core.reduction.spectrum_maker import make_spectrum_datasets
 crab = SkyCoord(83.633, 22.014, unit="deg")
 ea = MapAxis.from_energy_bounds(0.01 * u.TeV, 100 * u.TeV, 80)
 eat = MapAxis.from_energy_bounds(0.01 * u.TeV, 100 * u.TeV, 80, name="energy_true")
 n_on = 0
 for name, radius in {JC!r}:
     obs = DataStore.from_dir(r"{DATA}/joint-crab/data/" + name).get_observations(required_irf="point-like")
-    res = SpectrumExtractor(CircleSkyRegion(crab, radius * u.deg), ea, eat).run_many(obs)
-    n_on += sum(r.n_on for r in res)
+    fact = name == "fact"
+    safe = SafeMaskMaker(["aeff-default"], e_min=0.4 * u.TeV if fact else None)
+    ds = make_spectrum_datasets(obs, CircleSkyRegion(crab, radius * u.deg), ea, eat, safe_mask=safe, stack=fact)
+    n_on += sum(r.n_on for r in ds.records)
 extra = {{"n_on": n_on}}
 """
 
@@ -33,8 +43,8 @@ import astropy.units as u
 from astropy.coordinates import SkyCoord
 from regions import CircleSkyRegion
 from gammapy.data import DataStore
-from gammapy.datasets import SpectrumDataset
-from gammapy.makers import SpectrumDatasetMaker, ReflectedRegionsBackgroundMaker
+from gammapy.datasets import Datasets, SpectrumDataset
+from gammapy.makers import SpectrumDatasetMaker, ReflectedRegionsBackgroundMaker, SafeMaskMaker
 from gammapy.maps import MapAxis, RegionGeom
 crab = SkyCoord(83.633, 22.014, unit="deg")
 ea = MapAxis.from_energy_bounds(0.01, 100, 80, unit="TeV")
@@ -46,9 +56,16 @@ for name, radius in {JC!r}:
     empty = SpectrumDataset.create(geom=geom, energy_axis_true=eat)
     maker = SpectrumDatasetMaker(selection=["counts", "exposure", "edisp"], containment_correction=False)
     bkg = ReflectedRegionsBackgroundMaker()
+    safe = SafeMaskMaker(methods=["aeff-default"])
+    sets = []
     for o in obs:
-        d = bkg.run(maker.run(empty.copy(name=str(o.obs_id)), o), o)
+        d = safe.run(bkg.run(maker.run(empty.copy(name=str(o.obs_id)), o), o), o)
+        if name == "fact":
+            d.mask_safe &= d.counts.geom.energy_mask(energy_min=0.4 * u.TeV)
         n_on += int(d.counts.data.sum())
+        sets.append(d)
+    if name == "fact":
+        Datasets(sets).stack_reduce()
 extra = {{"n_on": n_on}}
 """
 
@@ -58,22 +75,19 @@ from astropy.coordinates import SkyCoord
 from regions import CircleSkyRegion
 from gwidgets.core.data import DataStore
 from gwidgets.core.geom import MapAxis
-from gwidgets.core.reduction.spectrum import SpectrumExtractor
+from gwidgets.core.reduction.spectrum_maker import make_spectrum_datasets
 store = DataStore.from_dir(r"{DATA}/hess-dl3-dr1")
 ea = MapAxis.from_energy_bounds(0.1 * u.TeV, 100 * u.TeV, 40)
 eat = MapAxis.from_energy_bounds(0.05 * u.TeV, 150 * u.TeV, 50, name="energy_true")
 t = store.obs_table
+names = np.char.strip(np.asarray(t["OBJECT"]).astype(str))
 per_target = {{}}
-for obj in sorted(set(t["OBJECT"])):
-    rows = t[t["OBJECT"] == obj]
+for obj in sorted(set(names)):
+    rows = t[names == obj]
     on = CircleSkyRegion(SkyCoord(rows["RA_OBJ"][0], rows["DEC_OBJ"][0], unit="deg"), 0.11 * u.deg)
-    obs = store.get_observations(rows["OBS_ID"], required_irf="point-like")
-    res = SpectrumExtractor(on, ea, eat).run_many(obs)
-    per_target[str(obj)] = (sum(r.n_on for r in res), sum(r.n_off for r in res))
-    for o in obs:
-        o._cache.clear()
-    store.clear_cache()
-extra = {{"targets": len(per_target), "n_on": sum(v[0] for v in per_target.values())}}
+    ds = make_spectrum_datasets(store.get_observations(rows["OBS_ID"], required_irf="point-like"), on, ea, eat)
+    per_target[obj] = (sum(r.n_on for r in ds.records), sum(r.n_off for r in ds.records), len(ds), len(ds.records))
+extra = {{"targets": len(per_target), "n_on": sum(v[0] for v in per_target.values()), "per_target": per_target}}
 """
 
 GAMMAPY_DR1 = f"""
@@ -82,7 +96,7 @@ from astropy.coordinates import SkyCoord
 from regions import CircleSkyRegion
 from gammapy.data import DataStore
 from gammapy.datasets import SpectrumDataset
-from gammapy.makers import SpectrumDatasetMaker, ReflectedRegionsBackgroundMaker
+from gammapy.makers import SpectrumDatasetMaker, ReflectedRegionsBackgroundMaker, SafeMaskMaker
 from gammapy.maps import MapAxis, RegionGeom
 store = DataStore.from_dir(r"{DATA}/hess-dl3-dr1")
 ea = MapAxis.from_energy_bounds(0.1, 100, 40, unit="TeV")
@@ -91,21 +105,26 @@ t = store.obs_table
 per_target = {{}}
 maker = SpectrumDatasetMaker(selection=["counts", "exposure", "edisp"], containment_correction=False)
 bkg = ReflectedRegionsBackgroundMaker()
-for obj in sorted(set(t["OBJECT"])):
-    rows = t[t["OBJECT"] == obj]
+safe = SafeMaskMaker(methods=["aeff-default"])
+names = np.char.strip(np.asarray(t["OBJECT"]).astype(str))
+for obj in sorted(set(names)):
+    rows = t[names == obj]
     on = CircleSkyRegion(SkyCoord(rows["RA_OBJ"][0], rows["DEC_OBJ"][0], unit="deg"), 0.11 * u.deg)
     geom = RegionGeom.create(region=on, axes=[ea])
     empty = SpectrumDataset.create(geom=geom, energy_axis_true=eat)
-    n_on = n_off = 0
-    for o in store.get_observations(rows["OBS_ID"], required_irf="point-like"):
-        d = bkg.run(maker.run(empty.copy(), o), o)
+    n_on = n_off = n_ok = 0
+    obs = store.get_observations(rows["OBS_ID"], required_irf="point-like")
+    for o in obs:
+        d = safe.run(bkg.run(maker.run(empty.copy(name=str(o.obs_id)), o), o), o)
         n_on += int(d.counts.data.sum())
-        n_off += int(d.counts_off.data.sum()) if d.counts_off is not None else 0
-    per_target[str(obj)] = (n_on, n_off)
-extra = {{"targets": len(per_target), "n_on": sum(v[0] for v in per_target.values())}}
+        if d.counts_off is not None:
+            n_off += int(d.counts_off.data.sum())
+            n_ok += 1
+    per_target[str(obj)] = (n_on, n_off, n_ok, len(obs))
+extra = {{"targets": len(per_target), "n_on": sum(v[0] for v in per_target.values()), "per_target": per_target}}
 """
 
-SETUP_OURS = "import gwidgets.core.data, gwidgets.core.irf, gwidgets.core.reduction.spectrum, regions, astropy.table"
+SETUP_OURS = "import gwidgets.core.data, gwidgets.core.irf, gwidgets.core.reduction.spectrum_maker, regions, astropy.table"
 SETUP_GAMMAPY = "import gammapy.data, gammapy.makers, gammapy.datasets, regions"
 
 
@@ -117,54 +136,13 @@ def main():
     ref = run_case(SETUP_GAMMAPY, GAMMAPY_DR1)
     print(report(f"H.E.S.S. DR1 105 runs -> 1D per target ({ours['extra']['targets']} targets; "
                  f"N_on ours {ours['extra']['n_on']}, gammapy {ref['extra']['n_on']})", ours, ref))
+    print(f"   {'OBJECT':<20} {'N_on ours':>9} {'gammapy':>8} {'N_off ours':>10} {'gammapy':>8}  runs with OFF (ours/gammapy/all)")
+    theirs = ref["extra"]["per_target"]
+    for obj, (n_on, n_off, n_ok, n_all) in ours["extra"]["per_target"].items():
+        g_on, g_off, g_ok, _ = theirs[obj]
+        print(f"   {obj:<20} {n_on:>9} {g_on:>8} {n_off:>10} {g_off:>8}  {n_ok}/{g_ok}/{n_all}")
 
 
 if __name__ == "__main__":
     main()
 
-
-OURS_3D = f"""
-import astropy.units as u
-from astropy.coordinates import SkyCoord
-from gwidgets.core.data import DataStore
-from gwidgets.core.geom import MapAxis, WcsGeom
-from gwidgets.core.reduction.map_maker import MapMaker, stack_cubes
-crab = SkyCoord(83.633, 22.014, unit="deg")
-obs = DataStore.from_dir(r"{DATA}/hess-dl3-dr1").get_observations([23523, 23526, 23559, 23592])
-geom = WcsGeom.create(crab, binsz=0.02, width=3 * u.deg, axes=[MapAxis.from_energy_bounds(1 * u.TeV, 100 * u.TeV, 10)])
-et = MapAxis.from_energy_bounds(0.5 * u.TeV, 200 * u.TeV, 20, name="energy_true")
-st = stack_cubes(MapMaker(geom, et).run_many(obs))
-extra = {{"counts": int(st.counts.data.sum())}}
-"""
-
-GAMMAPY_3D = f"""
-import astropy.units as u
-from astropy.coordinates import SkyCoord
-from gammapy.data import DataStore
-from gammapy.datasets import MapDataset
-from gammapy.makers import MapDatasetMaker
-from gammapy.maps import MapAxis, WcsGeom
-crab = SkyCoord(83.633, 22.014, unit="deg")
-obs = DataStore.from_dir(r"{DATA}/hess-dl3-dr1").get_observations([23523, 23526, 23559, 23592])
-geom = WcsGeom.create(skydir=crab, binsz=0.02, width=3, axes=[MapAxis.from_energy_bounds(1, 100, 10, unit="TeV")])
-stacked = MapDataset.create(geom, energy_axis_true=MapAxis.from_energy_bounds(0.5, 200, 20, unit="TeV", name="energy_true"))
-maker = MapDatasetMaker(selection=["counts", "exposure", "background"])
-for o in obs:
-    stacked.stack(maker.run(stacked.copy(name=str(o.obs_id)), o))
-extra = {{"counts": int(stacked.counts.data.sum())}}
-"""
-
-
-def main_3d():
-    ours = run_case("import gwidgets.core.reduction.map_maker, gwidgets.core.irf", OURS_3D)
-    ref = run_case("import gammapy.data, gammapy.makers, gammapy.datasets", GAMMAPY_3D)
-    print(report(f"3D: 4 Crab runs, 150x150 x 10 bins, counts+exposure+background, stacked "
-                 f"(counts ours {ours['extra']['counts']}, gammapy {ref['extra']['counts']})", ours, ref))
-
-
-_main_1d = main
-
-
-def main():  # noqa: F811
-    _main_1d()
-    main_3d()

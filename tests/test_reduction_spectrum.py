@@ -106,18 +106,22 @@ def test_safe_mask_aeff_default_and_user_threshold(stores):
     assert lo == 0.4 * u.TeV and not mask[E_RECO.center < 0.4 * u.TeV].any()
 
 
-def test_dask_local_cluster_gives_the_same_extractions(stores):
+def test_dask_local_cluster_gives_the_same_datasets(stores):
+    """The four H.E.S.S. Crab runs reduced through a 2-worker LocalCluster give exactly the serial datasets."""
     distributed = pytest.importorskip("dask.distributed")
+    from gwidgets.core.reduction.spectrum_maker import make_spectrum_datasets
+
     store = DataStore.from_dir(stores["jc-hess"])
-    obs = store.get_observations(required_irf="point-like")
-    extractor = SpectrumExtractor(CircleSkyRegion(CRAB, 0.11 * u.deg), E_RECO, E_TRUE)
-    serial = extractor.run_many(obs)
+    on = CircleSkyRegion(CRAB, 0.11 * u.deg)
+    serial = make_spectrum_datasets(store.get_observations(required_irf="point-like"), on, E_RECO, E_TRUE)
+    calls = []
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
-        remote = extractor.run_many(obs, executor=client)
+        remote = make_spectrum_datasets(store.get_observations(required_irf="point-like"), on, E_RECO, E_TRUE,
+                                        executor=client, progress=lambda d, t, m: calls.append((d, t)))
+    assert calls[-1] == (4, 4)
+    assert remote.names == serial.names == ["23523", "23526", "23559", "23592"] and remote.skipped == {}
     for a, b in zip(serial, remote):
-        assert a.obs_id == b.obs_id
-        np.testing.assert_array_equal(a.counts, b.counts)
-        np.testing.assert_array_equal(a.counts_off, b.counts_off)
-        np.testing.assert_array_equal(a.exposure, b.exposure)
-        np.testing.assert_array_equal(a.edisp, b.edisp)
+        for attr in ("counts", "counts_off", "acceptance", "acceptance_off", "exposure", "edisp", "mask_safe"):
+            np.testing.assert_array_equal(getattr(a, attr), getattr(b, attr), err_msg=f"{attr} of {a.name}")
+        assert a.livetime == b.livetime and a.meta == b.meta

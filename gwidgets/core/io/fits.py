@@ -174,8 +174,12 @@ class Header(dict):
 
 
 class _HDU:
+    # An HDU keeps the file's name and raw bytes, not the `FitsFile` itself: no reference
+    # cycle, so a file dropped by the data store's cache is freed at once (not at the next
+    # full garbage collection), which keeps streaming reductions flat in memory.
     def __init__(self, fitsfile: "FitsFile", index: int, header: Header, start: int, size: int):
-        self.file = fitsfile
+        self.filename = fitsfile.filename
+        self._raw = fitsfile._raw
         self.index = index
         self.header = header
         self._start = start
@@ -189,12 +193,8 @@ class _HDU:
         return str(name).strip().upper()
 
     @property
-    def filename(self) -> str:
-        return self.file.filename
-
-    @property
     def _buffer(self):
-        return memoryview(self.file._raw)[self._start : self._start + self._size]
+        return memoryview(self._raw)[self._start : self._start + self._size]
 
     def __repr__(self):
         return f"<{type(self).__name__} '{self.name}' of '{os.path.basename(self.filename)}'>"
@@ -210,7 +210,7 @@ class ImageHDU(_HDU):
         if naxis == 0:
             return None
         if h.get("ZIMAGE") or h.get("GROUPS"):
-            return self.file._astropy_hdu(self.index).data
+            return _astropy_hdu(self._raw, self.index).data
         shape = tuple(int(h[f"NAXIS{i}"]) for i in range(naxis, 0, -1))
         dtype = np.dtype(_BITPIX[int(h["BITPIX"])])
         data = np.frombuffer(self._buffer, dtype=dtype, count=int(np.prod(shape))).reshape(shape)
@@ -285,7 +285,7 @@ class TableHDU(_HDU):
 
     @cached_property
     def _astropy(self):
-        return self.file._astropy_hdu(self.index)
+        return _astropy_hdu(self._raw, self.index)
 
     @property
     def columns(self) -> list[str]:
@@ -371,6 +371,13 @@ class TableHDU(_HDU):
                 t[name] = self.column(name)
         t.meta.update({k: v for k, v in self.header.items() if not k.startswith(("TTYPE", "TFORM", "TUNIT", "TDIM", "NAXIS"))})
         return t
+
+
+def _astropy_hdu(raw: bytes, index: int):
+    """The astropy HDU ``index`` of an in-memory FITS file (for the rare cases astropy must parse)."""
+    from astropy.io import fits
+
+    return fits.open(io.BytesIO(raw), memmap=False)[index]
 
 
 class FitsFile:
@@ -484,10 +491,7 @@ class FitsFile:
         return None
 
     def _astropy_hdu(self, index):
-        from astropy.io import fits
-
-        hdul = fits.open(io.BytesIO(self._raw), memmap=False)
-        return hdul[index]
+        return _astropy_hdu(self._raw, index)
 
     def __repr__(self):
         return f"FitsFile('{self.filename}', hdus={self.names})"

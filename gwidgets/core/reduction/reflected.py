@@ -64,6 +64,8 @@ class ReflectedRegionsResult:
     regions: list = field(default_factory=list)
     wcs: WCS | None = None
     reason: str = ""
+    #: centres of circular OFF regions as one SkyCoord array (fast vectorised use), else None
+    centers: SkyCoord | None = None
 
     def __len__(self):
         return len(self.regions)
@@ -153,6 +155,7 @@ class ReflectedRegionsFinder:
                 angle += angle_min
             else:
                 angle += self.angle_increment
+        centers = None
         if circle and accepted:
             xy = np.array(accepted)
             centers = wcs.pixel_to_world(xy[:, 0], xy[:, 1])
@@ -166,8 +169,8 @@ class ReflectedRegionsFinder:
                 f"only {len(regions)} OFF region(s) found (minimum {self.min_region_number}); "
                 "the exclusion mask may cover the ring at this offset"
             )
-            regions = []
-        return ReflectedRegionsResult(regions, wcs, reason)
+            regions, centers = [], None
+        return ReflectedRegionsResult(regions, wcs, reason, centers)
 
     # -------------------------------------------------------------- helpers
     @staticmethod

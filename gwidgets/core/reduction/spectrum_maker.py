@@ -1,0 +1,273 @@
+"""DL3 observations → `Datasets` of 1D ON/OFF spectra, in one call.
+
+:func:`make_spectrum_datasets` (or the reusable :class:`SpectrumDatasetMaker`)
+runs, for each observation, the reflected-region extraction
+(`~gwidgets.core.reduction.spectrum.SpectrumExtractor`), the safe energy mask
+(`~gwidgets.core.reduction.safe_mask.SafeMaskMaker`) and builds a
+`~gwidgets.core.datasets.SpectrumDatasetOnOff` named after the observation.
+
+* **Streaming**: observations are reduced one at a time; after each one its
+  events and IRFs are dropped from the observation's cache
+  (``release_memory=True``), so a batch never holds the events of all runs.
+* **Back-ends**: ``executor="serial"``, ``"processes"``, ``"dask"``, a
+  ``dask.distributed.Client`` or any `~gwidgets.core.executor.Executor`; the
+  datasets are identical whatever the back-end.
+* **Explicit empty results**: an observation that cannot give an ON/OFF
+  spectrum (target at the pointing position, ON region outside the field of
+  view, zero livetime, missing IRF, unreadable file, all OFF positions
+  excluded) is left out of the datasets and listed in ``datasets.skipped``
+  (obs_id → reason); the rest of the batch is still reduced. Configuration
+  errors (ON radius ≠ RAD_MAX, a safe-mask method that cannot apply, an empty
+  exclusion mask) are raised, naming the observation.
+
+Examples
+--------
+>>> import astropy.units as u                                                    # doctest: +SKIP
+>>> from regions import CircleSkyRegion                                          # doctest: +SKIP
+>>> from gwidgets.core.geom import MapAxis                                       # doctest: +SKIP
+>>> obs = DataStore.from_dir("hess-dl3-dr1").get_observations([23523, 23526])   # doctest: +SKIP
+>>> datasets = make_spectrum_datasets(
+...     obs, CircleSkyRegion(crab, 0.11 * u.deg),
+...     energy_axis=MapAxis.from_energy_bounds(0.1 * u.TeV, 100 * u.TeV, 40),
+...     energy_axis_true=MapAxis.from_energy_bounds(0.05 * u.TeV, 150 * u.TeV, 50, name="energy_true"),
+...     executor="processes", progress=tqdm_progress("reduce"))                     # doctest: +SKIP
+>>> datasets.names, datasets.skipped                                             # doctest: +SKIP
+(['23523', '23526'], {})
+>>> stacked = make_spectrum_datasets(obs, on, ea, eat, stack=True)[0]              # doctest: +SKIP
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import astropy.units as u
+from astropy.table import Table
+
+from ...errors import GwidgetsError
+from ..datasets import Datasets, SpectrumDatasetOnOff
+from ..executor import get_executor
+from ..geom import MapAxis
+from .safe_mask import SafeMaskError, SafeMaskMaker
+from .spectrum import RadMaxMismatchError, SpectrumExtractor
+
+__all__ = ["SpectrumDatasetMaker", "SpectrumDatasets", "ObservationRecord", "make_spectrum_datasets"]
+
+#: errors that are the caller's configuration, not one observation's data: raised, never collected
+CONFIG_ERRORS = (RadMaxMismatchError, SafeMaskError)
+
+#: cache entries of an `Observation` dropped after its reduction
+_RELEASED = ("events", "gti", "aeff", "edisp", "psf", "bkg", "rad_max")
+
+
+
+@dataclass
+class ObservationRecord:
+    """What happened to one observation of a batch (one row of `SpectrumDatasets.table`).
+
+    ``n_on`` / ``n_off`` are filled whenever events were read, also for an
+    observation that gave no dataset (e.g. target at the pointing position:
+    ON counts but no OFF region).
+    """
+
+    obs_id: int
+    object: str = ""
+    reason: str = ""
+    n_on: int = 0
+    n_off: int = 0
+    n_off_regions: int = 0
+    offset_deg: float = float("nan")
+    livetime_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.reason
+
+
+class SpectrumDatasets(Datasets):
+    """`Datasets` of the reduced observations, with the record of the whole batch.
+
+    Attributes
+    ----------
+    records : list of ObservationRecord
+        One per input observation, in input order.
+    skipped : dict
+        obs_id → reason, for the observations that gave no dataset.
+    """
+
+    def __init__(self, datasets=(), models=None, records=()):
+        super().__init__(datasets, models=models)
+        self.records = list(records)
+
+    @property
+    def skipped(self) -> dict:
+        return {r.obs_id: r.reason for r in self.records if not r.ok}
+
+    def table(self) -> Table:
+        """One row per input observation: obs_id, object, n_on, n_off, n_off_regions, offset, livetime, reason."""
+        cols = ["obs_id", "object", "n_on", "n_off", "n_off_regions", "offset_deg", "livetime_s", "reason"]
+        rows = [[getattr(r, c) for c in cols] for r in self.records]
+        if not rows:
+            return Table(names=cols)
+        return Table(rows=rows, names=cols)
+
+    def __repr__(self):
+        base = super().__repr__()
+        if not self.records:
+            return base
+        skipped = self.skipped
+        lines = [base, f"  reduced {len(self.records) - len(skipped)} of {len(self.records)} observations"]
+        lines += [f"  skipped {k}: {v}" for k, v in skipped.items()]
+        return "\n".join(lines)
+
+
+def _as_safe_mask(safe_mask):
+    if safe_mask is None or isinstance(safe_mask, SafeMaskMaker):
+        return safe_mask
+    if isinstance(safe_mask, (str, list, tuple)):
+        return SafeMaskMaker(methods=tuple([safe_mask] if isinstance(safe_mask, str) else safe_mask))
+    raise GwidgetsError(f"safe_mask must be a SafeMaskMaker, a method name, a list of names or None, "
+                        f"not {type(safe_mask).__name__}")
+
+
+def _as_axis(axis, name):
+    if isinstance(axis, MapAxis):
+        if axis.name != name:
+            axis = axis.copy(name=name)
+        return axis
+    if isinstance(axis, u.Quantity):
+        return MapAxis(axis, name=name)
+    raise GwidgetsError(f"{'energy_axis_true' if name == 'energy_true' else 'energy_axis'} must be a MapAxis or a "
+                        f"Quantity of edges, not {type(axis).__name__}")
+
+
+def _check_exclusion_mask(mask):
+    if mask is None:
+        return None
+    data = getattr(mask, "data", None)
+    if data is None or not hasattr(mask, "geom"):
+        raise GwidgetsError(f"exclusion_mask must be a boolean Map (True = usable sky), not {type(mask).__name__}")
+    if np.asarray(data).size == 0:
+        raise GwidgetsError("The exclusion mask is empty (it has no pixels); pass exclusion_mask=None for no exclusion")
+    return mask
+
+
+def _release(obs):
+    cache = getattr(obs, "_cache", None)
+    if isinstance(cache, dict):
+        for key in _RELEASED:
+            cache.pop(key, None)
+
+
+class SpectrumDatasetMaker:
+    """Reduce observations to `SpectrumDatasetOnOff` (one per observation), reflected-region background.
+
+    Parameters
+    ----------
+    on_region : regions.SkyRegion
+        ON region (a circle whose radius equals RAD_MAX for point-like IRFs).
+    energy_axis, energy_axis_true : MapAxis or Quantity (edges)
+        Reconstructed and true energy binning.
+    safe_mask : SafeMaskMaker, str, list of str or None
+        Safe energy range per observation (default: the IRF's LO/HI_THRES,
+        ``"aeff-default"``); None: every bin is safe.
+    exclusion_mask : Map or None
+        Boolean map, True = usable sky for OFF regions.
+    finder : ReflectedRegionsFinder or None
+        OFF-region finder (default: gammapy's defaults).
+    rad_max_rtol : float
+        Relative tolerance between the ON radius and a fixed RAD_MAX.
+    release_memory : bool
+        Drop each observation's events and IRFs from its cache once reduced.
+
+    Examples
+    --------
+    >>> maker = SpectrumDatasetMaker(on, ea, eat, safe_mask=SafeMaskMaker(["aeff-default"], e_min=0.4 * u.TeV))  # doctest: +SKIP
+    >>> dataset, record = maker.run(observation)                                                            # doctest: +SKIP
+    >>> datasets = maker.run_many(observations, executor=client, stack=True)                                # doctest: +SKIP
+    """
+
+    def __init__(self, on_region, energy_axis, energy_axis_true, safe_mask="aeff-default", exclusion_mask=None,
+                 finder=None, rad_max_rtol: float = 0.01, release_memory: bool = True):
+        if not hasattr(on_region, "to_pixel"):
+            raise GwidgetsError(f"on_region must be a regions SkyRegion, not {type(on_region).__name__}")
+        self.extractor = SpectrumExtractor(on_region, _as_axis(energy_axis, "energy"),
+                                           _as_axis(energy_axis_true, "energy_true"), finder=finder,
+                                           exclusion_mask=_check_exclusion_mask(exclusion_mask),
+                                           rad_max_rtol=rad_max_rtol)
+        self.safe_mask = _as_safe_mask(safe_mask)
+        self.release_memory = release_memory
+        self._n_done = 0
+
+    on_region = property(lambda self: self.extractor.on_region)
+    energy_axis = property(lambda self: self.extractor.energy_axis)
+    energy_axis_true = property(lambda self: self.extractor.energy_axis_true)
+
+    def __repr__(self):
+        ea, eat = self.energy_axis, self.energy_axis_true
+        methods = list(self.safe_mask.methods) if self.safe_mask is not None else None
+        return (f"SpectrumDatasetMaker(on_region={type(self.on_region).__name__}, energy: {ea.nbin} bins, "
+                f"energy_true: {eat.nbin} bins, safe_mask={methods}, "
+                f"exclusion_mask={'yes' if self.extractor.exclusion_mask is not None else None})")
+
+    # ------------------------------------------------------------------ one
+    def run(self, observation):
+        """``(SpectrumDatasetOnOff or None, ObservationRecord)`` for one observation."""
+        obs_id = int(getattr(observation, "obs_id", -1))
+        record = ObservationRecord(obs_id, object=str(getattr(observation, "target_name", "") or ""))
+        try:
+            return self._run(observation, record)
+        except CONFIG_ERRORS:
+            raise
+        except GwidgetsError as exc:  # bad data of this observation: explicit empty result
+            record.reason = str(exc) if str(obs_id) in str(exc) else f"observation {obs_id}: {exc}"
+            return None, record
+        finally:
+            if self.release_memory:
+                _release(observation)
+                self._n_done += 1
+
+    def _run(self, observation, record):
+        ex = self.extractor.run(observation)
+        record.n_on, record.n_off, record.n_off_regions = ex.n_on, ex.n_off, len(ex.off_regions)
+        record.offset_deg = float(ex.offset.deg) if ex.offset is not None else float("nan")
+        record.livetime_s = float(u.Quantity(ex.livetime).to_value("s"))
+        if not ex.ok:
+            record.reason = ex.reason
+            return None, record
+        dataset = SpectrumDatasetOnOff.from_extraction(ex, name=str(ex.obs_id))
+        if self.safe_mask is not None:
+            mask, _ = self.safe_mask.run(ex, observation)
+        else:
+            mask = np.ones(self.energy_axis.nbin, dtype=bool)
+        dataset.mask_safe = mask
+        return dataset, record
+
+    # ----------------------------------------------------------------- many
+    def run_many(self, observations, executor="serial", progress=None, token=None, stack: bool = False,
+                 name: str = "stacked") -> SpectrumDatasets:
+        """Reduce every observation (input order kept); ``stack=True`` gives one stacked dataset."""
+        observations = list(observations)
+        labels = [f"OBS_ID {getattr(o, 'obs_id', i)}" for i, o in enumerate(observations)]
+        results = get_executor(executor).map(self.run, observations, progress=progress, token=token, labels=labels)
+        datasets = [d for d, _ in results if d is not None]
+        records = [r for _, r in results]
+        if stack and datasets:
+            datasets = [Datasets(datasets).stack_reduce(name=name)]
+            datasets[0].meta = dict(datasets[0].meta or {}, OBS_IDS=[r.obs_id for r in records if r.ok])
+        return SpectrumDatasets(datasets, records=records)
+
+
+def make_spectrum_datasets(observations, on_region, energy_axis, energy_axis_true, safe_mask="aeff-default",
+                           exclusion_mask=None, executor="serial", progress=None, token=None, stack: bool = False,
+                           name: str = "stacked", finder=None, release_memory: bool = True) -> SpectrumDatasets:
+    """Reduce DL3 observations to 1D ON/OFF spectra (reflected regions); see the module docstring.
+
+    Returns a `SpectrumDatasets` (a `Datasets`): one `SpectrumDatasetOnOff`
+    per usable observation (named by OBS_ID), or one stacked dataset
+    (``stack=True``, each observation restricted to its safe range, as
+    gammapy's ``stack_reduce``); ``.skipped`` lists the observations left out
+    and why, ``.table()`` summarises the batch.
+    """
+    maker = SpectrumDatasetMaker(on_region, energy_axis, energy_axis_true, safe_mask=safe_mask,
+                                 exclusion_mask=exclusion_mask, finder=finder, release_memory=release_memory)
+    return maker.run_many(observations, executor=executor, progress=progress, token=token, stack=stack, name=name)
