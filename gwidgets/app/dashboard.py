@@ -12,14 +12,15 @@ import ipywidgets as w
 
 from ..core.data import DataStore
 from ..state import AnalysisSession
-from ..widgets import ObservationBrowser, SkyView, StatusBar
+from ..widgets import FitView, ObservationBrowser, SEDView, SkyView, SpectrumView, StatusBar
 from ..widgets.model_editor import ModelEditor, default_models
 
 __all__ = ["Dashboard"]
 
 
 class Dashboard(w.VBox):
-    """Observation browser + sky view/region editor + model editor + status, over one `AnalysisSession`.
+    """Observation browser + sky view/region editor + model editor + fit view + spectrum / SED views + status
+    (errors shown in the page), over one `AnalysisSession`.
 
     Parameters
     ----------
@@ -45,6 +46,10 @@ class Dashboard(w.VBox):
         if session.models is None:
             session.set_models(default_models(session))
         self.models = ModelEditor(session)
+        self.fit = FitView(session, show_errors=False)  # the StatusBar shows the errors
+        self.spectrum = SpectrumView(session)
+        self.sed = SEDView(session)
         title = w.HTML(f"<h3 style='margin:4px 0'>gwidgets — {session.store.name or 'data store'}</h3>")
-        super().__init__([title, self.status, w.HBox([self.browser, self.sky]), self.models], **kwargs)
+        super().__init__([title, self.status, w.HBox([self.browser, self.sky]), self.models,
+                          w.HBox([self.fit, w.VBox([self.spectrum, self.sed])])], **kwargs)
         self.add_class("gw-dashboard")

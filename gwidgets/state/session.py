@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 
 import numpy as np
 import astropy.units as u
@@ -32,6 +33,7 @@ from ..core.data import DataStore
 from ..core.geom import Map, MapAxis, WcsGeom
 from ..errors import EmptySelectionError, GwidgetsError, ObservationNotFoundError
 from .graph import Graph
+from .spectral import assign_models, build_datasets, predictions
 from .worker import Worker
 
 __all__ = ["AnalysisSession", "DEFAULT_MAP_SETTINGS"]
@@ -123,11 +125,20 @@ class AnalysisSession(HasTraits):
     counts_map = Any(None, allow_none=True)
     off_regions = Dict(help="obs_id -> reflected OFF regions result for the ON region")
     spectra = List(help="per-observation ON/OFF spectrum extractions for the ON region")
+    datasets = Any(None, allow_none=True, help="the spectrum datasets (gwidgets.core.datasets.Datasets)")
     status = Unicode("")
     error = Unicode("")
     busy = Bool(False)
+    # ---- fitting (see `fit`)
+    fitting = Bool(False, help="a fit is running")
+    fit_progress = Dict(help="latest fit callback: nfev, stat, values, predictions, final (throttled)")
+    fit_result = Any(None, allow_none=True, help="the last FitResult (also a stopped fit's)")
+    #: minimum seconds between two ``fit_progress`` updates (~30 Hz)
+    fit_throttle = 1 / 30
+    #: seconds to pause after each progress update (slow motion for demos and browser tests; 0 = off)
+    fit_step_delay = 0.0
 
-    def __init__(self, store: DataStore, selection=None, background: bool = True, **kwargs):
+    def __init__(self, store: DataStore | None, selection=None, background: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.store = store
         self.background = background
@@ -149,16 +160,43 @@ class AnalysisSession(HasTraits):
         self.graph.add_input("spectrum_settings", dict(DEFAULT_SPECTRUM_SETTINGS))
         self.graph.add_derived("spectra", ["observations", "on_region", "exclusion_mask", "spectrum_settings"], _spectra,
                                heavy=True, pass_token=True)
-        self._outputs = {"counts_map": "counts_map", "off_regions": "off_regions", "spectra": "spectra"}
+        self.graph.add_input("dataset_mode", "joint")
+        self.graph.add_input("fit_range", None)
+        self.graph.add_derived("datasets", ["spectra", "dataset_mode", "fit_range"], build_datasets)
+        # a parameter change touches "models" only: predictions recompute, datasets are not rebuilt
+        self.graph.add_derived("predictions", ["datasets", "models"], predictions)
+        self._outputs = {"counts_map": "counts_map", "off_regions": "off_regions", "spectra": "spectra",
+                         "datasets": "datasets"}
         self.worker = Worker(on_done=self._on_done, on_error=self._on_error)
         if not self.map_settings:
             self.map_settings = dict(DEFAULT_MAP_SETTINGS)
         if selection is not None:
             self.select(selection)
 
+    @classmethod
+    def from_datasets(cls, datasets, models=None, background: bool = True) -> "AnalysisSession":
+        """A session over ready datasets (e.g. OGIP spectra), without a data store.
+
+        >>> from gwidgets.core.datasets import Datasets                        # doctest: +SKIP
+        >>> s = AnalysisSession.from_datasets(Datasets.read("spectra/hess"))   # doctest: +SKIP
+        """
+        from ..core.fit import as_datasets
+
+        datasets = as_datasets(datasets)
+        session = cls(None, background=background)
+        session.graph.add_input("datasets", datasets)  # replaces the derived node: nothing to reduce
+        session._outputs = {"datasets": "datasets"}
+        session.datasets = datasets
+        models = models if models is not None else datasets.models
+        if models is not None:
+            session.set_models(models)
+        return session
+
     # ------------------------------------------------------------ intent API
     def select(self, obs_ids):
         """Select observations by id; unknown ids raise and leave the selection unchanged."""
+        if self.store is None:
+            raise GwidgetsError("This session has no data store (made from datasets): nothing to select")
         ids = [int(i) for i in np.atleast_1d(obs_ids)] if obs_ids is not None else []
         known = set(self.store.obs_ids)
         unknown = [i for i in ids if i not in known]
@@ -214,6 +252,17 @@ class AnalysisSession(HasTraits):
             self.on_region = on
             self.exclusion_regions = [r for r in regs if r is not on]
 
+    def set_dataset_mode(self, mode: str = "joint", fit_range=None):
+        """``"joint"`` (one dataset per observation) or ``"stacked"``; ``fit_range`` (e_min, e_max) in TeV."""
+        from .spectral import DATASET_MODES
+
+        if mode not in DATASET_MODES:
+            raise GwidgetsError(f"Unknown dataset mode '{mode}' (known: {', '.join(DATASET_MODES)})")
+        self.graph.set("dataset_mode", mode)
+        self.graph.set("fit_range", None if fit_range is None else tuple(fit_range))
+        if self.background:
+            self.refresh()
+
     def update_map_settings(self, **settings):
         unknown = set(settings) - set(DEFAULT_MAP_SETTINGS)
         if unknown:
@@ -230,7 +279,7 @@ class AnalysisSession(HasTraits):
         if isinstance(models, (str, Path)):
             models = Models.read(models)
         elif models is not None and not isinstance(models, Models):
-            models = Models(models)
+            models = Models(list(models) if isinstance(models, (list, tuple)) else [models])
         self.models = models
 
     @observe("models")
@@ -273,7 +322,7 @@ class AnalysisSession(HasTraits):
 
     def refresh(self):
         """Recompute the stale outputs, heavy ones in the background worker (nothing without a selection)."""
-        if not self.selection:
+        if not self.selection or self.store is None:
             return
         for name in self._outputs:
             if not self.graph.is_stale(name):
@@ -284,6 +333,101 @@ class AnalysisSession(HasTraits):
                 with contextlib.suppress(GwidgetsError):
                     self.compute(name)
 
+    # ----------------------------------------------------- spectra and fits
+    def predictions(self) -> dict:
+        """name → `~gwidgets.state.spectral.SpectrumPrediction` for the current parameters.
+
+        Cached until a parameter (or the datasets) change; a parameter change
+        never re-reduces (only the ``predictions`` node is stale).
+        """
+        value = self.graph.get("predictions")
+        datasets = self.graph.peek("datasets")
+        if datasets is not self.datasets:
+            self.datasets = datasets
+        return value
+
+    def npred(self) -> dict:
+        """name → predicted counts per reco bin (current parameters)."""
+        return {k: p.npred for k, p in self.predictions().items()}
+
+    def residuals(self) -> dict:
+        """name → ``counts − npred`` (NaN outside the fit mask)."""
+        return {k: p.residuals for k, p in self.predictions().items()}
+
+    def fit(self, fit=None, wait: bool = False):
+        """Fit the session's datasets with its models, in the worker thread (``background``).
+
+        ``fit_progress`` is updated from the fit callback at most every
+        ``fit_throttle`` seconds (with fresh predictions); ``fit_result`` holds the
+        result. `stop_fit` cancels and keeps the best point so far. Errors go to
+        ``error``; models and regions stay as they were.
+        """
+        from ..core.fit import Fit
+
+        fit = fit if fit is not None else Fit()
+        if self.background:
+            self.worker.submit("fit", lambda token: self._run_fit(fit, token))
+            if wait:
+                self.wait()
+        else:
+            from ..core.progress import CancelToken
+
+            self._fit_token = CancelToken()
+            self._run_fit(fit, self._fit_token)
+        return self.fit_result if (wait or not self.background) else None
+
+    def stop_fit(self):
+        """Cancel a running fit; the parameters stay at the best point found so far."""
+        self.worker.cancel("fit")
+        token = getattr(self, "_fit_token", None)
+        if token is not None:
+            token.cancel()
+
+    def _run_fit(self, fit, token):
+        self.fitting = True
+        self.status = "fitting…"
+        try:
+            datasets = self.graph.get("datasets", token)
+            if datasets is None or len(datasets) == 0:
+                raise GwidgetsError("No datasets to fit: select observations and place an ON region")
+            if self.models is None or len(self.models) == 0:
+                raise GwidgetsError("No model to fit: add a model component first")
+            models = self.models
+            assign_models(datasets, models)
+
+            def callback(nfev, values, stat):
+                self.fit_progress = {"nfev": int(nfev), "stat": float(stat), "values": dict(values),
+                                     "predictions": predictions(datasets), "final": False}
+                if self.fit_step_delay:
+                    time.sleep(self.fit_step_delay)
+
+            # 1D spectra do not constrain spatial / temporal parameters: hold them during the fit
+            held = [p for m in models for part in ("spatial_model", "temporal_model")
+                    for p in (getattr(getattr(m, part, None), "parameters", None) or []) if not p.frozen]
+            for p in held:
+                p.frozen = True
+            try:
+                result = fit.run(datasets, callback=callback, throttle=self.fit_throttle, token=token)
+            finally:
+                for p in held:
+                    p.frozen = False
+            self.fit_result = result
+            self.fit_progress = {"nfev": result.nfev, "stat": result.total_stat,
+                                 "values": {p.name: p.value for p in datasets.parameters.free_parameters},
+                                 "predictions": predictions(datasets), "final": True}
+            self.status = (f"fit {'stopped' if result.cancelled else 'done'}: {result.message} "
+                           f"(nfev {result.nfev}, stat {result.total_stat:.2f})")
+            return result
+        except GwidgetsError as exc:
+            self.error = str(exc)
+            self.status = "fit failed"
+        except Exception as exc:  # noqa: BLE001 - shown in the page, never lost in a thread
+            self.error = f"Fit failed: {type(exc).__name__}: {exc}"
+            self.status = "fit failed"
+        finally:
+            self.fitting = False
+        return None
+
     def _compute_in_worker(self, name, token):
         self.busy = True
         self.status = f"computing {name.replace('_', ' ')}…"
@@ -293,6 +437,8 @@ class AnalysisSession(HasTraits):
             self.busy = False
 
     def _on_done(self, kind, result):
+        if kind == "fit":  # the fit job sets its own traits (also when stopped)
+            return
         name, value = result
         setattr(self, self._outputs[name], value)
         self.status = f"{name.replace('_', ' ')} updated"
@@ -317,8 +463,9 @@ class AnalysisSession(HasTraits):
         self.worker.shutdown()
 
     def __repr__(self):
+        store = self.store.name if self.store is not None else None
         return (
-            f"AnalysisSession(store='{self.store.name}', selected={len(self.selection)}, "
+            f"AnalysisSession(store='{store}', selected={len(self.selection)}, "
             f"on_region={'set' if self.on_region is not None else 'none'}, "
             f"exclusions={len(self.exclusion_regions)}, stale={self.graph.stale_nodes()})"
         )

@@ -1,7 +1,11 @@
 """Views over an `AnalysisSession` (ipywidgets + bqplot). Each widget talks only to the session."""
+from .fit_view import FitView
+from .light_curve_view import LightCurveView
 from .model_editor import ModelEditor
 from .observation_browser import ObservationBrowser
+from .sed_view import SEDView
 from .sky_view import SkyView
+from .spectrum_view import SpectrumView
 from .status import StatusBar
 
-__all__ = ["ModelEditor", "ObservationBrowser", "SkyView", "StatusBar"]
+__all__ = ["FitView", "LightCurveView", "ModelEditor", "ObservationBrowser", "SEDView", "SkyView", "SpectrumView", "StatusBar"]

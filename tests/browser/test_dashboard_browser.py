@@ -13,6 +13,7 @@ import pytest
 
 from gwidgets.app.cli_dashboard import DATA_ENV, IRF_ENV, voila_command, write_notebook
 
+from conftest import ROOT
 from browser_helpers import free_port, server_env, server_log, start_server, stop
 
 pytestmark = pytest.mark.browser
@@ -32,7 +33,7 @@ def dashboard_url(stores, tmp_path_factory, playwright_browser):  # the browser 
     tmp = tmp_path_factory.mktemp("voila-dashboard")
     notebook = write_notebook(tmp, extra_code=DRAW_CODE)
     port = free_port()
-    env = server_env(**{DATA_ENV: stores["jc-hess"], IRF_ENV: "point-like"})
+    env = server_env(**{DATA_ENV: stores["jc-hess"], IRF_ENV: "point-like", "PYTHONPATH": ROOT})  # this checkout, not an installed copy
     # a preheated kernel runs the notebook before the page asks for it: ~3 s instead of ~7 s per page
     cmd = voila_command(notebook, port, no_browser=True, ip="127.0.0.1") + ["--preheat_kernel=True", "--pool_size=1"]
     proc = start_server(cmd, tmp, env, tmp / "voila.log", port)
@@ -79,6 +80,10 @@ def test_dashboard_loads(dashboard_url, new_page, artifacts):
     assert "gwidgets" in text_of(page, ".gw-dashboard h3")
     assert page.locator(".gw-model-editor .gw-param-row").count() == 6  # LogParabola (4) + point source (2)
     assert page.locator(".bqplot").count() >= 1
+    # the fit, spectrum and SED views are part of the page (empty until there are spectra)
+    for view in (".gw-fit-view", ".gw-spectrum-view", ".gw-sed-view"):
+        assert page.locator(view).first.is_visible(), view
+    assert "No spectra yet" in text_of(page, ".gw-spectrum-info")
     assert page.locator(".gw-error").first.inner_text().strip() == ""
     # showing the model must not change it (sliders snap to their grid in the browser)
     page.wait_for_timeout(500)

@@ -1,0 +1,275 @@
+"""FitView: Fit / Stop buttons, live spectrum + residual panels, parameter table, covariance.
+
+A view over an `AnalysisSession`:
+
+* **Fit** calls ``session.fit()`` (worker thread); **Stop** calls
+  ``session.stop_fit()`` (the best point so far is kept).
+* While a fit runs the panels are drawn from ``session.fit_progress`` (the
+  fit callback, ~30 Hz, with predictions computed in the fit thread); otherwise
+  from ``session.predictions()`` whenever a parameter changes. Both paths are
+  coalesced (`Coalescer`): a burst of changes gives one redraw showing the
+  latest state — never a stale one.
+* Browser speed: two SVG figures (spectrum, residuals) showing the dataset
+  chosen in the selector (one panel per dataset of a joint fit, one visible at
+  a time), no animation; a parameter change updates only the npred line and
+  the residual marks (each mark's ``x`` and ``y`` in one ``hold_sync()``: one message,
+  one browser redraw), on scales with fixed ranges (the axes do not move).
+* The parameter table shows value ± error, the covariance appears after the
+  fit; errors are shown in the page (``session.error``), the user's model and
+  regions stay as they were.
+
+>>> view = FitView(session)          # doctest: +SKIP
+>>> view.fit_button.click()          # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import html
+import math
+
+import numpy as np
+import ipywidgets as w
+
+from ._coalesce import Coalescer
+from ._plot import figure, set_errorbars
+
+__all__ = ["FitView"]
+
+
+def _fmt(v) -> str:
+    return "–" if v is None or not math.isfinite(v) else f"{v:.4g}"
+
+
+class FitView(w.VBox):
+    """Live fit view bound to an `AnalysisSession` (see the module docs).
+
+    Parameters
+    ----------
+    session : AnalysisSession
+    delay : float
+        Coalescing delay [s] of redraws (0: the next turn of the kernel's loop — a burst of
+        messages already queued still gives one redraw).
+    show_errors : bool
+        Show ``session.error`` in the view's own error area (the Dashboard has a StatusBar instead).
+    """
+
+    def __init__(self, session, delay: float = 0.0, show_errors: bool = True, width: int = 560, **kwargs):
+        import bqplot as bq
+
+        self.session = session
+        self.show_errors = show_errors
+        self.n_draws = 0
+        self.n_live_draws = 0  # draws made from a running fit's callback
+        self._data_key = None
+        self._pending_progress = None
+        self._coalescer = Coalescer(self._flush, delay)
+
+        self.fit_button = w.Button(description="Fit", icon="play", button_style="primary")
+        self.fit_button.add_class("gw-fit-button")
+        self.stop_button = w.Button(description="Stop", icon="stop", disabled=True)
+        self.stop_button.add_class("gw-fit-stop")
+        self.dataset = w.Dropdown(options=[], description="dataset", layout=w.Layout(width="260px"))
+        self.dataset.add_class("gw-fit-dataset")
+        self.info = w.HTML()
+        self.info.add_class("gw-fit-info")
+        self.error_area = w.HTML()
+        self.error_area.add_class("gw-fit-error")
+        self.params = w.HTML()
+        self.params.add_class("gw-fit-params")
+        self.covariance = w.HTML()
+        self.covariance.add_class("gw-fit-covariance")
+
+        self.sx = bq.LogScale()
+        self.sy = bq.LogScale()
+        self.sr = bq.LinearScale()
+        sc = {"x": self.sx, "y": self.sy}
+        self.counts_bars = bq.Lines(x=[], y=[], scales=sc, colors=["#444"], stroke_width=1)
+        self.counts = bq.Scatter(x=[], y=[], scales=sc, colors=["#444"], default_size=14, labels=["counts"])
+        self.excess_bars = bq.Lines(x=[], y=[], scales=sc, colors=["#1f77b4"], stroke_width=1)
+        self.excess = bq.Scatter(x=[], y=[], scales=sc, colors=["#1f77b4"], default_size=14, marker="square",
+                                 labels=["excess"])
+        self.npred = bq.Lines(x=[], y=[], scales=sc, colors=["#d62728"], stroke_width=2, labels=["npred"])
+        rsc = {"x": self.sx, "y": self.sr}
+        self.zero = bq.Lines(x=[], y=[], scales=rsc, colors=["#999"], line_style="dashed")
+        self.res_bars = bq.Lines(x=[], y=[], scales=rsc, colors=["#1f77b4"], stroke_width=1)
+        self.res = bq.Scatter(x=[], y=[], scales=rsc, colors=["#1f77b4"], default_size=14)
+        self.spectrum_figure = figure([self.counts_bars, self.counts, self.excess_bars, self.excess, self.npred],
+                                      self.sx, self.sy, "E [TeV]", "counts", 280, width, "gw-fit-spectrum")
+        self.residual_figure = figure([self.zero, self.res_bars, self.res], self.sx, self.sr, "E [TeV]",
+                                      "counts − npred", 200, width, "gw-fit-residuals")
+
+        self.fit_button.on_click(lambda _: self.run_fit())
+        self.stop_button.on_click(lambda _: self.session.stop_fit())
+        self.dataset.observe(lambda _: self.redraw(), "value")
+        session.observe(self._on_datasets, "datasets")
+        session.observe(self._on_version, "model_version")
+        session.observe(self._on_progress, "fit_progress")
+        session.observe(self._on_fitting, "fitting")
+        session.observe(self._on_result, "fit_result")
+        session.observe(self._on_error, "error")
+        legend = w.HTML("<span style='color:#444'>● counts</span> &nbsp; <span style='color:#1f77b4'>■ excess</span>"
+                        " &nbsp; <span style='color:#d62728'>— npred</span>")
+        super().__init__([w.HBox([w.HTML("<b>Fit</b>", layout=w.Layout(width="40px")), self.fit_button,
+                                  self.stop_button, self.dataset]),
+                          self.error_area, legend, self.spectrum_figure, self.residual_figure, self.info,
+                          w.HBox([self.params, self.covariance])], **kwargs)
+        self.add_class("gw-fit-view")
+        self._on_datasets()
+        self._on_error()
+
+    # ------------------------------------------------------------ actions
+    def run_fit(self):
+        """What the Fit button does (errors are shown in the page)."""
+        with self.session.capture_errors():
+            self.session.error = ""
+            self.session.fit()
+
+    # ------------------------------------------------------ session → view
+    def _on_datasets(self, *_):
+        ds = self.session.datasets
+        names = list(ds.names) if ds is not None else []
+        if list(self.dataset.options) != names:
+            current = self.dataset.value
+            self.dataset.options = names
+            if names:
+                self.dataset.value = current if current in names else names[0]
+        self._data_key = None
+        self._coalescer.request()
+
+    def _on_version(self, change):
+        if not self.session.fitting:
+            self._coalescer.request()
+
+    def _on_progress(self, change):
+        self._pending_progress = change["new"]
+        self._coalescer.request()
+
+    def _on_fitting(self, change):
+        running = bool(change["new"])
+        self.fit_button.disabled = running
+        self.stop_button.disabled = not running
+
+    def _on_result(self, change):
+        self._draw_result(change["new"])
+
+    def _on_error(self, *_):
+        err = self.session.error if self.show_errors else ""
+        self.error_area.value = (
+            '<div style="background:#fdecea;color:#611a15;border-left:4px solid #f44336;padding:4px 8px">'
+            f"<b>Error:</b> {html.escape(err)}</div>" if err else "")
+
+    # ------------------------------------------------------------ drawing
+    def flush(self):
+        """Redraw now (scripts and tests; the page does it by itself)."""
+        self._coalescer.flush_now()
+
+    def redraw(self):
+        self._data_key = None
+        self._coalescer.request()
+
+    def _current_predictions(self):
+        progress = self._pending_progress
+        self._pending_progress = None
+        if progress is not None:
+            return progress.get("predictions") or {}, progress
+        s = self.session
+        if s.fitting or s.models is None or s.datasets is None:
+            return None, None
+        if "predictions" not in s.graph or s.graph.is_stale("datasets"):
+            return None, None
+        try:
+            return s.predictions(), None
+        except Exception as exc:  # noqa: BLE001 - shown in the page
+            s.error = f"Cannot compute the predicted counts: {type(exc).__name__}: {exc}"
+            return None, None
+
+    def _flush(self):
+        preds, progress = self._current_predictions()
+        if not preds:
+            return
+        name = self.dataset.value if self.dataset.value in preds else next(iter(preds))
+        self.draw(preds[name])
+        self.n_draws += 1
+        if progress is not None and not progress.get("final"):
+            self.n_live_draws += 1
+        if progress is not None:
+            self._draw_values(progress)
+        self.info.value = (f"<span style='color:#555'>draw {self.n_draws} — dataset {html.escape(name)}, "
+                           f"model version {self.session.model_version}, live fit updates {self.n_live_draws}"
+                           + (f", nfev {progress['nfev']}, stat {progress['stat']:.3f}" if progress else "")
+                           + "</span>")
+
+    def draw(self, p):
+        """Show one `SpectrumPrediction` (counts and excess only when the dataset changed)."""
+        x = p.energy_center
+        key = (p.name, id(p.counts))
+        if key != self._data_key:
+            with self.spectrum_figure.hold_sync(), self.residual_figure.hold_sync():
+                self._fix_ranges(p)
+                set_errorbars(self.counts_bars, self.counts, x, p.counts, p.counts_err, log=True)
+                set_errorbars(self.excess_bars, self.excess, x, p.excess, p.excess_err, log=True)
+                self._set_npred(x, p)
+                e = p.energy_edges
+                self.zero.x, self.zero.y = [float(e[0]), float(e[-1])], [0.0, 0.0]
+            self._data_key = key
+        else:
+            self._set_npred(x, p)
+        with self.residual_figure.hold_sync():
+            self._grow_residual_range(p)
+            set_errorbars(self.res_bars, self.res, x, p.residuals, p.residuals_err)
+
+    def _fix_ranges(self, p):
+        """Explicit scale ranges per dataset: a parameter change then moves marks, never the axes
+        (an auto-ranged scale re-renders every mark and axis on it in the browser)."""
+        e = p.energy_edges
+        self.sx.min, self.sx.max = float(e[0]), float(e[-1])
+        top = np.concatenate([p.counts + p.counts_err, p.excess + p.excess_err])
+        top = top[np.isfinite(top)]
+        pos = np.concatenate([p.counts[p.counts > 0], p.excess[p.excess > 0]])
+        hi = float(top.max()) if top.size and top.max() > 0 else 10.0
+        lo = float(pos.min()) if pos.size else hi * 1e-3
+        self.sy.min, self.sy.max = max(lo * 0.3, hi * 1e-6), hi * 2.0
+        self.sr.min, self.sr.max = -1.0, 1.0
+        self._grow_residual_range(p)
+
+    def _grow_residual_range(self, p):
+        ext = np.abs(p.residuals) + p.residuals_err
+        ext = ext[np.isfinite(ext)]
+        need = float(ext.max()) if ext.size else 1.0
+        if need > self.sr.max:
+            r = 1.5 * need
+            with self.sr.hold_sync():
+                self.sr.min, self.sr.max = -r, r
+
+    def _set_npred(self, x, p):
+        keep = p.mask & (p.npred > 0)
+        with self.npred.hold_sync():
+            self.npred.x, self.npred.y = x[keep], p.npred[keep]
+
+    def _draw_values(self, progress):
+        values = progress.get("values") or {}
+        result = self.session.fit_result if progress.get("final") else None
+        errors = {}
+        if result is not None and result.parameters is not None:
+            errors = {p.name: p.error for p in result.parameters}
+        rows = "".join(f"<tr><td>{html.escape(k)}</td><td class='gw-fit-value'>{_fmt(v)}</td>"
+                       f"<td>{'± ' + _fmt(errors[k]) if errors.get(k) else ''}</td></tr>" for k, v in values.items())
+        state = "final" if progress.get("final") else "running"
+        self.params.value = (f"<b>Parameters ({state})</b><table class='gw-fit-table'>{rows}</table>")
+
+    def _draw_result(self, result):
+        if result is None:
+            self.covariance.value = ""
+            return
+        cov = result.covariance
+        head = (f"<b>Result</b>: {'✔' if result.success else '✘'} {html.escape(result.message)} "
+                f"(nfev {result.nfev}, stat {result.total_stat:.3f})")
+        if cov is None:
+            self.covariance.value = head
+            return
+        names = cov.names
+        corr = cov.correlation
+        rows = "".join(f"<tr><th>{html.escape(n)}</th>" + "".join(f"<td>{c:.2f}</td>" for c in corr[i]) + "</tr>"
+                       for i, n in enumerate(names))
+        errs = ", ".join(f"{html.escape(n)} ± {e:.3g}" for n, e in cov.errors.items())
+        self.covariance.value = (f"{head}<br>errors: {errs}<br><b>correlation</b><table><tr><th></th>"
+                                 + "".join(f"<th>{html.escape(n)}</th>" for n in names) + f"</tr>{rows}</table>")

@@ -1,0 +1,86 @@
+"""LightCurveView: a light curve from an astropy Table in the GADF light-curve format.
+
+Columns: ``time_min`` / ``time_max`` (MJD, or astropy Time columns) and a flux
+quantity with its error — the first of ``flux``/``flux_err``, ``norm``/``norm_err``,
+``dnde``/``dnde_err``, ``e2dnde``/``e2dnde_err`` present. Rows with ``is_ul``
+are drawn as downward triangles. Several energy bins (2D columns) use the first.
+
+>>> view = LightCurveView()                       # doctest: +SKIP
+>>> view.set_table(Table.read("light_curve.fits"))  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import ipywidgets as w
+
+from ..errors import GwidgetsError
+from ._plot import figure, set_errorbars
+
+__all__ = ["LightCurveView", "light_curve_arrays", "LC_QUANTITIES"]
+
+#: flux-like columns, in order of preference
+LC_QUANTITIES = ("flux", "norm", "dnde", "e2dnde")
+
+
+def _mjd(col):
+    if hasattr(col, "mjd"):
+        return np.asarray(col.mjd, float)
+    return np.asarray(getattr(col, "value", col), float)
+
+
+def _first_bin(col):
+    a = np.asarray(getattr(col, "value", col), float)
+    return a.reshape(len(a), -1)[:, 0] if a.ndim > 1 else a
+
+
+def light_curve_arrays(table):
+    """(t_mid, t_half_width [MJD], value, error, is_ul, quantity name, unit) from a GADF light-curve table."""
+    cols = table.colnames
+    missing = [c for c in ("time_min", "time_max") if c not in cols]
+    if missing:
+        raise GwidgetsError(f"Light-curve table needs {missing} (have: {', '.join(cols)})")
+    name = next((q for q in LC_QUANTITIES if q in cols), None)
+    if name is None:
+        raise GwidgetsError(f"Light-curve table needs one of {list(LC_QUANTITIES)} (have: {', '.join(cols)})")
+    t0, t1 = _mjd(table["time_min"]), _mjd(table["time_max"])
+    value = _first_bin(table[name])
+    err = _first_bin(table[f"{name}_err"]) if f"{name}_err" in cols else np.full_like(value, np.nan)
+    ul = _first_bin(table["is_ul"]).astype(bool) if "is_ul" in cols else np.zeros(len(value), bool)
+    unit = str(getattr(table[name], "unit", "") or "")
+    return (t0 + t1) / 2, (t1 - t0) / 2, value, err, ul, name, unit
+
+
+class LightCurveView(w.VBox):
+    """Light curve from a table (see the module docs); shows nothing until `set_table`."""
+
+    def __init__(self, width: int = 520, **kwargs):
+        import bqplot as bq
+
+        self.sx, self.sy = bq.LinearScale(), bq.LinearScale()
+        sc = {"x": self.sx, "y": self.sy}
+        self.bins = bq.Lines(x=[], y=[], scales=sc, colors=["#1f77b4"])
+        self.bars = bq.Lines(x=[], y=[], scales=sc, colors=["#1f77b4"])
+        self.points = bq.Scatter(x=[], y=[], scales=sc, colors=["#1f77b4"], default_size=20)
+        self.uls = bq.Scatter(x=[], y=[], scales=sc, colors=["#1f77b4"], marker="triangle-down", default_size=30)
+        self.figure = figure([self.bins, self.bars, self.points, self.uls], self.sx, self.sy, "time [MJD]", "flux",
+                             240, width, "gw-lc-figure")
+        self.info = w.HTML("<i>No light curve yet.</i>")
+        self.info.add_class("gw-lc-info")
+        super().__init__([w.HTML("<b>Light curve</b>"), self.figure, self.info], **kwargs)
+        self.add_class("gw-lc-view")
+
+    def set_table(self, table):
+        t, half, value, err, ul, name, unit = light_curve_arrays(table)
+        ok = ~ul
+        nan = np.full(ok.sum(), np.nan)
+        with self.figure.hold_sync():
+            set_errorbars(self.bars, self.points, t[ok], value[ok], err[ok])
+            with self.bins.hold_sync():  # horizontal bars: the time bins
+                self.bins.x = np.stack([t[ok] - half[ok], t[ok] + half[ok], nan], 1).ravel()
+                self.bins.y = np.stack([value[ok], value[ok], nan], 1).ravel()
+            with self.uls.hold_sync():
+                self.uls.x, self.uls.y = t[ul], value[ul]
+            self.figure.axes[1].label = f"{name} [{unit}]" if unit else name
+        self.info.value = f"{int(ok.sum())} points, {int(ul.sum())} upper limits ({html.escape(name)})"

@@ -1,0 +1,149 @@
+"""SEDView: the model's E² dN/dE with its 1σ band from the fit covariance, and flux points.
+
+* The band propagates ``session.fit_result.covariance`` through a numerical
+  Jacobian of dN/dE with respect to the free spectral parameters
+  (`sed_band`); it is drawn once a fit has a covariance.
+* `SEDView.set_flux_points` takes an astropy Table in the GADF SED format
+  (``e_ref`` and ``dnde`` / ``dnde_err``, or ``e2dnde`` / ``e2dnde_err``) and
+  draws it with error bars; upper limits (``is_ul``) as downward triangles.
+
+>>> view = SEDView(session, source="crab")           # doctest: +SKIP
+>>> view.set_flux_points(Table.read("flux_points.fits"))   # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import astropy.units as u
+import ipywidgets as w
+
+from ..errors import GwidgetsError
+from ._coalesce import Coalescer
+from ._plot import figure, set_errorbars
+
+__all__ = ["SEDView", "sed_band", "flux_points_arrays"]
+
+E2_UNIT = u.Unit("TeV cm-2 s-1")
+
+
+def sed_band(spectral, covariance, energies_tev, names=None):
+    """``(e2dnde, e2dnde_err)`` in TeV cm⁻² s⁻¹ at ``energies_tev``.
+
+    ``covariance``: a `Covariance` (names → matrix in the parameters' units);
+    the spectral model's free parameters found in it are propagated linearly.
+    """
+    e = np.asarray(energies_tev, float)
+    model = spectral.copy()
+    e2 = e ** 2 * model.dnde_values(e)
+    if covariance is None:
+        return e2, np.full_like(e2, np.nan)
+    cov_names = list(covariance.names)
+    idx, params = [], []
+    for p in model.parameters:
+        if not p.frozen and p.name in cov_names:
+            idx.append(cov_names.index(p.name))
+            params.append(p)
+    if not params:
+        return e2, np.full_like(e2, np.nan)
+    c = np.asarray(covariance)[np.ix_(idx, idx)]
+    jac = np.empty((len(params), len(e)))
+    for i, p in enumerate(params):
+        v = p.value
+        h = 1e-4 * max(abs(v), np.sqrt(abs(c[i, i])) or 1.0)
+        p.set_value_unchecked(v + h)
+        up = model.dnde_values(e)
+        p.set_value_unchecked(v - h)
+        down = model.dnde_values(e)
+        p.set_value_unchecked(v)
+        jac[i] = e ** 2 * (up - down) / (2 * h)
+    var = np.einsum("ie,ij,je->e", jac, c, jac)
+    return e2, np.sqrt(np.clip(var, 0, None))
+
+
+def flux_points_arrays(table):
+    """(e_ref [TeV], e2dnde, e2dnde_err, is_ul) from a GADF SED table; clear error if columns are missing."""
+    cols = table.colnames
+    if "e_ref" not in cols:
+        raise GwidgetsError(f"Flux points table needs an 'e_ref' column (have: {', '.join(cols)})")
+    e = u.Quantity(table["e_ref"]).to(u.TeV) if table["e_ref"].unit else table["e_ref"] * u.TeV
+    if "e2dnde" in cols:
+        e2 = u.Quantity(table["e2dnde"], E2_UNIT if table["e2dnde"].unit is None else None).to(E2_UNIT)
+        err = u.Quantity(table["e2dnde_err"]).to(E2_UNIT) if "e2dnde_err" in cols else e2 * np.nan
+    elif "dnde" in cols:
+        dnde_unit = u.Unit("TeV-1 cm-2 s-1")
+        dnde = u.Quantity(table["dnde"]).to(dnde_unit) if table["dnde"].unit else table["dnde"] * dnde_unit
+        e2 = (e ** 2 * dnde).to(E2_UNIT)
+        if "dnde_err" in cols:
+            de = u.Quantity(table["dnde_err"]).to(dnde_unit) if table["dnde_err"].unit else table["dnde_err"] * dnde_unit
+            err = (e ** 2 * de).to(E2_UNIT)
+        else:
+            err = e2 * np.nan
+    else:
+        raise GwidgetsError(f"Flux points table needs 'dnde' or 'e2dnde' (have: {', '.join(cols)})")
+    ul = np.asarray(table["is_ul"], bool) if "is_ul" in cols else np.zeros(len(table), bool)
+    return e.value, e2.value, err.value, ul
+
+
+class SEDView(w.VBox):
+    """Model SED (with error band after a fit) and flux points, bound to an `AnalysisSession`."""
+
+    def __init__(self, session, source: str | None = None, energy_range=(0.03, 100.0), width: int = 520,
+                 delay: float = 0.05, **kwargs):
+        import bqplot as bq
+
+        self.session = session
+        self.source = source
+        self.energies = np.geomspace(*energy_range, 60)
+        self.sx, self.sy = bq.LogScale(), bq.LogScale()
+        sc = {"x": self.sx, "y": self.sy}
+        self.model_line = bq.Lines(x=[], y=[], scales=sc, colors=["#d62728"], stroke_width=2)
+        self.band = bq.Lines(x=[], y=[], scales=sc, colors=["#d62728"], fill="inside", fill_opacities=[0.25],
+                             stroke_width=0, opacities=[0.0])
+        self.fp_bars = bq.Lines(x=[], y=[], scales=sc, colors=["#222"])
+        self.fp = bq.Scatter(x=[], y=[], scales=sc, colors=["#222"], default_size=20)
+        self.fp_ul = bq.Scatter(x=[], y=[], scales=sc, colors=["#222"], marker="triangle-down", default_size=30)
+        self.figure = figure([self.band, self.model_line, self.fp_bars, self.fp, self.fp_ul], self.sx, self.sy,
+                             "E [TeV]", "E² dN/dE [TeV cm⁻² s⁻¹]", 280, width, "gw-sed-figure")
+        self.info = w.HTML()
+        self.info.add_class("gw-sed-info")
+        self._coalescer = Coalescer(self.redraw, delay)
+        session.observe(lambda _: self._coalescer.request(), ["model_version", "fit_result"])
+        super().__init__([w.HTML("<b>SED</b> (model, 1σ band after a fit, flux points)"), self.figure, self.info],
+                         **kwargs)
+        self.add_class("gw-sed-view")
+        self.redraw()
+
+    def _spectral(self):
+        models = self.session.models
+        if models is None or len(models) == 0:
+            return None, None
+        m = models[self.source] if self.source is not None else models[0]
+        return m.name, getattr(m, "spectral_model", m)
+
+    def redraw(self):
+        name, spectral = self._spectral()
+        if spectral is None:
+            self.info.value = "<i>No model.</i>"
+            return
+        result = self.session.fit_result
+        cov = result.covariance if result is not None and result.success else None
+        e2, err = sed_band(spectral, cov, self.energies)
+        with self.figure.hold_sync():
+            self.model_line.x, self.model_line.y = self.energies, e2
+            if np.all(np.isfinite(err)):
+                lo = np.maximum(e2 - err, e2 * 1e-3)
+                self.band.x = np.concatenate([self.energies, self.energies[::-1]])
+                self.band.y = np.concatenate([lo, (e2 + err)[::-1]])
+            else:
+                self.band.x, self.band.y = [], []
+        band = "with 1σ band from the fit covariance" if cov is not None else "no fit covariance yet"
+        self.info.value = f"model '{html.escape(name)}' {band}"
+
+    def set_flux_points(self, table):
+        """Draw flux points from an astropy Table (GADF SED columns, see the module docs)."""
+        e, e2, err, ul = flux_points_arrays(table)
+        with self.figure.hold_sync():
+            set_errorbars(self.fp_bars, self.fp, e[~ul], e2[~ul], err[~ul], log=True)
+            self.fp_ul.x, self.fp_ul.y = e[ul], e2[ul]
+        self.info.value += f"; {int((~ul).sum())} flux points, {int(ul.sum())} upper limits"

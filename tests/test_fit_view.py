@@ -1,0 +1,324 @@
+"""Session → datasets → predictions → fit, and the FitView / SpectrumView / SEDView, driven headless.
+
+References are independent: the core dataset methods (`SpectrumDataset.residuals`,
+`SpectrumDatasetOnOff.from_extraction`), a plain core ``Fit().run`` on fresh
+copies of the same data, and analytic error propagation for a power law.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+import astropy.units as u
+from astropy.coordinates import SkyCoord
+from astropy.table import Table
+from regions import CircleSkyRegion
+
+from gwidgets.core.data import DataStore
+from gwidgets.core.datasets import Datasets, SpectrumDatasetOnOff
+from gwidgets.core.fit import Covariance, Fit
+from gwidgets.core.models import LogParabola, PowerLaw, SkyModel
+from gwidgets.errors import GwidgetsError
+from gwidgets.state import AnalysisSession
+from gwidgets.widgets import FitView, SEDView, SpectrumView
+from gwidgets.widgets.sed_view import flux_points_arrays, sed_band
+
+CRAB = SkyCoord(83.633, 22.014, unit="deg")
+
+
+def _model():
+    return SkyModel(LogParabola(log_base=10, amplitude=3e-11, reference=1.0, alpha=2.5, beta=0.23), name="crab")
+
+
+def _joint_crab(data_dir):
+    files = sorted((data_dir / "joint-crab" / "results" / "spectra").glob("*/pha_*.fits"))
+    if len(files) != 10:
+        pytest.skip("joint-crab OGIP spectra not available")
+    ds = Datasets([SpectrumDatasetOnOff.read(f) for f in files])
+    ds.set_fit_range(0.03, 30)
+    return ds
+
+
+@pytest.fixture(scope="module")
+def hess_session(stores):
+    s = AnalysisSession(DataStore.from_dir(stores["jc-hess"]), background=False)
+    s.required_irf = "point-like"
+    s.set_models([_model()])
+    yield s
+    s.close()
+
+
+# ------------------------------------------------------------ session → datasets
+def test_selection_rebuilds_datasets_and_on_region_changes_counts(hess_session):
+    s = hess_session
+    s.select([23523, 23526])
+    s.set_on_region(CircleSkyRegion(CRAB, 0.11 * u.deg))
+    ds = s.compute("datasets")
+    assert s.datasets is ds and ds.names == ["23523", "23526"]
+    spectra = s.compute("spectra")
+    for d, e in zip(ds, spectra):  # the core's own conversion of the same extraction
+        ref = SpectrumDatasetOnOff.from_extraction(e)
+        np.testing.assert_array_equal(d.counts, ref.counts)
+        np.testing.assert_array_equal(d.counts_off, ref.counts_off)
+        np.testing.assert_array_equal(d.mask_safe, ref.mask_safe)
+    # a new selection → new datasets
+    s.select([23523, 23526, 23559])
+    assert s.graph.is_stale("datasets")
+    ds3 = s.compute("datasets")
+    assert ds3.names == ["23523", "23526", "23559"]
+    # moving the ON region off the Crab: OFF regions move, ON counts drop
+    off_before = s.compute("off_regions")[23523].regions[0].center
+    n_on = sum(d.counts.sum() for d in ds3)
+    s.set_on_region(CircleSkyRegion(SkyCoord(83.633, 22.4, unit="deg"), 0.11 * u.deg))
+    moved = s.compute("datasets")
+    assert sum(d.counts.sum() for d in moved) < 0.5 * n_on
+    assert s.compute("off_regions")[23523].regions[0].center.separation(off_before) > 0.1 * u.deg
+    # stacked mode: one dataset holding the sum of the safe-range counts
+    s.set_on_region(CircleSkyRegion(CRAB, 0.11 * u.deg))
+    joint = s.compute("datasets")
+    s.set_dataset_mode("stacked")
+    stacked = s.compute("datasets")
+    assert stacked.names == ["stacked"]
+    assert stacked[0].counts.sum() == pytest.approx(sum((d.counts * d.mask_safe).sum() for d in joint))
+    s.set_dataset_mode("joint")
+    with pytest.raises(GwidgetsError, match="Unknown dataset mode"):
+        s.set_dataset_mode("magic")
+
+
+def test_parameter_change_recomputes_residuals_only(hess_session):
+    s = hess_session
+    s.select([23523, 23526])
+    s.set_on_region(CircleSkyRegion(CRAB, 0.11 * u.deg))
+    res0 = s.residuals()
+    nodes = s.graph._nodes
+    counts = {n: nodes[n].n_computed for n in ("spectra", "datasets", "observations")}
+    s.models["crab"].spectral_model.alpha.value = 2.8
+    assert s.graph.is_stale("predictions") and not s.graph.is_stale("datasets")
+    res1 = s.residuals()
+    npred = s.npred()
+    assert {n: nodes[n].n_computed for n in counts} == counts  # nothing re-reduced
+    for d in s.datasets:  # the core dataset's own residuals / npred at the same parameters
+        np.testing.assert_allclose(res1[d.name], d.residuals(), rtol=1e-10, equal_nan=True)
+        np.testing.assert_allclose(npred[d.name], d.npred(), rtol=1e-10)
+        assert not np.allclose(res0[d.name][d.mask], res1[d.name][d.mask])
+    s.models["crab"].spectral_model.alpha.value = 2.5
+
+
+# ------------------------------------------------------------------- fitting
+@pytest.fixture(scope="module")
+def crab_session(data_dir):
+    s = AnalysisSession.from_datasets(_joint_crab(data_dir), models=[_model()], background=True)
+    yield s
+    s.close()
+
+
+def test_fit_updates_arrive_and_equal_the_core_fit(crab_session, data_dir):
+    s = crab_session
+    s.fit_throttle = 0.0
+    view = FitView(s)
+    updates = []
+    s.observe(lambda c: updates.append(c["new"]), "fit_progress")
+    view.fit_button.click()
+    s.wait(60)
+    assert s.error == "" and not s.fitting
+    live = [u_ for u_ in updates if not u_["final"]]
+    assert len(live) >= 10 and updates[-1]["final"]
+    assert [u_["nfev"] for u_ in live] == sorted(u_["nfev"] for u_ in live)
+    assert set(live[0]["predictions"]) == set(s.datasets.names)
+    # the same fit with the plain core API on fresh copies of the data
+    ref_sets = _joint_crab(data_dir)
+    ref_sets.models = _model()
+    ref = Fit().run(ref_sets)
+    res = s.fit_result
+    assert res.success and ref.success
+    assert res.total_stat == pytest.approx(ref.total_stat, rel=1e-10)
+    for name in ("amplitude", "alpha", "beta"):
+        assert res.parameters[name].value == pytest.approx(ref.parameters[name].value, rel=1e-8), name
+        assert res.parameters[name].error == pytest.approx(ref.parameters[name].error, rel=1e-6), name
+    np.testing.assert_allclose(np.asarray(res.covariance), np.asarray(ref.covariance), rtol=1e-6)
+    # the view shows the fitted values and the live updates it drew
+    view.flush()
+    assert view.n_live_draws >= 1
+    assert f"{ref.parameters['alpha'].value:.4g}" in view.params.value and "final" in view.params.value
+    assert "correlation" in view.covariance.value
+    p = s.predictions()[view.dataset.value]
+    keep = p.mask & (p.npred > 0)
+    np.testing.assert_allclose(view.npred.y, p.npred[keep])
+
+
+def test_stop_keeps_the_best_point(crab_session):
+    s = crab_session
+    m = s.models["crab"].spectral_model
+    m.alpha.value, m.beta.value, m.amplitude.value = 2.2, 0.1, 2e-11
+    s.fit_throttle = 0.0
+    stats = []
+
+    def on_progress(change):
+        stats.append(change["new"]["stat"])
+        if len(stats) == 15:
+            s.stop_fit()
+
+    s.observe(on_progress, "fit_progress")
+    try:
+        s.fit(wait=True)
+    finally:
+        s.unobserve(on_progress, "fit_progress")
+    res = s.fit_result
+    assert res.cancelled and not res.success
+    assert s.datasets.stat_sum() <= min(stats) + 1e-9  # the best point seen, not the last one
+    assert m.alpha.value != 2.2
+    assert "stopped" in s.status
+
+
+def test_fit_errors_are_shown_and_the_model_is_kept(crab_session):
+    s = crab_session
+    view = FitView(s)
+    params = s.models.parameters
+    values = [p.value for p in params]
+    for p in params:
+        p.frozen = True
+    try:
+        view.fit_button.click()
+        s.wait(30)
+    finally:
+        for p in params:
+            p.frozen = p.name == "reference"
+    assert "No free parameters" in s.error and "No free parameters" in view.error_area.value
+    assert [p.value for p in params] == values and not s.fitting
+    s.error = ""
+
+
+def test_parameter_change_redraws_the_fit_view(crab_session):
+    s = crab_session
+    view = FitView(s)
+    view.flush()
+    before = np.array(view.npred.y, copy=True)
+    n = view.n_draws
+    s.models["crab"].spectral_model.amplitude.value *= 1.5
+    view.flush()
+    assert view.n_draws > n
+    np.testing.assert_allclose(np.asarray(view.npred.y) > np.asarray(before), True)
+    # a burst of moves ends on the final value
+    for a in np.linspace(2.0, 3.0, 40):
+        s.models["crab"].spectral_model.alpha.value = a
+    p = s.predictions()[view.dataset.value]
+    expected = p.npred[p.mask & (p.npred > 0)]
+    deadline = time.monotonic() + 10  # the coalesced redraw runs by itself (a timer outside a kernel)
+    while time.monotonic() < deadline and not (len(view.npred.y) == len(expected)
+                                               and np.allclose(view.npred.y, expected, rtol=1e-12)):
+        time.sleep(0.02)
+    np.testing.assert_allclose(view.npred.y, expected, rtol=1e-12)
+    assert view._coalescer.pending is False
+
+
+# ------------------------------------------------------------ spectrum / SED
+def test_spectrum_view_sums_the_datasets(crab_session):
+    view = SpectrumView(crab_session)
+    ds = crab_session.datasets
+    hess = [d for d in ds if d.name.startswith("hess") or len(d.counts) == 80]
+    view.dataset.value = hess[0].name
+    np.testing.assert_allclose(np.nan_to_num(view.counts.y), hess[0].counts)
+    view.dataset.value = view.dataset.options[0]  # the sum of the datasets on the same binning
+    assert f"counts {sum(d.counts[d.mask_safe].sum() for d in hess):.0f}" in view.info.value
+
+
+def test_sed_band_is_the_analytic_power_law_error():
+    pl = PowerLaw(index=2.3, amplitude="2e-11 cm-2 s-1 TeV-1", reference="1 TeV")
+    cov = Covariance([[4e-24, 1e-13], [1e-13, 0.0025]], ["amplitude", "index"])
+    e = np.geomspace(0.1, 50, 7)
+    e2, err = sed_band(pl, cov, e)
+    dnde = 2e-11 * e ** -2.3
+    d_a, d_g = dnde / 2e-11, -np.log(e) * dnde
+    var = d_a ** 2 * 4e-24 + 2 * d_a * d_g * 1e-13 + d_g ** 2 * 0.0025
+    np.testing.assert_allclose(e2, e ** 2 * dnde, rtol=1e-10)
+    np.testing.assert_allclose(err, e ** 2 * np.sqrt(var), rtol=1e-5)
+    assert pl.index.value == 2.3  # the model itself is untouched
+
+
+def test_sed_view_draws_flux_points_table(crab_session):
+    view = SEDView(crab_session)
+    t = Table({"e_ref": [1.0, 3.0, 10.0] * u.TeV, "dnde": [3e-11, 2e-12, 1e-13] * u.Unit("cm-2 s-1 TeV-1"),
+               "dnde_err": [1e-12, 1e-13, 3e-14] * u.Unit("cm-2 s-1 TeV-1"), "is_ul": [False, False, True]})
+    view.set_flux_points(t)
+    np.testing.assert_allclose(view.fp.y, [3e-11, 9 * 2e-12])
+    np.testing.assert_allclose(view.fp_ul.y, [100 * 1e-13])
+    e, e2, err, ul = flux_points_arrays(Table({"e_ref": [2.0] * u.GeV * 1000, "e2dnde": [1e-12] * u.Unit("erg cm-2 s-1"),
+                                               "e2dnde_err": [1e-13] * u.Unit("erg cm-2 s-1")}))
+    assert e[0] == pytest.approx(2.0) and e2[0] == pytest.approx((1e-12 * u.erg).to_value(u.TeV))
+    with pytest.raises(GwidgetsError, match="'dnde' or 'e2dnde'"):
+        flux_points_arrays(Table({"e_ref": [1.0], "flux": [1.0]}))
+    assert math.isfinite(view.model_line.y[0])
+
+
+def test_dashboard_composes_fit_spectrum_and_sed_views(hess_session):
+    from gwidgets.app import Dashboard
+    from gwidgets.widgets import FitView as FV
+
+    s = hess_session
+    s.select([23523, 23526])
+    s.set_on_region(CircleSkyRegion(CRAB, 0.11 * u.deg))
+    board = Dashboard(session=s)
+    assert isinstance(board.fit, FV) and isinstance(board.spectrum, SpectrumView) and isinstance(board.sed, SEDView)
+    s.compute("datasets")
+    assert list(board.fit.dataset.options) == s.datasets.names
+    assert board.spectrum.dataset.options[0] == "all datasets (sum)"
+    assert f"counts {sum(d.counts[d.mask_safe].sum() for d in s.datasets):.0f}" in board.spectrum.info.value
+    # a fit error from the page goes to the StatusBar, the model stays
+    spectral = s.models["crab"].spectral_model
+    alpha, frozen = spectral.alpha.value, [p.frozen for p in spectral.parameters]
+    for p in spectral.parameters:
+        p.frozen = True
+    try:
+        board.fit.run_fit()
+    finally:
+        for p, f in zip(spectral.parameters, frozen):
+            p.frozen = f
+    assert "No free parameters" in s.error and "No free parameters" in board.status.error_box.value
+    assert board.fit.error_area.value == ""  # shown once, by the StatusBar
+    assert spectral.alpha.value == alpha and [p.frozen for p in spectral.parameters] == frozen
+    s.error = ""
+
+
+def test_fit_of_a_sky_model_holds_its_position(hess_session):
+    """1D spectra do not constrain lon_0 / lat_0: the fit holds them, and equals the spectral-only core fit."""
+    from gwidgets.core.models import Models, PointSpatialModel
+
+    s = hess_session
+    s.select([23523, 23526])
+    s.set_on_region(CircleSkyRegion(CRAB, 0.11 * u.deg))
+    sky = SkyModel(_model().spectral_model, PointSpatialModel.from_position(CRAB), name="crab")
+    s.set_models(Models([sky]))
+    result = s.fit()
+    assert result is not None and result.success, s.error
+    lon = sky.spatial_model.lon_0
+    assert lon.value == pytest.approx(CRAB.ra.deg) and not lon.frozen
+    ref_sets = Datasets([d.copy() for d in s.datasets])
+    ref_sets.models = _model()
+    ref = Fit().run(ref_sets)
+    for name in ("amplitude", "alpha", "beta"):
+        assert result.parameters[name].value == pytest.approx(ref.parameters[name].value, rel=1e-6), name
+    s.set_models([_model()])
+
+
+def test_light_curve_view_draws_a_gadf_table():
+    from astropy.time import Time
+
+    from gwidgets.widgets import LightCurveView
+    from gwidgets.widgets.light_curve_view import light_curve_arrays
+
+    t = Table({"time_min": Time([55000.0, 55001.0, 55002.0], format="mjd"),
+               "time_max": Time([55001.0, 55002.0, 55004.0], format="mjd"),
+               "flux": [[2e-11], [3e-11], [1e-11]] * u.Unit("cm-2 s-1"),
+               "flux_err": [[2e-12], [3e-12], [1e-12]] * u.Unit("cm-2 s-1"), "is_ul": [[False], [False], [True]]})
+    view = LightCurveView()
+    view.set_table(t)
+    np.testing.assert_allclose(view.points.x, [55000.5, 55001.5])
+    np.testing.assert_allclose(view.points.y, [2e-11, 3e-11])
+    np.testing.assert_allclose(view.uls.x, [55003.0])
+    assert "2 points, 1 upper limits" in view.info.value and view.figure.axes[1].label.startswith("flux [")
+    t2, half, *_ = light_curve_arrays(Table({"time_min": [1.0], "time_max": [3.0], "norm": [1.2]}))
+    assert t2[0] == 2.0 and half[0] == 1.0
+    with pytest.raises(GwidgetsError, match="one of"):
+        light_curve_arrays(Table({"time_min": [1.0], "time_max": [2.0], "counts": [3]}))
