@@ -12,7 +12,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-BENCHMARKS = ["io", "reduce", "fit"]
+BENCHMARKS = ["io", "reduce", "maps", "fit", "estimators", "widgets"]
 
 
 def main(argv=None):

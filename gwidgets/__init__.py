@@ -23,6 +23,14 @@ _LAZY = {
     "GTI": "gwidgets.core.data",
     "example_store": "gwidgets.core.simulate.example",
     "simulate_datastore": "gwidgets.core.simulate",
+    "SpectrumDataset": "gwidgets.core.datasets",
+    "SpectrumDatasetOnOff": "gwidgets.core.datasets",
+    "Datasets": "gwidgets.core.datasets",
+    "Fit": "gwidgets.core.fit",
+    "SkyModel": "gwidgets.core.models",
+    "Models": "gwidgets.core.models",
+    "Analysis": "gwidgets.core.analysis",
+    "AnalysisConfig": "gwidgets.core.config",
 }
 
 __all__ = ["errors", "__version__", *_LAZY]

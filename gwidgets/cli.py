@@ -9,6 +9,11 @@ Sub-commands
     Write the project's simulated DL3 data store into OUTDIR.
 ``gwidgets dashboard [PATH] [--port N] [--no-browser]``
     Serve the dashboard with Voilà (the simulated store when PATH is omitted).
+``gwidgets run CONFIG.yaml [--outdir DIR] [--overwrite]``
+    Run a config-driven analysis and write every product into the output folder
+    (all or nothing), with a progress bar.
+``gwidgets download [hess-dr1|joint-crab|all] [--dest DIR]``
+    Fetch public data sets into the user data folder (checksums, resumable).
 """
 from __future__ import annotations
 
@@ -69,6 +74,50 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+def cmd_run(args) -> int:
+    import warnings
+
+    from pathlib import Path
+
+    from .core.analysis import Analysis
+
+    t0 = time.perf_counter()
+    analysis = Analysis(Path(args.config))
+    bar = None
+    if not args.quiet:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(analysis.planned_steps()), desc="gwidgets run", unit="step")
+
+    def progress(done, total, message=""):
+        bar.n = done
+        bar.set_postfix_str(message, refresh=False)
+        bar.refresh()
+
+    try:
+        with warnings.catch_warnings():
+            if args.quiet:
+                warnings.simplefilter("ignore")
+            path = analysis.run(progress=progress if bar is not None else None, outdir=args.outdir,
+                                overwrite=True if args.overwrite else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    result = analysis.fit_result
+    if result is not None:
+        print(f"fit: success={result.success}, total stat={result.total_stat:.4f}")
+    print(f"Results written to {path} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def cmd_download(args) -> int:
+    from .core.download import download
+
+    path = download(args.dataset, dest=args.dest, show_progress=not args.quiet)
+    print(f"Data in {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gwidgets", description="Interactive gamma-ray astronomy toolkit")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
@@ -85,6 +134,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-obs", type=int, default=None, help="number of observations")
     p.add_argument("--overwrite", action="store_true", help="replace an existing store")
     p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("run", help="run a config-driven analysis (gwidgets run config.yaml)")
+    p.add_argument("config", help="analysis configuration YAML file")
+    p.add_argument("--outdir", default=None, help="output folder (default: general.outdir of the config)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, no warnings")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("download", help="fetch public data sets (H.E.S.S. DR1, joint-crab)")
+    p.add_argument("dataset", nargs="?", default="all", choices=["hess-dr1", "joint-crab", "all"],
+                   help="which data set (default: all)")
+    p.add_argument("--dest", default=None, help="data folder (default: $GWIDGETS_DATA_DIR or the user data folder)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_download)
 
     from .app.cli_dashboard import add_parser as add_dashboard_parser
 

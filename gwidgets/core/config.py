@@ -26,6 +26,8 @@ gwidgets.core.config.ConfigError: Unknown key 'datasets.tpye'; allowed keys: bac
 from __future__ import annotations
 
 import copy
+import os
+import re
 from pathlib import Path
 
 import astropy.units as u
@@ -33,29 +35,37 @@ import yaml
 
 from ..errors import GwidgetsError
 
-__all__ = ["AnalysisConfig", "ConfigError", "SCHEMA"]
+__all__ = ["AnalysisConfig", "ConfigError", "SCHEMA", "expand_path", "unset_variables"]
 
 
 class ConfigError(GwidgetsError, ValueError):
     """An invalid configuration value; the message names the key (dotted path)."""
 
 
-# Leaf types: ("quantity", unit) | ("str",) | ("int",) | ("float",) | ("bool",) | ("choice", [...]) |
-# ("list", leaf) | ("any",) ; a dict is a nested section.
+# Leaf types: ("quantity", unit) | ("str",) | ("path",) | ("int",) | ("float",) | ("bool",) | ("choice", [...]) |
+# ("list", leaf) | ("sections", schema) | ("models",) | ("time_intervals",) | ("any",) ; a dict is a nested section.
 def Q(unit):
     return ("quantity", unit)
 
 
-_ENERGY_AXIS = {"min": Q("TeV"), "max": Q("TeV"), "nbins": ("int",), "per_decade": ("bool",)}
+_ENERGY_AXIS = {"min": Q("TeV"), "max": Q("TeV"), "nbins": ("int",), "per_decade": ("bool",),
+                "edges": ("list", Q("TeV"))}
 _SKYPOS = {"frame": ("choice", ["icrs", "galactic"]), "lon": Q("deg"), "lat": Q("deg")}
+_SAFE_MASK = {"methods": ("list", ("choice", ["aeff-default", "aeff-max", "edisp-bias", "bkg-peak", "user", "offset-max"])),
+              "aeff_percent": ("float",), "bias_percent": ("float",), "e_min": Q("TeV"), "e_max": Q("TeV"),
+              "offset_max": Q("deg")}
+_SELECTION = {"datastore": ("path",), "obs_ids": ("list", ("int",)), "required_irf": ("any",),
+              "obs_cone": {**_SKYPOS, "radius": Q("deg")},
+              "obs_time": {"start": ("str",), "stop": ("str",)},
+              "obs_object": ("str",), "zenith_max": Q("deg")}
+#: one group of observations of a joint analysis (e.g. one instrument of joint-crab)
+_GROUP = {"name": ("str",), **_SELECTION, "on_radius": Q("deg"), "safe_mask": _SAFE_MASK, "stack": ("bool",),
+          "fit": {"e_min": Q("TeV"), "e_max": Q("TeV")}}
 
 SCHEMA = {
-    "general": {"outdir": ("str",), "executor": ("choice", ["serial", "processes", "dask"]), "n_jobs": ("int",),
+    "general": {"outdir": ("path",), "executor": ("choice", ["serial", "processes", "dask"]), "n_jobs": ("int",),
                 "overwrite": ("bool",)},
-    "data": {"datastore": ("str",), "obs_ids": ("list", ("int",)), "required_irf": ("any",),
-             "obs_cone": {**_SKYPOS, "radius": Q("deg")},
-             "obs_time": {"start": ("str",), "stop": ("str",)},
-             "obs_object": ("str",), "zenith_max": Q("deg")},
+    "data": {**_SELECTION, "groups": ("sections", _GROUP)},
     "datasets": {
         "type": ("choice", ["1d", "3d"]),
         "stack": ("bool",),
@@ -64,15 +74,15 @@ SCHEMA = {
         "on_region": {**_SKYPOS, "radius": Q("deg")},
         "background": {"method": ("choice", ["reflected", "ring", "fov"]), "exclusion": ("any",),
                        "min_regions": ("int",), "max_regions": ("int",)},
-        "safe_mask": {"methods": ("list", ("choice", ["aeff-default", "aeff-max", "edisp-bias", "bkg-peak", "user", "offset-max"])),
-                      "aeff_percent": ("float",), "bias_percent": ("float",), "e_min": Q("TeV"), "e_max": Q("TeV"),
-                      "offset_max": Q("deg")},
+        "safe_mask": _SAFE_MASK,
         "containment_correction": ("bool",),
     },
-    "models": ("any",),
-    "fit": {"e_min": Q("TeV"), "e_max": Q("TeV"), "backend": ("choice", ["minuit"])},
+    "models": ("models",),
+    "fit": {"e_min": Q("TeV"), "e_max": Q("TeV"), "backend": ("choice", ["minuit"]), "tol": ("float",),
+            "strategy": ("int",)},
     "flux_points": {"source": ("str",), "energy": _ENERGY_AXIS, "n_sigma_ul": ("float",)},
-    "light_curve": {"source": ("str",), "time_intervals": ("any",), "energy": _ENERGY_AXIS, "per_observation": ("bool",)},
+    "light_curve": {"source": ("str",), "time_intervals": ("time_intervals",), "energy": _ENERGY_AXIS,
+                    "per_observation": ("bool",), "n_sigma_ul": ("float",)},
     "outputs": {"datasets": ("bool",), "models": ("bool",), "fit_result": ("bool",), "flux_points": ("bool",),
                 "light_curve": ("bool",), "maps": ("bool",), "plots": ("bool",)},
 }
@@ -86,6 +96,70 @@ DEFAULTS = {
     "outputs": {"datasets": True, "models": True, "fit_result": True, "flux_points": True, "light_curve": True,
                 "maps": True, "plots": True},
 }
+
+_VAR = re.compile(r"\$(\w+|\{[^}]*\})")
+
+
+def unset_variables(text: str) -> list[str]:
+    """Names of the ``$VAR`` / ``${VAR}`` in ``text`` that are not set in the environment."""
+    names = [m.group(1).strip("{}") for m in _VAR.finditer(str(text))]
+    return [n for n in names if n not in os.environ]
+
+
+def expand_path(text: str, key: str = "path") -> str:
+    """``text`` with ``$VAR`` and ``~`` expanded; a `ConfigError` naming ``key`` if a variable is not set.
+
+    >>> os.environ["GW_DOCTEST"] = "/data"
+    >>> expand_path("$GW_DOCTEST/hess")
+    '/data/hess'
+    """
+    missing = unset_variables(text)
+    if missing:
+        raise ConfigError(f"'{key}' = {text!r}: environment variable {missing[0]} is not set")
+    return os.path.expanduser(os.path.expandvars(text))
+
+
+def _expand_if_set(text: str) -> str:
+    """Expand at load time when every variable is set; otherwise keep the text (the step using it reports)."""
+    return text if unset_variables(text) else os.path.expanduser(os.path.expandvars(text))
+
+
+def _check_models(path: str, value):
+    if isinstance(value, str):
+        return _expand_if_set(value)
+    if isinstance(value, list):
+        value = {"components": value}
+    if isinstance(value, dict) and isinstance(value.get("components"), list):
+        for i, comp in enumerate(value["components"]):
+            if not isinstance(comp, dict) or "type" not in comp:
+                raise ConfigError(f"'{path}.components[{i}]' must be a mapping with a 'type'")
+        return value
+    raise ConfigError(f"'{path}' must be a model YAML path, a list of model components or a mapping with "
+                      f"'components', got {value!r}")
+
+
+def _check_time(path: str, value):
+    from astropy.time import Time
+
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            Time(value, format="mjd")
+        else:
+            Time(str(value))
+    except (ValueError, TypeError):
+        raise ConfigError(f"'{path}' = {value!r} is not a time; use ISO ('2004-12-04T22:00:00') or MJD (53343.9)") from None
+    return value
+
+
+def _check_time_intervals(path: str, value):
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ConfigError(f"'{path}' must be a non-empty list of [start, stop] pairs")
+    out = []
+    for i, pair in enumerate(value):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise ConfigError(f"'{path}[{i}]' must be a [start, stop] pair, got {pair!r}")
+        out.append([_check_time(f"{path}[{i}][{j}]", v) for j, v in enumerate(pair)])
+    return out
 
 
 def _check_leaf(path: str, spec, value):
@@ -103,10 +177,18 @@ def _check_leaf(path: str, spec, value):
             return q.to(spec[1])
         except u.UnitConversionError:
             raise ConfigError(f"'{path}' = {value!r}: unit '{q.unit}' is not convertible to '{spec[1]}'") from None
-    if kind == "str":
+    if kind in ("str", "path"):
         if not isinstance(value, str):
             raise ConfigError(f"'{path}' must be a string, got {value!r}")
-        return value
+        return _expand_if_set(value) if kind == "path" else value
+    if kind == "models":
+        return _check_models(path, value)
+    if kind == "time_intervals":
+        return _check_time_intervals(path, value)
+    if kind == "sections":
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"'{path}' must be a list of mappings, got {value!r}")
+        return [_validate(v, spec[1], f"{path}[{i}]") for i, v in enumerate(value)]
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"'{path}' must be an integer, got {value!r}")
@@ -153,7 +235,9 @@ def _merge(base: dict, extra: dict) -> dict:
 def _plain(value):
     """Quantities back to strings for YAML."""
     if isinstance(value, u.Quantity):
-        return f"{value.value:g} {value.unit.to_string()}".strip()
+        if not value.isscalar:
+            return [_plain(v) for v in value]
+        return f"{float(value.value)!r} {value.unit.to_string()}".strip()  # repr: no digit lost in a round trip
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -1,14 +1,31 @@
-"""1D spectrum datasets (Cash and ON/OFF WStat), their collection and the fast joint evaluator.
+"""Datasets: 1D spectra (Cash and ON/OFF WStat), 3D maps, their collection and the fast joint evaluator.
 
 * `SpectrumDataset`: counts with a known background (Cash).
 * `SpectrumDatasetOnOff`: ON and OFF counts (WStat, background profiled); OGIP I/O.
+* `MapDataset`: counts cube with exposure, background, PSF and energy dispersion (Cash);
+  `MapDatasetMaker` reduces observations to it; `PSFKernel` is its PSF.
 * `Datasets`: datasets fitted jointly, optionally sharing one model.
 * `JointEvaluator`: the precomputed, cached statistic used by the fit.
+
+The map classes are imported on first use (they pull in the map/IRF machinery).
 """
+import importlib
+
 from .base import DatasetError
 from .datasets import Datasets
 from .evaluator import JointEvaluator
 from .onoff import SpectrumDatasetOnOff
 from .spectrum import SpectrumDataset
 
-__all__ = ["SpectrumDataset", "SpectrumDatasetOnOff", "Datasets", "JointEvaluator", "DatasetError"]
+_LAZY = {"MapDataset": "map", "PSFKernel": "map_irf", "MapDatasetMaker": "map_reduce"}
+
+__all__ = ["SpectrumDataset", "SpectrumDatasetOnOff", "Datasets", "JointEvaluator", "DatasetError", *_LAZY]
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

@@ -23,17 +23,25 @@ import numpy as np
 from astropy.table import Table, vstack
 
 from .base import DatasetError, bump_epoch, model_parameters
+from .evaluator import JointEvaluator
 
 __all__ = ["Datasets"]
 
 
 class Datasets:
-    """A list of 1D datasets with unique names and (optionally) a shared model."""
+    """A list of datasets with unique names and (optionally) a shared model.
+
+    Any dataset object with ``stat_sum()``, ``models``, ``name`` and
+    ``stat_type`` can be held: the 1D spectrum datasets are evaluated together
+    by the fast `JointEvaluator` path, the others (a 3D ``MapDataset``, a
+    user's class) contribute their own ``stat_sum()``, so `Fit` works on mixed lists.
+    """
 
     def __init__(self, datasets=(), models=None):
         self._datasets = []
         self._models = None
         self._ev = None
+        self._assigned = set()  # ids of datasets without `_set_models` that got the collection's model
         if hasattr(datasets, "stat_sum") and not isinstance(datasets, Datasets):
             datasets = [datasets]
         for d in datasets:
@@ -48,16 +56,35 @@ class Datasets:
         if dataset.name in self.names:
             raise DatasetError(f"Dataset names must be unique: '{dataset.name}' is already in the collection")
         self._datasets.append(dataset)
-        if self._models is not None and (dataset.models is None or dataset._models_from_collection):
-            dataset._set_models(self._models, from_collection=True)
+        if self._models is not None and (dataset.models is None or self._from_collection(dataset)):
+            self._assign(dataset, self._models)
         bump_epoch()
+
+    def _from_collection(self, dataset) -> bool:
+        """Whether the dataset's model was given by a collection (not set on the dataset itself)."""
+        flag = getattr(dataset, "_models_from_collection", None)
+        return bool(flag) if flag is not None else id(dataset) in self._assigned
+
+    def _assign(self, dataset, models):
+        """Give ``dataset`` the collection's model (any dataset class: ``_set_models`` if it has one)."""
+        setter = getattr(dataset, "_set_models", None)
+        if setter is not None:
+            setter(models, from_collection=True)
+        else:
+            dataset.models = models
+            if models is not None:
+                self._assigned.add(id(dataset))
+            else:
+                self._assigned.discard(id(dataset))
 
     def extend(self, datasets):
         for d in datasets:
             self.append(d)
 
     def remove(self, key):
-        self._datasets.remove(self[key])
+        d = self[key]
+        self._datasets.remove(d)
+        self._assigned.discard(id(d))
         bump_epoch()
 
     def __len__(self):
@@ -103,8 +130,8 @@ class Datasets:
     def models(self, models):
         self._models = models
         for d in self._datasets:
-            if d.models is None or d._models_from_collection:
-                d._set_models(models, from_collection=True)
+            if d.models is None or self._from_collection(d):
+                self._assign(d, models)
         bump_epoch()
 
     def _distinct_models(self):
@@ -128,8 +155,6 @@ class Datasets:
 
     # ------------------------------------------------------------ statistic
     def _evaluator(self):
-        from .evaluator import JointEvaluator
-
         ev = self._ev
         if ev is None or not ev.is_current():
             ev = self._ev = JointEvaluator(self._datasets)
@@ -144,9 +169,15 @@ class Datasets:
         return self._evaluator().stat_sum
 
     def set_fit_range(self, e_min=None, e_max=None):
-        """Set every dataset's ``mask_fit`` to the reco bins inside [e_min, e_max]."""
+        """Set every dataset's ``mask_fit`` to the reco bins inside [e_min, e_max].
+
+        Datasets without a ``set_fit_range`` method (e.g. a user's dataset
+        class with only ``stat_sum()``) are left as they are.
+        """
         for d in self._datasets:
-            d.set_fit_range(e_min, e_max)
+            setter = getattr(d, "set_fit_range", None)
+            if setter is not None:
+                setter(e_min, e_max)
 
     # -------------------------------------------------------------- reduce
     def stack_reduce(self, name=None):

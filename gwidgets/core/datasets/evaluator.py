@@ -18,21 +18,34 @@ evaluator is built:
 WStat is then evaluated in the form
 ``2 [Σ (x + b) − Σ n_on log x − Σ n_off log b] + gof`` with
 ``b`` the profiled OFF background and ``x = μ_sig + α b`` (algebraically
-gammapy's ``wstat``), which is one ``sum``, one masked ``log`` and one dot
-product over a ``[x | b]`` buffer. Non-finite results (negative predictions,
-pathological bins) fall back to the exact per-bin formulas with gammapy's
-``nan_to_num`` semantics.
+gammapy's ``wstat``). With ``u = (1 + α) μ_sig`` (the response columns of
+WStat bins are pre-scaled by ``1 + α``, so the fold gives ``u`` directly),
+``C = α (n_on + n_off) − u`` and ``D = sqrt(C² + 4 α n_off u)``:
+``b = (C + D) / (2α(1 + α))`` and ``x = (2α(n_on + n_off) − C + D) / (2(1 + α))``,
+so, moving the per-bin constants ``log 2α(1 + α)`` and ``log 2(1 + α)`` into
+the data-only term, the statistic is
+``2 [Σ μ_sig + Σ P / 2α − Σ n_on log Q − Σ n_off log P] + const`` with
+``P = C + D`` and ``Q = 2α(n_on + n_off) − C + D``: eleven vector operations,
+one of them a single ``log`` over a ``[P | Q]`` buffer (the bin categories are
+laid out so that the bins needing a log are contiguous). Bins without ON
+counts have the profiled background ``n_off / (1 + α)`` whatever the signal:
+they add ``2 μ_sig`` (the sum column) and a constant, nothing else. Non-finite results
+(negative predictions, pathological bins) fall back to the exact per-bin
+formulas with gammapy's ``nan_to_num`` semantics.
 
 `JointEvaluator.stat_sum` caches the last parameter values and result:
 evaluating again with unchanged parameters costs one tuple comparison.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..stats import TRUNCATION_VALUE, cash, get_wstat_gof_terms, wstat
 from .base import EPOCH, DatasetError, model_components, model_structure
 from .integrate import BinIntegrator, union_grid
+from .spectrum import SpectrumDataset
 
 __all__ = ["JointEvaluator"]
 
@@ -47,7 +60,7 @@ class _Response:
     def __init__(self, spectral, lo, hi, matrix, cols, n_columns):
         self.spectral = spectral
         self.integrator = BinIntegrator(lo, hi)
-        self.flux = self.integrator.bind(spectral)
+        self.flux = self.integrator.bind(spectral, reuse_buffer=True)
         self.cols = cols  # global columns this response writes (index array)
         self.full = len(cols) == n_columns and bool(np.all(cols == np.arange(n_columns)))
         self.csr = None
@@ -58,9 +71,15 @@ class _Response:
             self.csr = sp.csr_matrix(np.ascontiguousarray(matrix.T))
         self.matrix = np.ascontiguousarray(matrix)
 
+    #: set by the evaluator when a negative flux must be noticed (bins kept out of the fast form need μ ≥ 0)
+    check_sign = False
+    negative = False
+
     def fold(self, out=None):
         """Predicted counts in this response's columns (written into ``out`` if given)."""
         f = self.flux()
+        if self.check_sign:
+            self.negative = not getattr(self.flux, "positive", False) and bool(f.min() < 0.0)
         if self.csr is not None:
             res = self.csr @ f
             if out is not None:
@@ -73,20 +92,31 @@ class _Response:
 
 
 class JointEvaluator:
-    """Summed fit statistic (and active-bin predictions) of a list of 1D datasets.
+    """Summed fit statistic (and active-bin predictions) of a list of datasets.
+
+    The 1D spectrum datasets (`SpectrumDataset`, `SpectrumDatasetOnOff`) go
+    through the precomputed fast path below; any other dataset (anything with
+    ``stat_sum()``, ``models``, ``name`` and ``stat_type``, e.g. a 3D
+    ``MapDataset``) adds its own ``stat_sum()``.
 
     Global layout of the predicted-signal vector ``s``: WStat bins with
-    ``n_on > 0, n_off = 0`` (A), ``n_on > 0, n_off > 0`` (B), ``n_on = 0,
-    n_off > 0`` (C); then the Cash bins; then one extra entry, the sum of the
-    prediction over *all* active WStat bins. WStat bins with ``n_on = n_off = 0``
-    contribute ``2 μ_sig`` only, so they appear only in that sum.
+    ``n_on > 0, n_off = 0`` (A), ``n_on > 0, n_off > 0`` (B); then the Cash
+    bins; then one extra entry, the sum of the prediction over *all* active
+    WStat bins. WStat bins with ``n_on = 0`` contribute ``2 μ_sig`` plus a
+    constant (their profiled background ``n_off / (1 + α)`` does not depend on
+    ``μ_sig`` ≥ 0), so they appear only in that sum; a negative flux sends the
+    evaluation to the exact per-bin formulas.
     """
 
     def __init__(self, datasets):
-        self.datasets = list(datasets)
+        datasets = list(datasets)
+        #: the 1D spectrum datasets, evaluated by the fast path
+        self.datasets = [d for d in datasets if isinstance(d, SpectrumDataset)]
+        #: any other dataset (a `MapDataset`, a user's class with ``stat_sum()``): added via its own ``stat_sum()``
+        self.others = [d for d in datasets if not isinstance(d, SpectrumDataset)]
         self.epoch = EPOCH.value
         distinct = {}
-        for d in self.datasets:
+        for d in datasets:
             if d.models is not None:
                 distinct[id(d.models)] = d.models
         self._distinct = [(m, model_structure(m)) for m in distinct.values()]
@@ -124,11 +154,13 @@ class JointEvaluator:
                 idx = np.flatnonzero(act)
                 cat = np.full(len(idx), 4)
             per_set.append((d, idx, cat))
-        # global positions: categories 0, 1, 2 (WStat A, B, C), 4 (Cash); 3 (WStat D) → only the sum entry
+        # global positions: WStat A (0), B (1), then Cash (4). WStat C (2) and D (3) → only the sum entry:
+        # without ON counts the profiled background is n_off / (1 + a) whatever mu_sig, so such a bin adds
+        # 2 mu_sig plus a constant. The order A, B makes the bins needing a log contiguous (see _wstat).
         self.position = {id(d): np.full(len(idx), -1) for d, idx, _ in per_set}
         start = 0
         counts = {}
-        for category in (0, 1, 2, 4):
+        for category in (0, 1, 4):
             for d, idx, cat in per_set:
                 sel = np.flatnonzero(cat == category)
                 if len(sel):
@@ -137,7 +169,7 @@ class JointEvaluator:
             counts[category] = start
         self.active = {id(d): idx for d, idx, _ in per_set}
         self.is_wstat = {id(d): d.stat_type == "wstat" for d, _, _ in per_set}
-        self.n_a, self.n_ab, self.nw = counts[0], counts[1], counts[2]
+        self.n_a, self.nw = counts[0], counts[1]
         self.n_total = start
         self.n_columns = start + 1  # + the sum over all active WStat bins
 
@@ -157,22 +189,34 @@ class JointEvaluator:
         n_off = gather(lambda d: d.counts_off, True, nw)
         a = gather(lambda d: d.alpha, True, nw)
         self.w_n_on, self.w_n_off, self.w_alpha = n_on, n_off, a
-        self.w_k1 = a * (n_on + n_off)
-        self.w_k2 = 1.0 + a
-        self.w_k3 = 4.0 * a * (a + 1.0) * n_off
+        n_a = self.n_a
+        self.has_no_on_bins = any(np.any(cat >= 2) for d, idx, cat in per_set if d.stat_type == "wstat")
+        self.w_k1 = a * (n_on + n_off)                      # C = k1 - u
+        self.w_k3 = 4.0 * a * n_off                         # D² = C² + k3 u
+        self.w_2k1 = 2.0 * self.w_k1                        # Q = 2 k1 - C + D
         with np.errstate(divide="ignore"):
-            self.w_k4 = 1.0 / (2.0 * a * (a + 1.0))
-        self.w_alpha_ab = a[:self.n_ab].copy()
-        self.w_weights = np.concatenate([n_on[:self.n_ab], np.zeros(self.n_a), n_off[self.n_a:]])
+            self.w_k5 = 0.5 / a                             # (1 + a) b = P / 2a
+        self.w_weights = np.concatenate([np.zeros(n_a), n_off[n_a:], n_on])
         gof = 0.0
         for d, idx, cat in per_set:
             if d.stat_type == "wstat" and len(idx):
                 gof += float(np.sum(get_wstat_gof_terms(d.counts[idx], d.counts_off[idx])))
+                # bins with n_on = 0 < n_off: b = n_off / (1 + a), 2 [(1 + a) b - n_off log b] is a constant
+                c_bins = idx[cat == 2]
+                if len(c_bins):
+                    n_c, a_c = d.counts_off[c_bins], d.alpha[c_bins]
+                    gof += 2.0 * float(np.sum(n_c - n_c * np.log(n_c / (1.0 + a_c))))
+        # log b = log P - log 2a(1 + a), log x = log Q - log 2(1 + a): the constants go here
+        gof += 2.0 * float(n_off[n_a:] @ np.log(2.0 * a[n_a:] * (1.0 + a[n_a:])))
+        gof += 2.0 * float(n_on @ np.log(2.0 * (1.0 + a)))
         self.w_const = gof
-        self.w_buf = np.empty(self.n_ab + nw)
+        self.w_buf = np.empty(2 * nw)
         self.w_c = np.empty(nw)
         self.w_d = np.empty(nw)
         self.w_t = np.empty(nw)
+        # columns of WStat bins are folded pre-scaled by 1 + a (the fold then gives u directly)
+        self.colscale = np.ones(self.n_columns)
+        self.colscale[:nw] = 1.0 + a
         # the exact fallback needs every active WStat bin, D included
         w_sets = [(d, idx) for d, idx, _ in per_set if d.stat_type == "wstat" and len(idx)]
         self.x_n_on = np.concatenate([d.counts[i] for d, i in w_sets]) if w_sets else np.zeros(0)
@@ -186,7 +230,7 @@ class JointEvaluator:
                              False, n_cash)
         self.c_logmask = self.c_n > 0
         self.c_buf = np.empty(n_cash)
-        self.s = np.zeros(self.n_columns)
+        self.u = np.zeros(self.n_columns)
 
     def _build_models(self):
         groups = {}  # id(spectral) -> [spectral, {id(dataset): (dataset, multiplicity)}]
@@ -214,6 +258,14 @@ class JointEvaluator:
             if members:
                 self.responses.append(self._response(spectral, members))
         self._single = self.responses[0] if len(self.responses) == 1 and self.responses[0].full else None
+        # WStat bins without ON counts are reduced to "2 μ_sig + constant", true for μ_sig >= 0 only: a negative
+        # flux (or a response with negative entries) sends the evaluation to the exact per-bin formulas
+        self._always_exact = False
+        if self.has_no_on_bins:
+            for r in self.responses:
+                r.check_sign = True
+                if np.any(r.matrix < 0):
+                    self._always_exact = True
 
     def _response(self, spectral, members):
         union, maps = union_grid([d.energy_edges_true for d, _ in members])
@@ -237,22 +289,26 @@ class JointEvaluator:
         cols = np.flatnonzero(np.any(matrix[rows] != 0, axis=0))
         if len(cols) > 0.8 * self.n_columns:
             cols = np.arange(self.n_columns)
-        return _Response(spectral, union[:-1][rows], union[1:][rows], matrix[np.ix_(rows, cols)], cols,
-                         self.n_columns)
+        matrix = matrix[np.ix_(rows, cols)] * self.colscale[cols]
+        return _Response(spectral, union[:-1][rows], union[1:][rows], matrix, cols, self.n_columns)
 
     # --------------------------------------------------------------- evaluate
+    def _fold(self) -> np.ndarray:
+        """The scaled prediction ``u`` (WStat columns × (1 + α)) in the global layout (a reused buffer)."""
+        u = self.u
+        if self._single is not None:
+            return self._single.fold(out=u)
+        u[:] = 0.0
+        for r in self.responses:
+            u[r.cols] += r.fold()
+        return u
+
     def npred_signal(self) -> np.ndarray:
         """Predicted signal in the global layout (see class doc); the last entry is the WStat sum."""
-        s = self.s
-        if self._single is not None:
-            return self._single.fold(out=s)
-        s[:] = 0.0
-        for r in self.responses:
-            s[r.cols] += r.fold()
-        return s
+        return self._fold() / self.colscale
 
     def npred_signal_of(self, dataset) -> np.ndarray:
-        """Predicted signal in the active bins of ``dataset`` (NaN for WStat bins without counts)."""
+        """Predicted signal in the active bins of ``dataset`` (NaN for WStat bins without ON counts)."""
         s = self.npred_signal()
         pos = self.position[id(dataset)]
         return np.where(pos >= 0, s[np.maximum(pos, 0)], np.nan)
@@ -265,29 +321,25 @@ class JointEvaluator:
                 bkg[pos] *= spectral.dnde_values(centres)
         return bkg
 
-    def _wstat(self, s) -> float:
+    def _wstat(self, u) -> float:
         nw = self.nw
         if not nw:
-            return 2.0 * s[-1] + self.w_const
-        n_a, n_ab = self.n_a, self.n_ab
+            return 2.0 * u[-1] + self.w_const
         c, d, t, buf = self.w_c, self.w_d, self.w_t, self.w_buf
-        sw = s[:nw]
-        b = buf[n_ab:]
-        np.multiply(self.w_k2, sw, out=c)
-        np.subtract(self.w_k1, c, out=c)           # C = a (n_on + n_off) - (1 + a) mu_sig
+        uw = u[:nw]
+        np.subtract(self.w_k1, uw, out=c)          # C = a (n_on + n_off) - (1 + a) mu_sig
         np.multiply(c, c, out=d)
-        np.multiply(self.w_k3, sw, out=t)
+        np.multiply(self.w_k3, uw, out=t)
         d += t
         np.sqrt(d, out=d)                          # D
-        np.add(c, d, out=b)
-        b *= self.w_k4                             # mu_b = (C + D) / (2 a (a + 1))
-        linear = s[-1] + self.w_k2 @ b             # sum of mu_sig + (1 + a) mu_b
-        x = buf[:n_ab]
-        np.multiply(self.w_alpha_ab, b[:n_ab], out=x)
-        x += sw[:n_ab]                             # mu_sig + a mu_b (bins with n_on > 0)
-        np.log(x, out=x)
-        b_bc = b[n_a:]
-        np.log(b_bc, out=b_bc)                     # log mu_b (bins with n_off > 0)
+        p = buf[:nw]
+        np.add(c, d, out=p)                        # P = C + D = 2a(1 + a) mu_b
+        linear = u[-1] + self.w_k5 @ p             # sum of mu_sig + (1 + a) mu_b
+        q = buf[nw:]
+        np.subtract(d, c, out=q)
+        q += self.w_2k1                            # Q = 2(1 + a)(mu_sig + a mu_b)
+        logs = buf[self.n_a:]
+        np.log(logs, out=logs)                     # log P (n_off > 0) and log Q, one call
         return 2.0 * (linear - self.w_weights @ buf) + self.w_const
 
     def _cash(self, s) -> float:
@@ -307,24 +359,39 @@ class JointEvaluator:
             mu_sig = np.concatenate([self._dataset_signal(d, idx) for d, idx in self.x_sets])
             total += float(np.sum(np.nan_to_num(wstat(self.x_n_on, self.x_n_off, self.x_alpha, mu_sig))))
         if len(self.c_n):
-            s = self.npred_signal()
-            mu = np.maximum(s[self.nw:self.n_total] + self._background(), 0.0)
+            u = self._fold()  # Cash columns are not scaled
+            mu = np.maximum(u[self.nw:self.n_total] + self._background(), 0.0)
             total += float(np.sum(cash(self.c_n, mu)))
         return total
+
+    def _negative(self) -> bool:
+        if self._always_exact:
+            return True
+        for r in self.responses:
+            if r.negative:
+                return True
+        return False
 
     def _dataset_signal(self, d, idx):
         return d.npred_signal()[idx]
 
     def stat_sum(self) -> float:
+        if self.others:  # their data / caches are theirs: no caching here
+            total = self._stat_1d() if self.datasets else 0.0
+            for d in self.others:
+                total += float(d.stat_sum())
+            return total
+        return self._stat_1d()
+
+    def _stat_1d(self) -> float:
         key = tuple([p.value for p in self.params])
         if key == self._key:
             return self._stat
-        s = self.npred_signal()
-        stat = self._wstat(s) + self._cash(s)  # (np.errstate costs µs: warnings only on the rare fallback)
-        if not np.isfinite(stat):
+        u = self._fold()
+        stat = float(self._wstat(u) + self._cash(u))  # (np.errstate costs µs: warnings only on the fallback)
+        if not math.isfinite(stat) or (self.has_no_on_bins and self._negative()):
             with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                stat = self._exact()
-        stat = float(stat)
+                stat = float(self._exact())
         self._key, self._stat = key, stat
         return stat
 

@@ -19,6 +19,7 @@ from astropy.coordinates import SkyCoord
 from ...errors import GwidgetsError, MissingIRFError
 from ..executor import get_executor
 from ..geom import Map, MapAxis, WcsGeom
+from .map_irf_eval import aeff_on_pixels, bkg_rate_limited, fov_lonlat, integrate_loglog, unit_vectors
 
 __all__ = ["MapCubes", "MapMaker", "fov_coordinates", "integrate_loglog_edges", "stack_cubes"]
 
@@ -31,20 +32,7 @@ def fov_coordinates(coords: SkyCoord, pointing: SkyCoord):
 
 def integrate_loglog_edges(values, edges, axis=0):
     """∫ over each bin of a function known at the bin edges, power law between edges (gammapy's trapz_loglog)."""
-    x = np.moveaxis(np.asarray(edges, float), axis, 0)
-    y = np.moveaxis(np.asarray(values, float), axis, 0)
-    e_lo, e_hi = x[:-1], x[1:]
-    y_lo, y_hi = y[:-1], y[1:]
-    tiny = np.finfo(float).tiny
-    with np.errstate(invalid="ignore", divide="ignore"):
-        index = -np.log(np.clip(y_lo, tiny, None) / np.clip(y_hi, tiny, None)) / np.log(e_lo / e_hi)
-        index = np.where(np.isnan(index), np.inf, index)
-        g = 1.0 - index
-        pl = y_lo * e_lo / g * ((e_hi / e_lo) ** g - 1)
-        log = y_lo * e_lo * np.log(e_hi / e_lo)
-        out = np.where(np.abs(g) < 1e-10, log, pl)
-    out = np.where(np.isfinite(out), out, 0.0)
-    return np.moveaxis(out, 0, axis)
+    return integrate_loglog(values, edges, axis=axis)
 
 
 @dataclass
@@ -84,18 +72,22 @@ class MapMaker:
         self.offset_max = None if offset_max is None else u.Quantity(offset_max, "deg")
         self.background = background
         self._pixels = geom.pixel_centers()
+        self._xyz = unit_vectors(self._pixels)
         self._solid_angle = geom.solid_angle().to_value("sr")
+
+    def offset_image(self, obs) -> np.ndarray:
+        """Separation (deg) of each pixel centre from the pointing of ``obs``, shape (ny, nx)."""
+        return self._pixels.separation(obs.pointing_radec).deg
 
     def run(self, obs) -> MapCubes:
         if obs.aeff is None:
             raise MissingIRFError(obs.obs_id, "aeff", obs.available_hdus)
         pointing = obs.pointing_radec
-        offset = self._pixels.separation(pointing).deg
+        offset = self.offset_image(obs)
         outside = offset > self.offset_max.to_value("deg") if self.offset_max is not None else np.zeros(offset.shape, bool)
         counts = Map.from_geom(self.geom).fill_events(obs.events)
         e_true = self.energy_axis_true.center
-        area = obs.aeff.evaluate(energy_true=e_true[:, None, None], offset=offset[None] * u.deg).to_value("m2")
-        exposure = area * obs.livetime.to_value("s")
+        exposure = aeff_on_pixels(obs.aeff, e_true, offset) * obs.livetime.to_value("s")
         exposure[:, outside] = 0
         exp_map = Map(self.geom.to_cube([self.energy_axis_true]), exposure, "m2 s")
         bkg_map = None
@@ -110,13 +102,12 @@ class MapMaker:
         edges = self.geom.axis("energy").edges.to_value("MeV")
         bkg = obs.bkg
         if "offset" in bkg.required_axes:
-            rate = bkg.evaluate(energy=edges[:, None, None] * u.MeV, offset=offset[None] * u.deg, limit_extrapolation=True)
+            rate = bkg.evaluate(energy=edges[:, None, None] * u.MeV, offset=offset[None] * u.deg,
+                                limit_extrapolation=True).to_value("s-1 MeV-1 sr-1")
         else:
-            lon, lat = fov_coordinates(self._pixels, pointing)
-            rate = bkg.evaluate(energy=edges[:, None, None] * u.MeV, fov_lon=lon[None] * u.deg, fov_lat=lat[None] * u.deg,
-                                limit_extrapolation=True)
-        rate = rate.to_value("s-1 MeV-1 sr-1")
-        integral = integrate_loglog_edges(rate, edges[:, None, None] * np.ones_like(rate), axis=0)
+            lon, lat = fov_lonlat(self._xyz, pointing)
+            rate = bkg_rate_limited(bkg, edges, lon, lat)
+        integral = integrate_loglog(rate, edges[:, None, None], axis=0)
         return integral * self._solid_angle[None] * obs.gti.time_sum.to_value("s")
 
     def run_many(self, observations, executor="serial", progress=None, token=None) -> list:

@@ -1,0 +1,175 @@
+"""`Analysis`: a whole analysis driven by an `AnalysisConfig`, step by step or all at once.
+
+Examples
+--------
+>>> from gwidgets.core.analysis import Analysis
+>>> analysis = Analysis("examples/joint_crab_dl3.yaml")        # doctest: +SKIP
+>>> analysis.get_observations()                               # doctest: +SKIP
+>>> analysis.get_datasets()                                   # doctest: +SKIP
+>>> analysis.read_models()                                    # doctest: +SKIP
+>>> result = analysis.run_fit()                               # doctest: +SKIP
+>>> analysis.write("results")                                 # doctest: +SKIP
+
+or all steps and the output folder in one call (what ``gwidgets run`` does)::
+
+    Analysis("config.yaml").run(progress=tqdm_progress("analysis"))
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..config import AnalysisConfig, ConfigError
+from ..progress import make_progress
+from .products import check_outdir, write_products
+from .steps import STEPS
+
+__all__ = ["Analysis"]
+
+
+def _as_config(config) -> tuple[AnalysisConfig, Path | None]:
+    if isinstance(config, AnalysisConfig):
+        path = getattr(config, "path", None)
+        return config, (Path(path).parent if path else None)
+    if isinstance(config, dict):
+        return AnalysisConfig.from_dict(config), None
+    if isinstance(config, (str, Path)):
+        text = str(config)
+        if isinstance(config, str) and ("\n" in text or ":" in text and not Path(text).exists()):
+            return AnalysisConfig.from_yaml(text), None
+        cfg = AnalysisConfig.read(config)
+        return cfg, Path(config).absolute().parent
+    raise ConfigError(f"Analysis needs an AnalysisConfig, a dict or a YAML file path, got {type(config).__name__}")
+
+
+class Analysis:
+    """Run the steps of a config: observations → datasets → models → fit → flux points / light curve → outputs.
+
+    Parameters
+    ----------
+    config : `AnalysisConfig`, dict, YAML file path or YAML text
+        Relative paths in the config (data store, models, exclusion mask) are
+        tried against the config file's folder; ``$VARS`` are expanded.
+
+    Every step can be called alone; a step first runs the steps it needs that
+    did not run yet. Products are attributes: ``observations`` (group →
+    `Observations`), ``datasets`` (what is fitted), ``datasets_per_obs``,
+    ``models``, ``fit_result``, ``flux_points``, ``light_curve``.
+    """
+
+    def __init__(self, config):
+        self.config, self.base_dir = _as_config(config)
+        self.observations = None
+        self.datasets = None
+        self.datasets_per_obs = None
+        self.models = None
+        self.fit_result = None
+        self.flux_points = None
+        self.light_curve = None
+        self.messages: list[str] = []
+
+    # ------------------------------------------------------------ helpers
+    def log(self, message: str):
+        self.messages.append(message)
+
+    def _step(self, name, progress=None):
+        return STEPS[name](self, progress)
+
+    # --------------------------------------------------------------- steps
+    def get_observations(self):
+        """Open the data store(s) and select the observations (``data`` section)."""
+        return self._step("observations")
+
+    def get_datasets(self, progress=None):
+        """Reduce the observations to datasets (``datasets`` section)."""
+        if self.observations is None:
+            self.get_observations()
+        return self._step("datasets", progress)
+
+    def read_models(self):
+        """Read the models of the ``models`` key (path or inline) and use them."""
+        return self._step("models")
+
+    def set_models(self, models):
+        """Use ``models`` (a `Models`, a list of models, a YAML path or ``{"components": [...]}``)."""
+        from ..models import Models
+        from .steps.models import read_models
+
+        if isinstance(models, (str, Path, dict)):
+            models = read_models(str(models) if isinstance(models, Path) else models, self.base_dir)
+        elif models is not None and not isinstance(models, Models):
+            models = Models(models if isinstance(models, (list, tuple)) else [models])
+        self.models = models
+        if self.datasets is not None and models is not None:
+            self.datasets.models = models
+        return models
+
+    def run_fit(self):
+        """Fit the datasets with the models (``fit`` section)."""
+        if self.datasets is None:
+            self.get_datasets()
+        if self.models is None:
+            self.read_models()
+        return self._step("fit")
+
+    def get_flux_points(self):
+        """Flux points of the fitted source (``flux_points`` section)."""
+        if self.fit_result is None:
+            self.run_fit()
+        return self._step("flux_points")
+
+    def get_light_curve(self):
+        """Light curve of the source (``light_curve`` section)."""
+        if self.fit_result is None:
+            self.run_fit()
+        return self._step("light_curve")
+
+    def write(self, outdir=None, overwrite=None) -> Path:
+        """Write every product into ``outdir`` (default ``general.outdir``), atomically."""
+        outdir, overwrite = self._outdir(outdir, overwrite)
+        path = write_products(self, outdir, overwrite)
+        self.log(f"products written to {path}")
+        return path
+
+    def _outdir(self, outdir, overwrite):
+        from ..config import expand_path
+
+        general = self.config.get("general", {})
+        outdir = Path(expand_path(str(outdir if outdir is not None else general.get("outdir", "gwidgets-results")),
+                                  "general.outdir"))
+        overwrite = general.get("overwrite", False) if overwrite is None else overwrite
+        return outdir, overwrite
+
+    # ----------------------------------------------------------------- run
+    def planned_steps(self) -> list[str]:
+        """The steps `run` calls for this config, in order (``write`` last)."""
+        steps = ["observations", "datasets", "models"]
+        if self.config.get("models") is not None or self.models is not None:
+            steps.append("fit")
+            steps += [s for s in ("flux_points", "light_curve") if s in self.config]
+        return steps + ["write"]
+
+    def run(self, progress=None, outdir=None, overwrite=None, token=None) -> Path:
+        """Run every step and write the output folder; on error nothing is written and the error is raised.
+
+        ``progress(done, total, message)`` is called before each step (see `gwidgets.core.progress`).
+        """
+        outdir, overwrite = self._outdir(outdir, overwrite)
+        check_outdir(outdir, overwrite)  # fail before any work
+        steps = self.planned_steps()
+        report = make_progress(progress, token)
+        for i, name in enumerate(steps):
+            report(i, len(steps), name)
+            if name == "write":
+                path = self.write(outdir, overwrite)
+            elif name == "models" and self.models is not None and self.config.get("models") is None:
+                continue
+            else:
+                self._step(name)
+        report(len(steps), len(steps), "done")
+        return path
+
+    def __repr__(self):
+        done = [n for n, v in (("observations", self.observations), ("datasets", self.datasets),
+                               ("models", self.models), ("fit", self.fit_result), ("flux_points", self.flux_points),
+                               ("light_curve", self.light_curve)) if v is not None]
+        return f"Analysis(steps done: {', '.join(done) or 'none'}; planned: {', '.join(self.planned_steps())})"

@@ -1,0 +1,346 @@
+"""Session export: the dashboard's state ⇄ an `AnalysisConfig`, and a plain Python script.
+
+The state is a plain `SessionState` (data store path, selected observation
+ids, ON region, exclusion regions, models, energy binning, fit range); it
+comes from an `AnalysisSession` through `session_to_state`, which only reads
+the session's public attributes (no widget import: this module is core).
+
+>>> state = SessionState(datastore="/data/hess", obs_ids=[23523, 23526])     # doctest: +SKIP
+>>> config = state_to_config(state)                                          # doctest: +SKIP
+>>> config_to_state(config) == state                                         # doctest: +SKIP
+True
+>>> print(config_to_script(config))                                          # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import astropy.units as u
+from astropy.coordinates import SkyCoord
+
+from ...errors import GwidgetsError
+from ..config import AnalysisConfig, ConfigError
+
+__all__ = ["SessionState", "session_to_state", "state_to_config", "config_to_state", "session_to_config",
+           "apply_state", "config_to_script"]
+
+#: the dashboard's default spectrum binning (gwidgets.state.session.DEFAULT_SPECTRUM_SETTINGS)
+DEFAULT_SPECTRUM = {"e_min": 0.1, "e_max": 100.0, "nbin": 30, "e_true_min": 0.05, "e_true_max": 150.0, "nbin_true": 45}
+DEFAULT_MAP = {"binsz": 0.02, "width": 5.0, "frame": "icrs"}
+
+
+@dataclass
+class SessionState:
+    """What a user built in the dashboard, as plain data.
+
+    ``on_region`` and ``exclusion_regions`` are regions ``CircleSkyRegion``;
+    ``models`` a `Models` (or None); ``spectrum`` the energy binning in TeV
+    (keys as `DEFAULT_SPECTRUM`); ``map`` the sky binning (``binsz``,
+    ``width`` in degrees, ``frame``) that pixelises the exclusion mask;
+    ``fit`` an optional ``{"e_min": Quantity, "e_max": Quantity}``.
+    """
+
+    datastore: str
+    obs_ids: list = field(default_factory=list)
+    required_irf: object = "full-enclosure"
+    on_region: object = None
+    exclusion_regions: list = field(default_factory=list)
+    models: object = None
+    spectrum: dict = field(default_factory=lambda: dict(DEFAULT_SPECTRUM))
+    map: dict = field(default_factory=lambda: dict(DEFAULT_MAP))
+    fit: dict = field(default_factory=dict)
+
+    def __eq__(self, other):
+        if not isinstance(other, SessionState):
+            return NotImplemented
+        return _state_dict(self) == _state_dict(other)
+
+
+def _circle(region, what) -> dict:
+    from regions import CircleSkyRegion
+
+    if not isinstance(region, CircleSkyRegion):
+        raise GwidgetsError(f"Only circular {what} can be exported to a config, got {type(region).__name__}")
+    c = region.center
+    frame = "galactic" if c.frame.name == "galactic" else "icrs"
+    c = c.transform_to(frame)
+    lon, lat = (c.l, c.b) if frame == "galactic" else (c.ra, c.dec)
+    return {"frame": frame, "lon": lon.to(u.deg), "lat": lat.to(u.deg), "radius": u.Quantity(region.radius).to(u.deg)}
+
+
+def _region(d: dict):
+    from regions import CircleSkyRegion
+
+    return CircleSkyRegion(SkyCoord(d["lon"], d["lat"], frame=d.get("frame", "icrs")), u.Quantity(d["radius"]))
+
+
+def _state_dict(state: SessionState) -> dict:
+    return state_to_config(state)
+
+
+def _store_dir(store) -> str:
+    path = getattr(store, "path", None)
+    if path is None:
+        index = Path(getattr(store.hdu_index, "filename", ""))
+        if not index.name:
+            raise GwidgetsError("The session's data store has no directory; it cannot be exported")
+        path = index.parent
+        if path.parent.name == "index":  # CTA layout: <store>/index/<name>/hdu-index.fits.gz
+            path = path.parent.parent
+    return str(Path(path).absolute())
+
+
+def session_to_state(session, fit=None) -> SessionState:
+    """The `SessionState` of an `AnalysisSession` (only its public attributes are read)."""
+    graph = getattr(session, "graph", None)
+    spectrum = getattr(session, "spectrum_settings", None)
+    if spectrum is None and graph is not None and "spectrum_settings" in graph:
+        spectrum = graph.peek("spectrum_settings")
+    fit = fit if fit is not None else getattr(session, "fit_settings", None)
+    return SessionState(
+        datastore=_store_dir(session.store),
+        obs_ids=[int(i) for i in session.selection],
+        required_irf=session.required_irf,
+        on_region=session.on_region,
+        exclusion_regions=list(session.exclusion_regions),
+        models=session.models,
+        spectrum=dict(spectrum or DEFAULT_SPECTRUM),
+        map={k: v for k, v in dict(session.map_settings or DEFAULT_MAP).items() if k in DEFAULT_MAP},
+        fit=dict(fit or {}),
+    )
+
+
+def state_to_config(state: SessionState, outdir=None) -> AnalysisConfig:
+    """An `AnalysisConfig` that re-creates the state's results (1D reflected-region analysis)."""
+    sp = dict(DEFAULT_SPECTRUM, **state.spectrum)
+    mp = dict(DEFAULT_MAP, **state.map)
+    data = {"datastore": str(state.datastore), "required_irf": state.required_irf}
+    if state.obs_ids:
+        data["obs_ids"] = [int(i) for i in state.obs_ids]
+    datasets = {
+        "type": "1d",
+        "stack": False,
+        "geom": {"binsize": mp["binsz"] * u.deg, "width": mp["width"] * u.deg,
+                 "axes": {"energy": {"min": sp["e_min"] * u.TeV, "max": sp["e_max"] * u.TeV, "nbins": int(sp["nbin"])},
+                          "energy_true": {"min": sp["e_true_min"] * u.TeV, "max": sp["e_true_max"] * u.TeV,
+                                          "nbins": int(sp["nbin_true"])}}},
+        "background": {"method": "reflected"},
+        "safe_mask": {"methods": ["aeff-default"]},
+    }
+    if state.on_region is not None:
+        on = _circle(state.on_region, "ON regions")
+        datasets["on_region"] = on
+        datasets["geom"]["skydir"] = {"frame": mp["frame"], **_skypos(on, mp["frame"])}
+    if state.exclusion_regions:
+        datasets["background"]["exclusion"] = [_plain_circle(_circle(r, "exclusion regions"))
+                                               for r in state.exclusion_regions]
+    cfg = {"data": data, "datasets": datasets}
+    if outdir is not None:
+        cfg["general"] = {"outdir": str(outdir)}
+    if state.models is not None:
+        models = state.models
+        cfg["models"] = models.to_dict() if hasattr(models, "to_dict") else models
+    if state.fit:
+        cfg["fit"] = {k: u.Quantity(v, u.TeV) for k, v in state.fit.items() if k in ("e_min", "e_max")}
+    return AnalysisConfig.from_dict(json.loads(json.dumps(_plain(cfg))))
+
+
+def _skypos(on: dict, frame: str) -> dict:
+    c = SkyCoord(on["lon"], on["lat"], frame=on["frame"]).transform_to(frame)
+    lon, lat = (c.l, c.b) if frame == "galactic" else (c.ra, c.dec)
+    return {"lon": lon.to(u.deg), "lat": lat.to(u.deg)}
+
+
+def _plain(value):
+    from ..config import _plain as plain
+
+    return plain(value)
+
+
+def _plain_circle(d: dict) -> dict:
+    return _plain(d)
+
+
+def config_to_state(config) -> SessionState:
+    """The `SessionState` a config describes (single data store, 1D); the inverse of `state_to_config`."""
+    from .steps.models import read_models
+
+    if not isinstance(config, AnalysisConfig):
+        config = AnalysisConfig.from_dict(config)
+    data, ds = config.get("data", {}), config.get("datasets", {})
+    if data.get("groups"):
+        raise ConfigError("'data.groups': a config with several observation groups cannot be loaded into one session")
+    if "datastore" not in data:
+        raise ConfigError("'data.datastore' is not set")
+    axes = ds.get("geom", {}).get("axes", {})
+    e, et = dict(axes.get("energy", {})), dict(axes.get("energy_true", {}))
+    spectrum = dict(DEFAULT_SPECTRUM)
+    for src, keys in ((e, ("e_min", "e_max", "nbin")), (et, ("e_true_min", "e_true_max", "nbin_true"))):
+        for ck, sk in zip(("min", "max", "nbins"), keys):
+            if ck in src:
+                spectrum[sk] = src[ck].to_value("TeV") if ck != "nbins" else int(src[ck])
+    geom = ds.get("geom", {})
+    mp = dict(DEFAULT_MAP)
+    if "binsize" in geom:
+        mp["binsz"] = geom["binsize"].to_value("deg")
+    if "width" in geom:
+        mp["width"] = geom["width"].to_value("deg")
+    if "skydir" in geom and "frame" in geom["skydir"]:
+        mp["frame"] = geom["skydir"]["frame"]
+    exclusion = ds.get("background", {}).get("exclusion") or []
+    if isinstance(exclusion, str):
+        raise ConfigError("'datasets.background.exclusion' is a mask file; a session needs exclusion regions")
+    return SessionState(
+        datastore=str(data["datastore"]),
+        obs_ids=list(data.get("obs_ids", [])),
+        required_irf=data.get("required_irf", "full-enclosure"),
+        on_region=_region(ds["on_region"]) if ds.get("on_region") else None,
+        exclusion_regions=[_region(d) for d in ([exclusion] if isinstance(exclusion, dict) else exclusion)],
+        models=read_models(config.get("models")),
+        spectrum=spectrum,
+        map=mp,
+        fit={k: v for k, v in config.get("fit", {}).items() if k in ("e_min", "e_max")},
+    )
+
+
+def session_to_config(session, fit=None, outdir=None) -> AnalysisConfig:
+    """Export an `AnalysisSession` as an `AnalysisConfig` (reads only public attributes)."""
+    return state_to_config(session_to_state(session, fit=fit), outdir=outdir)
+
+
+def apply_state(session, state: SessionState):
+    """Restore ``state`` into a session through its public methods (selection, regions, models)."""
+    hold = getattr(session, "hold_trait_notifications", None)
+    import contextlib
+
+    with (hold() if hold is not None else contextlib.nullcontext()):
+        session.required_irf = state.required_irf
+        session.select(state.obs_ids)
+        session.set_on_region(state.on_region)
+        session.exclusion_regions = list(state.exclusion_regions)
+        session.set_models(state.models)
+        if hasattr(session, "update_map_settings"):
+            session.update_map_settings(**state.map)
+    return session
+
+
+# --------------------------------------------------------------------------- script
+_SCRIPT = '''"""Re-create the results of a gwidgets analysis without the widgets (generated by gwidgets).
+
+Run with ``python {name}``; the fit result is printed. Equivalent to
+``gwidgets run`` on the exported config.
+"""
+import astropy.units as u
+from astropy.coordinates import SkyCoord
+from regions import CircleSkyRegion
+
+from gwidgets.core.data import DataStore
+from gwidgets.core.datasets import Datasets, SpectrumDatasetOnOff
+from gwidgets.core.fit import Fit
+from gwidgets.core.geom import Map, MapAxis, WcsGeom
+from gwidgets.core.models import Models
+from gwidgets.core.reduction.reflected import ReflectedRegionsFinder
+from gwidgets.core.reduction.safe_mask import SafeMaskMaker
+from gwidgets.core.reduction.spectrum import SpectrumExtractor
+
+# --- data: store and observations
+store = DataStore.from_dir({datastore!r})
+observations = store.get_observations({obs_ids!r}, required_irf={required_irf!r})
+
+# --- ON region, exclusion regions and mask
+on_region = CircleSkyRegion(SkyCoord({on[lon]!r} * u.deg, {on[lat]!r} * u.deg, frame={on[frame]!r}), {on[radius]!r} * u.deg)
+exclusion_regions = [
+{exclusion}]
+exclusion_mask = None
+if exclusion_regions:
+    geom = WcsGeom.create(SkyCoord({sky[lon]!r} * u.deg, {sky[lat]!r} * u.deg, frame={sky[frame]!r}),
+                          binsz={binsz!r}, width={width!r} * u.deg, frame={sky[frame]!r})
+    exclusion_mask = Map(geom, geom.region_mask(exclusion_regions, inside=False))
+
+# --- 1D reduction: reflected regions, safe mask
+energy_axis = MapAxis.from_energy_bounds({e[min]!r} * u.TeV, {e[max]!r} * u.TeV, {e[nbins]!r})
+energy_axis_true = MapAxis.from_energy_bounds({et[min]!r} * u.TeV, {et[max]!r} * u.TeV, {et[nbins]!r}, name="energy_true")
+extractor = SpectrumExtractor(on_region, energy_axis, energy_axis_true, finder=ReflectedRegionsFinder(),
+                              exclusion_mask=exclusion_mask)
+safe_mask = SafeMaskMaker(methods={methods!r}{safe_kwargs})
+datasets = []
+for obs, extraction in zip(observations, extractor.run_many(observations)):
+    if not extraction.ok:
+        print(f"observation {{extraction.obs_id}} not used: {{extraction.reason}}")
+        continue
+    dataset = SpectrumDatasetOnOff.from_extraction(extraction)
+    dataset.mask_safe, _ = safe_mask.run(extraction, obs)
+    datasets.append(dataset)
+datasets = Datasets(datasets){stack}
+
+# --- models and fit
+models = Models.from_yaml("""
+{models_yaml}""")
+datasets.models = models
+{fit_range}result = Fit().run(datasets)
+print(result)
+print(result.parameters_table())
+'''
+
+
+def _unq(q, unit):
+    return float(u.Quantity(q).to_value(unit))
+
+
+def config_to_script(config, name: str = "analysis.py") -> str:
+    """A plain Python script re-creating the results of ``config`` with the core API (1D, one data store).
+
+    For a config with several observation groups the script runs `Analysis` on the config instead.
+    """
+    if not isinstance(config, AnalysisConfig):
+        config = AnalysisConfig.from_dict(config)
+    data, ds = config.get("data", {}), config.get("datasets", {})
+    if data.get("groups") or ds.get("type", "1d") != "1d" or isinstance(ds.get("background", {}).get("exclusion"), str):
+        return ('"""Run a gwidgets analysis from its config (generated by gwidgets)."""\n'
+                "from gwidgets.core.analysis import Analysis\n\n"
+                f"CONFIG = '''\n{config.to_yaml()}'''\n\n"
+                "analysis = Analysis(CONFIG)\nanalysis.run()\nresult = analysis.fit_result\nprint(result)\n")
+    state = config_to_state(config)
+    if state.on_region is None:
+        raise ConfigError("'datasets.on_region' is not set: nothing to re-create")
+    if state.models is None:
+        raise ConfigError("'models' is not set: nothing to fit")
+    on = _circle(state.on_region, "ON regions")
+    on = {"frame": on["frame"], "lon": _unq(on["lon"], "deg"), "lat": _unq(on["lat"], "deg"),
+          "radius": _unq(on["radius"], "deg")}
+    geom = ds.get("geom", {})
+    sky = geom.get("skydir") or {"frame": "icrs", "lon": on["lon"] * u.deg, "lat": on["lat"] * u.deg}
+    sky = {"frame": sky.get("frame", "icrs"), "lon": _unq(sky["lon"], "deg"), "lat": _unq(sky["lat"], "deg")}
+    exclusion = ""
+    for r in state.exclusion_regions:
+        c = _circle(r, "exclusion regions")
+        exclusion += (f"    CircleSkyRegion(SkyCoord({_unq(c['lon'], 'deg')!r} * u.deg, {_unq(c['lat'], 'deg')!r} * u.deg, "
+                      f"frame={c['frame']!r}), {_unq(c['radius'], 'deg')!r} * u.deg),\n")
+    axes = geom.get("axes", {})
+    from .steps.datasets import DEFAULT_ENERGY
+
+    def axis(spec):
+        spec = dict(DEFAULT_ENERGY, **(spec or {}))
+        if spec.get("edges") is not None or spec.get("per_decade"):
+            raise ConfigError("config_to_script supports energy axes given as min/max/nbins only")
+        return {"min": _unq(spec["min"], "TeV"), "max": _unq(spec["max"], "TeV"), "nbins": int(spec["nbins"])}
+
+    safe = ds.get("safe_mask", {"methods": ["aeff-default"]})
+    safe_kwargs = "".join(f", {k}={safe[k]!r}" for k in ("aeff_percent", "bias_percent") if k in safe)
+    safe_kwargs += "".join(f", {k}={_unq(safe[k], 'TeV')!r} * u.TeV" for k in ("e_min", "e_max") if k in safe)
+    fit = config.get("fit", {})
+    fit_range = ""
+    if fit.get("e_min") is not None or fit.get("e_max") is not None:
+        lo = f"{_unq(fit['e_min'], 'TeV')!r} * u.TeV" if fit.get("e_min") is not None else "None"
+        hi = f"{_unq(fit['e_max'], 'TeV')!r} * u.TeV" if fit.get("e_max") is not None else "None"
+        fit_range = f"datasets.set_fit_range({lo}, {hi})\n"
+    return _SCRIPT.format(
+        name=name, datastore=str(state.datastore), obs_ids=[int(i) for i in state.obs_ids] or None,
+        required_irf=state.required_irf, on=on, sky=sky, exclusion=exclusion,
+        binsz=_unq(geom.get("binsize", 0.02 * u.deg), "deg"), width=_unq(geom.get("width", 8 * u.deg), "deg"),
+        e=axis(axes.get("energy")), et=axis(axes.get("energy_true")), methods=tuple(safe.get("methods", ())),
+        safe_kwargs=safe_kwargs, stack="\ndatasets = Datasets([datasets.stack_reduce(name='stacked')])" if ds.get("stack") else "",
+        models_yaml=state.models.to_yaml().replace('"""', "'''"), fit_range=fit_range,
+    )

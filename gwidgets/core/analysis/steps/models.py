@@ -1,0 +1,36 @@
+"""Step ``models``: the models from ``models`` (a YAML path, or inline components) → ``analysis.models``."""
+from __future__ import annotations
+
+from ....errors import GwidgetsError
+from ...config import ConfigError
+from . import register_step
+from .observations import resolve_path
+
+__all__ = ["read_models"]
+
+
+def read_models(spec, base_dir=None):
+    """`Models` from a config ``models`` value (path or ``{"components": [...]}``); None when not set."""
+    from ...models import Models
+
+    if spec is None:
+        return None
+    try:
+        if isinstance(spec, str):
+            path = resolve_path(spec, "models", base_dir)
+            if not path.exists():
+                raise ConfigError(f"'models': model file '{path}' does not exist")
+            return Models.read(path)
+        return Models.from_dict(spec, base_dir)
+    except ConfigError:
+        raise
+    except GwidgetsError as exc:
+        raise ConfigError(f"'models': {exc}") from None
+
+
+@register_step("models")
+def run(analysis, progress=None):
+    models = read_models(analysis.config.get("models"), analysis.base_dir)
+    if models is not None:
+        analysis.set_models(models)
+    return models

@@ -1,0 +1,129 @@
+"""Step ``observations``: open the data store(s) and select observations.
+
+Without ``data.groups`` there is one group (named after the data store
+folder) using the ``data`` section; with groups (a joint analysis, e.g. one
+per instrument) each group takes its own keys and inherits the others from
+``data``. Result: ``analysis.observations`` = ``{group name: Observations}``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import astropy.units as u
+from astropy.coordinates import SkyCoord
+from astropy.time import Time
+
+from ....errors import EmptySelectionError, FileNotFoundGwError, GwidgetsError
+from ...config import ConfigError, expand_path
+from . import register_step
+
+__all__ = ["groups", "open_store", "select_ids"]
+
+_INHERITED = ("datastore", "obs_ids", "required_irf", "obs_cone", "obs_time", "obs_object", "zenith_max")
+
+
+def groups(config) -> list[dict]:
+    """The observation groups of ``config``: each a dict with ``name``, ``key`` (config path) and the selection."""
+    data = config.get("data", {})
+    base = {k: data[k] for k in _INHERITED if k in data}
+    if not data.get("groups"):
+        if "datastore" not in data:
+            raise ConfigError("'data.datastore' is not set: give the DL3 data store directory")
+        name = Path(str(data["datastore"])).name or "data"
+        return [dict(base, name=name, key="data")]
+    out, seen = [], set()
+    for i, g in enumerate(data["groups"]):
+        group = dict(base)
+        if "obs_ids" in group and any(k in g for k in ("datastore",)):
+            group.pop("obs_ids")  # ids of another store make no sense for this group's store
+        group.update(g)
+        group["key"] = f"data.groups[{i}]"
+        if "datastore" not in group:
+            raise ConfigError(f"'{group['key']}.datastore' is not set (and there is no 'data.datastore')")
+        group.setdefault("name", Path(str(group["datastore"])).name or f"group{i}")
+        if group["name"] in seen:
+            raise ConfigError(f"'{group['key']}.name' = {group['name']!r} is used by two groups; names must be unique")
+        seen.add(group["name"])
+        out.append(group)
+    return out
+
+
+def resolve_path(text, key: str, base_dir=None) -> Path:
+    """A config path with ``$VARS`` expanded; relative paths are tried against the config file's folder."""
+    path = Path(expand_path(str(text), key))
+    if not path.is_absolute() and base_dir is not None and (Path(base_dir) / path).exists():
+        path = Path(base_dir) / path
+    return path
+
+
+def open_store(group: dict, base_dir=None):
+    from ...data import DataStore
+
+    path = resolve_path(group["datastore"], f"{group['key']}.datastore", base_dir)
+    try:
+        return DataStore.from_dir(path)
+    except FileNotFoundGwError:
+        raise ConfigError(f"'{group['key']}.datastore': data store directory '{path}' does not exist") from None
+    except GwidgetsError as exc:
+        raise ConfigError(f"'{group['key']}.datastore': {exc}") from None
+
+
+def select_ids(store, group: dict) -> list[int]:
+    """Observation ids of ``store`` selected by the group's keys (explicit ``obs_ids`` keep their order)."""
+    key = group["key"]
+    if group.get("obs_ids"):
+        known = set(store.obs_ids)
+        missing = [i for i in group["obs_ids"] if i not in known]
+        if missing:
+            raise ConfigError(f"'{key}.obs_ids': observation {missing[0]} is not in data store '{store.name}'")
+        return [int(i) for i in group["obs_ids"]]
+    table = store.obs_table
+    if "obs_cone" in group:
+        cone = group["obs_cone"]
+        center = SkyCoord(cone["lon"], cone["lat"], frame=cone.get("frame", "icrs"))
+        table = table.select_sky_cone(center, cone["radius"])
+    if "obs_time" in group:
+        t = group["obs_time"]
+        try:
+            start, stop = Time(t.get("start", "1990-01-01")), Time(t.get("stop", "2100-01-01"))
+        except ValueError as exc:
+            raise ConfigError(f"'{key}.obs_time': {exc}") from None
+        table = table.select_time(start, stop)
+    if "obs_object" in group:
+        table = table.select_object(group["obs_object"])
+    if "zenith_max" in group:
+        table = table.select_zenith(max=group["zenith_max"])
+    ids = [int(i) for i in np.asarray(table["OBS_ID"])]
+    if not ids:
+        raise EmptySelectionError(f"'{key}': the selection keeps no observation of data store '{store.name}'")
+    return ids
+
+
+@register_step("observations")
+def run(analysis, progress=None):
+    out = {}
+    for group in groups(analysis.config):
+        store = open_store(group, analysis.base_dir)
+        ids = select_ids(store, group)
+        required = group.get("required_irf", "full-enclosure")
+        try:
+            out[group["name"]] = store.get_observations(ids, required_irf=required)
+        except GwidgetsError as exc:
+            raise ConfigError(f"'{group['key']}': {exc}") from None
+    analysis.observations = out
+    analysis.log(f"observations: " + ", ".join(f"{k}: {len(v)}" for k, v in out.items()))
+    return out
+
+
+def time_ranges(observations) -> tuple[Time, Time]:
+    """(start, stop) `Time` arrays of ``observations`` (MET + the store's time reference)."""
+    from ...data.obs_table import time_reference
+
+    starts, stops = [], []
+    for o in observations:
+        meta = o.meta if ("MJDREFI" in o.meta or "MJDREF" in o.meta) else o.events.meta
+        ref = time_reference(meta, f"observation {o.obs_id}")
+        starts.append((ref + o.tstart.to(u.s)).mjd)
+        stops.append((ref + o.tstop.to(u.s)).mjd)
+    return Time(starts, format="mjd"), Time(stops, format="mjd")

@@ -1,0 +1,243 @@
+"""``gwidgets download``: fetch the public data sets into the user data folder, checked and resumable.
+
+Every file of a data set is listed in the package manifest
+(``gwidgets/data/download_manifest.json``: URL base, relative path, size,
+SHA-256). A download
+
+* skips files already present with the right checksum;
+* resumes a partial ``<file>.part`` with an HTTP ``Range`` request (a server
+  ignoring the range sends the whole file, which then replaces the part);
+* checks the SHA-256 and only then moves the file into place;
+* reports progress through ``progress(done_bytes, total_bytes, message)`` (a
+  tqdm bar from the command line);
+* fails with one clear line when the host cannot be reached (offline).
+
+Examples
+--------
+>>> from gwidgets.core.download import download, DATASETS       # doctest: +SKIP
+>>> sorted(DATASETS)                                            # doctest: +SKIP
+['hess-dr1', 'joint-crab']
+>>> download("joint-crab")                                      # doctest: +SKIP
+PosixPath('/home/me/.local/share/gwidgets/joint-crab')
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from ..errors import GwidgetsError
+
+__all__ = ["DownloadError", "DATASETS", "data_dir", "download", "download_file", "load_manifest", "build_manifest",
+           "sha256sum", "DATA_ENV"]
+
+DATA_ENV = "GWIDGETS_DATA_DIR"
+MANIFEST = Path(__file__).resolve().parents[1] / "data" / "download_manifest.json"
+CHUNK = 1 << 16
+
+
+class DownloadError(GwidgetsError):
+    """A download failed (offline, HTTP error, checksum mismatch); the message names the file or host."""
+
+
+@dataclass
+class FileEntry:
+    path: str
+    sha256: str
+    size: int
+
+
+def load_manifest(path=MANIFEST) -> dict:
+    """``{name: {"description", "base_url", "license", "files": [FileEntry, ...]}}``."""
+    path = Path(path)
+    if not path.exists():
+        raise DownloadError(f"Download manifest '{path}' is missing from the installation")
+    raw = json.loads(path.read_text())
+    out = {}
+    for name, d in raw["datasets"].items():
+        out[name] = dict(d, files=[FileEntry(**f) for f in d["files"]])
+    return out
+
+
+class _LazyManifest(dict):
+    def _load(self):
+        if not super().__len__():
+            self.update(load_manifest())
+
+    def __getitem__(self, key):
+        self._load()
+        return super().__getitem__(key)
+
+    def __iter__(self):
+        self._load()
+        return super().__iter__()
+
+    def __len__(self):
+        self._load()
+        return super().__len__()
+
+    def __contains__(self, key):
+        self._load()
+        return super().__contains__(key)
+
+    def keys(self):
+        self._load()
+        return super().keys()
+
+    def items(self):
+        self._load()
+        return super().items()
+
+
+#: the data sets of the package manifest (loaded on first use)
+DATASETS = _LazyManifest()
+
+
+def data_dir(dest=None) -> Path:
+    """Where data sets go: ``dest``, else ``$GWIDGETS_DATA_DIR``, else the platform's user data folder."""
+    if dest is not None:
+        return Path(dest).expanduser()
+    if os.environ.get(DATA_ENV):
+        return Path(os.environ[DATA_ENV]).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("gwidgets"))
+
+
+def sha256sum(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _offline(url, reason) -> DownloadError:
+    host = urlparse(url).netloc or url
+    return DownloadError(f"Cannot reach {host} to download {Path(urlparse(url).path).name}: {reason} "
+                         "(are you offline? re-run the same command later: finished files are kept)")
+
+
+def download_file(url: str, dest, sha256: str | None = None, size: int | None = None, progress=None,
+                  timeout: float = 30.0) -> Path:
+    """Download ``url`` to ``dest`` (resuming ``dest.part``), verify ``sha256``, then move into place.
+
+    ``progress(n_bytes)`` is called with each chunk's size.
+    """
+    dest = Path(dest)
+    if dest.exists() and (sha256 is None or sha256sum(dest) == sha256):
+        if progress is not None:
+            progress(dest.stat().st_size)
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    have = part.stat().st_size if part.exists() else 0
+    if size is not None and have > size:
+        part.unlink()
+        have = 0
+    request = urllib.request.Request(url, headers={"User-Agent": "gwidgets-download"})
+    if have:
+        request.add_header("Range", f"bytes={have}-")
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and have:  # range not satisfiable: the part is complete already
+            response = None
+        else:
+            raise DownloadError(f"Download of {url} failed: HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
+        raise _offline(url, getattr(exc, "reason", exc)) from None
+    if response is not None:
+        with response:
+            resumed = have and response.status == 206
+            if have and not resumed:
+                have = 0  # the server sent the whole file
+            elif have and progress is not None:
+                progress(have)
+            try:
+                with open(part, "ab" if resumed else "wb") as f:
+                    for block in iter(lambda: response.read(CHUNK), b""):
+                        f.write(block)
+                        if progress is not None:
+                            progress(len(block))
+            except (socket.timeout, ConnectionError, OSError) as exc:
+                raise _offline(url, f"connection lost ({exc})") from None
+    if size is not None and part.stat().st_size < size:
+        raise DownloadError(f"Download of {url} is incomplete ({part.stat().st_size} of {size} bytes); "
+                            "run the command again to resume")
+    if sha256 is not None:
+        got = sha256sum(part)
+        if got != sha256:
+            part.unlink()
+            raise DownloadError(f"Checksum mismatch for '{dest.name}' from {url}: expected sha256 {sha256[:12]}…, "
+                                f"got {got[:12]}…; the partial file was removed, run the command again")
+    os.replace(part, dest)
+    return dest
+
+
+def _bar(total: int, desc: str):
+    """A tqdm byte progress bar; returns (update(n), close())."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc)
+    return bar.update, bar.close
+
+
+def download(name: str = "all", dest=None, progress=None, manifest=None, base_url: str | None = None,
+             show_progress: bool = False) -> Path:
+    """Download data set ``name`` ("hess-dr1", "joint-crab" or "all") into ``data_dir(dest)/<name>``.
+
+    ``progress(done_bytes, total_bytes, message)`` is called after each chunk;
+    ``show_progress`` draws a tqdm bar instead. Returns the data set folder
+    (the data folder for "all").
+    """
+    sets = manifest if manifest is not None else DATASETS
+    names = list(sets) if name == "all" else [name]
+    unknown = [n for n in names if n not in sets]
+    if unknown:
+        raise DownloadError(f"Unknown data set '{unknown[0]}'; choose one of {sorted(sets)} or 'all'")
+    root = data_dir(dest)
+    for n in names:
+        spec = sets[n]
+        files = spec["files"]
+        total = sum(f.size for f in files)
+        done = 0
+        update, close = _bar(total, n) if show_progress else (None, None)
+
+        def on_bytes(k, f=None):
+            nonlocal done
+            done += k
+            if update is not None:
+                update(k)
+            if progress is not None:
+                progress(done, total, n)
+
+        try:
+            for f in files:
+                url = (base_url or spec["base_url"]).rstrip("/") + "/" + f.path
+                download_file(url, root / n / f.path, f.sha256, f.size, progress=on_bytes)
+        finally:
+            if close is not None:
+                close()
+    return root if name == "all" else root / name
+
+
+def build_manifest(folders: dict, out=MANIFEST, exclude_prefix=("README",)) -> dict:
+    """Write the manifest from local copies: ``{name: (folder, base_url, description, license)}`` (maintainers)."""
+    data = {"datasets": {}}
+    for name, (folder, base_url, description, license_) in folders.items():
+        folder = Path(folder)
+        files = [p for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith(exclude_prefix)]
+        data["datasets"][name] = {
+            "description": description, "base_url": base_url, "license": license_,
+            "files": [{"path": p.relative_to(folder).as_posix(), "sha256": sha256sum(p), "size": p.stat().st_size}
+                      for p in files],
+        }
+    Path(out).write_text(json.dumps(data, indent=1) + "\n")
+    return data

@@ -1,0 +1,43 @@
+"""Estimators: science products from fitted datasets (flux points, light curves, maps).
+
+Names are imported lazily (PEP 562), so one estimator module failing to import
+does not break the others and ``import gwidgets.core.estimators`` stays cheap.
+
+>>> from gwidgets.core.estimators import FluxPointsEstimator, LightCurveEstimator   # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import importlib
+
+#: public name → module (inside this package) defining it; a new estimator = one new line
+_EXPORTS = {
+    "FluxPointsEstimator": "flux_points",
+    "FluxPoints": "sed_table",
+    "LightCurveEstimator": "light_curve",
+    "LightCurve": "light_curve",
+    "add_time_meta": "light_curve",
+    "fixed_time_intervals": "light_curve",
+    "chi2_constant": "variability",
+    "fractional_variance": "variability",
+    "variability_tests": "variability",
+    "NormLikelihood": "norm_fit",
+    "EstimatorError": "norm_fit",
+    # map estimators (another module set)
+    "ExcessMapEstimator": "excess_map",
+    "TSMapEstimator": "ts_map",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
