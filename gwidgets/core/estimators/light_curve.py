@@ -1,0 +1,269 @@
+"""`LightCurveEstimator`: the flux of one source in time bins (and energy bands), and `LightCurve`.
+
+Datasets carry their time range in ``dataset.meta["time_start"]`` /
+``["time_stop"]`` (astropy `~astropy.time.Time`; `add_time_meta` sets them from
+an observation's GTI — the reduction does not store them yet). A dataset belongs
+to a time bin when its time range lies inside the bin (as gammapy's
+``Datasets.select_time``). In each time bin the datasets are fitted **jointly**
+(one likelihood summed over them, not stacked — as gammapy), per energy band, with
+the same norm estimate as the flux points (`~gwidgets.core.estimators.norm_fit`).
+
+Time bins: ``time_intervals=None`` gives one bin per dataset (per observation);
+otherwise a list of ``(start, stop)`` Time pairs (fixed intervals, GTIs, user
+edges). A bin without any dataset becomes an explicit empty row (NaN values,
+``reason = "no observation in this time bin"``); when no bin has data at all,
+`EstimatorError` is raised.
+
+Examples
+--------
+>>> ds = SpectrumDatasetOnOff.from_extraction(extraction); add_time_meta(ds, observation)   # doctest: +SKIP
+>>> lc = LightCurveEstimator(energy_edges=[1, 100] * u.TeV, source="crab").run(datasets)     # doctest: +SKIP
+>>> lc.to_table()["time_min", "time_max", "flux", "flux_err", "is_ul"]                    # doctest: +SKIP
+>>> lc.variability()["pvalue"]                                                              # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import numpy as np
+import astropy.units as u
+from astropy.table import Table
+from astropy.time import Time
+
+from ..datasets.base import to_edges
+from .flux_points import FluxPointsEstimator, _source_spectral, as_dataset_list
+from .norm_fit import EstimatorError, _resolve_source
+from .sed_table import FluxPoints
+from .variability import variability_tests
+
+__all__ = ["LightCurveEstimator", "LightCurve", "add_time_meta", "dataset_time_range", "fixed_time_intervals"]
+
+
+def add_time_meta(dataset, observation):
+    """Store the observation's time range (first GTI start, last GTI stop) in ``dataset.meta``; returns the dataset."""
+    gti = observation.gti
+    dataset.meta["time_start"] = Time(gti.time_start.min())
+    dataset.meta["time_stop"] = Time(gti.time_stop.max())
+    dataset.meta.setdefault("OBS_ID", observation.obs_id)
+    return dataset
+
+
+def dataset_time_range(dataset):
+    """``(start, stop)`` Times of a dataset (from ``meta["time_start"/"time_stop"]``) or a clear error."""
+    meta = getattr(dataset, "meta", None) or {}
+    start, stop = meta.get("time_start"), meta.get("time_stop")
+    if start is None or stop is None:
+        raise EstimatorError(f"Dataset '{dataset.name}' has no time range: set dataset.meta['time_start'] and "
+                             "['time_stop'] (astropy Time), e.g. with add_time_meta(dataset, observation)")
+    return Time(start), Time(stop)
+
+
+def fixed_time_intervals(start, stop, step) -> list:
+    """Contiguous ``(start, stop)`` bins of length ``step`` (Quantity) covering [start, stop] (Times).
+
+    >>> from astropy.time import Time
+    >>> import astropy.units as u
+    >>> bins = fixed_time_intervals(Time(60000, format="mjd"), Time(60001, format="mjd"), 6 * u.h)
+    >>> len(bins), float(bins[-1][1].mjd)
+    (4, 60001.0)
+    """
+    start, stop = Time(start), Time(stop)
+    step = u.Quantity(step, u.d).to_value(u.d)
+    if not step > 0 or not stop > start:
+        raise EstimatorError(f"fixed_time_intervals needs stop > start and a positive step (got {step} d)")
+    n = int(np.ceil((stop.mjd - start.mjd) / step - 1e-9))
+    edges = [start + i * step * u.d for i in range(n)] + [stop]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def _intervals(time_intervals):
+    out = []
+    for i, pair in enumerate(time_intervals):
+        try:
+            start, stop = Time(pair[0]), Time(pair[1])
+        except Exception as exc:  # noqa: BLE001
+            raise EstimatorError(f"time_intervals[{i}] must be a (start, stop) pair of astropy Times: {exc}") from None
+        if not stop > start:
+            raise EstimatorError(f"time_intervals[{i}]: stop {stop.iso} is not after start {start.iso}")
+        out.append((start, stop))
+    if not out:
+        raise EstimatorError("time_intervals is empty")
+    return out
+
+
+class LightCurveEstimator:
+    """Flux of ``source`` per time bin and energy band.
+
+    Parameters
+    ----------
+    time_intervals : list of (Time, Time), optional
+        Time bins; None: one bin per dataset.
+    energy_edges : Quantity (or floats in TeV)
+        ``[e_min, e_max]`` or several bands.
+    source, selection_optional, n_sigma, n_sigma_ul, sqrt_ts_threshold_ul, norm_values
+        As `FluxPointsEstimator`.
+    atol : Quantity
+        Tolerance on the time-bin boundaries (default 1e-6 d, as gammapy).
+    """
+
+    def __init__(self, time_intervals=None, energy_edges=(1, 100) * u.TeV, source=0, selection_optional=None,
+                 n_sigma=1.0, n_sigma_ul=2.0, sqrt_ts_threshold_ul=2.0, norm_values=None, atol=1e-6 * u.d):
+        self.time_intervals = None if time_intervals is None else _intervals(time_intervals)
+        self.energy_edges = to_edges(energy_edges, "LightCurveEstimator energy_edges")
+        self._fpe = FluxPointsEstimator(self.energy_edges, source, selection_optional, n_sigma, n_sigma_ul,
+                                        sqrt_ts_threshold_ul, norm_values)
+        self.source = source
+        self.atol = u.Quantity(atol, u.d)
+
+    @property
+    def selection_optional(self):
+        return self._fpe.selection_optional
+
+    def __repr__(self):
+        n = "per dataset" if self.time_intervals is None else len(self.time_intervals)
+        return (f"LightCurveEstimator(time bins={n}, energy bands={len(self.energy_edges) - 1}, "
+                f"source={self.source!r}, selection_optional={list(self.selection_optional)})")
+
+    def run(self, datasets) -> "LightCurve":
+        datasets = as_dataset_list(datasets)
+        source = _resolve_source(datasets, self.source)
+        ranges = [dataset_time_range(d) for d in datasets]
+        if self.time_intervals is None:
+            bins = sorted(ranges, key=lambda r: r[0].mjd)
+        else:
+            bins = self.time_intervals
+        atol = self.atol.to_value(u.d)
+        e = self.energy_edges
+        rows, cache = [], {}
+        for start, stop in bins:
+            members = [d for d, (t0, t1) in zip(datasets, ranges)
+                       if t0.mjd >= start.mjd - atol and t1.mjd <= stop.mjd + atol]
+            for lo, hi in zip(e[:-1], e[1:]):
+                if members:
+                    row = self._fpe.estimate_bin(members, lo, hi, cache)
+                    if row.get("reason") == "no data in this bin":
+                        row["reason"] = f"no data in [{lo:.4g}, {hi:.4g}] TeV in this time bin"
+                else:
+                    row = self._empty_row(lo, hi)
+                row.update(time_min=start.mjd, time_max=stop.mjd, datasets=",".join(d.name for d in members),
+                           counts=float(np.nansum(row["counts"])), npred=float(np.nansum(row["npred"])),
+                           npred_excess=float(np.nansum(row["npred_excess"])))
+                rows.append(row)
+        if all(r.get("reason", "").startswith(("no observation", "no data")) for r in rows):
+            raise EstimatorError(f"No data for the light curve: no time bin has a dataset with data in "
+                                 f"[{e[0]:.4g}, {e[-1]:.4g}] TeV")
+        model = _source_spectral(datasets, source)
+        return _build(rows, model, source, self._fpe)
+
+    def _empty_row(self, lo, hi):
+        n = len(self._fpe.norm_values)
+        row = {"norm": np.nan, "norm_err": np.nan, "ts": np.nan, "stat": np.nan, "stat_null": np.nan,
+               "success": False, "counts": 0.0, "npred": np.nan, "npred_excess": np.nan,
+               "reason": "no observation in this time bin", "e_min": lo, "e_max": hi}
+        if "errn-errp" in self.selection_optional:
+            row.update(norm_errn=np.nan, norm_errp=np.nan)
+        if "ul" in self.selection_optional:
+            row["norm_ul"] = np.nan
+        if "scan" in self.selection_optional:
+            row.update(norm_scan=self._fpe.norm_values.copy(), stat_scan=np.full(n, np.nan))
+        return row
+
+
+def _build(rows, model, source, fpe) -> "LightCurve":
+    from .flux_points import build_flux_points
+
+    fp = build_flux_points(rows, model, source, [], fpe)
+    t = fp.table
+    t.add_column(np.array([r["time_min"] for r in rows]) * u.d, name="time_min", index=0)
+    t.add_column(np.array([r["time_max"] for r in rows]) * u.d, name="time_max", index=1)
+    t["datasets"] = [r["datasets"] for r in rows]
+    t.meta["TIMESYS"] = "utc"
+    t.meta["TIMEUNIT"] = "d"  # time_min / time_max: MJD (UTC)
+    return LightCurve(t)
+
+
+class LightCurve(FluxPoints):
+    """A light curve: a likelihood SED table with ``time_min`` / ``time_max`` (MJD) per row.
+
+    One row per time bin and energy band. `to_table` gives the fluxes
+    (``sed_type="flux"`` by default); `variability` runs the tests on one band.
+    """
+
+    def __init__(self, table: Table, meta=None):
+        if "time_min" not in table.colnames or "time_max" not in table.colnames:
+            raise EstimatorError("A light curve table needs 'time_min' and 'time_max' columns (MJD)")
+        super().__init__(table, meta)
+
+    @property
+    def time_min(self) -> Time:
+        return Time(self.table["time_min"].quantity.to_value(u.d), format="mjd", scale="utc")
+
+    @property
+    def time_max(self) -> Time:
+        return Time(self.table["time_max"].quantity.to_value(u.d), format="mjd", scale="utc")
+
+    @property
+    def n_bands(self) -> int:
+        return len(np.unique(np.asarray(self.table["e_min"], float)))
+
+    def to_table(self, sed_type: str = "flux") -> Table:
+        out = super().to_table(sed_type)
+        if "time_min" not in out.colnames:
+            out.add_column(self.table["time_min"], index=0)
+            out.add_column(self.table["time_max"], index=1)
+        for c in ("datasets", "reason"):
+            if c in self.table.colnames and c not in out.colnames:
+                out[c] = self.table[c]
+        return out
+
+    def band(self, index: int = 0) -> Table:
+        """The rows of energy band ``index`` (flux table)."""
+        t = self.to_table("flux")
+        bands = np.unique(np.asarray(t["e_min"], float))
+        if not -len(bands) <= index < len(bands):
+            raise EstimatorError(f"Energy band {index} out of range: the light curve has {len(bands)} band(s)")
+        return t[np.asarray(t["e_min"], float) == bands[index]]
+
+    def variability(self, band: int = 0, sed_type: str = "flux") -> dict:
+        """χ² to a constant (p-value) and fractional variance of band ``band`` (rows with a fit)."""
+        t = self.to_table(sed_type)
+        bands = np.unique(np.asarray(t["e_min"], float))
+        t = t[(np.asarray(t["e_min"], float) == bands[band]) & np.asarray(t["success"], bool)]
+        return variability_tests(t[sed_type].quantity.value, t[f"{sed_type}_err"].quantity.value)
+
+    @classmethod
+    def read(cls, filename, format=None) -> "LightCurve":
+        fp = FluxPoints.read(filename, format)
+        return cls(fp.table)
+
+    def __repr__(self):
+        t = self.table
+        n_t = len(t) // max(self.n_bands, 1)
+        lo, hi = self.time_min, self.time_max
+        span = f"MJD {lo.mjd.min():.4f}–{hi.mjd.max():.4f}" if len(t) else "empty"
+        return (f"LightCurve(source={t.meta.get('source', '?')!r}, time bins={n_t}, energy bands={self.n_bands}, "
+                f"{span}, upper limits={int(np.sum(self.is_ul))})")
+
+    def plot(self, ax=None, sed_type: str = "flux", band: int = 0, **kwargs):
+        """Flux vs time with matplotlib (imported here: optional); upper limits as arrows. Returns the axes."""
+        import matplotlib.pyplot as plt  # lazy: optional
+
+        ax = ax if ax is not None else plt.gca()
+        t = self.to_table(sed_type)
+        bands = np.unique(np.asarray(t["e_min"], float))
+        t = t[np.asarray(t["e_min"], float) == bands[band]]
+        t0, t1 = np.asarray(t["time_min"], float), np.asarray(t["time_max"], float)
+        x = 0.5 * (t0 + t1)
+        y = t[sed_type].quantity
+        err = t[f"{sed_type}_err"].quantity.to_value(y.unit)
+        is_ul = np.asarray(t["is_ul"], bool)
+        yv = y.value.copy()
+        if is_ul.any() and f"{sed_type}_ul" in t.colnames:
+            ul = t[f"{sed_type}_ul"].quantity.to_value(y.unit)
+            yv[is_ul] = ul[is_ul]
+            err = np.where(is_ul, 0.3 * ul, err)
+        kwargs.setdefault("marker", "o")
+        kwargs.setdefault("ls", "none")
+        ax.errorbar(x, yv, xerr=[x - t0, t1 - x], yerr=err, uplims=is_ul, **kwargs)
+        ax.set_xlabel("Time [MJD]")
+        ax.set_ylabel(f"{sed_type} [{y.unit.to_string()}]")
+        return ax
+
