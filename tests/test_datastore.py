@@ -230,7 +230,8 @@ def _write_index(stores, tmp_path, edit):
     hdu = hdu_raw.copy()
     # widen the column first: an in-place assignment truncates to the original width
     # (the CI checkout lives under a longer path than a developer machine)
-    hdu["FILE_DIR"] = np.array([str(src)] * len(hdu), dtype="U512")
+    # (``t[name] = array`` on an existing column assigns in place and truncates, so replace it)
+    hdu.replace_column("FILE_DIR", np.array([str(src)] * len(hdu), dtype="U512"))
     hdu = edit(hdu)
     hdu.write(tmp_path / "hdu-index.fits.gz")
     obs_raw.write(tmp_path / "obs-index.fits.gz")
@@ -239,7 +240,7 @@ def _write_index(stores, tmp_path, edit):
 
 def test_index_pointing_to_missing_file(stores, tmp_path):
     def edit(t):
-        t["FILE_NAME"] = t["FILE_NAME"].astype("U64")
+        t.replace_column("FILE_NAME", t["FILE_NAME"].astype("U64"))
         t["FILE_NAME"][t["HDU_TYPE"] == "events"] = "gone.fits"
         return t
 
@@ -252,7 +253,7 @@ def test_index_pointing_to_missing_file(stores, tmp_path):
 
 def test_missing_hdu(stores, tmp_path):
     def edit(t):
-        t["HDU_NAME"] = t["HDU_NAME"].astype("U64")
+        t.replace_column("HDU_NAME", t["HDU_NAME"].astype("U64"))
         t["HDU_NAME"][t["HDU_TYPE"] == "gti"] = "NO SUCH HDU"
         return t
 

@@ -322,3 +322,36 @@ def test_light_curve_view_draws_a_gadf_table():
     assert t2[0] == 2.0 and half[0] == 1.0
     with pytest.raises(GwidgetsError, match="one of"):
         light_curve_arrays(Table({"time_min": [1.0], "time_max": [2.0], "counts": [3]}))
+
+
+def test_profile_plot_after_a_fit(crab_session, data_dir):
+    s = crab_session
+    s.fit_throttle = 1 / 30
+    view = FitView(s)
+    s.fit(wait=True)
+    assert s.fit_result is not None and s.fit_result.success, s.error
+    assert not view.profile_button.disabled
+    labels = dict(view.profile_parameter.options)
+    assert set(labels) == {"amplitude", "alpha", "beta"}  # the free parameters
+    view.profile_parameter.value = labels["beta"]
+    values = [p.value for p in s.models.parameters]
+    view.profile_button.click()
+    s.wait(60)
+    assert s.error == "" and s.profile_result["parameter"] == "beta"
+    assert [p.value for p in s.models.parameters] == values  # computed on a copy: the model did not move
+    # the core profile on fresh copies of the data with the fitted model
+    ref_sets = _joint_crab(data_dir)
+    ref_sets.models = s.models.copy()
+    ref = Fit().stat_profile(ref_sets, "beta", n=21, n_sigma=3.0)
+    delta = ref["stat_scan"] - ref["stat_scan"].min()
+    np.testing.assert_allclose(view.profile_line.x, ref["values"], rtol=1e-12)
+    np.testing.assert_allclose(view.profile_line.y, delta, rtol=1e-8, atol=1e-8)
+    # at ±1σ (the fit's error) of one parameter, others fixed: Δstat = 1 / (1 − ρ²) ≥ 1 (quadratic approximation)
+    beta = s.models.parameters["beta"]
+    prof = s.stat_profile("beta", values=[beta.value - beta.error, beta.value, beta.value + beta.error], wait=True)
+    corr = np.asarray(s.fit_result.covariance.correlation)
+    names = list(s.fit_result.covariance.names)
+    i = names.index("beta")
+    rho2 = np.linalg.inv(corr)[i, i]  # 1 / (1 − R²) of beta on the others
+    np.testing.assert_allclose(prof["delta_stat"][[0, 2]], rho2, rtol=0.1)
+    assert view.profile_figure.layout.display == "" and "profile of beta" in view.profile_info.value

@@ -23,7 +23,12 @@ def _env():
     return env
 
 
-@pytest.mark.parametrize("name", ["getting_started.ipynb", "dashboard.ipynb"])
+#: every tutorial notebook (each < 30 s); a new notebook = one more name here
+NOTEBOOK_NAMES = ["getting_started.ipynb", "dashboard.ipynb", "joint_crab.ipynb", "analysis_3d.ipynb",
+                  "build_your_own_dashboard.ipynb"]
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
 def test_notebook_runs_with_nbval_lax(name):
     pytest.importorskip("nbval")
     proc = subprocess.run(

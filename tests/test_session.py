@@ -168,3 +168,16 @@ def test_moving_the_on_region_re_extracts_spectra_only(hess_store):
     assert sum(r.n_on for r in moved) < n_on  # off the Crab: fewer ON counts
     assert s.graph._nodes["counts_map"].n_computed == counts_runs  # the sky map was not recomputed
     assert s.graph._nodes["observations"].n_computed == 1
+
+
+def test_traits_passed_to_the_constructor_are_applied(hess_store):
+    """``AnalysisSession(store, required_irf=...)`` used to fail: the trait was observed before the graph existed."""
+    settings = {"binsz": 0.1, "width": 1.0, "e_min": 0.3, "e_max": 100.0, "frame": "icrs"}
+    s = AnalysisSession(hess_store, required_irf="point-like", map_settings=settings, background=False)
+    assert s.required_irf == "point-like" and s.graph.peek("required_irf") == "point-like"
+    assert s.graph.peek("map_settings") == settings
+    s.select([23523])
+    counts = s.compute("counts_map")  # point-like IRFs are found with the constructor's setting
+    assert counts.geom.data_shape[-1] == 10 and counts.data.sum() > 0
+    with pytest.raises(ObservationNotFoundError):
+        AnalysisSession(hess_store, selection=[1], required_irf="point-like", background=False)

@@ -3,6 +3,12 @@
 >>> from gwidgets.app import Dashboard
 >>> Dashboard()            # the simulated example data set          # doctest: +SKIP
 >>> Dashboard("../shared/data/hess-dl3-dr1")                          # doctest: +SKIP
+
+First paint: the browser must create a model and a view for every widget
+before the page shows anything, so only the panels seen at once are built
+with the page (observation list, sky map, model editor, fit view); the
+spectrum, SED and Aladin panels sit in tabs of a `LazyTabs` and are built
+the first time their tab is opened (or their attribute is read).
 """
 from __future__ import annotations
 
@@ -12,15 +18,14 @@ import ipywidgets as w
 
 from ..core.data import DataStore
 from ..state import AnalysisSession
-from ..widgets import FitView, ObservationBrowser, SEDView, SkyView, SpectrumView, StatusBar
-from ..widgets.model_editor import ModelEditor, default_models
+from .lazy_tabs import LazyTabs
 
 __all__ = ["Dashboard"]
 
 
 class Dashboard(w.VBox):
-    """Observation browser + sky view/region editor + model editor + fit view + spectrum / SED views + status
-    (errors shown in the page), over one `AnalysisSession`.
+    """Observation browser + sky view/region editor + model editor + fit view + spectrum / SED / Aladin tabs
+    + status (errors shown in the page), over one `AnalysisSession`.
 
     Parameters
     ----------
@@ -28,9 +33,17 @@ class Dashboard(w.VBox):
         None opens the simulated example data store.
     session : AnalysisSession, optional
         Reuse an existing session (its store wins).
+    aladin : bool
+        Add the Aladin Lite tab (built on first opening; a note + nothing else when ipyaladin is missing).
     """
 
-    def __init__(self, store=None, session: AnalysisSession | None = None, **kwargs):
+    def __init__(self, store=None, session: AnalysisSession | None = None, aladin: bool = True, **kwargs):
+        from ..widgets.fit_view import FitView
+        from ..widgets.model_editor import ModelEditor, default_models
+        from ..widgets.observation_browser import ObservationBrowser
+        from ..widgets.sky_view import SkyView
+        from ..widgets.status import StatusBar
+
         if session is None:
             if store is None:
                 from ..core.simulate.example import example_store
@@ -47,9 +60,42 @@ class Dashboard(w.VBox):
             session.set_models(default_models(session))
         self.models = ModelEditor(session)
         self.fit = FitView(session, show_errors=False)  # the StatusBar shows the errors
-        self.spectrum = SpectrumView(session)
-        self.sed = SEDView(session)
+        panels = [("Fit", lambda: self.fit), ("Spectrum", self._make_spectrum), ("SED", self._make_sed)]
+        if aladin:
+            panels.append(("Aladin sky", self._make_aladin))
+        self.tabs = LazyTabs(panels)
+        self.tabs.add_class("gw-dashboard-tabs")
         title = w.HTML(f"<h3 style='margin:4px 0'>gwidgets — {session.store.name or 'data store'}</h3>")
-        super().__init__([title, self.status, w.HBox([self.browser, self.sky]), self.models,
-                          w.HBox([self.fit, w.VBox([self.spectrum, self.sed])])], **kwargs)
+        super().__init__([title, self.status, w.HBox([self.browser, self.sky]), self.models, self.tabs], **kwargs)
         self.add_class("gw-dashboard")
+
+    # ------------------------------------------------------- lazy panels
+    def _make_spectrum(self):
+        from ..widgets.spectrum_view import SpectrumView
+
+        return SpectrumView(self.session)
+
+    def _make_sed(self):
+        from ..widgets.sed_view import SEDView
+
+        return SEDView(self.session)
+
+    def _make_aladin(self):
+        from ..widgets.aladin_view import AladinView
+
+        return AladinView(self.session)
+
+    @property
+    def spectrum(self):
+        """The `SpectrumView` (built now if its tab was never opened)."""
+        return self.tabs.panel("Spectrum")
+
+    @property
+    def sed(self):
+        """The `SEDView` (built now if its tab was never opened)."""
+        return self.tabs.panel("SED")
+
+    @property
+    def aladin(self):
+        """The `AladinView` (built now if its tab was never opened)."""
+        return self.tabs.panel("Aladin sky")

@@ -100,7 +100,10 @@ def get_wstat_mu_bkg(n_on, n_off, alpha, mu_sig):
     c = alpha * (n_on + n_off) - (1 + alpha) * mu_sig
     d = np.sqrt(c**2 + 4 * alpha * (alpha + 1) * n_off * mu_sig)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (c + d) / (2 * alpha * (alpha + 1))
+        # for C < 0, C + D cancels (to exactly 0 for a tiny n_off, e.g. FFT round-off in ring OFF maps,
+        # which made -n_off log μ_b infinite): use the equal form 2 n_off μ_sig / (D - C) there
+        mu_b = np.where(c >= 0, (c + d) / (2 * alpha * (alpha + 1)), 2 * n_off * mu_sig / (d - c))
+        return np.where(alpha == 0, np.nan, mu_b)
 
 
 def get_wstat_gof_terms(n_on, n_off):

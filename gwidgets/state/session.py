@@ -32,7 +32,9 @@ from traitlets import Any, Bool, Dict, HasTraits, Int, List, Unicode, observe
 from ..core.data import DataStore
 from ..core.geom import Map, MapAxis, WcsGeom
 from ..errors import EmptySelectionError, GwidgetsError, ObservationNotFoundError
+from .config_io import ConfigMixin
 from .graph import Graph
+from .products import ProductsMixin
 from .spectral import assign_models, build_datasets, predictions
 from .worker import Worker
 
@@ -98,7 +100,7 @@ def _counts_map(observations, geom, settings, token=None):
     return counts
 
 
-class AnalysisSession(HasTraits):
+class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
     """Holds the data store, the selection, regions, models and derived results.
 
     Parameters
@@ -109,6 +111,11 @@ class AnalysisSession(HasTraits):
     background : bool
         Run heavy work in a background thread (True in the dashboard; False
         makes every computation synchronous, handy in scripts and tests).
+    **kwargs
+        Initial values of traits (``required_irf="point-like"``, ``map_settings=…``, ``models=…``).
+
+    Flux points, light curves and likelihood profiles: see `~gwidgets.state.products.ProductsMixin`;
+    config / script export and config loading: see `~gwidgets.state.config_io.ConfigMixin`.
     """
 
     # ---- user intent (inputs)
@@ -139,7 +146,7 @@ class AnalysisSession(HasTraits):
     fit_step_delay = 0.0
 
     def __init__(self, store: DataStore | None, selection=None, background: bool = True, **kwargs):
-        super().__init__(**kwargs)
+        # the graph and the worker exist before any trait passed in ``kwargs`` is set (and observed)
         self.store = store
         self.background = background
         self._lock = threading.RLock()
@@ -168,6 +175,7 @@ class AnalysisSession(HasTraits):
         self._outputs = {"counts_map": "counts_map", "off_regions": "off_regions", "spectra": "spectra",
                          "datasets": "datasets"}
         self.worker = Worker(on_done=self._on_done, on_error=self._on_error)
+        super().__init__(**kwargs)
         if not self.map_settings:
             self.map_settings = dict(DEFAULT_MAP_SETTINGS)
         if selection is not None:
@@ -437,7 +445,7 @@ class AnalysisSession(HasTraits):
             self.busy = False
 
     def _on_done(self, kind, result):
-        if kind == "fit":  # the fit job sets its own traits (also when stopped)
+        if kind not in self._outputs:  # fits and products (flux points, …) set their own traits
             return
         name, value = result
         setattr(self, self._outputs[name], value)

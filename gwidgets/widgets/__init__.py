@@ -1,4 +1,5 @@
 """Views over an `AnalysisSession` (ipywidgets + bqplot). Each widget talks only to the session."""
+from .export_panel import ExportPanel
 from .fit_view import FitView
 from .light_curve_view import LightCurveView
 from .model_editor import ModelEditor
@@ -8,4 +9,4 @@ from .sky_view import SkyView
 from .spectrum_view import SpectrumView
 from .status import StatusBar
 
-__all__ = ["FitView", "LightCurveView", "ModelEditor", "ObservationBrowser", "SEDView", "SkyView", "SpectrumView", "StatusBar"]
+__all__ = ["ExportPanel", "FitView", "LightCurveView", "ModelEditor", "ObservationBrowser", "SEDView", "SkyView", "SpectrumView", "StatusBar"]

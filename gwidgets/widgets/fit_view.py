@@ -17,6 +17,9 @@ A view over an `AnalysisSession`:
 * The parameter table shows value ± error, the covariance appears after the
   fit; errors are shown in the page (``session.error``), the user's model and
   regions stay as they were.
+* After a fit, **Profile** draws the fit statistic along the parameter chosen
+  in the dropdown (``session.stat_profile``: ``Fit().stat_profile`` on a copy
+  of the datasets, in the worker thread), as Δ stat with the 1σ line (Δ = 1).
 
 >>> view = FitView(session)          # doctest: +SKIP
 >>> view.fit_button.click()          # doctest: +SKIP
@@ -97,6 +100,7 @@ class FitView(w.VBox):
         self.residual_figure = figure([self.zero, self.res_bars, self.res], self.sx, self.sr, "E [TeV]",
                                       "counts − npred", 200, width, "gw-fit-residuals")
 
+        self._build_profile(width)
         self.fit_button.on_click(lambda _: self.run_fit())
         self.stop_button.on_click(lambda _: self.session.stop_fit())
         self.dataset.observe(lambda _: self.redraw(), "value")
@@ -111,10 +115,81 @@ class FitView(w.VBox):
         super().__init__([w.HBox([w.HTML("<b>Fit</b>", layout=w.Layout(width="40px")), self.fit_button,
                                   self.stop_button, self.dataset]),
                           self.error_area, legend, self.spectrum_figure, self.residual_figure, self.info,
-                          w.HBox([self.params, self.covariance])], **kwargs)
+                          w.HBox([self.params, self.covariance]), self.profile_box], **kwargs)
         self.add_class("gw-fit-view")
         self._on_datasets()
         self._on_error()
+        self._update_profile_choices()
+
+    # ------------------------------------------------------------ profile
+    def _build_profile(self, width):
+        import bqplot as bq
+
+        self.profile_parameter = w.Dropdown(options=[], description="parameter", layout=w.Layout(width="260px"))
+        self.profile_parameter.add_class("gw-fit-profile-parameter")
+        self.profile_button = w.Button(description="Profile", icon="area-chart", disabled=True,
+                                       tooltip="fit statistic along the chosen parameter (after a fit)")
+        self.profile_button.add_class("gw-fit-profile-button")
+        self.profile_button.on_click(lambda _: self.run_profile())
+        self.px, self.py = bq.LinearScale(), bq.LinearScale(min=0.0)
+        sc = {"x": self.px, "y": self.py}
+        self.profile_line = bq.Lines(x=[], y=[], scales=sc, colors=["#1f77b4"], stroke_width=2, marker="circle",
+                                     marker_size=16)
+        self.profile_one = bq.Lines(x=[], y=[], scales=sc, colors=["#999"], line_style="dashed")
+        self.profile_figure = figure([self.profile_one, self.profile_line], self.px, self.py, "parameter",
+                                     "Δ stat", 200, width, "gw-fit-profile")
+        self.profile_figure.layout.display = "none"
+        self.profile_info = w.HTML()
+        self.profile_info.add_class("gw-fit-profile-info")
+        self.profile_box = w.VBox([w.HBox([self.profile_button, self.profile_parameter]), self.profile_figure,
+                                   self.profile_info])
+        self.session.observe(self._update_profile_choices, ["models", "fit_result"])
+        if hasattr(self.session, "profile_result"):
+            self.session.observe(self._on_profile, "profile_result")
+
+    def _update_profile_choices(self, *_):
+        models = self.session.models
+        params = list(models.parameters) if models is not None else []
+        names = [p.name for p in params]
+        options = [(n if names.count(n) == 1 else f"{n} #{i}", i) for i, (n, p) in enumerate(zip(names, params))
+                   if not p.frozen]
+        if list(self.profile_parameter.options) != options:
+            current = self.profile_parameter.value
+            self.profile_parameter.options = options
+            values = [v for _, v in options]
+            if values:
+                self.profile_parameter.value = current if current in values else values[0]
+        self.profile_button.disabled = self.session.fit_result is None or not options
+
+    def run_profile(self, n: int = 21):
+        """What the Profile button does: ``session.stat_profile`` of the chosen parameter (errors in the page)."""
+        with self.session.capture_errors():
+            if self.profile_parameter.value is None:
+                return
+            self.session.error = ""
+            param = list(self.session.models.parameters)[self.profile_parameter.value]
+            self.profile_info.value = f"<span style='color:#555'>profiling {html.escape(param.name)}…</span>"
+            self.session.stat_profile(param, n=n)
+
+    def _on_profile(self, change):
+        prof = change["new"]
+        if prof is None:
+            return
+        x, dy = np.asarray(prof["values"], float), np.asarray(prof["delta_stat"], float)
+        with self.profile_figure.hold_sync():
+            self.px.min, self.px.max = float(x.min()), float(x.max())
+            self.py.max = float(max(np.nanmax(dy), 1.5) * 1.1)
+            with self.profile_line.hold_sync():
+                self.profile_line.x, self.profile_line.y = x, dy
+            with self.profile_one.hold_sync():
+                self.profile_one.x, self.profile_one.y = [float(x.min()), float(x.max())], [1.0, 1.0]
+            unit = f" [{prof['unit']}]" if prof.get("unit") else ""
+            self.profile_figure.axes[0].label = f"{prof['parameter']}{unit}"
+        self.profile_figure.layout.display = ""
+        inside = x[dy <= 1.0]
+        interval = (f", Δ stat ≤ 1 for {inside.min():.4g} … {inside.max():.4g}" if inside.size else "")
+        self.profile_info.value = (f"<span style='color:#555'>profile of {html.escape(prof['parameter'])}: "
+                                   f"{len(x)} points, best {prof['best']:.4g}{html.escape(interval)}</span>")
 
     # ------------------------------------------------------------ actions
     def run_fit(self):

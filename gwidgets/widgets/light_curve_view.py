@@ -5,14 +5,21 @@ quantity with its error — the first of ``flux``/``flux_err``, ``norm``/``norm_
 ``dnde``/``dnde_err``, ``e2dnde``/``e2dnde_err`` present. Rows with ``is_ul``
 are drawn as downward triangles. Several energy bins (2D columns) use the first.
 
+With a session, the **Light curve** button asks it for a light curve
+(``session.light_curve``: one bin per observation, in the band e_min–e_max,
+computed in the worker on the fitted model) and the view draws
+``session.light_curve_result`` whenever it changes.
+
 >>> view = LightCurveView()                       # doctest: +SKIP
 >>> view.set_table(Table.read("light_curve.fits"))  # doctest: +SKIP
+>>> LightCurveView(session).light_curve_button.click()   # doctest: +SKIP
 """
 from __future__ import annotations
 
 import html
 
 import numpy as np
+import astropy.units as u
 import ipywidgets as w
 
 from ..errors import GwidgetsError
@@ -53,10 +60,12 @@ def light_curve_arrays(table):
 
 
 class LightCurveView(w.VBox):
-    """Light curve from a table (see the module docs); shows nothing until `set_table`."""
+    """Light curve from a table or from a session (see the module docs); shows nothing until there is one."""
 
-    def __init__(self, width: int = 520, **kwargs):
+    def __init__(self, session=None, width: int = 520, band=(1.0, 100.0), **kwargs):
         import bqplot as bq
+
+        self.session = session
 
         self.sx, self.sy = bq.LinearScale(), bq.LinearScale()
         sc = {"x": self.sx, "y": self.sy}
@@ -68,8 +77,34 @@ class LightCurveView(w.VBox):
                              240, width, "gw-lc-figure")
         self.info = w.HTML("<i>No light curve yet.</i>")
         self.info.add_class("gw-lc-info")
-        super().__init__([w.HTML("<b>Light curve</b>"), self.figure, self.info], **kwargs)
+        small = w.Layout(width="150px")
+        self.e_min = w.BoundedFloatText(value=band[0], min=1e-4, max=1e6, description="e_min [TeV]", layout=small)
+        self.e_max = w.BoundedFloatText(value=band[1], min=1e-4, max=1e6, description="e_max [TeV]", layout=small)
+        self.light_curve_button = w.Button(description="Light curve", icon="clock",
+                                           tooltip="flux per observation of the fitted model (worker thread)",
+                                           disabled=session is None)
+        self.light_curve_button.add_class("gw-lc-button")
+        self.light_curve_button.on_click(lambda _: self.compute_light_curve())
+        controls = [w.HBox([self.light_curve_button, self.e_min, self.e_max])] if session is not None else []
+        super().__init__([w.HTML("<b>Light curve</b>"), *controls, self.figure, self.info], **kwargs)
         self.add_class("gw-lc-view")
+        if session is not None:
+            session.observe(self._on_light_curve, "light_curve_result")
+            self._on_light_curve()
+
+    def compute_light_curve(self):
+        """What the button does: ``session.light_curve`` per observation (errors are shown in the page)."""
+        with self.session.capture_errors():
+            lo, hi = float(self.e_min.value), float(self.e_max.value)
+            if not hi > lo:
+                raise GwidgetsError(f"Light curve: e_max ({hi} TeV) must be above e_min ({lo} TeV)")
+            self.session.error = ""
+            self.session.light_curve(energy_edges=[lo, hi] * u.TeV)
+
+    def _on_light_curve(self, *_):
+        lc = self.session.light_curve_result
+        if lc is not None:
+            self.set_table(lc.band(0))
 
     def set_table(self, table):
         t, half, value, err, ul, name, unit = light_curve_arrays(table)

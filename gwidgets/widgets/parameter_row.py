@@ -21,6 +21,9 @@ from typing import Callable
 
 import astropy.units as u
 import ipywidgets as w
+# not all Style classes are exported at the top level of ipywidgets 8
+from ipywidgets.widgets.widget_bool import ToggleButtonStyle
+from ipywidgets.widgets.widget_string import HTMLStyle, TextStyle
 
 from ..core.models.parameter import ParameterError
 
@@ -30,6 +33,27 @@ __all__ = ["ParameterRow", "parse_value", "slider_range", "css_name"]
 SLIDER_STEPS = 200
 #: half-width [deg] of the slider window for sky positions (lon_0/lat_0)
 POSITION_WINDOW = 2.0
+
+
+#: Layout / Style widgets shared by all rows (one browser model each instead of one per row and widget)
+_SHARED: dict = {}
+
+
+def _shared(cls, **traits):
+    """One shared instance of a Layout / Style class per set of traits (made again if it was closed).
+
+    Every widget otherwise makes its own Layout and Style: for a parameter row that is
+    ~25 widget models the browser must create before the first paint instead of 8.
+    """
+    key = (cls, tuple(sorted(traits.items())))
+    obj = _SHARED.get(key)
+    if obj is None or getattr(obj, "comm", None) is None:
+        obj = _SHARED[key] = cls(**traits)
+    return obj
+
+
+def _layout(width: str) -> w.Layout:
+    return _shared(w.Layout, width=width)
 
 
 def css_name(text: str) -> str:
@@ -135,22 +159,26 @@ class ParameterRow(w.HBox):
         self.dirty = False
         lo, hi, log = slider_range(param)
         self.is_log = log
+        html_style = _shared(HTMLStyle)
         self.name_label = w.HTML(f"<span title='{html.escape(path, quote=True)}'>{html.escape(param.name)}</span>",
-                                 layout=w.Layout(width="110px"))
+                                 layout=_layout("110px"), style=html_style)
+        slider_style = _shared(w.SliderStyle)
         if log:
             elo, ehi = math.log10(lo), math.log10(hi)
             self.slider = w.FloatLogSlider(value=param.value, base=10, min=elo, max=ehi, step=(ehi - elo) / SLIDER_STEPS,
-                                           readout=False, layout=w.Layout(width="240px"))
+                                           readout=False, layout=_layout("240px"), style=slider_style)
         else:
             self.slider = w.FloatSlider(value=param.value, min=lo, max=hi, step=(hi - lo) / SLIDER_STEPS,
-                                        readout=False, layout=w.Layout(width="240px"))
-        self.text = w.Text(value=_fmt(param.value), continuous_update=False, layout=w.Layout(width="110px"))
+                                        readout=False, layout=_layout("240px"), style=slider_style)
+        self.text = w.Text(value=_fmt(param.value), continuous_update=False, layout=_layout("110px"),
+                           style=_shared(TextStyle))
         self.unit = w.HTML(f"<code>{param.unit.to_string() if param.unit != u.one else ''}</code>",
-                           layout=w.Layout(width="130px"))
-        self.bounds = w.HTML(layout=w.Layout(width="110px"))
-        self.err = w.HTML(layout=w.Layout(width="80px"))
+                           layout=_layout("130px"), style=html_style)
+        self.bounds = w.HTML(layout=_layout("110px"), style=html_style)
+        self.err = w.HTML(layout=_layout("80px"), style=html_style)
         self.frozen = w.ToggleButton(value=param.frozen, description="frozen", icon="lock",
-                                     tooltip="frozen parameters are not fitted", layout=w.Layout(width="90px"))
+                                     tooltip="frozen parameters are not fitted", layout=_layout("90px"),
+                                     style=_shared(ToggleButtonStyle))
         for widget, cls in ((self.slider, "gw-param-slider"), (self.text, "gw-param-value"), (self.unit, "gw-param-unit"),
                             (self.bounds, "gw-param-bounds"), (self.err, "gw-param-err"), (self.frozen, "gw-param-frozen")):
             widget.add_class(cls)

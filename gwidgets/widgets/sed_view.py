@@ -7,7 +7,13 @@
   (``e_ref`` and ``dnde`` / ``dnde_err``, or ``e2dnde`` / ``e2dnde_err``) and
   draws it with error bars; upper limits (``is_ul``) as downward triangles.
 
+* The **Flux points** button asks the session for flux points
+  (``session.flux_points``, computed in the worker on the fitted model) in
+  ``n bins`` log-spaced bins between ``e_min`` and ``e_max``; the view draws
+  ``session.flux_points_result`` whenever it changes.
+
 >>> view = SEDView(session, source="crab")           # doctest: +SKIP
+>>> view.flux_points_button.click()                  # doctest: +SKIP
 >>> view.set_flux_points(Table.read("flux_points.fits"))   # doctest: +SKIP
 """
 from __future__ import annotations
@@ -82,14 +88,21 @@ def flux_points_arrays(table):
     else:
         raise GwidgetsError(f"Flux points table needs 'dnde' or 'e2dnde' (have: {', '.join(cols)})")
     ul = np.asarray(table["is_ul"], bool) if "is_ul" in cols else np.zeros(len(table), bool)
-    return e.value, e2.value, err.value, ul
+    e2 = e2.value
+    for col, scale in (("e2dnde_ul", None), ("dnde_ul", e ** 2)):  # upper limits drawn at their UL value
+        if ul.any() and col in cols:
+            q = u.Quantity(table[col])
+            q = (q * scale if scale is not None else q).to_value(E2_UNIT)
+            e2 = np.where(ul, q, e2)
+            break
+    return e.value, e2, err.value, ul
 
 
 class SEDView(w.VBox):
     """Model SED (with error band after a fit) and flux points, bound to an `AnalysisSession`."""
 
     def __init__(self, session, source: str | None = None, energy_range=(0.03, 100.0), width: int = 520,
-                 delay: float = 0.05, **kwargs):
+                 delay: float = 0.05, fp_range=(0.1, 30.0), fp_bins: int = 8, **kwargs):
         import bqplot as bq
 
         self.session = session
@@ -107,12 +120,44 @@ class SEDView(w.VBox):
                              "E [TeV]", "E² dN/dE [TeV cm⁻² s⁻¹]", 280, width, "gw-sed-figure")
         self.info = w.HTML()
         self.info.add_class("gw-sed-info")
+        self.fp_info = w.HTML()
+        self.fp_info.add_class("gw-sed-fp-info")
+        small = w.Layout(width="150px")
+        self.e_min = w.BoundedFloatText(value=fp_range[0], min=1e-4, max=1e6, description="e_min [TeV]", layout=small)
+        self.e_max = w.BoundedFloatText(value=fp_range[1], min=1e-4, max=1e6, description="e_max [TeV]", layout=small)
+        self.n_bins = w.BoundedIntText(value=fp_bins, min=1, max=100, description="n bins", layout=small)
+        self.flux_points_button = w.Button(description="Flux points", icon="chart-line",
+                                           tooltip="compute flux points of the fitted model (worker thread)")
+        self.flux_points_button.add_class("gw-sed-fp-button")
+        self.flux_points_button.on_click(lambda _: self.compute_flux_points())
         self._coalescer = Coalescer(self.redraw, delay)
         session.observe(lambda _: self._coalescer.request(), ["model_version", "fit_result"])
-        super().__init__([w.HTML("<b>SED</b> (model, 1σ band after a fit, flux points)"), self.figure, self.info],
-                         **kwargs)
+        if hasattr(session, "flux_points_result"):
+            session.observe(self._on_flux_points, "flux_points_result")
+        super().__init__([w.HTML("<b>SED</b> (model, 1σ band after a fit, flux points)"),
+                          w.HBox([self.flux_points_button, self.e_min, self.e_max, self.n_bins]),
+                          self.figure, self.info, self.fp_info], **kwargs)
         self.add_class("gw-sed-view")
         self.redraw()
+        self._on_flux_points()
+
+    def energy_edges(self) -> u.Quantity:
+        """The flux point bins chosen in the view: ``n bins`` log-spaced between e_min and e_max."""
+        lo, hi = float(self.e_min.value), float(self.e_max.value)
+        if not hi > lo:
+            raise GwidgetsError(f"Flux points: e_max ({hi} TeV) must be above e_min ({lo} TeV)")
+        return np.geomspace(lo, hi, int(self.n_bins.value) + 1) * u.TeV
+
+    def compute_flux_points(self):
+        """What the button does: ``session.flux_points`` (errors are shown in the page)."""
+        with self.session.capture_errors():
+            self.session.error = ""
+            self.session.flux_points(self.energy_edges(), source=self.source)
+
+    def _on_flux_points(self, *_):
+        fp = getattr(self.session, "flux_points_result", None)
+        if fp is not None:
+            self.set_flux_points(fp.to_table("e2dnde"))
 
     def _spectral(self):
         models = self.session.models
@@ -146,4 +191,4 @@ class SEDView(w.VBox):
         with self.figure.hold_sync():
             set_errorbars(self.fp_bars, self.fp, e[~ul], e2[~ul], err[~ul], log=True)
             self.fp_ul.x, self.fp_ul.y = e[ul], e2[ul]
-        self.info.value += f"; {int((~ul).sum())} flux points, {int(ul.sum())} upper limits"
+        self.fp_info.value = f"{int((~ul).sum())} flux points, {int(ul.sum())} upper limits"

@@ -237,6 +237,22 @@ class MapDataset:
         e = self.counts.geom.axis("energy").center.to_value(u.TeV)
         return np.broadcast_to(np.asarray(bkg.spectral_model.dnde_values(e), float), (n_e,))
 
+    def _signal_box(self):
+        """``(box, signal)``: the bounding box (y0, y1, x0, x1) of all sky models' cut-outs and their summed
+        predicted counts inside it, or ``(None, None)`` when no model has any pixel on the map."""
+        parts = [self._evaluator(m).compute() for m in self._sky_models()]
+        parts = [(sl, v) for sl, v in parts if sl is not None]
+        if not parts:
+            return None, None
+        y0 = min(sl[0].start for sl, _ in parts)
+        y1 = max(sl[0].stop for sl, _ in parts)
+        x0 = min(sl[1].start for sl, _ in parts)
+        x1 = max(sl[1].stop for sl, _ in parts)
+        signal = np.zeros((self.counts.data.shape[0], y1 - y0, x1 - x0))
+        for sl, v in parts:
+            signal[:, sl[0].start - y0: sl[0].stop - y0, sl[1].start - x0: sl[1].stop - x0] += v
+        return (y0, y1, x0, x1), signal
+
     def stat_sum(self) -> float:
         """Cash statistic summed over ``mask_safe & mask_fit``.
 
@@ -245,18 +261,7 @@ class MapDataset:
         c = self._stat_setup()
         factor = self._background_factor()
         if factor is not None:
-            parts = [self._evaluator(m).compute() for m in self._sky_models()]
-            parts = [(sl, v) for sl, v in parts if sl is not None]
-            box, signal = None, None
-            if parts:
-                y0 = min(sl[0].start for sl, _ in parts)
-                y1 = max(sl[0].stop for sl, _ in parts)
-                x0 = min(sl[1].start for sl, _ in parts)
-                x1 = max(sl[1].stop for sl, _ in parts)
-                box = (y0, y1, x0, x1)
-                signal = np.zeros((self.counts.data.shape[0], y1 - y0, x1 - x0))
-                for sl, v in parts:
-                    signal[:, sl[0].start - y0: sl[0].stop - y0, sl[1].start - x0: sl[1].stop - x0] += v
+            box, signal = self._signal_box()
             cash = c.get("fast")
             if cash is None:
                 cash = c["fast"] = MapCash(c["counts"], None if self.background is None else self.background.data,

@@ -38,7 +38,14 @@ __all__ = ["LightCurveEstimator", "LightCurve", "add_time_meta", "dataset_time_r
 
 
 def add_time_meta(dataset, observation):
-    """Store the observation's time range (first GTI start, last GTI stop) in ``dataset.meta``; returns the dataset."""
+    """Store the observation's time range (first GTI start, last GTI stop) in ``dataset.meta``; returns the dataset.
+
+    Datasets from `make_spectrum_datasets` / `SpectrumDatasetOnOff.from_extraction`
+    already carry ``time_start``/``time_stop``: then this is a no-op.
+    """
+    if dataset.meta.get("time_start") is not None and dataset.meta.get("time_stop") is not None:
+        dataset.meta.setdefault("OBS_ID", observation.obs_id)
+        return dataset
     gti = observation.gti
     dataset.meta["time_start"] = Time(gti.time_start.min())
     dataset.meta["time_stop"] = Time(gti.time_stop.max())

@@ -24,13 +24,18 @@ from astropy.coordinates import Angle, SkyCoord
 from ...errors import GwidgetsError, MissingIRFError
 from ..executor import get_executor
 from ..geom import MapAxis
-from .reflected import ReflectedRegionsFinder
+from .reflected import ReflectedRegionsFinder, ReflectedRegionsResult
 
-__all__ = ["SpectrumExtraction", "SpectrumExtractor", "RadMaxMismatchError"]
+__all__ = ["SpectrumExtraction", "SpectrumExtractor", "WobbleRegionsFinder", "RadMaxMismatchError",
+           "ContainmentCorrectionError"]
 
 
 class RadMaxMismatchError(GwidgetsError, ValueError):
     """The ON region radius differs from the point-like IRF's RAD_MAX."""
+
+
+class ContainmentCorrectionError(GwidgetsError, ValueError):
+    """PSF containment correction asked for where it cannot apply (point-like IRFs, non-circular ON region)."""
 
 
 @dataclass
@@ -86,6 +91,106 @@ class SpectrumExtraction:
             f"n_off_regions={len(self.off_regions)}, livetime={self.livetime.to_value('s'):.0f} s, "
             f"offset={self.offset.deg:.3f}°)"
         )
+
+
+def _time_meta(obs) -> dict:
+    """``time_start`` / ``time_stop`` (astropy Time: first GTI start, last GTI stop), {} without a usable GTI."""
+    try:
+        gti = obs.gti
+        if gti is None or len(gti) == 0:
+            return {}
+        return {"time_start": gti.time_start.min(), "time_stop": gti.time_stop.max()}
+    except GwidgetsError:
+        return {}
+
+
+class WobbleRegionsFinder:
+    """OFF regions at the ``n_off_regions`` positions symmetric to the ON region about the pointing.
+
+    The ON centre is rotated about the pointing on the sphere by
+    ``i × 360° / (n_off_regions + 1)``, i = 1..n (gammapy's
+    ``WobbleRegionsFinder``, which rotates in a tangent-plane pixel frame: the
+    same positions). Works for `PointSkyRegion` (energy-dependent RAD_MAX) and
+    `CircleSkyRegion`. With an exclusion mask (True = usable), a point whose
+    pixel is excluded, or a circle touching an excluded pixel, is dropped.
+
+    >>> from astropy.coordinates import SkyCoord
+    >>> from regions import PointSkyRegion
+    >>> pnt = SkyCoord(83.63, 22.41, unit="deg")
+    >>> found = WobbleRegionsFinder(1).run(PointSkyRegion(SkyCoord(83.63, 22.01, unit="deg")), pnt)
+    >>> round(float(found.regions[0].center.dec.deg), 3)
+    22.81
+    """
+
+    def __init__(self, n_off_regions: int = 1):
+        if int(n_off_regions) < 1:
+            raise GwidgetsError(f"WobbleRegionsFinder needs n_off_regions >= 1, got {n_off_regions}")
+        self.n_off_regions = int(n_off_regions)
+
+    def __repr__(self):
+        return f"WobbleRegionsFinder(n_off_regions={self.n_off_regions})"
+
+    def run(self, region, center: SkyCoord, exclusion_mask=None) -> ReflectedRegionsResult:
+        pos = region.center
+        sep, pa = center.separation(pos), center.position_angle(pos)
+        if sep.deg == 0:
+            return ReflectedRegionsResult(reason="the ON region is at the pointing position: no wobble OFF position")
+        step = Angle(360.0 / (self.n_off_regions + 1), "deg")
+        regions = []
+        for i in range(1, self.n_off_regions + 1):
+            off = center.directional_offset_by(pa + i * step, sep)
+            candidate = _moved(region, off)
+            if exclusion_mask is None or not _excluded(candidate, exclusion_mask):
+                regions.append(candidate)
+        if not regions:
+            return ReflectedRegionsResult(reason="all wobble OFF positions are in the exclusion mask")
+        return ReflectedRegionsResult(regions=regions)
+
+
+def _moved(region, center):
+    import copy
+
+    out = copy.copy(region)
+    out.center = SkyCoord(center.icrs.ra, center.icrs.dec, frame="icrs")
+    return out
+
+
+def _excluded(region, mask) -> bool:
+    from regions import PointSkyRegion
+
+    data = np.asarray(mask.data, dtype=bool)
+    data = data.reshape(data.shape[-2:]) if data.ndim > 2 else data
+    if isinstance(region, PointSkyRegion):
+        iy, ix = mask.geom.coord_to_idx(region.center)
+        return bool(iy >= 0 and not data[iy, ix])
+    inside = np.asarray(mask.geom.to_image().region_mask([region]), dtype=bool).reshape(data.shape)
+    return bool((inside & ~data).any())
+
+
+def _rad_max_overlap(regions, rad_max, offset, energy_axis) -> bool:
+    """gammapy's check: some pair of centres closer than 2 × RAD_MAX in a RAD_MAX bin overlapping the energy range."""
+    import itertools
+
+    centers = [r.center for r in regions]
+    sep = np.array([a.separation(b).deg for a, b in itertools.combinations(centers, 2)])
+    edges = rad_max.axes["energy"].edges_in(u.TeV)
+    centres = np.sqrt(edges[:-1] * edges[1:])
+    radius = np.ravel(rad_max.evaluate(energy=centres * u.TeV, offset=offset).to_value("deg"))
+    e_min, e_max = energy_axis.edges[0].to_value("TeV"), energy_axis.edges[-1].to_value("TeV")
+    used = (edges[1:] >= e_min) & (edges[:-1] <= e_max)
+    return bool(np.any(sep[None, :] < 2 * radius[used][:, None]))
+
+
+def _in_rad_max(events, regions, rad_max, pointing) -> np.ndarray:
+    """(n_regions, n_events): event within RAD_MAX(E_reco, offset of the region centre) of each centre."""
+    ev = _unit_vectors(events.radec)
+    out = np.zeros((len(regions), len(ev)), dtype=bool)
+    for k, region in enumerate(regions):
+        offset = region.center.separation(pointing)
+        radius = rad_max.evaluate(method="nearest", energy=events.energy, offset=offset).to_value("rad")
+        cos_sep = (_center_vectors([region]) @ ev.T)[0]
+        out[k] = cos_sep >= np.cos(np.ravel(radius))
+    return out
 
 
 def _unit_vectors(coords: SkyCoord) -> np.ndarray:
@@ -145,14 +250,31 @@ class SpectrumExtractor:
         For point-like IRFs with a fixed RAD_MAX: an ON radius within this
         relative tolerance is accepted (RAD_MAX is used, with a warning when
         they differ); anything else is an error.
+    containment_correction : bool
+        Multiply the exposure per true-energy bin by the fraction of the PSF
+        (at the ON-region offset) contained in the ON circle, as gammapy's
+        ``SpectrumDatasetMaker(containment_correction=True)``. Only for
+        full-enclosure IRFs and circular ON regions
+        (`ContainmentCorrectionError` otherwise); an observation without a PSF
+        gives an empty result naming the missing IRF.
     """
 
     def __init__(self, on_region, energy_axis: MapAxis, energy_axis_true: MapAxis, finder=None,
-                 exclusion_mask=None, rad_max_rtol: float = 0.01):
+                 exclusion_mask=None, rad_max_rtol: float = 0.01, containment_correction: bool = False):
+        from regions import CircleSkyRegion, PointSkyRegion
+
+        if containment_correction and not isinstance(on_region, CircleSkyRegion):
+            raise ContainmentCorrectionError(
+                f"PSF containment correction needs a circular ON region, not {type(on_region).__name__}")
+        self.containment_correction = bool(containment_correction)
         self.on_region = on_region
         self.energy_axis = energy_axis
         self.energy_axis_true = energy_axis_true
-        self.finder = finder or ReflectedRegionsFinder()
+        if isinstance(on_region, PointSkyRegion) and isinstance(finder, ReflectedRegionsFinder):
+            raise GwidgetsError("A PointSkyRegion ON region (energy-dependent RAD_MAX) has no area to reflect: use "
+                                "WobbleRegionsFinder(n_off_regions) as finder")
+        default = WobbleRegionsFinder(1) if isinstance(on_region, PointSkyRegion) else ReflectedRegionsFinder()
+        self.finder = finder or default
         self.exclusion_mask = exclusion_mask
         self.rad_max_rtol = rad_max_rtol
 
@@ -167,7 +289,12 @@ class SpectrumExtractor:
             return result
 
     def _run(self, obs, result: SpectrumExtraction) -> SpectrumExtraction:
-        on_region = self._check_rad_max(obs)
+        if self.containment_correction and obs.is_pointlike:
+            raise ContainmentCorrectionError(
+                f"Observation {obs.obs_id} has point-like IRFs (events already cut at RAD_MAX): PSF containment "
+                "correction only applies to full-enclosure IRFs; use containment_correction=False")
+        on_region, rad_max_table = self._check_rad_max(obs)
+        result.meta = {"OBS_ID": obs.obs_id, "OBJECT": obs.target_name, **_time_meta(obs)}
         result.on_region = on_region
         pointing = obs.pointing_radec
         center = on_region.center if hasattr(on_region, "center") else None
@@ -191,16 +318,28 @@ class SpectrumExtractor:
             return result
 
         found = self.finder.run(on_region, pointing, exclusion_mask=self.exclusion_mask)
+        if rad_max_table is not None and found.regions and _rad_max_overlap(
+                [on_region, *found.regions], rad_max_table, result.offset, self.energy_axis):
+            found = ReflectedRegionsResult(reason=(
+                f"the ON and OFF circles of radius RAD_MAX(E) overlap (RAD_MAX up to "
+                f"{float(np.max(rad_max_table.data)):.3f}°): use fewer OFF regions"))
         result.off_regions = found.regions
 
         events = obs.events
         e_idx = self.energy_axis.coord_to_idx(events.energy)
         n_reco = self.energy_axis.nbin
-        inside = _in_regions(events, [on_region, *found.regions], getattr(found, "centers", None))
         ok = e_idx >= 0
-        result.counts = np.bincount(e_idx[ok & inside[0]], minlength=n_reco).astype(float)
-        off_mask = inside[1:].any(axis=0) & ok
-        result.counts_off = np.bincount(e_idx[off_mask], minlength=n_reco).astype(float)
+        if rad_max_table is None:
+            inside = _in_regions(events, [on_region, *found.regions], getattr(found, "centers", None))
+            result.counts = np.bincount(e_idx[ok & inside[0]], minlength=n_reco).astype(float)
+            off_mask = inside[1:].any(axis=0) & ok
+            result.counts_off = np.bincount(e_idx[off_mask], minlength=n_reco).astype(float)
+        else:
+            inside = _in_rad_max(events, [on_region, *found.regions], rad_max_table, pointing)
+            result.counts = np.bincount(e_idx[ok & inside[0]], minlength=n_reco).astype(float)
+            # as gammapy: an event in two OFF circles counts twice (they do not overlap once checked above)
+            result.counts_off = sum((np.bincount(e_idx[ok & m], minlength=n_reco).astype(float) for m in inside[1:]),
+                                    np.zeros(n_reco))
         result.acceptance = np.ones(n_reco)
         result.acceptance_off = np.full(n_reco, float(len(found.regions)))
         if not found.regions:
@@ -210,28 +349,52 @@ class SpectrumExtractor:
         e_true = self.energy_axis_true.center
         area = aeff.evaluate(energy_true=e_true, offset=result.offset)
         result.exposure = (area * livetime).to("cm2 s")
+        if self.containment_correction:
+            psf = obs.psf
+            if psf is None:
+                raise MissingIRFError(obs.obs_id, "psf", obs.available_hdus)
+            fraction = psf.containment(rad=on_region.radius, energy_true=e_true, offset=result.offset)
+            result.exposure = result.exposure * np.asarray(fraction, dtype=float).reshape(e_true.shape)
         result.edisp = np.asarray(
             edisp.pdf_matrix(self.energy_axis_true.edges, self.energy_axis.edges, result.offset)
         )
         lo, hi = getattr(aeff, "lo_threshold", None), getattr(aeff, "hi_threshold", None)
         result.energy_thresholds = (lo, hi)
-        result.meta = {"OBS_ID": obs.obs_id, "OBJECT": obs.target_name}
         return result
 
     def _check_rad_max(self, obs):
-        """For point-like IRFs: the ON radius must match a fixed RAD_MAX (within rtol)."""
-        from regions import CircleSkyRegion
+        """``(on_region, rad_max table or None)``.
+
+        Point-like IRFs with a fixed RAD_MAX: the ON radius must match it
+        (within rtol; a `PointSkyRegion` becomes a circle of radius RAD_MAX).
+        Energy-dependent RAD_MAX: the ON region must be a `PointSkyRegion`; the
+        table is returned and counts are selected per event energy.
+        """
+        from regions import CircleSkyRegion, PointSkyRegion
 
         rad_max = obs.rad_max if obs.is_pointlike else None
-        if rad_max is None or not isinstance(self.on_region, CircleSkyRegion):
-            return self.on_region
+        if rad_max is None:
+            if isinstance(self.on_region, PointSkyRegion):
+                raise RadMaxMismatchError(
+                    f"A PointSkyRegion ON region needs point-like IRFs with RAD_MAX; observation {obs.obs_id} "
+                    "has none: use a CircleSkyRegion")
+            return self.on_region, None
         fixed = getattr(rad_max, "fixed_value", None)
         if fixed is None:
             values = np.unique(np.asarray(rad_max.data))
             if len(values) != 1:
-                return self.on_region  # energy-dependent RAD_MAX: handled per energy bin elsewhere
+                if isinstance(self.on_region, PointSkyRegion):
+                    return self.on_region, rad_max
+                raise RadMaxMismatchError(
+                    f"Observation {obs.obs_id} has an energy-dependent RAD_MAX ({values.min():.4f}°–"
+                    f"{values.max():.4f}°): use a PointSkyRegion(center) as ON region, not "
+                    f"{type(self.on_region).__name__}")
             fixed = values[0] * u.Unit(rad_max.unit)
         fixed = Angle(fixed)
+        if isinstance(self.on_region, PointSkyRegion):
+            return CircleSkyRegion(self.on_region.center, fixed), None
+        if not isinstance(self.on_region, CircleSkyRegion):
+            return self.on_region, None
         radius = self.on_region.radius
         if np.isclose(radius.to_value("deg"), fixed.deg, rtol=self.rad_max_rtol, atol=0):
             if radius.to_value("deg") != fixed.deg:
@@ -240,7 +403,7 @@ class SpectrumExtractor:
                     f"of observation {obs.obs_id}; using RAD_MAX",
                     stacklevel=3,
                 )
-            return CircleSkyRegion(self.on_region.center, fixed)
+            return CircleSkyRegion(self.on_region.center, fixed), None
         raise RadMaxMismatchError(
             f"ON region radius {radius.to_value('deg'):.4f}° does not match RAD_MAX = {fixed.deg:.4f}° of the "
             f"point-like IRFs of observation {obs.obs_id}: point-like IRFs are only valid for that radius"

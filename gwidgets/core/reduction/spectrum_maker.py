@@ -48,12 +48,12 @@ from ..datasets import Datasets, SpectrumDatasetOnOff
 from ..executor import get_executor
 from ..geom import MapAxis
 from .safe_mask import SafeMaskError, SafeMaskMaker
-from .spectrum import RadMaxMismatchError, SpectrumExtractor
+from .spectrum import ContainmentCorrectionError, RadMaxMismatchError, SpectrumExtractor
 
 __all__ = ["SpectrumDatasetMaker", "SpectrumDatasets", "ObservationRecord", "make_spectrum_datasets"]
 
 #: errors that are the caller's configuration, not one observation's data: raised, never collected
-CONFIG_ERRORS = (RadMaxMismatchError, SafeMaskError)
+CONFIG_ERRORS = (RadMaxMismatchError, SafeMaskError, ContainmentCorrectionError)
 
 #: cache entries of an `Observation` dropped after its reduction
 _RELEASED = ("events", "gti", "aeff", "edisp", "psf", "bkg", "rad_max")
@@ -178,6 +178,9 @@ class SpectrumDatasetMaker:
         Relative tolerance between the ON radius and a fixed RAD_MAX.
     release_memory : bool
         Drop each observation's events and IRFs from its cache once reduced.
+    containment_correction : bool
+        Scale the exposure by the PSF containment of the ON circle (full-enclosure
+        IRFs only; point-like IRFs raise `ContainmentCorrectionError`).
 
     Examples
     --------
@@ -187,13 +190,15 @@ class SpectrumDatasetMaker:
     """
 
     def __init__(self, on_region, energy_axis, energy_axis_true, safe_mask="aeff-default", exclusion_mask=None,
-                 finder=None, rad_max_rtol: float = 0.01, release_memory: bool = True):
+                 finder=None, rad_max_rtol: float = 0.01, release_memory: bool = True,
+                 containment_correction: bool = False):
         if not hasattr(on_region, "to_pixel"):
             raise GwidgetsError(f"on_region must be a regions SkyRegion, not {type(on_region).__name__}")
         self.extractor = SpectrumExtractor(on_region, _as_axis(energy_axis, "energy"),
                                            _as_axis(energy_axis_true, "energy_true"), finder=finder,
                                            exclusion_mask=_check_exclusion_mask(exclusion_mask),
-                                           rad_max_rtol=rad_max_rtol)
+                                           rad_max_rtol=rad_max_rtol,
+                                           containment_correction=containment_correction)
         self.safe_mask = _as_safe_mask(safe_mask)
         self.release_memory = release_memory
         self._n_done = 0
@@ -259,7 +264,8 @@ class SpectrumDatasetMaker:
 
 def make_spectrum_datasets(observations, on_region, energy_axis, energy_axis_true, safe_mask="aeff-default",
                            exclusion_mask=None, executor="serial", progress=None, token=None, stack: bool = False,
-                           name: str = "stacked", finder=None, release_memory: bool = True) -> SpectrumDatasets:
+                           name: str = "stacked", finder=None, release_memory: bool = True,
+                           containment_correction: bool = False) -> SpectrumDatasets:
     """Reduce DL3 observations to 1D ON/OFF spectra (reflected regions); see the module docstring.
 
     Returns a `SpectrumDatasets` (a `Datasets`): one `SpectrumDatasetOnOff`
@@ -269,5 +275,6 @@ def make_spectrum_datasets(observations, on_region, energy_axis, energy_axis_tru
     and why, ``.table()`` summarises the batch.
     """
     maker = SpectrumDatasetMaker(on_region, energy_axis, energy_axis_true, safe_mask=safe_mask,
-                                 exclusion_mask=exclusion_mask, finder=finder, release_memory=release_memory)
+                                 exclusion_mask=exclusion_mask, finder=finder, release_memory=release_memory,
+                                 containment_correction=containment_correction)
     return maker.run_many(observations, executor=executor, progress=progress, token=token, stack=stack, name=name)

@@ -3,7 +3,9 @@
 1D (reflected regions): per group, the ON region is ``datasets.on_region``
 with the group's ``on_radius``; each observation is extracted with
 `SpectrumExtractor`, turned into a `SpectrumDatasetOnOff` and given the
-safe mask of the group (``safe_mask``, else ``datasets.safe_mask``). A group
+safe mask of the group (``safe_mask``, else ``datasets.safe_mask``);
+``datasets.containment_correction: true`` scales the exposure by the PSF
+containment of the ON circle (full-enclosure IRFs only). A group
 with ``stack: true`` (else ``datasets.stack``) becomes one stacked dataset.
 Results: ``analysis.datasets`` (what is fitted) and
 ``analysis.datasets_per_obs`` (one per observation, for light curves).
@@ -166,7 +168,8 @@ def _reduce_1d(analysis, progress=None):
         region = on_region(cfg, group.get("on_radius"))
         mask = exclusion_mask(cfg, region.center, analysis.base_dir)
         extractor = SpectrumExtractor(region, e_reco, e_true, finder=ReflectedRegionsFinder(**finder_kw),
-                                      exclusion_mask=mask)
+                                      exclusion_mask=mask,
+                                      containment_correction=bool(ds_cfg.get("containment_correction", False)))
         try:
             extractions = extractor.run_many(observations, executor=executor, progress=progress)
         except (ConfigError, Cancelled):

@@ -1,0 +1,204 @@
+"""Science products of a session: flux points, light curves and likelihood profiles.
+
+`ProductsMixin` gives `AnalysisSession` three methods that run the core
+estimators in the session's worker thread (never on the widget thread) on a
+*snapshot* of the session's datasets and models — copies taken when the job
+starts, so a slider moved meanwhile neither disturbs the computation nor is
+disturbed by it — and publish the result as an observable trait:
+
+* `flux_points` → ``flux_points_result`` (a `~gwidgets.core.estimators.FluxPoints`)
+* `light_curve` → ``light_curve_result`` (a `~gwidgets.core.estimators.LightCurve`)
+* `stat_profile` → ``profile_result`` (a dict: ``parameter``, ``values``, ``stat_scan``, ``delta_stat``)
+
+Errors go to ``session.error`` (the previous result and the user's model stay);
+with ``background=False`` (scripts, tests) everything runs synchronously.
+
+Examples
+--------
+>>> session.fit(wait=True)                                             # doctest: +SKIP
+>>> fp = session.flux_points([0.1, 1, 10, 100] * u.TeV, wait=True)     # doctest: +SKIP
+>>> session.flux_points_result is fp                                   # doctest: +SKIP
+True
+"""
+from __future__ import annotations
+
+import numpy as np
+import astropy.units as u
+from traitlets import Any, HasTraits, Unicode
+
+from ..errors import GwidgetsError
+
+__all__ = ["ProductsMixin", "PRODUCTS"]
+
+#: job kind → (result trait, human name)
+PRODUCTS = {
+    "flux_points": ("flux_points_result", "flux points"),
+    "light_curve": ("light_curve_result", "light curve"),
+    "profile": ("profile_result", "likelihood profile"),
+}
+
+
+def _free_index(models, parameter) -> int:
+    """Index of ``parameter`` (a name or a Parameter of ``models``) in ``models.parameters``."""
+    params = list(models.parameters)
+    if not isinstance(parameter, str):
+        for i, p in enumerate(params):
+            if p is parameter:
+                return i
+        raise GwidgetsError(f"Parameter {getattr(parameter, 'name', parameter)!r} is not a parameter of the session's models")
+    matches = [i for i, p in enumerate(params) if p.name == parameter]
+    if not matches:
+        raise GwidgetsError(f"No parameter named '{parameter}' in the session's models "
+                            f"(have: {', '.join(p.name for p in params)})")
+    if len(matches) > 1:
+        raise GwidgetsError(f"Several parameters are named '{parameter}': pass the Parameter object itself")
+    return matches[0]
+
+
+class ProductsMixin(HasTraits):
+    """Flux points, light curve and profile computed in the worker and published as traits."""
+
+    flux_points_result = Any(None, allow_none=True, help="the last FluxPoints of `flux_points`")
+    light_curve_result = Any(None, allow_none=True, help="the last LightCurve of `light_curve`")
+    profile_result = Any(None, allow_none=True, help="the last likelihood profile of `stat_profile` (a dict)")
+    computing = Unicode("", help="the product being computed ('' when idle)")
+
+    # ------------------------------------------------------------ snapshot
+    def _snapshot(self, token=None):
+        """Copies of the session's datasets with a copy of its models (checked: both present)."""
+        datasets = self.graph.get("datasets", token)
+        if datasets is None or len(datasets) == 0:
+            raise GwidgetsError("No datasets: select observations and place an ON region first")
+        if self.models is None or len(self.models) == 0:
+            raise GwidgetsError("No model: add a model component first (and fit it)")
+        copy = datasets.copy()
+        copy.models = self.models.copy()
+        return copy
+
+    def _source(self, source):
+        if source is not None:
+            return source
+        if self.models is None or len(self.models) == 0:
+            raise GwidgetsError("No model: add a model component first (and fit it)")
+        return self.models[0].name
+
+    def _add_time_meta(self, datasets, token=None):
+        """Observation time ranges for datasets made from the data store (light curves need them)."""
+        from ..core.estimators import add_time_meta
+
+        if all(d.meta.get("time_start") is not None for d in datasets) or self.store is None:
+            return datasets
+        observations = {str(o.obs_id): o for o in self.graph.get("observations", token)}
+        for d in datasets:
+            if d.meta.get("time_start") is None and d.name in observations:
+                add_time_meta(d, observations[d.name])
+        return datasets
+
+    # -------------------------------------------------------------- running
+    def _run_product(self, kind, func, token):
+        from ..core.progress import Cancelled
+
+        trait, what = PRODUCTS[kind]
+        self.computing = kind
+        self.busy = True
+        self.status = f"computing {what}…"
+        try:
+            value = func(token)
+            token.raise_if_cancelled(f"after computing the {what}")
+            setattr(self, trait, value)
+            self.status = f"{what} done"
+            return value
+        except Cancelled:
+            self.status = f"{what} cancelled"
+            raise
+        except GwidgetsError as exc:
+            self.error = str(exc)
+            self.status = f"{what} failed"
+        except Exception as exc:  # noqa: BLE001 - shown in the page, never lost in a thread
+            self.error = f"Computing the {what} failed: {type(exc).__name__}: {exc}"
+            self.status = f"{what} failed"
+        finally:
+            self.busy = False
+            self.computing = ""
+        return None
+
+    def _submit_product(self, kind, func, wait):
+        from ..core.progress import Cancelled, CancelToken
+
+        trait = PRODUCTS[kind][0]
+        job = lambda token: self._run_product(kind, func, token)  # noqa: E731
+        if self.background:
+            self.worker.submit(kind, job)
+            if wait:
+                self.wait()
+                return getattr(self, trait)
+            return None
+        try:
+            return job(CancelToken())
+        except Cancelled:
+            return None
+
+    def cancel_products(self):
+        """Cancel the running flux point / light curve / profile jobs (their results are dropped)."""
+        for kind in PRODUCTS:
+            self.worker.cancel(kind)
+
+    # ------------------------------------------------------------ products
+    def flux_points(self, energy_edges, source=None, selection_optional=("errn-errp", "ul"), wait: bool = False,
+                    **kwargs):
+        """Flux points of ``source`` (default: the first model component) in ``energy_edges``.
+
+        Runs `~gwidgets.core.estimators.FluxPointsEstimator` on the session's
+        datasets at the current (fitted) parameters; the result goes to
+        ``flux_points_result``. ``kwargs`` go to the estimator (``n_sigma_ul`` …).
+        Returns the result when synchronous (``background=False`` or ``wait=True``).
+        """
+        from ..core.estimators import FluxPointsEstimator
+
+        estimator = FluxPointsEstimator(energy_edges=energy_edges, source=self._source(source),
+                                        selection_optional=list(selection_optional or []) or None, **kwargs)
+        return self._submit_product("flux_points", lambda token: estimator.run(self._snapshot(token)), wait)
+
+    def light_curve(self, time_intervals=None, energy_edges=(1, 100) * u.TeV, source=None,
+                    selection_optional=("ul",), wait: bool = False, **kwargs):
+        """Light curve of ``source`` (one bin per observation unless ``time_intervals``) → ``light_curve_result``.
+
+        Datasets reduced from the session's data store get their observation's
+        time range automatically; ready-made datasets need ``meta["time_start"/"time_stop"]``.
+        """
+        from ..core.estimators import LightCurveEstimator
+
+        estimator = LightCurveEstimator(time_intervals=time_intervals, energy_edges=energy_edges,
+                                        source=self._source(source),
+                                        selection_optional=list(selection_optional or []) or None, **kwargs)
+
+        def run(token):
+            return estimator.run(self._add_time_meta(self._snapshot(token), token))
+
+        return self._submit_product("light_curve", run, wait)
+
+    def stat_profile(self, parameter, n: int = 21, n_sigma: float = 3.0, values=None, reoptimize: bool = False,
+                     wait: bool = False):
+        """Fit statistic along ``parameter`` (a name or a Parameter of ``session.models``) → ``profile_result``.
+
+        Uses ``Fit().stat_profile`` on a copy of the datasets and models: the
+        session's parameters never move. ``profile_result`` holds ``parameter``
+        (its name), ``unit``, ``values``, ``stat_scan``, ``delta_stat`` (minus the
+        scan's minimum) and ``best`` (the value at the start).
+        """
+        from ..core.fit import Fit
+
+        if self.models is None or len(self.models) == 0:
+            raise GwidgetsError("No model: add a model component first (and fit it)")
+        index = _free_index(self.models, parameter)
+
+        def run(token):
+            datasets = self._snapshot(token)
+            par = list(datasets.models.parameters)[index]
+            best = par.value
+            profile = Fit().stat_profile(datasets, par, values=values, n=n, n_sigma=n_sigma, reoptimize=reoptimize)
+            stat = np.asarray(profile["stat_scan"], float)
+            return {"parameter": par.name, "unit": str(par.unit), "values": np.asarray(profile["values"], float),
+                    "stat_scan": stat, "delta_stat": stat - np.nanmin(stat), "best": best}
+
+        return self._submit_product("profile", run, wait)
