@@ -8,9 +8,9 @@ Import is light: the analysis core and the widgets are loaded on first use.
 """
 from __future__ import annotations
 
-import importlib
 
 from . import errors
+from ._lazy import lazy_exports
 
 __version__ = "0.1.0.dev0"
 
@@ -36,14 +36,4 @@ _LAZY = {
 __all__ = ["errors", "__version__", *_LAZY]
 
 
-def __getattr__(name):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gwidgets' has no attribute '{name}'")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

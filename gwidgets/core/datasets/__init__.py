@@ -9,7 +9,7 @@
 
 The map classes are imported on first use (they pull in the map/IRF machinery).
 """
-import importlib
+from ..._lazy import lazy_exports
 
 from .base import DatasetError
 from .datasets import Datasets
@@ -22,10 +22,4 @@ _LAZY = {"MapDataset": "map", "PSFKernel": "map_irf", "MapDatasetMaker": "map_re
 __all__ = ["SpectrumDataset", "SpectrumDatasetOnOff", "Datasets", "JointEvaluator", "DatasetError", *_LAZY]
 
 
-def __getattr__(name):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, {k: "." + v for k, v in _LAZY.items()}, globals())

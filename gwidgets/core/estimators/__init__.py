@@ -7,7 +7,7 @@ does not break the others and ``import gwidgets.core.estimators`` stays cheap.
 """
 from __future__ import annotations
 
-import importlib
+from ..._lazy import lazy_exports
 
 #: public name → module (inside this package) defining it; a new estimator = one new line
 _EXPORTS = {
@@ -30,14 +30,4 @@ _EXPORTS = {
 __all__ = list(_EXPORTS)
 
 
-def __getattr__(name):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, {k: "." + v for k, v in _EXPORTS.items()}, globals())
