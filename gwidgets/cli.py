@@ -12,7 +12,7 @@ Sub-commands
 ``gwidgets run CONFIG.yaml [--outdir DIR] [--overwrite]``
     Run a config-driven analysis and write every product into the output folder
     (all or nothing), with a progress bar.
-``gwidgets download [hess-dr1|joint-crab|all] [--dest DIR]``
+``gwidgets download [hess-dr1|joint-crab|all|aladin-lite] [--dest DIR]``
     Fetch public data sets into the user data folder (checksums, resumable).
 """
 from __future__ import annotations
@@ -111,10 +111,33 @@ def cmd_run(args) -> int:
 
 
 def cmd_download(args) -> int:
+    if args.dataset == "aladin-lite":
+        return _download_aladin(args)
     from .core.download import download
 
     path = download(args.dataset, dest=args.dest, show_progress=not args.quiet)
     print(f"Data in {path}")
+    return 0
+
+
+def _download_aladin(args) -> int:
+    """The Aladin Lite ES module for the offline Aladin view (npm tarball, checksum-verified)."""
+    from pathlib import Path
+
+    from .widgets.aladin_assets import ALADIN_LITE_VERSION, TARBALL_SIZE, fetch_aladin_js
+
+    cache = None if args.dest is None else Path(args.dest) / "aladin-lite" / ALADIN_LITE_VERSION
+    bar = None
+    if not args.quiet:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=TARBALL_SIZE, unit="B", unit_scale=True, unit_divisor=1024, desc="aladin-lite")
+    try:
+        path = fetch_aladin_js(cache_dir=cache, progress=None if bar is None else bar.update)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(f"Aladin Lite {ALADIN_LITE_VERSION} in {path}")
     return 0
 
 
@@ -142,9 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar, no warnings")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("download", help="fetch public data sets (H.E.S.S. DR1, joint-crab)")
-    p.add_argument("dataset", nargs="?", default="all", choices=["hess-dr1", "joint-crab", "all"],
-                   help="which data set (default: all)")
+    p = sub.add_parser("download", help="fetch public data sets (H.E.S.S. DR1, joint-crab) or Aladin Lite")
+    p.add_argument("dataset", nargs="?", default="all", choices=["hess-dr1", "joint-crab", "all", "aladin-lite"],
+                   help="which data set (default: all data sets); aladin-lite: the JavaScript of the offline "
+                        "Aladin view (from the npm registry)")
     p.add_argument("--dest", default=None, help="data folder (default: $GWIDGETS_DATA_DIR or the user data folder)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_download)
