@@ -18,6 +18,9 @@ from browser_helpers import free_port, server_env, server_log, start_server, sto
 
 pytestmark = pytest.mark.browser
 
+#: what Aladin Lite throws (uncaught, inside its own code) when the HiPS survey cannot be fetched
+SURVEY_ERRORS = ("Failed to fetch", "HiPS", "rootURL", "NetworkError")
+
 CODE = """
 import astropy.units as u
 from astropy.coordinates import SkyCoord
@@ -72,7 +75,9 @@ def test_aladin_loads_from_the_local_copy_and_draws_the_regions(stores, aladin_j
             timeout=60_000)
         page.wait_for_timeout(1500)
         page.screenshot(path=str(artifacts / "aladin-01-local-copy.png"), full_page=True)
-        assert page.page_errors == [], page.page_errors
+        # the survey cannot load offline: Aladin Lite reports it as uncaught promise rejections, nothing else
+        others = [e for e in page.page_errors if not any(k in e for k in SURVEY_ERRORS)]
+        assert others == [], page.page_errors
         assert not any("esm.sh" in u for u in page.external_requests), page.external_requests
         # only survey tiles (and the template's Font Awesome) were attempted off the machine
         assert all("unistra.fr" in u or "awesome" in u for u in page.external_requests), page.external_requests[:5]
