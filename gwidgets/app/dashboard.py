@@ -68,6 +68,10 @@ class Dashboard(w.VBox):
         title = w.HTML(f"<h3 style='margin:4px 0'>gwidgets — {session.store.name or 'data store'}</h3>")
         super().__init__([title, self.status, w.HBox([self.browser, self.sky]), self.models, self.tabs], **kwargs)
         self.add_class("gw-dashboard")
+        from ..widgets._share import share_default_styles
+
+        #: style models removed before the first paint (one shared instance per default Style class)
+        self.n_shared_styles = share_default_styles(self)
 
     # ------------------------------------------------------- lazy panels
     def _make_spectrum(self):

@@ -131,21 +131,31 @@ class FitView(w.VBox):
                                        tooltip="fit statistic along the chosen parameter (after a fit)")
         self.profile_button.add_class("gw-fit-profile-button")
         self.profile_button.on_click(lambda _: self.run_profile())
+        # the profile figure is built with the first profile (one figure less for the browser at first paint)
+        self.profile_figure = None
+        self._profile_width = width
+        self.profile_info = w.HTML()
+        self.profile_info.add_class("gw-fit-profile-info")
+        self.profile_box = w.VBox([w.HBox([self.profile_button, self.profile_parameter]), self.profile_info])
+        self.session.observe(self._update_profile_choices, ["models", "fit_result"])
+        if hasattr(self.session, "profile_result"):
+            self.session.observe(self._on_profile, "profile_result")
+
+    def _ensure_profile_figure(self):
+        if self.profile_figure is not None:
+            return self.profile_figure
+        import bqplot as bq
+
         self.px, self.py = bq.LinearScale(), bq.LinearScale(min=0.0)
         sc = {"x": self.px, "y": self.py}
         self.profile_line = bq.Lines(x=[], y=[], scales=sc, colors=["#1f77b4"], stroke_width=2, marker="circle",
                                      marker_size=16)
         self.profile_one = bq.Lines(x=[], y=[], scales=sc, colors=["#999"], line_style="dashed")
         self.profile_figure = figure([self.profile_one, self.profile_line], self.px, self.py, "parameter",
-                                     "Δ stat", 200, width, "gw-fit-profile")
-        self.profile_figure.layout.display = "none"
-        self.profile_info = w.HTML()
-        self.profile_info.add_class("gw-fit-profile-info")
-        self.profile_box = w.VBox([w.HBox([self.profile_button, self.profile_parameter]), self.profile_figure,
-                                   self.profile_info])
-        self.session.observe(self._update_profile_choices, ["models", "fit_result"])
-        if hasattr(self.session, "profile_result"):
-            self.session.observe(self._on_profile, "profile_result")
+                                     "Δ stat", 200, self._profile_width, "gw-fit-profile")
+        head, info = self.profile_box.children
+        self.profile_box.children = [head, self.profile_figure, info]
+        return self.profile_figure
 
     def _update_profile_choices(self, *_):
         models = self.session.models
@@ -176,7 +186,7 @@ class FitView(w.VBox):
         if prof is None:
             return
         x, dy = np.asarray(prof["values"], float), np.asarray(prof["delta_stat"], float)
-        with self.profile_figure.hold_sync():
+        with self._ensure_profile_figure().hold_sync():
             self.px.min, self.px.max = float(x.min()), float(x.max())
             self.py.max = float(max(np.nanmax(dy), 1.5) * 1.1)
             with self.profile_line.hold_sync():
