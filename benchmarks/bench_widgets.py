@@ -246,38 +246,37 @@ s = w.FloatSlider(); s.add_class("bare-slider")
 s"""
 
 
-def _paint_times(browser, nb, env, extra, selector, repeats):
+def _serve_voila(nb, env, extra):
     free_port, server_env, start_server, stop, sync_playwright, voila_command = _browser()
     port = free_port()
     tmp = Path(nb).parent
     proc = start_server(voila_command(nb, port, no_browser=True, ip="127.0.0.1") + extra, tmp, server_env(**env),
                         tmp / f"v{port}.log", port)
-    times = []
-    try:
-        for i in range(repeats):
-            if extra:  # wait until Voilà reports a pre-heated kernel ready for this page, then let it settle
-                _wait_for_log(proc.log_path, "is filled", i + 1)
-                time.sleep(3.0)
-            ctx, page = _page(browser)
-            t0 = time.perf_counter()
-            page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
-            page.wait_for_selector(selector, state="visible", timeout=120_000)
-            times.append(time.perf_counter() - t0)
-            ctx.close()
-    finally:
-        stop(proc)
-    return times
+    return proc, port
+
+
+def _load(browser, port, selector) -> float:
+    ctx, page = _page(browser)
+    t0 = time.perf_counter()
+    page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
+    page.wait_for_selector(selector, state="visible", timeout=120_000)
+    elapsed = time.perf_counter() - t0
+    ctx.close()
+    return elapsed
 
 
 def first_paint(repeats=4):
+    """Pre-heated: the dashboard and a one-slider page (Voilà's floor) served side by side, loaded in turn
+    (so both see the same machine load); then the dashboard with a plain kernel."""
     import nbformat
 
-    *_, sync_playwright, _ = _browser()
+    *_, stop, sync_playwright, _ = _browser()
     from gwidgets.app.cli_dashboard import DATA_ENV, IRF_ENV, write_notebook
 
     env = {DATA_ENV: DATA / "joint-crab" / "data" / "hess", IRF_ENV: "point-like", "PYTHONPATH": ROOT}
     heat = ["--preheat_kernel=True", "--pool_size=1"]
-    out = {}
+    dash_sel, bare_sel = ".gw-dashboard .noUi-handle", ".bare-slider .noUi-handle"
+    times = {"dash": [], "bare": [], "plain": []}
     with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         (Path(tmp) / "dash").mkdir()
@@ -287,20 +286,36 @@ def first_paint(repeats=4):
         book = nbformat.v4.new_notebook()
         book.cells = [nbformat.v4.new_code_cell(BARE_NB)]
         nbformat.write(book, str(bare))
-        out["plain kernel"] = _paint_times(browser, nb, env, [], ".gw-dashboard .noUi-handle", 2)
-        out["pre-heated"] = _paint_times(browser, nb, env, heat, ".gw-dashboard .noUi-handle", repeats)
-        floor = _paint_times(browser, bare, env, heat, ".bare-slider .noUi-handle", repeats)
+        servers = {"dash": _serve_voila(nb, env, heat), "bare": _serve_voila(bare, env, heat)}
+        try:
+            for i in range(repeats):
+                for key, sel in (("bare", bare_sel), ("dash", dash_sel)):
+                    proc, port = servers[key]
+                    _wait_for_log(proc.log_path, "is filled", i + 1)
+                    time.sleep(3.0)  # the refilled kernel has run the notebook and the machine is quiet
+                    times[key].append(_load(browser, port, sel))
+        finally:
+            for proc, _ in servers.values():
+                stop(proc)
+        proc, port = _serve_voila(nb, env, [])
+        try:
+            times["plain"] = [_load(browser, port, dash_sel) for _ in range(2)]
+        finally:
+            stop(proc)
         browser.close()
+
+    def row(values):
+        return ", ".join(f"{t:.2f} s" for t in values) + f"   (median {np.median(values):.2f} s)"
+
     print("== Voilà first paint of the dashboard (goto → model editor sliders visible)")
-    for label, times in out.items():
-        print(f"   gwidgets {label:<13}: " + ", ".join(f"{t:.2f} s" for t in times)
-              + f"   (median {np.median(times):.2f} s)")
-    print(f"   same run, pre-heated page with ONE slider (Voilà's floor): " + ", ".join(f"{t:.2f} s" for t in floor)
-          + f"   (median {np.median(floor):.2f} s)")
+    print(f"   gwidgets plain kernel : {row(times['plain'])}")
+    print(f"   gwidgets pre-heated   : {row(times['dash'])}")
+    print(f"   same run, pre-heated page with ONE slider (Voilà's floor), loads interleaved: {row(times['bare'])}")
     print(f"   baseline : {BASELINE['paint']}")
-    best = min(out["pre-heated"])
+    best = min(times["dash"])
     print(f"   target   : < 3 s -> {'OK' if best < 3 else 'MISSED'} (best {best:.2f} s, median "
-          f"{np.median(out['pre-heated']):.2f} s)")
+          f"{np.median(times['dash']):.2f} s; median over the floor "
+          f"{np.median(times['dash']) - np.median(times['bare']):+.2f} s)")
 
 
 def main():

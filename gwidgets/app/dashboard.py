@@ -68,10 +68,11 @@ class Dashboard(w.VBox):
         title = w.HTML(f"<h3 style='margin:4px 0'>gwidgets — {session.store.name or 'data store'}</h3>")
         super().__init__([title, self.status, w.HBox([self.browser, self.sky]), self.models, self.tabs], **kwargs)
         self.add_class("gw-dashboard")
-        from ..widgets._share import share_default_styles
+        from ..widgets._share import share_defaults
 
-        #: style models removed before the first paint (one shared instance per default Style class)
-        self.n_shared_styles = share_default_styles(self)
+        #: widget models removed before the first paint (one shared read-only instance per default
+        #: Layout / Style class)
+        self.n_shared_models = share_defaults(self)
 
     # ------------------------------------------------------- lazy panels
     def _make_spectrum(self):
