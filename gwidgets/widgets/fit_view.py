@@ -9,11 +9,11 @@ A view over an `AnalysisSession`:
   from ``session.predictions()`` whenever a parameter changes. Both paths are
   coalesced (`Coalescer`): a burst of changes gives one redraw showing the
   latest state — never a stale one.
-* Browser speed: two SVG figures (spectrum, residuals) showing the dataset
+* Browser speed: two canvas panels (spectrum, residuals) showing the dataset
   chosen in the selector (one panel per dataset of a joint fit, one visible at
   a time), no animation; a parameter change updates only the npred line and
-  the residual marks (each mark's ``x`` and ``y`` in one ``hold_sync()``: one message,
-  one browser redraw), on scales with fixed ranges (the axes do not move).
+  the residual marks, and each panel is one canvas (`CanvasFigure`) sent in one
+  message and drawn as soon as it arrives, on fixed ranges (the axes do not move).
 * The parameter table shows value ± error, the covariance appears after the
   fit; errors are shown in the page (``session.error``), the user's model and
   regions stay as they were.
@@ -34,6 +34,7 @@ import ipywidgets as w
 
 from ._coalesce import Coalescer
 from ._plot import figure, set_errorbars
+from .canvas_plot import CanvasFigure, CanvasLines, CanvasScatter, Scale
 
 __all__ = ["FitView"]
 
@@ -56,8 +57,6 @@ class FitView(w.VBox):
     """
 
     def __init__(self, session, delay: float = 0.0, show_errors: bool = True, width: int = 560, **kwargs):
-        import bqplot as bq
-
         self.session = session
         self.show_errors = show_errors
         self.n_draws = 0
@@ -81,24 +80,23 @@ class FitView(w.VBox):
         self.covariance = w.HTML()
         self.covariance.add_class("gw-fit-covariance")
 
-        self.sx = bq.LogScale()
-        self.sy = bq.LogScale()
-        self.sr = bq.LinearScale()
-        sc = {"x": self.sx, "y": self.sy}
-        self.counts_bars = bq.Lines(x=[], y=[], scales=sc, colors=["#444"], stroke_width=1)
-        self.counts = bq.Scatter(x=[], y=[], scales=sc, colors=["#444"], default_size=14, labels=["counts"])
-        self.excess_bars = bq.Lines(x=[], y=[], scales=sc, colors=["#1f77b4"], stroke_width=1)
-        self.excess = bq.Scatter(x=[], y=[], scales=sc, colors=["#1f77b4"], default_size=14, marker="square",
-                                 labels=["excess"])
-        self.npred = bq.Lines(x=[], y=[], scales=sc, colors=["#d62728"], stroke_width=2, labels=["npred"])
-        rsc = {"x": self.sx, "y": self.sr}
-        self.zero = bq.Lines(x=[], y=[], scales=rsc, colors=["#999"], line_style="dashed")
-        self.res_bars = bq.Lines(x=[], y=[], scales=rsc, colors=["#1f77b4"], stroke_width=1)
-        self.res = bq.Scatter(x=[], y=[], scales=rsc, colors=["#1f77b4"], default_size=14)
-        self.spectrum_figure = figure([self.counts_bars, self.counts, self.excess_bars, self.excess, self.npred],
-                                      self.sx, self.sy, "E [TeV]", "counts", 280, width, "gw-fit-spectrum")
-        self.residual_figure = figure([self.zero, self.res_bars, self.res], self.sx, self.sr, "E [TeV]",
-                                      "counts − npred", 200, width, "gw-fit-residuals")
+        # the two live panels are canvases (CanvasFigure): one model and one message per redraw, drawn as soon
+        # as the message arrives (bqplot's SVG marks update through d3 transitions, a frame or more later)
+        self.sx = Scale(log=True)
+        self.sy = Scale(log=True)
+        self.sr = Scale()
+        self.counts_bars = CanvasLines(color="#444")
+        self.counts = CanvasScatter(color="#444", size=3)
+        self.excess_bars = CanvasLines(color="#1f77b4")
+        self.excess = CanvasScatter(color="#1f77b4", size=3, marker="square")
+        self.npred = CanvasLines(color="#d62728", width=2)
+        self.zero = CanvasLines(color="#999", dash=True)
+        self.res_bars = CanvasLines(color="#1f77b4")
+        self.res = CanvasScatter(color="#1f77b4", size=3)
+        self.spectrum_figure = CanvasFigure([self.counts_bars, self.counts, self.excess_bars, self.excess, self.npred],
+                                            self.sx, self.sy, "E [TeV]", "counts", 280, width, "gw-fit-spectrum")
+        self.residual_figure = CanvasFigure([self.zero, self.res_bars, self.res], self.sx, self.sr, "E [TeV]",
+                                            "counts − npred", 200, width, "gw-fit-residuals")
 
         self._build_profile(width)
         self.fit_button.on_click(lambda _: self.run_fit())
@@ -123,8 +121,6 @@ class FitView(w.VBox):
 
     # ------------------------------------------------------------ profile
     def _build_profile(self, width):
-        import bqplot as bq
-
         self.profile_parameter = w.Dropdown(options=[], description="parameter", layout=w.Layout(width="260px"))
         self.profile_parameter.add_class("gw-fit-profile-parameter")
         self.profile_button = w.Button(description="Profile", icon="area-chart", disabled=True,
@@ -287,20 +283,20 @@ class FitView(w.VBox):
         """Show one `SpectrumPrediction` (counts and excess only when the dataset changed)."""
         x = p.energy_center
         key = (p.name, id(p.counts))
-        if key != self._data_key:
-            with self.spectrum_figure.hold_sync(), self.residual_figure.hold_sync():
-                self._fix_ranges(p)
-                set_errorbars(self.counts_bars, self.counts, x, p.counts, p.counts_err, log=True)
-                set_errorbars(self.excess_bars, self.excess, x, p.excess, p.excess_err, log=True)
-                self._set_npred(x, p)
-                e = p.energy_edges
-                self.zero.x, self.zero.y = [float(e[0]), float(e[-1])], [0.0, 0.0]
+        if key != self._data_key:  # (both canvases are sent once, at the end)
+            self._fix_ranges(p)
+            set_errorbars(self.counts_bars, self.counts, x, p.counts, p.counts_err, log=True)
+            set_errorbars(self.excess_bars, self.excess, x, p.excess, p.excess_err, log=True)
+            self._set_npred(x, p)
+            e = p.energy_edges
+            self.zero.x, self.zero.y = [float(e[0]), float(e[-1])], [0.0, 0.0]
             self._data_key = key
         else:
             self._set_npred(x, p)
-        with self.residual_figure.hold_sync():
-            self._grow_residual_range(p)
-            set_errorbars(self.res_bars, self.res, x, p.residuals, p.residuals_err)
+        self._grow_residual_range(p)
+        set_errorbars(self.res_bars, self.res, x, p.residuals, p.residuals_err)
+        self.spectrum_figure.render()
+        self.residual_figure.render()
 
     def _fix_ranges(self, p):
         """Explicit scale ranges per dataset: a parameter change then moves marks, never the axes
