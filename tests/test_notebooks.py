@@ -67,7 +67,8 @@ def test_dashboard_subcommand_arguments():
     assert (args.path, args.port, args.no_browser, args.required_irf, args.func) == (
         "some/store", 8899, True, "point-like", cli.run)
     args = parser.parse_args(["dashboard"])
-    assert (args.path, args.port, args.no_browser, args.ip) == (None, None, False, None)
+    assert (args.path, args.port, args.no_browser, args.ip, args.no_preheat) == (None, None, False, None, False)
+    assert parser.parse_args(["dashboard", "--no-preheat"]).no_preheat is True
     with pytest.raises(SystemExit):
         parser.parse_args(["dashboard", "--required-irf", "nonsense"])
 
@@ -77,6 +78,8 @@ def test_voila_command_and_environment(tmp_path):
     assert cmd[:3] == [sys.executable, "-m", "voila"] and str(tmp_path / "app.ipynb") in cmd
     assert {"--port=8899", "--no-browser", "--Voila.ip=127.0.0.1"} <= set(cmd)
     assert "--no-browser" not in cli.voila_command("a.ipynb")
+    assert "--preheat_kernel=True" not in cmd
+    assert {"--preheat_kernel=True", "--pool_size=1"} <= set(cli.voila_command("a.ipynb", preheat=True))
     env = cli.voila_env(tmp_path, "point-like", base={"PATH": "/usr/bin", cli.DATA_ENV: "stale"})
     assert env["PATH"].split(os.pathsep)[0] == os.path.dirname(sys.executable)
     assert env[cli.DATA_ENV] == str(tmp_path.resolve()) and env[cli.IRF_ENV] == "point-like"
