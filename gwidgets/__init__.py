@@ -29,7 +29,9 @@ _LAZY = {
     "Fit": "gwidgets.core.fit",
     "SkyModel": "gwidgets.core.models",
     "Models": "gwidgets.core.models",
-    "Analysis": "gwidgets.core.analysis",
+    "Analysis": "gwidgets.plotting",  # the core class; importing gwidgets.plotting registers the PNG plots
+    "plot_flux_points": "gwidgets.plotting",
+    "plot_light_curve": "gwidgets.plotting",
     "AnalysisConfig": "gwidgets.core.config",
 }
 

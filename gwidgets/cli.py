@@ -79,7 +79,7 @@ def cmd_run(args) -> int:
 
     from pathlib import Path
 
-    from .core.analysis import Analysis
+    from .plotting import Analysis  # (the core class, with the PNG plots registered)
 
     t0 = time.perf_counter()
     analysis = Analysis(Path(args.config))

@@ -305,6 +305,26 @@ def test_core_never_imports_widget_libraries():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+FORBIDDEN_IN_CORE = ("ipywidgets", "bqplot", "ipyaladin", "anywidget", "voila", "IPython", "traitlets", "matplotlib",
+                     "gammapy")
+
+
+def test_core_source_has_no_import_of_widget_or_plotting_libraries():
+    """Not even a lazy one inside a function: the core must work where none of them is installed."""
+    import ast
+
+    from gw_testdata import ROOT
+
+    bad = []
+    for path in sorted((ROOT / "gwidgets" / "core").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            bad += [f"{path.relative_to(ROOT)}:{node.lineno}: {n}" for n in names
+                    if n.split(".")[0] in FORBIDDEN_IN_CORE]
+    assert not bad, "\n".join(bad)
+
+
 def test_threaded_load_all_same_as_serial(hess):
     ids = hess.obs_ids[:6]
     a = hess.get_observations(ids).load_all(n_threads=2)

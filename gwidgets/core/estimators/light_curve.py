@@ -248,29 +248,3 @@ class LightCurve(FluxPoints):
         span = f"MJD {lo.mjd.min():.4f}–{hi.mjd.max():.4f}" if len(t) else "empty"
         return (f"LightCurve(source={t.meta.get('source', '?')!r}, time bins={n_t}, energy bands={self.n_bands}, "
                 f"{span}, upper limits={int(np.sum(self.is_ul))})")
-
-    def plot(self, ax=None, sed_type: str = "flux", band: int = 0, **kwargs):
-        """Flux vs time with matplotlib (imported here: optional); upper limits as arrows. Returns the axes."""
-        import matplotlib.pyplot as plt  # lazy: optional
-
-        ax = ax if ax is not None else plt.gca()
-        t = self.to_table(sed_type)
-        bands = np.unique(np.asarray(t["e_min"], float))
-        t = t[np.asarray(t["e_min"], float) == bands[band]]
-        t0, t1 = np.asarray(t["time_min"], float), np.asarray(t["time_max"], float)
-        x = 0.5 * (t0 + t1)
-        y = t[sed_type].quantity
-        err = t[f"{sed_type}_err"].quantity.to_value(y.unit)
-        is_ul = np.asarray(t["is_ul"], bool)
-        yv = y.value.copy()
-        if is_ul.any() and f"{sed_type}_ul" in t.colnames:
-            ul = t[f"{sed_type}_ul"].quantity.to_value(y.unit)
-            yv[is_ul] = ul[is_ul]
-            err = np.where(is_ul, 0.3 * ul, err)
-        kwargs.setdefault("marker", "o")
-        kwargs.setdefault("ls", "none")
-        ax.errorbar(x, yv, xerr=[x - t0, t1 - x], yerr=err, uplims=is_ul, **kwargs)
-        ax.set_xlabel("Time [MJD]")
-        ax.set_ylabel(f"{sed_type} [{y.unit.to_string()}]")
-        return ax
-

@@ -215,34 +215,3 @@ class FluxPoints:
 
     def _repr_html_(self):
         return f"<p><b>{self!r}</b></p>" + self.to_table("e2dnde")._repr_html_()
-
-    def plot(self, ax=None, sed_type: str = "e2dnde", **kwargs):
-        """Plot the SED with matplotlib (imported here: optional); upper limits as arrows. Returns the axes."""
-        import matplotlib.pyplot as plt  # lazy: the core never imports matplotlib at module level
-
-        ax = ax if ax is not None else plt.gca()
-        t = self.to_table(sed_type)
-        x = t["e_ref"].quantity.to_value("TeV")
-        xerr = [x - t["e_min"].quantity.to_value("TeV"), t["e_max"].quantity.to_value("TeV") - x]
-        y = t[sed_type].quantity
-        unit = y.unit
-        is_ul = np.asarray(t["is_ul"], bool) if "is_ul" in t.colnames else np.zeros(len(t), bool)
-        if f"{sed_type}_errn" in t.colnames:
-            yerr = [t[f"{sed_type}_errn"].quantity.to_value(unit), t[f"{sed_type}_errp"].quantity.to_value(unit)]
-        else:
-            yerr = t[f"{sed_type}_err"].quantity.to_value(unit)
-            yerr = [yerr, yerr]
-        yv = y.value.copy()
-        yerr = [np.asarray(yerr[0], float).copy(), np.asarray(yerr[1], float).copy()]
-        if is_ul.any() and f"{sed_type}_ul" in t.colnames:
-            ul = t[f"{sed_type}_ul"].quantity.to_value(unit)
-            yv[is_ul] = ul[is_ul]
-            yerr[0][is_ul], yerr[1][is_ul] = 0.5 * ul[is_ul], 0.0
-        kwargs.setdefault("marker", "o")
-        kwargs.setdefault("ls", "none")
-        ax.errorbar(x, yv, xerr=xerr, yerr=yerr, uplims=is_ul, **kwargs)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("Energy [TeV]")
-        ax.set_ylabel(f"{sed_type} [{unit.to_string()}]")
-        return ax
