@@ -21,8 +21,8 @@ from gwidgets.core.data import DataStore  # noqa: E402
 from gwidgets.core.download import DownloadError  # noqa: E402
 from gwidgets.state import AnalysisSession  # noqa: E402
 from gwidgets.widgets import aladin_assets  # noqa: E402
-from gwidgets.widgets.aladin_assets import (ALADIN_JS_ENV, AladinAssetError, _tarball_bytes,  # noqa: E402
-                                            fetch_aladin_js, find_aladin_js, local_widget_esm)
+from gwidgets.widgets.aladin_assets import (ALADIN_JS_ENV, MEMBER, AladinAssetError, fetch_aladin_js,  # noqa: E402
+                                            find_aladin_js, local_widget_esm)
 from gwidgets.widgets.aladin_view import AladinView  # noqa: E402
 
 FAKE_JS = b"const A = {init: Promise.resolve(), aladin: () => null};\nexport{A as default};\n"
@@ -43,15 +43,13 @@ def no_local_copy(monkeypatch, tmp_path):
 
 
 def _tarball(tmp_path, js=FAKE_JS, member=True):
-    if member:
-        data = _tarball_bytes(js)
-    else:  # an npm tarball without dist/aladin.js
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-            info = tarfile.TarInfo("package/README.md")
-            info.size = len(js)
-            tar.addfile(info, io.BytesIO(js))
-        data = buf.getvalue()
+    """An npm-style tarball holding ``js`` as package/dist/aladin.js (or, ``member=False``, as a README only)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        info = tarfile.TarInfo(MEMBER if member else "package/README.md")
+        info.size = len(js)
+        tar.addfile(info, io.BytesIO(js))
+    data = buf.getvalue()
     path = tmp_path / "src" / "aladin-lite-test.tgz"
     path.parent.mkdir(exist_ok=True)
     path.write_bytes(data)

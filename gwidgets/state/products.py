@@ -64,23 +64,24 @@ class ProductsMixin(HasTraits):
     computing = Unicode("", help="the product being computed ('' when idle)")
 
     # ------------------------------------------------------------ snapshot
+    def _require_models(self):
+        """The session's models, or the error every product gives without them."""
+        if self.models is None or len(self.models) == 0:
+            raise GwidgetsError("No model: add a model component first (and fit it)")
+        return self.models
+
     def _snapshot(self, token=None):
         """Copies of the session's datasets with a copy of its models (checked: both present)."""
         datasets = self.graph.get("datasets", token)
         if datasets is None or len(datasets) == 0:
             raise GwidgetsError("No datasets: select observations and place an ON region first")
-        if self.models is None or len(self.models) == 0:
-            raise GwidgetsError("No model: add a model component first (and fit it)")
+        models = self._require_models()
         copy = datasets.copy()
-        copy.models = self.models.copy()
+        copy.models = models.copy()
         return copy
 
     def _source(self, source):
-        if source is not None:
-            return source
-        if self.models is None or len(self.models) == 0:
-            raise GwidgetsError("No model: add a model component first (and fit it)")
-        return self.models[0].name
+        return source if source is not None else self._require_models()[0].name
 
     def _add_time_meta(self, datasets, token=None):
         """Observation time ranges for datasets made from the data store (light curves need them)."""
@@ -188,9 +189,7 @@ class ProductsMixin(HasTraits):
         """
         from ..core.fit import Fit
 
-        if self.models is None or len(self.models) == 0:
-            raise GwidgetsError("No model: add a model component first (and fit it)")
-        index = _free_index(self.models, parameter)
+        index = _free_index(self._require_models(), parameter)
 
         def run(token):
             datasets = self._snapshot(token)

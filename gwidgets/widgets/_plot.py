@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import ipywidgets as w
 
-__all__ = ["figure", "errorbar_xy", "positive", "set_errorbars"]
+__all__ = ["figure", "errorbar_xy", "positive", "set_errorbars", "energy_band_inputs", "read_energy_band"]
 
 
 def figure(marks, x_scale, y_scale, x_label, y_label, height=260, width=520, css=None):
@@ -56,3 +56,20 @@ def set_errorbars(lines, scatter, x, y, err, log=False):
         else:
             lines.x, lines.y = [], []
         scatter.x, scatter.y = x, y
+
+
+def energy_band_inputs(lo: float, hi: float, width: str = "150px"):
+    """``(e_min, e_max)`` boxes in TeV for a product's energy band (one shared Layout)."""
+    small = w.Layout(width=width)
+    return (w.BoundedFloatText(value=lo, min=1e-4, max=1e6, description="e_min [TeV]", layout=small),
+            w.BoundedFloatText(value=hi, min=1e-4, max=1e6, description="e_max [TeV]", layout=small))
+
+
+def read_energy_band(e_min, e_max, what: str) -> tuple[float, float]:
+    """The band typed in `energy_band_inputs` boxes; a `GwidgetsError` naming ``what`` when it is empty."""
+    from ..errors import GwidgetsError
+
+    lo, hi = float(e_min.value), float(e_max.value)
+    if not hi > lo:
+        raise GwidgetsError(f"{what}: e_max ({hi} TeV) must be above e_min ({lo} TeV)")
+    return lo, hi

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import io
 import os
 import re
 import tarfile
@@ -117,13 +116,3 @@ def local_widget_esm(js_path) -> str:
     """ipyaladin's widget module with its Aladin Lite import replaced by an inline ``data:`` URL of ``js_path``."""
     path = Path(js_path)
     return _esm_for(str(path.resolve()), path.stat().st_mtime)
-
-
-def _tarball_bytes(js: bytes) -> bytes:
-    """A minimal npm-style tarball holding ``package/dist/aladin.js`` (for tests)."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        info = tarfile.TarInfo(MEMBER)
-        info.size = len(js)
-        tar.addfile(info, io.BytesIO(js))
-    return buf.getvalue()

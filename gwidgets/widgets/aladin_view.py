@@ -188,7 +188,8 @@ class AladinView(w.VBox):
         if stale:
             aladin.remove_overlay(stale)
         self._overlays.clear()
-        for name, items in self.overlays().items():
+        drawn = self.overlays()
+        for name, items in drawn.items():
             if not items:
                 continue
             if name == POINTINGS:
@@ -198,6 +199,6 @@ class AladinView(w.VBox):
                 aladin.add_graphic_overlay_from_region(items, name=name, **STYLES[name])
             self._overlays.add(name)
         self.n_redraws += 1
-        counts = {name: len(items) for name, items in self.overlays().items()}
+        counts = {name: len(items) for name, items in drawn.items()}
         self._say(self._intro + f" <span class='gw-aladin-drawn'>drawn: {counts['gw-on']} ON, {counts['gw-off']} "
                   f"OFF, {counts['gw-exclusion']} exclusion regions, {counts[POINTINGS]} pointings</span>")

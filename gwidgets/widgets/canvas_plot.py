@@ -200,22 +200,22 @@ class CanvasFigure(_widget_base()):
             self.add_class(css)
 
     def _ranges(self):
-        def rng(scale, values):
+        def rng(scale, axis):
             lo, hi = scale.min, scale.max
-            finite = values[np.isfinite(values) & ((values > 0) if scale.log else True)]
-            if lo is None:
-                lo = float(finite.min()) if finite.size else (1.0 if scale.log else 0.0)
-            if hi is None:
-                hi = float(finite.max()) if finite.size else (10.0 if scale.log else 1.0)
+            if lo is None or hi is None:  # the data decide (not looked at when the range is fixed: the hot path)
+                values = np.concatenate([getattr(m, axis).ravel() for m in self.marks] or [np.zeros(0)])
+                finite = values[np.isfinite(values) & ((values > 0) if scale.log else True)]
+                if lo is None:
+                    lo = float(finite.min()) if finite.size else (1.0 if scale.log else 0.0)
+                if hi is None:
+                    hi = float(finite.max()) if finite.size else (10.0 if scale.log else 1.0)
             if scale.log and not lo > 0:
                 lo = hi * 1e-3 if hi > 0 else 1.0
             if not hi > lo:
                 hi = lo * 10 if scale.log else lo + 1
             return [float(lo), float(hi)]
 
-        xs = np.concatenate([m.x.ravel() for m in self.marks] or [np.zeros(0)])
-        ys = np.concatenate([m.y.ravel() for m in self.marks] or [np.zeros(0)])
-        return rng(self.x_scale, xs), rng(self.y_scale, ys)
+        return rng(self.x_scale, "x"), rng(self.y_scale, "y")
 
     def render(self, force: bool = False) -> bool:
         """Send every mark in one message if anything changed (or ``force``); returns whether it sent."""

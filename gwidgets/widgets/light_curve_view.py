@@ -23,7 +23,7 @@ import astropy.units as u
 import ipywidgets as w
 
 from ..errors import GwidgetsError
-from ._plot import figure, set_errorbars
+from ._plot import energy_band_inputs, figure, read_energy_band, set_errorbars
 
 __all__ = ["LightCurveView", "light_curve_arrays", "LC_QUANTITIES"]
 
@@ -77,9 +77,7 @@ class LightCurveView(w.VBox):
                              240, width, "gw-lc-figure")
         self.info = w.HTML("<i>No light curve yet.</i>")
         self.info.add_class("gw-lc-info")
-        small = w.Layout(width="150px")
-        self.e_min = w.BoundedFloatText(value=band[0], min=1e-4, max=1e6, description="e_min [TeV]", layout=small)
-        self.e_max = w.BoundedFloatText(value=band[1], min=1e-4, max=1e6, description="e_max [TeV]", layout=small)
+        self.e_min, self.e_max = energy_band_inputs(*band)
         self.light_curve_button = w.Button(description="Light curve", icon="clock",
                                            tooltip="flux per observation of the fitted model (worker thread)",
                                            disabled=session is None)
@@ -95,9 +93,7 @@ class LightCurveView(w.VBox):
     def compute_light_curve(self):
         """What the button does: ``session.light_curve`` per observation (errors are shown in the page)."""
         with self.session.capture_errors():
-            lo, hi = float(self.e_min.value), float(self.e_max.value)
-            if not hi > lo:
-                raise GwidgetsError(f"Light curve: e_max ({hi} TeV) must be above e_min ({lo} TeV)")
+            lo, hi = read_energy_band(self.e_min, self.e_max, "Light curve")
             self.session.error = ""
             self.session.light_curve(energy_edges=[lo, hi] * u.TeV)
 

@@ -26,7 +26,7 @@ import ipywidgets as w
 
 from ..errors import GwidgetsError
 from ._coalesce import Coalescer
-from ._plot import figure, set_errorbars
+from ._plot import energy_band_inputs, figure, read_energy_band, set_errorbars
 
 __all__ = ["SEDView", "sed_band", "flux_points_arrays"]
 
@@ -122,10 +122,8 @@ class SEDView(w.VBox):
         self.info.add_class("gw-sed-info")
         self.fp_info = w.HTML()
         self.fp_info.add_class("gw-sed-fp-info")
-        small = w.Layout(width="150px")
-        self.e_min = w.BoundedFloatText(value=fp_range[0], min=1e-4, max=1e6, description="e_min [TeV]", layout=small)
-        self.e_max = w.BoundedFloatText(value=fp_range[1], min=1e-4, max=1e6, description="e_max [TeV]", layout=small)
-        self.n_bins = w.BoundedIntText(value=fp_bins, min=1, max=100, description="n bins", layout=small)
+        self.e_min, self.e_max = energy_band_inputs(*fp_range)
+        self.n_bins = w.BoundedIntText(value=fp_bins, min=1, max=100, description="n bins", layout=self.e_min.layout)
         self.flux_points_button = w.Button(description="Flux points", icon="chart-line",
                                            tooltip="compute flux points of the fitted model (worker thread)")
         self.flux_points_button.add_class("gw-sed-fp-button")
@@ -143,9 +141,7 @@ class SEDView(w.VBox):
 
     def energy_edges(self) -> u.Quantity:
         """The flux point bins chosen in the view: ``n bins`` log-spaced between e_min and e_max."""
-        lo, hi = float(self.e_min.value), float(self.e_max.value)
-        if not hi > lo:
-            raise GwidgetsError(f"Flux points: e_max ({hi} TeV) must be above e_min ({lo} TeV)")
+        lo, hi = read_energy_band(self.e_min, self.e_max, "Flux points")
         return np.geomspace(lo, hi, int(self.n_bins.value) + 1) * u.TeV
 
     def compute_flux_points(self):

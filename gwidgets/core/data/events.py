@@ -189,6 +189,11 @@ class GTI:
         return self.time_ref + self.stop
 
     @property
+    def time_range(self) -> tuple[Time, Time]:
+        """``(first start, last stop)`` as Times: the span an observation covers."""
+        return self.time_start.min(), self.time_stop.max()
+
+    @property
     def time_sum(self) -> u.Quantity:
         """Total good time."""
         return (self.stop - self.start).sum().to(u.s)

@@ -43,13 +43,10 @@ def add_time_meta(dataset, observation):
     Datasets from `make_spectrum_datasets` / `SpectrumDatasetOnOff.from_extraction`
     already carry ``time_start``/``time_stop``: then this is a no-op.
     """
-    if dataset.meta.get("time_start") is not None and dataset.meta.get("time_stop") is not None:
-        dataset.meta.setdefault("OBS_ID", observation.obs_id)
-        return dataset
-    gti = observation.gti
-    dataset.meta["time_start"] = Time(gti.time_start.min())
-    dataset.meta["time_stop"] = Time(gti.time_stop.max())
-    dataset.meta.setdefault("OBS_ID", observation.obs_id)
+    meta = dataset.meta
+    if meta.get("time_start") is None or meta.get("time_stop") is None:
+        meta["time_start"], meta["time_stop"] = observation.gti.time_range
+    meta.setdefault("OBS_ID", observation.obs_id)
     return dataset
 
 

@@ -99,7 +99,8 @@ def _time_meta(obs) -> dict:
         gti = obs.gti
         if gti is None or len(gti) == 0:
             return {}
-        return {"time_start": gti.time_start.min(), "time_stop": gti.time_stop.max()}
+        start, stop = gti.time_range
+        return {"time_start": start, "time_stop": stop}
     except GwidgetsError:
         return {}
 
