@@ -25,15 +25,11 @@ import warnings
 import numpy as np
 import pytest
 import astropy.units as u
-from astropy.coordinates import SkyCoord
 
-from gw_testdata import STORES
-from gwidgets.core.data import DataStore
+from crab_cubes import CRAB, crab_sky_model, gammapy_crab_sky_model, stacked_crab_cubes
 from gwidgets.core.datasets.map import MapDataset
-from gwidgets.core.datasets.map_reduce import MapDatasetMaker
 from gwidgets.core.fit import Fit
-from gwidgets.core.geom import MapAxis, WcsGeom
-from gwidgets.core.models import FoVBackgroundModel, PointSpatialModel, PowerLaw, SkyModel
+from gwidgets.core.models import FoVBackgroundModel
 
 gdata = pytest.importorskip("gammapy.data")
 gds = pytest.importorskip("gammapy.datasets")
@@ -43,45 +39,18 @@ gmodels = pytest.importorskip("gammapy.modeling.models")
 gmodeling = pytest.importorskip("gammapy.modeling")
 gest = pytest.importorskip("gammapy.estimators")
 
-CRAB = SkyCoord(83.633, 22.014, unit="deg")
-IDS = [23523, 23526, 23559, 23592]
-OFFSET_MAX = 2.5 * u.deg
-START = dict(index=2.7, amplitude="4.9e-11 cm-2 s-1 TeV-1", lon_0="83.633 deg", lat_0="22.014 deg")
-
 
 def _ours_models(name):
-    return [SkyModel(PowerLaw(index=START["index"], amplitude=START["amplitude"]),
-                     PointSpatialModel(lon_0=START["lon_0"], lat_0=START["lat_0"]), name="crab"),
-            FoVBackgroundModel(name)]
+    return [crab_sky_model(), FoVBackgroundModel(name)]
 
 
 def _gammapy_models(name):
-    return gmodels.Models([
-        gmodels.SkyModel(gmodels.PowerLawSpectralModel(index=START["index"], amplitude=START["amplitude"]),
-                         gmodels.PointSpatialModel(lon_0=START["lon_0"], lat_0=START["lat_0"], frame="icrs"), name="crab"),
-        gmodels.FoVBackgroundModel(dataset_name=name)])
+    return gmodels.Models([gammapy_crab_sky_model(), gmodels.FoVBackgroundModel(dataset_name=name)])
 
 
 @pytest.fixture(scope="module")
 def pair():
-    path = STORES["hess-dr1"]
-    energy = MapAxis.from_energy_bounds(1 * u.TeV, 100 * u.TeV, 10)
-    e_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 200 * u.TeV, 20, name="energy_true")
-    geom = WcsGeom.create(CRAB, binsz=0.02, width=3 * u.deg, axes=[energy])
-    ours = MapDatasetMaker(geom, e_true, offset_max=OFFSET_MAX, position=CRAB).run_stacked(
-        DataStore.from_dir(path).get_observations(IDS))
-
-    ggeom = gmaps.WcsGeom.create(skydir=CRAB, binsz=0.02, width=3,
-                                 axes=[gmaps.MapAxis.from_energy_bounds(1, 100, 10, unit="TeV")])
-    empty = gds.MapDataset.create(ggeom, name="stacked",
-                                  energy_axis_true=gmaps.MapAxis.from_energy_bounds(0.5, 200, 20, unit="TeV", name="energy_true"))
-    maker = gmakers.MapDatasetMaker()
-    safe = gmakers.SafeMaskMaker(methods=["offset-max"], offset_max=OFFSET_MAX)
-    theirs = empty.copy(name="stacked")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for obs in gdata.DataStore.from_dir(path).get_observations(IDS):
-            theirs.stack(safe.run(maker.run(empty.copy(name=f"obs{obs.obs_id}"), obs), obs))
+    ours, theirs = stacked_crab_cubes()
     ours.models = _ours_models(ours.name)
     theirs.models = _gammapy_models(theirs.name)
     return ours, theirs

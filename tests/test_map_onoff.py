@@ -15,17 +15,13 @@ import warnings
 import numpy as np
 import pytest
 import astropy.units as u
-from astropy.coordinates import SkyCoord
 from regions import CircleSkyRegion
 
-from gw_testdata import STORES
-from gwidgets.core.data import DataStore
+from crab_cubes import CRAB, crab_sky_model, gammapy_crab_sky_model, stacked_crab_cubes
 from gwidgets.core.datasets.base import DatasetError
 from gwidgets.core.datasets.map_onoff import MapDatasetOnOff
-from gwidgets.core.datasets.map_reduce import MapDatasetMaker
 from gwidgets.core.fit import Fit
-from gwidgets.core.geom import MapAxis, WcsGeom
-from gwidgets.core.models import FoVBackgroundModel, PointSpatialModel, PowerLaw, SkyModel
+from gwidgets.core.models import FoVBackgroundModel
 from gwidgets.core.reduction.ring import RingBackgroundMaker
 from gwidgets.core.stats import wstat
 
@@ -36,47 +32,18 @@ gmaps = pytest.importorskip("gammapy.maps")
 gmodels = pytest.importorskip("gammapy.modeling.models")
 gmodeling = pytest.importorskip("gammapy.modeling")
 
-CRAB = SkyCoord(83.633, 22.014, unit="deg")
-IDS = [23523, 23526, 23559, 23592]
-OFFSET_MAX = 2.5 * u.deg
 R_IN, WIDTH = 0.5 * u.deg, 0.3 * u.deg
-START = dict(index=2.7, amplitude="4.9e-11 cm-2 s-1 TeV-1", lon_0="83.633 deg", lat_0="22.014 deg")
-
-
-def _ours_model():
-    return SkyModel(PowerLaw(index=START["index"], amplitude=START["amplitude"]),
-                    PointSpatialModel(lon_0=START["lon_0"], lat_0=START["lat_0"]), name="crab")
-
-
-def _gammapy_model():
-    return gmodels.SkyModel(gmodels.PowerLawSpectralModel(index=START["index"], amplitude=START["amplitude"]),
-                            gmodels.PointSpatialModel(lon_0=START["lon_0"], lat_0=START["lat_0"], frame="icrs"),
-                            name="crab")
+_ours_model, _gammapy_model = crab_sky_model, gammapy_crab_sky_model
 
 
 @pytest.fixture(scope="module")
 def pair():
-    path = STORES["hess-dr1"]
-    energy = MapAxis.from_energy_bounds(1 * u.TeV, 100 * u.TeV, 10)
-    e_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 200 * u.TeV, 20, name="energy_true")
-    geom = WcsGeom.create(CRAB, binsz=0.02, width=3 * u.deg, axes=[energy])
-    stacked = MapDatasetMaker(geom, e_true, offset_max=OFFSET_MAX, position=CRAB).run_stacked(
-        DataStore.from_dir(path).get_observations(IDS))
-    keep = geom.to_image().region_mask([CircleSkyRegion(CRAB, 0.3 * u.deg)], inside=False)
+    stacked, gstacked = stacked_crab_cubes()
+    keep = stacked.counts.geom.to_image().region_mask([CircleSkyRegion(CRAB, 0.3 * u.deg)], inside=False)
     ours = MapDatasetOnOff.from_ring(stacked.to_masked(), RingBackgroundMaker(R_IN, WIDTH, exclusion_mask=keep))
-
-    ggeom = gmaps.WcsGeom.create(skydir=CRAB, binsz=0.02, width=3,
-                                 axes=[gmaps.MapAxis.from_energy_bounds(1, 100, 10, unit="TeV")])
-    empty = gds.MapDataset.create(ggeom, name="stacked", energy_axis_true=gmaps.MapAxis.from_energy_bounds(
-        0.5, 200, 20, unit="TeV", name="energy_true"))
-    maker = gmakers.MapDatasetMaker()
-    safe = gmakers.SafeMaskMaker(methods=["offset-max"], offset_max=OFFSET_MAX)
-    gstacked = empty.copy(name="stacked")
-    gkeep = ggeom.to_image().region_mask([CircleSkyRegion(CRAB, 0.3 * u.deg)], inside=False)
+    gkeep = gstacked.counts.geom.to_image().region_mask([CircleSkyRegion(CRAB, 0.3 * u.deg)], inside=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for obs in gdata.DataStore.from_dir(path).get_observations(IDS):
-            gstacked.stack(safe.run(maker.run(empty.copy(name=f"obs{obs.obs_id}"), obs), obs))
         theirs = gmakers.RingBackgroundMaker(r_in=R_IN, width=WIDTH, exclusion_mask=gkeep).run(gstacked)
     return ours, theirs
 
