@@ -9,8 +9,9 @@ position angle; times from the light curve inside the GTIs.
 
 Background: drawn directly in (E_reco, fov_lon, fov_lat) from the BKG table's rate
 by Poisson thinning of an envelope process, so the number of events is exactly
-Poisson with mean ``LIVETIME × ∫ rate dE dΩ``; then converted to RA/Dec around the
-pointing (:func:`.sphere.fov_to_sky`).
+Poisson with mean ``ONTIME × ∫ rate dE dΩ`` (the GADF background rate is per unit of
+observation time, dead time included: gammapy and gwidgets multiply it by the GTI sum, not
+the live time); then converted to RA/Dec around the pointing (:func:`.sphere.fov_to_sky`).
 
 All IRF values come from the tables as written to the files
 (:class:`.tables.IRFTable`), interpolated as gammapy does (multilinear on the bin
@@ -253,7 +254,7 @@ class InstrumentSampler:
         p1 = s + 1.0
         integ = g[i] * e_nodes[i] / p1 * ((b / e_nodes[i]) ** p1 - (a / e_nodes[i]) ** p1) * 1e6  # per MeV -> TeV
         omega = np.deg2rad(fov[-1] - fov[0]) * np.deg2rad(lat_edges[-1] - lat_edges[0])
-        n_prop = rng.poisson(run.livetime * omega * integ.sum())
+        n_prop = rng.poisson(run.ontime * omega * integ.sum())  # per observation time (GADF), not live time
         k = rng.choice(len(i), size=n_prop, p=integ / integ.sum())
         u = rng.random(n_prop)
         ak, bk, ek, pk = a[k] / e_nodes[i[k]], b[k] / e_nodes[i[k]], e_nodes[i[k]], p1[k]

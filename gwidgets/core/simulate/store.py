@@ -65,7 +65,7 @@ def simulate_run_events(sampler, sources, run, seed):
         expected[src.name] = t_norm * sampler.expected_rate(src, run.ra_pnt, run.dec_pnt, reco_range=True)
         expected_true[src.name] = t_norm * sampler.expected_rate(src, run.ra_pnt, run.dec_pnt)
     parts.append(sampler.background_events(rng, run))
-    expected["background"] = run.livetime * sampler.background_rate()
+    expected["background"] = run.ontime * sampler.background_rate()  # GADF: BKG is per observation time
     events = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     keep = (events["energy"] >= E_RECO_RANGE[0]) & (events["energy"] <= E_RECO_RANGE[1])
     return {k: v[keep] for k, v in events.items()}, (expected, expected_true)

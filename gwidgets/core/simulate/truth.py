@@ -28,7 +28,7 @@ from .sky import BACKGROUND_MC_ID
 __all__ = ["truth_dict", "write_truth", "read_truth", "FORMAT", "VERSION"]
 
 FORMAT = "gwidgets-simulation-truth"
-VERSION = 1
+VERSION = 2  # 2: background drawn per observation time (ONTIME), not live time
 
 _HEADER = """\
 # True sky and instrument of a DL3 data store simulated by gwidgets.core.simulate.
@@ -127,7 +127,8 @@ def truth_dict(sources, runs, expected, seed, background_rate) -> dict:
             "background": {"mc_id": BACKGROUND_MC_ID, "irf": "BKG (bkg_3d)", "norm": 1.0, "tilt": 0.0,
                            "rate": _quantity(background_rate, "s-1"),
                            "rate_definition": "integral of the BKG table over energy_reco_range and its "
-                                              "fov square, per second of live time"},
+                                              "fov square, per second of observation time (ONTIME, "
+                                              "dead time included, as GADF defines BKG)"},
             "observations": [
                 {"obs_id": r.obs_id, "livetime": _quantity(round(r.livetime, 6), "s"),
                  "expected_counts": {k: round(float(v), 4) for k, v in expected[r.obs_id][0].items()},
