@@ -34,6 +34,7 @@ import astropy.units as u
 import yaml
 
 from ..errors import GwidgetsError
+from .datapaths import config_environ
 
 __all__ = ["AnalysisConfig", "ConfigError", "SCHEMA", "expand_path", "unset_variables"]
 
@@ -75,7 +76,7 @@ SCHEMA = {
         "background": {"method": ("choice", ["reflected", "ring", "fov"]), "exclusion": ("any",),
                        "min_regions": ("int",), "max_regions": ("int",)},
         "safe_mask": _SAFE_MASK,
-        "containment_correction": ("bool",),
+        "containment_correction": ("choice", ["auto", True, False]),
     },
     "models": ("models",),
     "fit": {"e_min": Q("TeV"), "e_max": Q("TeV"), "backend": ("choice", ["minuit"]), "tol": ("float",),
@@ -91,7 +92,7 @@ DEFAULTS = {
     "general": {"outdir": "gwidgets-results", "executor": "serial", "overwrite": False},
     "data": {"required_irf": "full-enclosure"},
     "datasets": {"type": "1d", "stack": False, "background": {"method": "reflected"},
-                 "safe_mask": {"methods": ["aeff-default"]}, "containment_correction": False},
+                 "safe_mask": {"methods": ["aeff-default"]}, "containment_correction": "auto"},
     "fit": {"backend": "minuit"},
     "outputs": {"datasets": True, "models": True, "fit_result": True, "flux_points": True, "light_curve": True,
                 "maps": True, "plots": True},
@@ -101,9 +102,16 @@ _VAR = re.compile(r"\$(\w+|\{[^}]*\})")
 
 
 def unset_variables(text: str) -> list[str]:
-    """Names of the ``$VAR`` / ``${VAR}`` in ``text`` that are not set in the environment."""
+    """Names of the ``$VAR`` / ``${VAR}`` in ``text`` that are not set in the environment
+    (``$GWIDGETS_DATA`` is always set: unset, it is the default data root, see `gwidgets.core.datapaths`)."""
+    env = config_environ()
     names = [m.group(1).strip("{}") for m in _VAR.finditer(str(text))]
-    return [n for n in names if n not in os.environ]
+    return [n for n in names if n not in env]
+
+
+def _substitute(text: str) -> str:
+    env = config_environ()
+    return os.path.expanduser(_VAR.sub(lambda m: env.get(m.group(1).strip("{}"), m.group(0)), str(text)))
 
 
 def expand_path(text: str, key: str = "path") -> str:
@@ -116,12 +124,12 @@ def expand_path(text: str, key: str = "path") -> str:
     missing = unset_variables(text)
     if missing:
         raise ConfigError(f"'{key}' = {text!r}: environment variable {missing[0]} is not set")
-    return os.path.expanduser(os.path.expandvars(text))
+    return _substitute(text)
 
 
 def _expand_if_set(text: str) -> str:
     """Expand at load time when every variable is set; otherwise keep the text (the step using it reports)."""
-    return text if unset_variables(text) else os.path.expanduser(os.path.expandvars(text))
+    return text if unset_variables(text) else _substitute(text)
 
 
 def _check_models(path: str, value):

@@ -29,6 +29,7 @@ import astropy.units as u
 from astropy.coordinates import SkyCoord
 from traitlets import Any, Bool, Dict, HasTraits, Int, List, Unicode, observe
 
+from ..core.analysis.export import DEFAULT_SPECTRUM
 from ..core.data import DataStore
 from ..core.geom import Map, MapAxis, WcsGeom
 from ..errors import EmptySelectionError, GwidgetsError, ObservationNotFoundError
@@ -41,7 +42,7 @@ from .worker import Worker
 __all__ = ["AnalysisSession", "DEFAULT_MAP_SETTINGS"]
 
 DEFAULT_MAP_SETTINGS = {"binsz": 0.02, "width": 5.0, "e_min": 0.3, "e_max": 100.0, "frame": "icrs"}
-DEFAULT_SPECTRUM_SETTINGS = {"e_min": 0.1, "e_max": 100.0, "nbin": 30, "e_true_min": 0.05, "e_true_max": 150.0, "nbin_true": 45}
+DEFAULT_SPECTRUM_SETTINGS = DEFAULT_SPECTRUM  # one definition: the exported config and script use the same
 
 
 def _observations(store, selection, required_irf):
@@ -86,7 +87,8 @@ def _spectra(observations, on_region, exclusion_mask, settings, token=None):
     e = MapAxis.from_energy_bounds(settings["e_min"] * u.TeV, settings["e_max"] * u.TeV, settings["nbin"])
     et = MapAxis.from_energy_bounds(settings["e_true_min"] * u.TeV, settings["e_true_max"] * u.TeV,
                                     settings["nbin_true"], name="energy_true")
-    extractor = SpectrumExtractor(on_region, e, et, exclusion_mask=exclusion_mask)
+    extractor = SpectrumExtractor(on_region, e, et, exclusion_mask=exclusion_mask,
+                                  containment_correction=settings.get("containment_correction", "auto"))
     return extractor.run_many(observations, token=token)
 
 

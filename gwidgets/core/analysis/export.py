@@ -26,8 +26,10 @@ from ..config import AnalysisConfig, ConfigError
 __all__ = ["SessionState", "session_to_state", "state_to_config", "config_to_state", "session_to_config",
            "apply_state", "config_to_script"]
 
-#: the dashboard's default spectrum binning (gwidgets.state.session.DEFAULT_SPECTRUM_SETTINGS)
-DEFAULT_SPECTRUM = {"e_min": 0.1, "e_max": 100.0, "nbin": 30, "e_true_min": 0.05, "e_true_max": 150.0, "nbin_true": 45}
+#: the session's and dashboard's default 1D settings (energies in TeV; the one definition, the session uses it):
+#: binning, and the PSF containment correction ("auto": where the IRFs are full-enclosure)
+DEFAULT_SPECTRUM = {"e_min": 0.1, "e_max": 100.0, "nbin": 30, "e_true_min": 0.05, "e_true_max": 150.0, "nbin_true": 45,
+                    "containment_correction": "auto"}
 DEFAULT_MAP = {"binsz": 0.02, "width": 5.0, "frame": "icrs"}
 
 
@@ -128,6 +130,7 @@ def state_to_config(state: SessionState, outdir=None) -> AnalysisConfig:
                                           "nbins": int(sp["nbin_true"])}}},
         "background": {"method": "reflected"},
         "safe_mask": {"methods": ["aeff-default"]},
+        "containment_correction": sp["containment_correction"],
     }
     if state.on_region is not None:
         on = _circle(state.on_region, "ON regions")
@@ -181,6 +184,7 @@ def config_to_state(config) -> SessionState:
         for ck, sk in zip(("min", "max", "nbins"), keys):
             if ck in src:
                 spectrum[sk] = src[ck].to_value("TeV") if ck != "nbins" else int(src[ck])
+    spectrum["containment_correction"] = ds.get("containment_correction", DEFAULT_SPECTRUM["containment_correction"])
     geom = ds.get("geom", {})
     mp = dict(DEFAULT_MAP)
     if "binsize" in geom:
@@ -262,8 +266,9 @@ if exclusion_regions:
 # --- 1D reduction: reflected regions, safe mask
 energy_axis = MapAxis.from_energy_bounds({e[min]!r} * u.TeV, {e[max]!r} * u.TeV, {e[nbins]!r})
 energy_axis_true = MapAxis.from_energy_bounds({et[min]!r} * u.TeV, {et[max]!r} * u.TeV, {et[nbins]!r}, name="energy_true")
+# containment_correction="auto": PSF containment of the ON circle for full-enclosure IRFs, none for point-like
 extractor = SpectrumExtractor(on_region, energy_axis, energy_axis_true, finder=ReflectedRegionsFinder(),
-                              exclusion_mask=exclusion_mask)
+                              exclusion_mask=exclusion_mask, containment_correction={containment!r})
 safe_mask = SafeMaskMaker(methods={methods!r}{safe_kwargs})
 datasets = []
 for obs, extraction in zip(observations, extractor.run_many(observations)):
@@ -343,4 +348,5 @@ def config_to_script(config, name: str = "analysis.py") -> str:
         e=axis(axes.get("energy")), et=axis(axes.get("energy_true")), methods=tuple(safe.get("methods", ())),
         safe_kwargs=safe_kwargs, stack="\ndatasets = Datasets([datasets.stack_reduce(name='stacked')])" if ds.get("stack") else "",
         models_yaml=state.models.to_yaml().replace('"""', "'''"), fit_range=fit_range,
+        containment=ds.get("containment_correction", "auto"),
     )

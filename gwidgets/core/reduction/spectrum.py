@@ -14,7 +14,6 @@ Examples
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,18 +23,21 @@ from astropy.coordinates import Angle, SkyCoord
 from ...errors import GwidgetsError, MissingIRFError
 from ..executor import get_executor
 from ..geom import MapAxis
+from . import containment
+from .containment import ContainmentCorrectionError
+from .notes import BatchNotes
 from .reflected import ReflectedRegionsFinder, ReflectedRegionsResult
 
 __all__ = ["SpectrumExtraction", "SpectrumExtractor", "WobbleRegionsFinder", "RadMaxMismatchError",
            "ContainmentCorrectionError"]
 
 
+#: an ON radius within this relative difference of a fixed RAD_MAX is taken as RAD_MAX without a note
+RAD_MAX_QUIET_RTOL = 1e-3
+
+
 class RadMaxMismatchError(GwidgetsError, ValueError):
     """The ON region radius differs from the point-like IRF's RAD_MAX."""
-
-
-class ContainmentCorrectionError(GwidgetsError, ValueError):
-    """PSF containment correction asked for where it cannot apply (point-like IRFs, non-circular ON region)."""
 
 
 @dataclass
@@ -64,6 +66,8 @@ class SpectrumExtraction:
     energy_thresholds: tuple = (None, None)
     reason: str = ""
     meta: dict = field(default_factory=dict)
+    #: causes worth a warning (no observation id in them); a batch reports one line per cause
+    notes: list = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -249,25 +253,28 @@ class SpectrumExtractor:
         Boolean map, True = usable sky.
     rad_max_rtol : float
         For point-like IRFs with a fixed RAD_MAX: an ON radius within this
-        relative tolerance is accepted (RAD_MAX is used, with a warning when
-        they differ); anything else is an error.
-    containment_correction : bool
+        relative tolerance is accepted (RAD_MAX is used, with a note when they
+        differ by more than 0.1 %, one line for the whole batch); anything else
+        is an error.
+    containment_correction : "auto", True or False
         Multiply the exposure per true-energy bin by the fraction of the PSF
         (at the ON-region offset) contained in the ON circle, as gammapy's
-        ``SpectrumDatasetMaker(containment_correction=True)``. Only for
-        full-enclosure IRFs and circular ON regions
-        (`ContainmentCorrectionError` otherwise); an observation without a PSF
-        gives an empty result naming the missing IRF.
+        ``SpectrumDatasetMaker(containment_correction=True)``. ``"auto"`` (the
+        default) applies it where the IRFs need it: full-enclosure IRFs with a
+        PSF and a circular ON region, never point-like IRFs (see
+        `gwidgets.core.reduction.containment`). ``True`` insists
+        (`ContainmentCorrectionError` for point-like IRFs or a non-circular ON
+        region; an observation without a PSF gives an empty result naming the
+        missing IRF). Each extraction records ``meta["CONTAINMENT_CORRECTION"]``.
     """
 
     def __init__(self, on_region, energy_axis: MapAxis, energy_axis_true: MapAxis, finder=None,
-                 exclusion_mask=None, rad_max_rtol: float = 0.01, containment_correction: bool = False):
-        from regions import CircleSkyRegion, PointSkyRegion
+                 exclusion_mask=None, rad_max_rtol: float = 0.01, containment_correction="auto"):
+        from regions import PointSkyRegion
 
-        if containment_correction and not isinstance(on_region, CircleSkyRegion):
-            raise ContainmentCorrectionError(
-                f"PSF containment correction needs a circular ON region, not {type(on_region).__name__}")
-        self.containment_correction = bool(containment_correction)
+        mode = containment.resolve_mode(containment_correction)
+        containment.check_region(mode, on_region)
+        self.containment_correction = mode
         self.on_region = on_region
         self.energy_axis = energy_axis
         self.energy_axis_true = energy_axis_true
@@ -281,7 +288,19 @@ class SpectrumExtractor:
 
     # ------------------------------------------------------------------ run
     def run(self, obs) -> SpectrumExtraction:
-        """Extract one observation; a missing IRF or unusable geometry gives an empty result with a reason."""
+        """Extract one observation; a missing IRF or unusable geometry gives an empty result with a reason.
+
+        Notes (e.g. an ON radius adjusted to RAD_MAX) are warned here; `run_many`
+        warns once per cause for the whole batch instead.
+        """
+        result = self.extract(obs)
+        notes = BatchNotes()
+        notes.extend(result.notes, obs.obs_id)
+        notes.warn(stacklevel=3)
+        return result
+
+    def extract(self, obs) -> SpectrumExtraction:
+        """As `run`, without warning: the notes stay in ``result.notes`` for the caller to report."""
         result = SpectrumExtraction(obs.obs_id, self.energy_axis, self.energy_axis_true)
         try:
             return self._run(obs, result)
@@ -290,12 +309,12 @@ class SpectrumExtractor:
             return result
 
     def _run(self, obs, result: SpectrumExtraction) -> SpectrumExtraction:
-        if self.containment_correction and obs.is_pointlike:
-            raise ContainmentCorrectionError(
-                f"Observation {obs.obs_id} has point-like IRFs (events already cut at RAD_MAX): PSF containment "
-                "correction only applies to full-enclosure IRFs; use containment_correction=False")
-        on_region, rad_max_table = self._check_rad_max(obs)
-        result.meta = {"OBS_ID": obs.obs_id, "OBJECT": obs.target_name, **_time_meta(obs)}
+        on_region, rad_max_table = self._check_rad_max(obs, result.notes)
+        apply_cc, note = containment.decide(self.containment_correction, obs, on_region)
+        if note:
+            result.notes.append(note)
+        result.meta = {"OBS_ID": obs.obs_id, "OBJECT": obs.target_name, **_time_meta(obs),
+                       "CONTAINMENT_CORRECTION": apply_cc}
         result.on_region = on_region
         pointing = obs.pointing_radec
         center = on_region.center if hasattr(on_region, "center") else None
@@ -350,7 +369,7 @@ class SpectrumExtractor:
         e_true = self.energy_axis_true.center
         area = aeff.evaluate(energy_true=e_true, offset=result.offset)
         result.exposure = (area * livetime).to("cm2 s")
-        if self.containment_correction:
+        if apply_cc:
             psf = obs.psf
             if psf is None:
                 raise MissingIRFError(obs.obs_id, "psf", obs.available_hdus)
@@ -363,7 +382,7 @@ class SpectrumExtractor:
         result.energy_thresholds = (lo, hi)
         return result
 
-    def _check_rad_max(self, obs):
+    def _check_rad_max(self, obs, notes: list):
         """``(on_region, rad_max table or None)``.
 
         Point-like IRFs with a fixed RAD_MAX: the ON radius must match it
@@ -398,20 +417,31 @@ class SpectrumExtractor:
             return self.on_region, None
         radius = self.on_region.radius
         if np.isclose(radius.to_value("deg"), fixed.deg, rtol=self.rad_max_rtol, atol=0):
-            if radius.to_value("deg") != fixed.deg:
-                warnings.warn(
-                    f"ON radius {radius.to_value('deg'):.4f}° differs slightly from RAD_MAX {fixed.deg:.4f}° "
-                    f"of observation {obs.obs_id}; using RAD_MAX",
-                    stacklevel=3,
-                )
+            # a radius written to 4 digits (0.1732° for 0.173205°) is RAD_MAX: say nothing below 0.1 %
+            if abs(radius.to_value("deg") / fixed.deg - 1) > RAD_MAX_QUIET_RTOL:
+                notes.append(f"ON radius {radius.to_value('deg'):.6g}° differs from RAD_MAX {fixed.deg:.6g}° by "
+                             f"{abs(radius.to_value('deg') / fixed.deg - 1):.2%}; using RAD_MAX")
             return CircleSkyRegion(self.on_region.center, fixed), None
         raise RadMaxMismatchError(
             f"ON region radius {radius.to_value('deg'):.4f}° does not match RAD_MAX = {fixed.deg:.4f}° of the "
             f"point-like IRFs of observation {obs.obs_id}: point-like IRFs are only valid for that radius"
         )
 
-    def run_many(self, observations, executor="serial", progress=None, token=None) -> list[SpectrumExtraction]:
-        """Extract every observation (streaming); failures are returned as empty results with reasons."""
+    def run_many(self, observations, executor="serial", progress=None, token=None,
+                 notes: BatchNotes | None = None) -> list[SpectrumExtraction]:
+        """Extract every observation (streaming); failures are returned as empty results with reasons.
+
+        Notes are warned once per distinct cause, with the count and the
+        observation ids; pass a `BatchNotes` as ``notes`` to collect them
+        instead (the caller reports them).
+        """
         ex = get_executor(executor)
-        return ex.map(self.run, list(observations), progress=progress, token=token,
-                      labels=[f"OBS_ID {o.obs_id}" for o in observations])
+        observations = list(observations)
+        results = ex.map(self.extract, observations, progress=progress, token=token,
+                         labels=[f"OBS_ID {o.obs_id}" for o in observations])
+        collected = BatchNotes() if notes is None else notes
+        for r in results:
+            collected.extend(r.notes, r.obs_id)
+        if notes is None:
+            collected.warn(stacklevel=3)
+        return results

@@ -47,8 +47,10 @@ from ...errors import GwidgetsError
 from ..datasets import Datasets, SpectrumDatasetOnOff
 from ..executor import get_executor
 from ..geom import MapAxis
+from .containment import ContainmentCorrectionError
+from .notes import BatchNotes
 from .safe_mask import SafeMaskError, SafeMaskMaker
-from .spectrum import ContainmentCorrectionError, RadMaxMismatchError, SpectrumExtractor
+from .spectrum import RadMaxMismatchError, SpectrumExtractor
 
 __all__ = ["SpectrumDatasetMaker", "SpectrumDatasets", "ObservationRecord", "make_spectrum_datasets"]
 
@@ -77,6 +79,8 @@ class ObservationRecord:
     n_off_regions: int = 0
     offset_deg: float = float("nan")
     livetime_s: float = 0.0
+    containment_correction: bool = False
+    notes: tuple = ()
 
     @property
     def ok(self) -> bool:
@@ -102,9 +106,19 @@ class SpectrumDatasets(Datasets):
     def skipped(self) -> dict:
         return {r.obs_id: r.reason for r in self.records if not r.ok}
 
+    @property
+    def notes(self) -> BatchNotes:
+        """The batch's notes, one line per distinct cause (``.lines()``)."""
+        notes = BatchNotes()
+        for r in self.records:
+            notes.extend(r.notes, r.obs_id)
+        return notes
+
     def table(self) -> Table:
-        """One row per input observation: obs_id, object, n_on, n_off, n_off_regions, offset, livetime, reason."""
-        cols = ["obs_id", "object", "n_on", "n_off", "n_off_regions", "offset_deg", "livetime_s", "reason"]
+        """One row per input observation: obs_id, object, n_on, n_off, n_off_regions, offset, livetime,
+        containment_correction, reason."""
+        cols = ["obs_id", "object", "n_on", "n_off", "n_off_regions", "offset_deg", "livetime_s",
+                "containment_correction", "reason"]
         rows = [[getattr(r, c) for c in cols] for r in self.records]
         if not rows:
             return Table(names=cols)
@@ -117,6 +131,7 @@ class SpectrumDatasets(Datasets):
         skipped = self.skipped
         lines = [base, f"  reduced {len(self.records) - len(skipped)} of {len(self.records)} observations"]
         lines += [f"  skipped {k}: {v}" for k, v in skipped.items()]
+        lines += [f"  note: {line}" for line in self.notes.lines()]
         return "\n".join(lines)
 
 
@@ -178,9 +193,12 @@ class SpectrumDatasetMaker:
         Relative tolerance between the ON radius and a fixed RAD_MAX.
     release_memory : bool
         Drop each observation's events and IRFs from its cache once reduced.
-    containment_correction : bool
-        Scale the exposure by the PSF containment of the ON circle (full-enclosure
-        IRFs only; point-like IRFs raise `ContainmentCorrectionError`).
+    containment_correction : "auto", True or False
+        Scale the exposure by the PSF containment of the ON circle. ``"auto"``
+        (default): where the IRFs need it (full-enclosure IRFs with a PSF and a
+        circular ON region), never for point-like IRFs; ``True`` insists
+        (point-like IRFs raise `ContainmentCorrectionError`). Each dataset
+        records what was done in ``meta["CONTAINMENT_CORRECTION"]``.
 
     Examples
     --------
@@ -191,7 +209,7 @@ class SpectrumDatasetMaker:
 
     def __init__(self, on_region, energy_axis, energy_axis_true, safe_mask="aeff-default", exclusion_mask=None,
                  finder=None, rad_max_rtol: float = 0.01, release_memory: bool = True,
-                 containment_correction: bool = False):
+                 containment_correction="auto"):
         if not hasattr(on_region, "to_pixel"):
             raise GwidgetsError(f"on_region must be a regions SkyRegion, not {type(on_region).__name__}")
         self.extractor = SpectrumExtractor(on_region, _as_axis(energy_axis, "energy"),
@@ -216,7 +234,15 @@ class SpectrumDatasetMaker:
 
     # ------------------------------------------------------------------ one
     def run(self, observation):
-        """``(SpectrumDatasetOnOff or None, ObservationRecord)`` for one observation."""
+        """``(SpectrumDatasetOnOff or None, ObservationRecord)`` for one observation (its notes are warned)."""
+        dataset, record = self.reduce(observation)
+        notes = BatchNotes()
+        notes.extend(record.notes, record.obs_id)
+        notes.warn(stacklevel=3)
+        return dataset, record
+
+    def reduce(self, observation):
+        """As `run`, without warning: the notes stay in ``record.notes``."""
         obs_id = int(getattr(observation, "obs_id", -1))
         record = ObservationRecord(obs_id, object=str(getattr(observation, "target_name", "") or ""))
         try:
@@ -232,7 +258,9 @@ class SpectrumDatasetMaker:
                 self._n_done += 1
 
     def _run(self, observation, record):
-        ex = self.extractor.run(observation)
+        ex = self.extractor.extract(observation)
+        record.notes = tuple(ex.notes)
+        record.containment_correction = bool(ex.meta.get("CONTAINMENT_CORRECTION", False))
         record.n_on, record.n_off, record.n_off_regions = ex.n_on, ex.n_off, len(ex.off_regions)
         record.offset_deg = float(ex.offset.deg) if ex.offset is not None else float("nan")
         record.livetime_s = float(u.Quantity(ex.livetime).to_value("s"))
@@ -253,26 +281,36 @@ class SpectrumDatasetMaker:
         """Reduce every observation (input order kept); ``stack=True`` gives one stacked dataset."""
         observations = list(observations)
         labels = [f"OBS_ID {getattr(o, 'obs_id', i)}" for i, o in enumerate(observations)]
-        results = get_executor(executor).map(self.run, observations, progress=progress, token=token, labels=labels)
+        results = get_executor(executor).map(self.reduce, observations, progress=progress, token=token,
+                                             labels=labels)
         datasets = [d for d, _ in results if d is not None]
         records = [r for _, r in results]
         if stack and datasets:
+            applied = {bool(d.meta.get("CONTAINMENT_CORRECTION", False)) for d in datasets}
             datasets = [Datasets(datasets).stack_reduce(name=name)]
-            datasets[0].meta = dict(datasets[0].meta or {}, OBS_IDS=[r.obs_id for r in records if r.ok])
-        return SpectrumDatasets(datasets, records=records)
+            datasets[0].meta = dict(datasets[0].meta or {}, OBS_IDS=[r.obs_id for r in records if r.ok],
+                                    CONTAINMENT_CORRECTION=applied.pop() if len(applied) == 1 else "mixed")
+        out = SpectrumDatasets(datasets, records=records)
+        out.notes.warn(stacklevel=3)
+        return out
 
 
 def make_spectrum_datasets(observations, on_region, energy_axis, energy_axis_true, safe_mask="aeff-default",
                            exclusion_mask=None, executor="serial", progress=None, token=None, stack: bool = False,
                            name: str = "stacked", finder=None, release_memory: bool = True,
-                           containment_correction: bool = False) -> SpectrumDatasets:
+                           containment_correction="auto") -> SpectrumDatasets:
     """Reduce DL3 observations to 1D ON/OFF spectra (reflected regions); see the module docstring.
 
     Returns a `SpectrumDatasets` (a `Datasets`): one `SpectrumDatasetOnOff`
     per usable observation (named by OBS_ID), or one stacked dataset
     (``stack=True``, each observation restricted to its safe range, as
     gammapy's ``stack_reduce``); ``.skipped`` lists the observations left out
-    and why, ``.table()`` summarises the batch.
+    and why, ``.table()`` summarises the batch, ``.notes`` has one line per
+    distinct cause of a warning (warned once each).
+
+    ``containment_correction="auto"`` (default) scales the exposure by the PSF
+    containment of the ON circle where the IRFs are full-enclosure, as a
+    physically right analysis must; see `SpectrumDatasetMaker`.
     """
     maker = SpectrumDatasetMaker(on_region, energy_axis, energy_axis_true, safe_mask=safe_mask,
                                  exclusion_mask=exclusion_mask, finder=finder, release_memory=release_memory,

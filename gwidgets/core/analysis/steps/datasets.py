@@ -4,8 +4,10 @@
 with the group's ``on_radius``; each observation is extracted with
 `SpectrumExtractor`, turned into a `SpectrumDatasetOnOff` and given the
 safe mask of the group (``safe_mask``, else ``datasets.safe_mask``);
-``datasets.containment_correction: true`` scales the exposure by the PSF
-containment of the ON circle (full-enclosure IRFs only). A group
+``datasets.containment_correction`` (``auto``, the default, ``true`` or
+``false``) scales the exposure by the PSF containment of the ON circle: ``auto``
+does it where the IRFs are full-enclosure, never for point-like IRFs (see
+`gwidgets.core.reduction.containment`). A group
 with ``stack: true`` (else ``datasets.stack``) becomes one stacked dataset.
 Results: ``analysis.datasets`` (what is fitted) and
 ``analysis.datasets_per_obs`` (one per observation, for light curves).
@@ -16,7 +18,7 @@ or one per group with ``stack``; safe mask ``safe_mask.offset_max``.
 """
 from __future__ import annotations
 
-import warnings
+import re
 
 import numpy as np
 import astropy.units as u
@@ -26,6 +28,7 @@ from astropy.time import Time
 from ....errors import GwidgetsError
 from ...config import ConfigError
 from ...progress import Cancelled
+from ...reduction.notes import BatchNotes
 from . import register_step, require
 from .observations import groups, resolve_path, time_ranges
 
@@ -169,9 +172,10 @@ def _reduce_1d(analysis, progress=None):
         mask = exclusion_mask(cfg, region.center, analysis.base_dir)
         extractor = SpectrumExtractor(region, e_reco, e_true, finder=ReflectedRegionsFinder(**finder_kw),
                                       exclusion_mask=mask,
-                                      containment_correction=bool(ds_cfg.get("containment_correction", False)))
+                                      containment_correction=ds_cfg.get("containment_correction", "auto"))
+        notes = BatchNotes()
         try:
-            extractions = extractor.run_many(observations, executor=executor, progress=progress)
+            extractions = extractor.run_many(observations, executor=executor, progress=progress, notes=notes)
         except (ConfigError, Cancelled):
             raise
         except GwidgetsError as exc:  # e.g. an ON radius not matching RAD_MAX: name the group
@@ -182,9 +186,7 @@ def _reduce_1d(analysis, progress=None):
         group_sets = []
         for obs, ex, t0, t1 in zip(observations, extractions, starts, stops):
             if not ex.ok:
-                analysis.log(f"skipped observation {ex.obs_id} of group '{group['name']}': {ex.reason}")
-                warnings.warn(f"Analysis: observation {ex.obs_id} of '{group['name']}' is not used: {ex.reason}",
-                              stacklevel=2)
+                notes.add(f"not used: {reason_cause(ex.reason, ex.obs_id)}", ex.obs_id)
                 continue
             name = str(ex.obs_id) if len(all_groups) == 1 else f"{group['name']}_{ex.obs_id}"
             ds = SpectrumDatasetOnOff.from_extraction(ex, name=name)
@@ -194,6 +196,9 @@ def _reduce_1d(analysis, progress=None):
                 raise ConfigError(f"'{safe_key}': {exc}") from None
             ds.meta.update(GROUP=group["name"], OBS_ID=obs.obs_id, **_time_range(obs, t0, t1))
             group_sets.append(ds)
+        for line in notes.lines():  # one line per cause, with the count and the ids
+            analysis.log(f"group '{group['name']}': {line}")
+        notes.warn(prefix=f"Analysis: group '{group['name']}': ", stacklevel=2)
         if not group_sets:
             raise ConfigError(f"'{group['key']}': no observation could be reduced (see the reasons above)")
         if not any(d.mask_safe.any() for d in group_sets):
@@ -206,6 +211,15 @@ def _reduce_1d(analysis, progress=None):
         else:
             fitted.extend(group_sets)
     return Datasets(fitted), Datasets(per_obs)
+
+
+def reason_cause(reason: str, obs_id) -> str:
+    """A skip reason without its observation id, so that equal causes fold into one line.
+
+    >>> reason_cause("observation 23523 has zero livetime", 23523)
+    'observation has zero livetime'
+    """
+    return re.sub(rf"\s*\b{int(obs_id)}\b:?", "", str(reason)).strip()
 
 
 def _map_geom(config):
