@@ -33,6 +33,7 @@ from iminuit import Minuit
 from ...errors import GwidgetsError
 from .objective import Objective, StopFit
 from .result import Covariance, CovarianceResult, FitResult, OptimizeResult
+from ..models.spectral_errors import attach_covariance
 
 __all__ = ["Fit", "FitError", "StopFit", "as_datasets"]
 
@@ -262,6 +263,10 @@ class Fit:
         matrix = factor_cov * np.outer(scales, scales)
         if ok:
             params.set_covariance_errors(matrix, free)
+            # every fitted model (and component) gets its block: model.covariance / evaluate_error
+            parts = datasets if hasattr(datasets, "__iter__") else ()
+            roots = [getattr(datasets, "models", None)] + [getattr(d, "models", None) for d in parts]
+            attach_covariance(roots, free, matrix)
         return CovarianceResult(ok, message, Covariance(matrix, names), nfev=objective.nfev)
 
     # ------------------------------------------------------------------ run

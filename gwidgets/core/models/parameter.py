@@ -459,7 +459,9 @@ class Parameters:
         return t
 
     def copy(self) -> "Parameters":
-        return Parameters([p.copy() for p in self._parameters])
+        """Copies of the parameters (and of the covariance, if any)."""
+        cov = None if self.covariance is None else np.array(self.covariance, dtype=float)
+        return Parameters([p.copy() for p in self._parameters], covariance=cov)
 
     def __repr__(self):
         return f"Parameters({len(self)}: {', '.join(self.names)})"

@@ -21,8 +21,9 @@ import numpy as np
 import astropy.units as u
 
 from .core import Model, ParameterDef, register
+from .spectral_errors import covariance_matrix, propagate
 
-__all__ = ["SpectralModel", "PowerLaw", "LogParabola", "integrate_loglog", "pl_integral"]
+__all__ = ["SpectralModel", "PowerLaw", "LogParabola", "integrate_loglog", "pl_integral", "SED_POWERS"]
 
 _E = u.TeV
 _DNDE = u.Unit("cm-2 s-1 TeV-1")
@@ -31,6 +32,9 @@ _DNDE = u.Unit("cm-2 s-1 TeV-1")
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(16)
 _GL_X = 0.5 * (_GL_X + 1)
 _GL_W = 0.5 * _GL_W
+
+#: SED types drawn from dN/dE at one energy: the power of E that multiplies dN/dE
+SED_POWERS = {"dnde": 0, "e2dnde": 2}
 
 
 def integrate_loglog(func, e_min, e_max, n_sub: int | None = None, breakpoints=()):
@@ -150,6 +154,85 @@ class SpectralModel(Model):
         energy = u.Quantity(energy, _E)
         q = energy**2 * self(energy)
         return q.to("erg cm-2 s-1") if q.unit.is_equivalent("erg cm-2 s-1") else q
+
+    # ---------------------------------------------------------- uncertainties
+    @property
+    def covariance(self):
+        """Covariance over ``parameters`` (n × n array in the parameters' units), or None.
+
+        Set by `Fit` after HESSE; may be set by hand to an n × n array or to a
+        named covariance (``FitResult.covariance``), which also sets the errors.
+        """
+        return self.parameters.covariance
+
+    @covariance.setter
+    def covariance(self, covariance):
+        if covariance is None:
+            self.parameters.covariance = None
+            return
+        self.parameters.set_covariance_errors(covariance_matrix(self, covariance))
+
+    def _errors(self, fn, unit, method, covariance, options):
+        out = propagate(self, fn, method=method, covariance=covariance, **options)
+        return u.Quantity(out, unit)
+
+    def evaluate_error(self, energy, n_samples=3500, random_state=42, method="sample", epsilon=1e-4,
+                       covariance=None, n_sigma=1.0, samples=None):
+        """dN/dE and its errors from the covariance: Quantity ``(3, *energy.shape)`` = value, errn, errp.
+
+        ``method="sample"`` is gammapy 2.1's ``evaluate_error`` (median and
+        percentiles of ``n_samples × n_parameters`` draws, seed ``random_state``);
+        ``method="linear"`` the first-order propagation (value at the best fit).
+        ``samples`` (n × n_parameters, parameters' units) replaces the draws.
+        See `gwidgets.core.models.spectral_errors`.
+
+        >>> pl = PowerLaw(index=2, amplitude="1e-12 cm-2 s-1 TeV-1")
+        >>> pl.covariance = np.diag([0.01, 1e-26, 0.0])
+        >>> pl.evaluate_error([1, 10] * u.TeV).shape
+        (3, 2)
+        """
+        e = u.Quantity(energy, _E).to_value(_E)
+        return self._errors(lambda m: m.dnde_values(np.asarray(e, float)[..., None]), self.value_unit, method,
+                            covariance, dict(n_samples=n_samples, random_state=random_state, epsilon=epsilon,
+                                             n_sigma=n_sigma, samples=samples))
+
+    def integral_error(self, energy_min, energy_max, n_samples=3500, random_state=42, method="sample",
+                       epsilon=1e-4, covariance=None, n_sigma=1.0, samples=None):
+        """Integral flux and its errors (value, errn, errp), as `evaluate_error`; cm-2 s-1."""
+        lo = np.asarray(u.Quantity(energy_min, _E).to_value(_E), float)[..., None]
+        hi = np.asarray(u.Quantity(energy_max, _E).to_value(_E), float)[..., None]
+        return self._errors(lambda m: m.integral_values(lo, hi), self.value_unit * _E, method, covariance,
+                            dict(n_samples=n_samples, random_state=random_state, epsilon=epsilon, n_sigma=n_sigma,
+                                 samples=samples))
+
+    def energy_flux_error(self, energy_min, energy_max, n_samples=3500, random_state=42, method="sample",
+                          epsilon=1e-4, covariance=None, n_sigma=1.0, samples=None):
+        """Energy flux and its errors (value, errn, errp), as `evaluate_error`; erg cm-2 s-1."""
+        lo = np.asarray(u.Quantity(energy_min, _E).to_value(_E), float)[..., None]
+        hi = np.asarray(u.Quantity(energy_max, _E).to_value(_E), float)[..., None]
+        q = self._errors(lambda m: m.energy_flux_values(lo, hi), self.value_unit * _E**2, method, covariance,
+                         dict(n_samples=n_samples, random_state=random_state, epsilon=epsilon, n_sigma=n_sigma,
+                              samples=samples))
+        return q.to("erg cm-2 s-1") if q.unit.is_equivalent("erg cm-2 s-1") else q
+
+    def sed_error(self, energy, sed_type="e2dnde", **kwargs):
+        """``E^k dN/dE`` and its errors (value, errn, errp) for ``sed_type`` in `SED_POWERS`.
+
+        The band to draw is ``value - errn`` … ``value + errp`` (what the SED
+        view, ``gwidgets run``'s spectrum.png and `gwidgets.plotting` show).
+        Keyword arguments go to `evaluate_error`. Units: dN/dE's, times TeV^k.
+
+        >>> pl = PowerLaw(index=2, amplitude="1e-12 cm-2 s-1 TeV-1")
+        >>> pl.covariance = np.diag([0.01, 1e-26, 0.0])
+        >>> pl.sed_error([1, 10] * u.TeV, method="linear")[0]
+        <Quantity [1.e-12, 1.e-12] TeV / (s cm2)>
+        """
+        if sed_type not in SED_POWERS:
+            from .parameter import ParameterError
+
+            raise ParameterError(f"Unknown sed_type '{sed_type}' for a model band (known: {', '.join(SED_POWERS)})")
+        energy = u.Quantity(energy, _E)
+        return self.evaluate_error(energy, **kwargs) * energy.to(_E) ** SED_POWERS[sed_type]
 
     # ------------------------------------------------------------ arithmetic
     def _compound(self, other, op, reverse=False):
