@@ -18,12 +18,12 @@ from regions import CircleSkyRegion
 
 from gwidgets.core.data import DataStore
 from gwidgets.core.datasets import Datasets, SpectrumDatasetOnOff
-from gwidgets.core.fit import Covariance, Fit
+from gwidgets.core.fit import Fit
 from gwidgets.core.models import LogParabola, PowerLaw, SkyModel
 from gwidgets.errors import GwidgetsError
 from gwidgets.state import AnalysisSession
 from gwidgets.widgets import FitView, SEDView, SpectrumView
-from gwidgets.widgets.sed_view import flux_points_arrays, sed_band
+from gwidgets.widgets.sed_view import UL_ARROW, flux_points_arrays
 
 CRAB = SkyCoord(83.633, 22.014, unit="deg")
 
@@ -224,17 +224,24 @@ def test_spectrum_view_sums_the_datasets(crab_session):
     assert f"counts {sum(d.counts[d.mask_safe].sum() for d in hess):.0f}" in view.info.value
 
 
-def test_sed_band_is_the_analytic_power_law_error():
-    pl = PowerLaw(index=2.3, amplitude="2e-11 cm-2 s-1 TeV-1", reference="1 TeV")
-    cov = Covariance([[4e-24, 1e-13], [1e-13, 0.0025]], ["amplitude", "index"])
-    e = np.geomspace(0.1, 50, 7)
-    e2, err = sed_band(pl, cov, e)
-    dnde = 2e-11 * e ** -2.3
-    d_a, d_g = dnde / 2e-11, -np.log(e) * dnde
-    var = d_a ** 2 * 4e-24 + 2 * d_a * d_g * 1e-13 + d_g ** 2 * 0.0025
-    np.testing.assert_allclose(e2, e ** 2 * dnde, rtol=1e-10)
-    np.testing.assert_allclose(err, e ** 2 * np.sqrt(var), rtol=1e-5)
-    assert pl.index.value == 2.3  # the model itself is untouched
+def test_sed_view_band_is_the_core_sed_error(crab_session):
+    s = crab_session
+    s.fit(wait=True)
+    assert s.fit_result is not None and s.fit_result.success, s.error
+    view = SEDView(s)
+    spectral = s.models["crab"].spectral_model
+    assert spectral.covariance is not None  # attached by the fit
+    mid, errn, errp = spectral.sed_error(view.energies * u.TeV, "e2dnde").to_value("TeV cm-2 s-1")
+    n = len(view.energies)
+    np.testing.assert_allclose(view.band.y[:n], np.maximum(mid - errn, mid * 1e-3), rtol=1e-12)
+    np.testing.assert_allclose(view.band.y[n:], (mid + errp)[::-1], rtol=1e-12)
+    np.testing.assert_allclose(view.model_line.y, spectral.e2dnde(view.energies * u.TeV).to_value("TeV cm-2 s-1"))
+    assert np.all(view.band.y[:n] < view.model_line.y) and np.all(view.band.y[n:][::-1] > view.model_line.y)
+    assert "1σ band" in view.info.value
+    # a model without a covariance (replaced after the fit): no band
+    spectral.covariance = None
+    view.redraw()
+    assert len(view.band.x) == 0 and "no fit covariance" in view.info.value
 
 
 def test_sed_view_draws_flux_points_table(crab_session):
@@ -243,7 +250,12 @@ def test_sed_view_draws_flux_points_table(crab_session):
                "dnde_err": [1e-12, 1e-13, 3e-14] * u.Unit("cm-2 s-1 TeV-1"), "is_ul": [False, False, True]})
     view.set_flux_points(t)
     np.testing.assert_allclose(view.fp.y, [3e-11, 9 * 2e-12])
-    np.testing.assert_allclose(view.fp_ul.y, [100 * 1e-13])
+    # the upper limit is a downward arrow from its value: a stem down to UL × UL_ARROW and a head there,
+    # no error bar and no point at the value
+    np.testing.assert_allclose(view.fp_ul_stems.x[:2], [10.0, 10.0])
+    np.testing.assert_allclose(view.fp_ul_stems.y[:2], [100 * 1e-13 * UL_ARROW, 100 * 1e-13])
+    np.testing.assert_allclose(view.fp_ul.y, [100 * 1e-13 * UL_ARROW])
+    assert view.fp_ul.marker == "triangle-down" and 10.0 not in list(view.fp.x)
     e, e2, err, ul = flux_points_arrays(Table({"e_ref": [2.0] * u.GeV * 1000, "e2dnde": [1e-12] * u.Unit("erg cm-2 s-1"),
                                                "e2dnde_err": [1e-13] * u.Unit("erg cm-2 s-1")}))
     assert e[0] == pytest.approx(2.0) and e2[0] == pytest.approx((1e-12 * u.erg).to_value(u.TeV))

@@ -1,11 +1,14 @@
 """SEDView: the model's E² dN/dE with its 1σ band from the fit covariance, and flux points.
 
-* The band propagates ``session.fit_result.covariance`` through a numerical
-  Jacobian of dN/dE with respect to the free spectral parameters
-  (`sed_band`); it is drawn once a fit has a covariance.
+* The band is the core's ``spectral_model.sed_error(energy, "e2dnde")`` (the
+  covariance `Fit` attached to the model, propagated as gammapy 2.1's
+  ``evaluate_error``: median ± percentiles of sampled parameters); it is drawn
+  once a successful fit has given the model a covariance.
 * `SEDView.set_flux_points` takes an astropy Table in the GADF SED format
   (``e_ref`` and ``dnde`` / ``dnde_err``, or ``e2dnde`` / ``e2dnde_err``) and
-  draws it with error bars; upper limits (``is_ul``) as downward triangles.
+  draws it with error bars; upper limits (``is_ul``) as downward arrows from
+  the UL value (a stem down to half of it, with a downward head), never as
+  points with error bars.
 
 * The **Flux points** button asks the session for flux points
   (``session.flux_points``, computed in the worker on the fitted model) in
@@ -26,45 +29,20 @@ import ipywidgets as w
 
 from ..errors import GwidgetsError
 from ._coalesce import Coalescer
-from ._plot import energy_band_inputs, figure, read_energy_band, set_errorbars
+from ._plot import energy_band_inputs, errorbar_xy, figure, positive, read_energy_band, set_errorbars
 
-__all__ = ["SEDView", "sed_band", "flux_points_arrays"]
+__all__ = ["SEDView", "flux_points_arrays", "upper_limit_arrows"]
 
 E2_UNIT = u.Unit("TeV cm-2 s-1")
+#: an upper-limit arrow runs from the UL value down to UL × UL_ARROW (log axes: a fixed length)
+UL_ARROW = 0.5
 
 
-def sed_band(spectral, covariance, energies_tev, names=None):
-    """``(e2dnde, e2dnde_err)`` in TeV cm⁻² s⁻¹ at ``energies_tev``.
-
-    ``covariance``: a `Covariance` (names → matrix in the parameters' units);
-    the spectral model's free parameters found in it are propagated linearly.
-    """
-    e = np.asarray(energies_tev, float)
-    model = spectral.copy()
-    e2 = e ** 2 * model.dnde_values(e)
-    if covariance is None:
-        return e2, np.full_like(e2, np.nan)
-    cov_names = list(covariance.names)
-    idx, params = [], []
-    for p in model.parameters:
-        if not p.frozen and p.name in cov_names:
-            idx.append(cov_names.index(p.name))
-            params.append(p)
-    if not params:
-        return e2, np.full_like(e2, np.nan)
-    c = np.asarray(covariance)[np.ix_(idx, idx)]
-    jac = np.empty((len(params), len(e)))
-    for i, p in enumerate(params):
-        v = p.value
-        h = 1e-4 * max(abs(v), np.sqrt(abs(c[i, i])) or 1.0)
-        p.set_value_unchecked(v + h)
-        up = model.dnde_values(e)
-        p.set_value_unchecked(v - h)
-        down = model.dnde_values(e)
-        p.set_value_unchecked(v)
-        jac[i] = e ** 2 * (up - down) / (2 * h)
-    var = np.einsum("ie,ij,je->e", jac, c, jac)
-    return e2, np.sqrt(np.clip(var, 0, None))
+def upper_limit_arrows(e, ul):
+    """``(stem_x, stem_y, head_x, head_y)``: NaN-broken stems from each UL down to UL × `UL_ARROW`, heads there."""
+    e, ul = positive(e, ul)
+    stem_x, stem_y = errorbar_xy(e, ul * UL_ARROW, ul)
+    return stem_x, stem_y, e, ul * UL_ARROW
 
 
 def flux_points_arrays(table):
@@ -115,8 +93,10 @@ class SEDView(w.VBox):
                              stroke_width=0, opacities=[0.0])
         self.fp_bars = bq.Lines(x=[], y=[], scales=sc, colors=["#222"])
         self.fp = bq.Scatter(x=[], y=[], scales=sc, colors=["#222"], default_size=20)
+        self.fp_ul_stems = bq.Lines(x=[], y=[], scales=sc, colors=["#222"])
         self.fp_ul = bq.Scatter(x=[], y=[], scales=sc, colors=["#222"], marker="triangle-down", default_size=30)
-        self.figure = figure([self.band, self.model_line, self.fp_bars, self.fp, self.fp_ul], self.sx, self.sy,
+        self.figure = figure([self.band, self.model_line, self.fp_bars, self.fp, self.fp_ul_stems, self.fp_ul],
+                             self.sx, self.sy,
                              "E [TeV]", "E² dN/dE [TeV cm⁻² s⁻¹]", 280, width, "gw-sed-figure")
         self.info = w.HTML()
         self.info.add_class("gw-sed-info")
@@ -168,23 +148,26 @@ class SEDView(w.VBox):
             self.info.value = "<i>No model.</i>"
             return
         result = self.session.fit_result
-        cov = result.covariance if result is not None and result.success else None
-        e2, err = sed_band(spectral, cov, self.energies)
+        fitted = result is not None and result.success and spectral.covariance is not None
+        energy = self.energies * u.TeV
+        e2 = spectral.e2dnde(energy).to_value(E2_UNIT)
         with self.figure.hold_sync():
             self.model_line.x, self.model_line.y = self.energies, e2
-            if np.all(np.isfinite(err)):
-                lo = np.maximum(e2 - err, e2 * 1e-3)
+            if fitted:
+                mid, errn, errp = spectral.sed_error(energy, "e2dnde").to_value(E2_UNIT)
                 self.band.x = np.concatenate([self.energies, self.energies[::-1]])
-                self.band.y = np.concatenate([lo, (e2 + err)[::-1]])
+                self.band.y = np.concatenate([np.maximum(mid - errn, mid * 1e-3), (mid + errp)[::-1]])
             else:
                 self.band.x, self.band.y = [], []
-        band = "with 1σ band from the fit covariance" if cov is not None else "no fit covariance yet"
+        band = "with 1σ band from the fit covariance" if fitted else "no fit covariance yet"
         self.info.value = f"model '{html.escape(name)}' {band}"
 
     def set_flux_points(self, table):
         """Draw flux points from an astropy Table (GADF SED columns, see the module docs)."""
         e, e2, err, ul = flux_points_arrays(table)
+        stem_x, stem_y, head_x, head_y = upper_limit_arrows(e[ul], e2[ul])
         with self.figure.hold_sync():
             set_errorbars(self.fp_bars, self.fp, e[~ul], e2[~ul], err[~ul], log=True)
-            self.fp_ul.x, self.fp_ul.y = e[ul], e2[ul]
+            self.fp_ul_stems.x, self.fp_ul_stems.y = stem_x, stem_y
+            self.fp_ul.x, self.fp_ul.y = head_x, head_y
         self.fp_info.value = f"{int((~ul).sum())} flux points, {int(ul.sum())} upper limits"
