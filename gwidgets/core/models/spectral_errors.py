@@ -192,10 +192,12 @@ def propagate_sample(model, fn, cov, n_samples=3500, random_state=42, n_sigma=1.
         raise ParameterError(f"samples must be an array (n, {len(values)}) over the parameters of "
                              f"{type(model).__name__}, got shape {samples.shape}")
     out = evaluate_with_values(model, list(samples.T), fn)
-    out = np.where(np.isfinite(out), out, np.nan)
-    median = np.nanpercentile(out, 50, axis=-1)
-    lo = np.nanpercentile(out, 100 * _sigma_probability(-n_sigma), axis=-1)
-    hi = np.nanpercentile(out, 100 * _sigma_probability(n_sigma), axis=-1)
+    q = [50.0, 100 * _sigma_probability(-n_sigma), 100 * _sigma_probability(n_sigma)]
+    finite = np.isfinite(out)
+    if finite.all():  # the same numbers as nanpercentile, one sort instead of a loop over rows
+        median, lo, hi = np.percentile(out, q, axis=-1)
+    else:
+        median, lo, hi = np.nanpercentile(np.where(finite, out, np.nan), q, axis=-1)
     return np.array([median, median - lo, hi - median])
 
 
