@@ -121,7 +121,7 @@ obs = store.get_observations(ids)
 geom = RegionGeom.create(region=ON, axes=[MapAxis.from_energy_bounds(0.1, 100, 30, unit="TeV")])
 empty = SpectrumDataset.create(geom=geom, energy_axis_true=MapAxis.from_energy_bounds(0.05, 200, 60, unit="TeV",
                                                                                       name="energy_true"))
-maker = SpectrumDatasetMaker(selection=["counts", "exposure", "edisp"], containment_correction=False)
+maker = SpectrumDatasetMaker(selection=["counts", "exposure", "edisp"], containment_correction=True)  # full-enclosure
 bkg, safe = ReflectedRegionsBackgroundMaker(), SafeMaskMaker(methods=["aeff-default"])
 datasets = [safe.run(bkg.run(maker.run(empty.copy(name=str(o.obs_id)), o), o), o) for o in obs]
 model = SkyModel(PowerLawSpectralModel(index=3.4, amplitude="5e-11 cm-2 s-1 TeV-1", reference="1 TeV"), name="pks")

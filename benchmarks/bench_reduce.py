@@ -51,10 +51,13 @@ ea = MapAxis.from_energy_bounds(0.01, 100, 80, unit="TeV")
 eat = MapAxis.from_energy_bounds(0.01, 100, 80, unit="TeV", name="energy_true")
 n_on = 0
 for name, radius in {JC!r}:
-    obs = DataStore.from_dir(r"{DATA}/joint-crab/data/" + name).get_observations(required_irf="point-like")
+    # same work as ours: H.E.S.S. (full-enclosure) with the PSF containment correction, the others without
+    full = name == "hess"
+    obs = DataStore.from_dir(r"{DATA}/joint-crab/data/" + name).get_observations(
+        required_irf=["aeff", "edisp", "psf"] if full else "point-like")
     geom = RegionGeom.create(region=CircleSkyRegion(crab, radius * u.deg), axes=[ea])
     empty = SpectrumDataset.create(geom=geom, energy_axis_true=eat)
-    maker = SpectrumDatasetMaker(selection=["counts", "exposure", "edisp"], containment_correction=False)
+    maker = SpectrumDatasetMaker(selection=["counts", "exposure", "edisp"], containment_correction=full)
     bkg = ReflectedRegionsBackgroundMaker()
     safe = SafeMaskMaker(methods=["aeff-default"])
     sets = []
@@ -103,7 +106,7 @@ ea = MapAxis.from_energy_bounds(0.1, 100, 40, unit="TeV")
 eat = MapAxis.from_energy_bounds(0.05, 150, 50, unit="TeV", name="energy_true")
 t = store.obs_table
 per_target = {{}}
-maker = SpectrumDatasetMaker(selection=["counts", "exposure", "edisp"], containment_correction=False)
+maker = SpectrumDatasetMaker(selection=["counts", "exposure", "edisp"], containment_correction=True)  # full-enclosure
 bkg = ReflectedRegionsBackgroundMaker()
 safe = SafeMaskMaker(methods=["aeff-default"])
 names = np.char.strip(np.asarray(t["OBJECT"]).astype(str))
@@ -113,7 +116,7 @@ for obj in sorted(set(names)):
     geom = RegionGeom.create(region=on, axes=[ea])
     empty = SpectrumDataset.create(geom=geom, energy_axis_true=eat)
     n_on = n_off = n_ok = 0
-    obs = store.get_observations(rows["OBS_ID"], required_irf="point-like")
+    obs = store.get_observations(rows["OBS_ID"], required_irf=["aeff", "edisp", "psf"])
     for o in obs:
         d = safe.run(bkg.run(maker.run(empty.copy(name=str(o.obs_id)), o), o), o)
         n_on += int(d.counts.data.sum())

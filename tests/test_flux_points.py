@@ -209,10 +209,11 @@ def test_parameters_untouched_and_bad_input(both):
 
 
 # --------------------------------------------------------------------------- simulated example store
-def reduce_onoff(store, position, radius, e_reco, e_true, obs=None, containment=False):
+def reduce_onoff(store, position, radius, e_reco, e_true, obs=None, containment="auto"):
     """ON/OFF datasets (reflected regions, aeff-default safe mask) with time meta.
 
-    ``containment``: scale the exposure by the PSF containment in the ON radius (full-enclosure IRFs).
+    ``containment``: the extractor's ``containment_correction`` (default "auto": the PSF containment in the
+    ON radius for full-enclosure IRFs).
     """
     from regions import CircleSkyRegion
 
@@ -221,15 +222,13 @@ def reduce_onoff(store, position, radius, e_reco, e_true, obs=None, containment=
     from gwidgets.core.reduction.spectrum import SpectrumExtractor
 
     observations = obs if obs is not None else store.get_observations()
-    extractor = SpectrumExtractor(CircleSkyRegion(position, radius), e_reco, e_true)
+    extractor = SpectrumExtractor(CircleSkyRegion(position, radius), e_reco, e_true,
+                                  containment_correction=containment)
     out = []
     for o, ext in zip(observations, extractor.run_many(observations)):
         if not ext.ok:
             continue
         ds = SpectrumDatasetOnOff.from_extraction(ext)
-        if containment:
-            frac = o.psf.containment(rad=radius, energy_true=e_true.center, offset=ext.offset)
-            ds.exposure = ds.exposure * np.asarray(frac, float).ravel()
         try:
             mask, _ = SafeMaskMaker(["aeff-default"]).run(ext, o)
             ds.mask_safe = mask

@@ -41,8 +41,9 @@ def hess(stores):
     e_reco = MapAxis.from_energy_bounds(0.1 * u.TeV, 100 * u.TeV, 60)
     e_true = MapAxis.from_energy_bounds(0.05 * u.TeV, 200 * u.TeV, 70, name="energy_true")
     store = DataStore.from_dir(stores["jc-hess"])
+    # H.E.S.S. full-enclosure IRFs: PSF containment correction on both sides (the physically right setting)
     datasets = reduce_onoff(store, CRAB, 0.11 * u.deg, e_reco, e_true,
-                            obs=store.get_observations(required_irf="point-like"))
+                            obs=store.get_observations(required_irf="point-like"), containment=True)
     for d in datasets:
         d.models = _ref_model()
     ours = LightCurveEstimator(energy_edges=BANDS * u.TeV, source="crab", selection_optional=SELECTION).run(datasets)
@@ -60,12 +61,12 @@ def _gammapy_lc(path):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        obs = GStore.from_dir(path).get_observations(required_irf="point-like")
+        obs = GStore.from_dir(path).get_observations(required_irf=["aeff", "edisp", "psf"])
         geom = RegionGeom.create(region=CircleSkyRegion(CRAB, 0.11 * u.deg),
                                  axes=[GAxis.from_energy_bounds(0.1, 100, 60, unit="TeV")])
         empty = SpectrumDataset.create(geom=geom, energy_axis_true=GAxis.from_energy_bounds(
             0.05, 200, 70, unit="TeV", name="energy_true"))
-        maker = SpectrumDatasetMaker(selection=["counts", "exposure", "edisp"], containment_correction=False)
+        maker = SpectrumDatasetMaker(selection=["counts", "exposure", "edisp"], containment_correction=True)
         bkg, safe = ReflectedRegionsBackgroundMaker(), SafeMaskMaker(methods=["aeff-default"])
         datasets = [safe.run(bkg.run(maker.run(empty.copy(name=str(o.obs_id)), o), o), o) for o in obs]
         model = GSkyModel(PowerLawSpectralModel(index=2.6, amplitude="3.5e-11 cm-2 s-1 TeV-1", reference="1 TeV"),
