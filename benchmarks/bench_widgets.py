@@ -271,9 +271,9 @@ def first_paint(repeats=4):
     import nbformat
 
     *_, stop, sync_playwright, _ = _browser()
-    from gwidgets.app.cli_dashboard import DATA_ENV, IRF_ENV, write_notebook
+    from gwidgets.app.cli_dashboard import IRF_ENV, STORE_ENV, write_notebook
 
-    env = {DATA_ENV: DATA / "joint-crab" / "data" / "hess", IRF_ENV: "point-like", "PYTHONPATH": ROOT}
+    env = {STORE_ENV: DATA / "joint-crab" / "data" / "hess", IRF_ENV: "point-like", "PYTHONPATH": ROOT}
     heat = ["--preheat_kernel=True", "--pool_size=1"]
     dash_sel, bare_sel = ".gw-dashboard .noUi-handle", ".bare-slider .noUi-handle"
     times = {"dash": [], "bare": [], "plain": []}

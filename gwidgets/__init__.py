@@ -33,6 +33,8 @@ _LAZY = {
     "plot_flux_points": "gwidgets.plotting",
     "plot_light_curve": "gwidgets.plotting",
     "AnalysisConfig": "gwidgets.core.config",
+    "data_root": "gwidgets.core.datapaths",
+    "data_path": "gwidgets.core.datapaths",
 }
 
 __all__ = ["errors", "__version__", *_LAZY]

@@ -12,8 +12,9 @@ Sub-commands
 ``gwidgets run CONFIG.yaml [--outdir DIR] [--overwrite]``
     Run a config-driven analysis and write every product into the output folder
     (all or nothing), with a progress bar.
-``gwidgets download [hess-dr1|joint-crab|all|aladin-lite] [--dest DIR]``
-    Fetch public data sets into the user data folder (checksums, resumable).
+``gwidgets download [hess-dl3-dr1|joint-crab|all|aladin-lite] [--dest DIR] [--mirror URL]``
+    Fetch public data sets into the data root (``$GWIDGETS_DATA``, else the user
+    data folder) under the names the examples read (checksums, resumable).
 """
 from __future__ import annotations
 
@@ -115,7 +116,7 @@ def cmd_download(args) -> int:
         return _download_aladin(args)
     from .core.download import download
 
-    path = download(args.dataset, dest=args.dest, show_progress=not args.quiet)
+    path = download(args.dataset, dest=args.dest, show_progress=not args.quiet, mirror=args.mirror)
     print(f"Data in {path}")
     return 0
 
@@ -166,10 +167,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("download", help="fetch public data sets (H.E.S.S. DR1, joint-crab) or Aladin Lite")
-    p.add_argument("dataset", nargs="?", default="all", choices=["hess-dr1", "joint-crab", "all", "aladin-lite"],
-                   help="which data set (default: all data sets); aladin-lite: the JavaScript of the offline "
-                        "Aladin view (from the npm registry)")
-    p.add_argument("--dest", default=None, help="data folder (default: $GWIDGETS_DATA_DIR or the user data folder)")
+    p.add_argument("dataset", nargs="?", default="all",
+                   choices=["hess-dl3-dr1", "joint-crab", "all", "aladin-lite", "hess-dr1"],
+                   help="which data set (default: all data sets; hess-dr1 = hess-dl3-dr1); aladin-lite: the "
+                        "JavaScript of the offline Aladin view (from the npm registry)")
+    p.add_argument("--dest", default=None,
+                   help="data root to fill (default: $GWIDGETS_DATA, else the user data folder)")
+    p.add_argument("--mirror", default=None,
+                   help="base URL (or folder) of a mirror laid out as the data root, <mirror>/<data set>/<path> "
+                        "(default: $GWIDGETS_DATA_MIRROR, else the public origins)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_download)
 

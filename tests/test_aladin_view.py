@@ -39,7 +39,7 @@ def fake_js(tmp_path):
 @pytest.fixture
 def no_local_copy(monkeypatch, tmp_path):
     monkeypatch.delenv(ALADIN_JS_ENV, raising=False)
-    monkeypatch.setenv("GWIDGETS_DATA_DIR", str(tmp_path / "empty-data-dir"))
+    monkeypatch.setenv("GWIDGETS_DATA", str(tmp_path / "empty-data-dir"))
 
 
 def _tarball(tmp_path, js=FAKE_JS, member=True):

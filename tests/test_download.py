@@ -6,6 +6,7 @@ import http.server
 import os
 import socket
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -131,15 +132,113 @@ def test_cli_download_offline_is_one_clear_line(tmp_path, monkeypatch, capsys):
 
 
 def test_package_manifest_matches_the_shared_data(data_dir, monkeypatch, tmp_path):
+    """Every listed file, hashed: the manifest is the layout of the data root, from the public origins."""
     manifest = load_manifest()
-    assert set(manifest) == {"hess-dr1", "joint-crab"}
-    local = {"hess-dr1": data_dir / "hess-dl3-dr1", "joint-crab": data_dir / "joint-crab" / "data"}
+    assert set(manifest) == {"hess-dl3-dr1", "joint-crab"}
+    assert manifest["hess-dl3-dr1"]["base_url"] == "https://raw.githubusercontent.com/gammapy/gammapy-data/master/hess-dl3-dr1"
+    assert manifest["joint-crab"]["base_url"] == "https://raw.githubusercontent.com/open-gamma-ray-astro/joint-crab/master"
     for name, spec in manifest.items():
-        assert spec["base_url"].startswith("https://")
-        paths = {f.path for f in spec["files"]}
-        assert "hdu-index.fits.gz" in paths or "hess/hdu-index.fits.gz" in paths
-        for f in spec["files"][:: max(1, len(spec["files"]) // 5)]:  # a sample: hashing 60 MB takes time
-            assert sha256sum(local[name] / f.path) == f.sha256, f.path
-            assert (local[name] / f.path).stat().st_size == f.size
+        for f in spec["files"]:
+            assert sha256sum(data_dir / name / f.path) == f.sha256, f.path
+            assert (data_dir / name / f.path).stat().st_size == f.size
+    paths = {f"{n}/{f.path}" for n, spec in manifest.items() for f in spec["files"]}
+    for needed in ("hess-dl3-dr1/hdu-index.fits.gz", "hess-dl3-dr1/README.txt",  # README.txt: the H.E.S.S. terms of use
+                   "joint-crab/data/hess/obs-index.fits.gz", "joint-crab/data/fermi/events.fits.gz",
+                   "joint-crab/results/spectra/hess/pha_obs23523.fits", "joint-crab/results/maps/exclusion_mask.fits.gz"):
+        assert needed in paths, needed
     monkeypatch.setenv(dl.DATA_ENV, str(tmp_path))
+    assert dl.DATA_ENV == "GWIDGETS_DATA"
     assert dl.data_dir() == tmp_path and dl.data_dir(tmp_path / "x") == tmp_path / "x"
+
+
+def _layout(root, names=("hess-dl3-dr1", "joint-crab")):
+    return {p.relative_to(root).as_posix(): p.stat().st_size
+            for n in names for p in (root / n).rglob("*") if p.is_file()}
+
+
+def test_download_all_from_a_file_mirror_gives_the_layout_the_examples_read(data_dir, monkeypatch, tmp_path):
+    """`gwidgets download all` against a file:// mirror of the shared data, GWIDGETS_DATA unset: the default
+    data root (the user data folder) gets exactly the shared layout, and the example configs, which write
+    `$GWIDGETS_DATA/...`, and the notebooks' `gw.data_path(...)` find every data set in it."""
+    from gwidgets.core.analysis.steps.observations import groups, resolve_path
+    from gwidgets.core.config import AnalysisConfig
+    from gwidgets.core.data import DataStore
+    from gwidgets.core.datapaths import data_path, data_root
+
+    monkeypatch.delenv("GWIDGETS_DATA", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))  # platformdirs' user data folder on Linux
+    monkeypatch.setenv(dl.MIRROR_ENV, data_dir.as_uri())
+    root = data_root()
+    assert root == tmp_path / "xdg" / "gwidgets"
+    assert main(["download", "all", "--quiet"]) == 0
+    shared = {k: v for k, v in _layout(data_dir).items() if k != "hess-dl3-dr1/README.md"}  # the project's own note
+    assert _layout(root) == shared and len(shared) == 302
+    assert not list(root.rglob("*.part"))
+    # the example configs resolve $GWIDGETS_DATA to the default data root
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    stores = []
+    for name in ("joint_crab_dl3.yaml", "pks2155_lightcurve.yaml"):
+        config = AnalysisConfig.read(examples / name)
+        for g in groups(config):
+            stores.append(resolve_path(g["datastore"], g["key"]))
+        exclusion = config["datasets"]["background"].get("exclusion")
+        if isinstance(exclusion, str):
+            assert resolve_path(exclusion, "exclusion").is_file()
+    assert [s.relative_to(root).as_posix() for s in stores] == [
+        "joint-crab/data/hess", "joint-crab/data/magic", "joint-crab/data/veritas", "joint-crab/data/fact", "hess-dl3-dr1"]
+    assert [len(DataStore.from_dir(s).obs_ids) for s in stores] == [
+        len(DataStore.from_dir(data_dir / s.relative_to(root)).obs_ids) for s in stores]
+    # what the notebooks read
+    assert len(list(data_path("joint-crab/results/spectra", "hess").glob("pha_*.fits"))) == 4
+    assert data_path("hess-dl3-dr1") == root / "hess-dl3-dr1"
+    # again: every file present with its checksum, nothing fetched (a mirror that vanished is not asked)
+    monkeypatch.setenv(dl.MIRROR_ENV, (tmp_path / "gone").as_uri())
+    assert main(["download", "joint-crab", "--quiet"]) == 0
+
+
+def test_a_file_missing_from_the_mirror_is_named(tmp_path, capsys):
+    manifest = {"toy": {"base_url": "https://example.invalid", "files": [FileEntry("a.bin", SHA, len(PAYLOAD))]}}
+    with pytest.raises(DownloadError, match=r"toy/a.bin failed: .*No such file.*<mirror>/<data set>/<path>"):
+        download("toy", dest=tmp_path / "root", manifest=manifest, mirror=str(tmp_path / "mirror"))
+    (tmp_path / "mirror" / "toy").mkdir(parents=True)
+    (tmp_path / "mirror" / "toy" / "a.bin").write_bytes(PAYLOAD)
+    path = download("toy", dest=tmp_path / "root", manifest=manifest, mirror=str(tmp_path / "mirror"))
+    assert (path / "a.bin").read_bytes() == PAYLOAD
+
+
+def test_missing_data_names_the_download_command(monkeypatch, tmp_path):
+    """gw.data_path and a config reading $GWIDGETS_DATA say which `gwidgets download` fetches what is missing."""
+    import gwidgets as gw
+    from gwidgets.core.analysis.steps.observations import open_store
+    from gwidgets.core.config import ConfigError
+    from gwidgets.core.datapaths import MissingDataError
+
+    monkeypatch.setenv("GWIDGETS_DATA", str(tmp_path))
+    assert gw.data_root() == tmp_path
+    with pytest.raises(MissingDataError, match=r"joint-crab/results/spectra.*GWIDGETS_DATA = .*"
+                                               r"`gwidgets download joint-crab`"):
+        gw.data_path("joint-crab/results/spectra")
+    with pytest.raises(MissingDataError, match=r"`gwidgets download hess-dl3-dr1`"):
+        gw.data_path("hess-dl3-dr1")
+    with pytest.raises(MissingDataError, match=r"'cta-1dc' is not a data set that `gwidgets download` fetches"):
+        gw.data_path("cta-1dc")
+    with pytest.raises(ValueError, match="inside the data root"):
+        gw.data_path("../elsewhere")
+    (tmp_path / "joint-crab" / "data" / "hess").mkdir(parents=True)
+    assert gw.data_path("joint-crab", "data/hess") == tmp_path / "joint-crab" / "data" / "hess"
+    group = {"key": "data.groups[1]", "datastore": "$GWIDGETS_DATA/joint-crab/data/magic"}
+    with pytest.raises(ConfigError, match=r"'data.groups\[1\].datastore': Data not found.*`gwidgets download joint-crab`"):
+        open_store(group)
+
+
+def test_old_data_set_name_and_cli_mirror_option(tmp_path, monkeypatch):
+    seen = {}
+
+    def fake(name, dest=None, show_progress=False, mirror=None):
+        seen.update(name=name, dest=dest, mirror=mirror)
+        return tmp_path
+
+    monkeypatch.setattr(dl, "download", fake)
+    assert main(["download", "hess-dr1", "--mirror", "file:///m", "--dest", str(tmp_path), "--quiet"]) == 0
+    assert seen == {"name": "hess-dr1", "dest": str(tmp_path), "mirror": "file:///m"}
+    assert dl.ALIASES["hess-dr1"] == "hess-dl3-dr1" and dl.mirror_url("/m/") == "file:///m"

@@ -1,4 +1,6 @@
-"""The notebooks run top to bottom (``pytest --nbval-lax``), and the ``gwidgets dashboard`` command's pieces."""
+"""The notebooks run top to bottom (``pytest --nbval-lax``) with ``$GWIDGETS_DATA`` = the shared data folder,
+fail with the data-path error (naming the download command) without data, and the ``gwidgets dashboard``
+command's pieces."""
 from __future__ import annotations
 
 import argparse
@@ -9,18 +11,29 @@ from pathlib import Path
 
 import pytest
 
+from gw_testdata import DATA
 from gwidgets.app import cli_dashboard as cli
+from gwidgets.core.datapaths import DATA_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 
 
-def _env():
+def _env(data_root=DATA):
     env = dict(os.environ)
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")  # kernel = this Python
-    env.pop(cli.DATA_ENV, None)
+    env.pop(cli.STORE_ENV, None)
     env.pop(cli.IRF_ENV, None)
+    env[DATA_ENV] = str(data_root)  # the data root: the notebooks find their data sets with gw.data_path
     return env
+
+
+def _nbval(name, env):
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", str(NOTEBOOKS / name), "-q", "-p", "no:cacheprovider",
+         "-o", "addopts="],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )
 
 
 #: every tutorial notebook (each < 30 s); a new notebook = one more name here
@@ -29,15 +42,29 @@ NOTEBOOK_NAMES = ["getting_started.ipynb", "dashboard.ipynb", "joint_crab.ipynb"
 
 
 @pytest.mark.parametrize("name", NOTEBOOK_NAMES)
-def test_notebook_runs_with_nbval_lax(name):
+def test_notebook_runs_with_nbval_lax(name, data_dir):
     pytest.importorskip("nbval")
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", str(NOTEBOOKS / name), "-q", "-p", "no:cacheprovider",
-         "-o", "addopts="],
-        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=600,
-    )
+    proc = _nbval(name, _env(data_dir))
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert " passed" in proc.stdout and "failed" not in proc.stdout, proc.stdout[-2000:]
+
+
+def test_notebooks_read_no_path_outside_the_repository():
+    for name in NOTEBOOK_NAMES:
+        text = (NOTEBOOKS / name).read_text()
+        assert "../" not in text and "shared/data" not in text, f"{name} points outside the repository"
+
+
+@pytest.mark.parametrize("name, command", [("joint_crab.ipynb", "gwidgets download joint-crab"),
+                                           ("analysis_3d.ipynb", "gwidgets download hess-dl3-dr1")])
+def test_without_data_a_notebook_fails_with_the_download_command(name, command, tmp_path):
+    """An empty data root: the first cell stops with MissingDataError naming the command (not a later
+    misleading error such as 'No free parameters to fit' after reading 0 spectra)."""
+    pytest.importorskip("nbval")
+    proc = _nbval(name, _env(tmp_path / "empty-data-root"))
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "MissingDataError" in proc.stdout and command in proc.stdout, proc.stdout[-3000:]
+    assert "No free parameters" not in proc.stdout
 
 
 def test_dashboard_notebook_is_the_cli_notebook():
@@ -80,10 +107,12 @@ def test_voila_command_and_environment(tmp_path):
     assert "--no-browser" not in cli.voila_command("a.ipynb")
     assert "--preheat_kernel=True" not in cmd
     assert {"--preheat_kernel=True", "--pool_size=1"} <= set(cli.voila_command("a.ipynb", preheat=True))
-    env = cli.voila_env(tmp_path, "point-like", base={"PATH": "/usr/bin", cli.DATA_ENV: "stale"})
+    env = cli.voila_env(tmp_path, "point-like", base={"PATH": "/usr/bin", cli.STORE_ENV: "stale", DATA_ENV: "/root"})
     assert env["PATH"].split(os.pathsep)[0] == os.path.dirname(sys.executable)
-    assert env[cli.DATA_ENV] == str(tmp_path.resolve()) and env[cli.IRF_ENV] == "point-like"
-    assert cli.DATA_ENV not in cli.voila_env(None, base={cli.DATA_ENV: "stale"})  # no PATH: the example store
+    assert env[cli.STORE_ENV] == str(tmp_path.resolve()) and env[cli.IRF_ENV] == "point-like"
+    assert env[DATA_ENV] == "/root"  # the data root is passed on untouched: it is not the store
+    assert cli.STORE_ENV != DATA_ENV
+    assert cli.STORE_ENV not in cli.voila_env(None, base={cli.STORE_ENV: "stale"})  # no PATH: the example store
 
 
 def test_dashboard_command_errors(tmp_path, capsys):

@@ -1,9 +1,10 @@
 """``gwidgets dashboard [PATH] [--port N] [--no-browser] [--required-irf KIND]``: the dashboard in Voilà.
 
 Writes the dashboard notebook (the same code as ``notebooks/dashboard.ipynb``)
-into a temporary directory and runs ``python -m voila`` on it, with the data
-store path in the ``GWIDGETS_DATA`` environment variable (no PATH: the
-simulated example store). Voilà is only imported by the child process, so
+into a temporary directory and runs ``python -m voila`` on it, handing the data
+store PATH to the kernel in the internal ``GWIDGETS_DASHBOARD_STORE``
+environment variable (no PATH: the simulated example store). ``GWIDGETS_DATA``
+is the data root of the public data sets (`gwidgets.core.datapaths`), never a store. Voilà is only imported by the child process, so
 importing this module (and ``gwidgets.cli``) stays cheap.
 
 Wiring into ``gwidgets.cli``::
@@ -24,10 +25,10 @@ import tempfile
 from pathlib import Path
 
 __all__ = ["add_parser", "run", "main", "dashboard_notebook", "write_notebook", "voila_command", "voila_env", "popen_kwargs",
-           "DATA_ENV", "IRF_ENV", "NOTEBOOK_NAME"]
+           "STORE_ENV", "IRF_ENV", "NOTEBOOK_NAME"]
 
-#: environment variable holding the data store path read by the dashboard notebook
-DATA_ENV = "GWIDGETS_DATA"
+#: internal: the data store path that ``gwidgets dashboard PATH`` hands to the dashboard notebook's kernel
+STORE_ENV = "GWIDGETS_DASHBOARD_STORE"
 #: environment variable holding ``session.required_irf`` ("full-enclosure", "point-like", "all-optional")
 IRF_ENV = "GWIDGETS_REQUIRED_IRF"
 NOTEBOOK_NAME = "gwidgets-dashboard.ipynb"
@@ -35,9 +36,9 @@ IRF_CHOICES = ("full-enclosure", "point-like", "all-optional")
 
 INTRO = """# gwidgets dashboard
 
-Select observations, draw the ON region and edit the source model. The data store is
-`$GWIDGETS_DATA` (default: the simulated example store); `$GWIDGETS_REQUIRED_IRF` sets
-the IRFs an observation must have (`point-like` for point-like data sets)."""
+Select observations, draw the ON region and edit the source model. The data store is the
+simulated example store, or PATH when served with `gwidgets dashboard PATH` (add
+`--required-irf point-like` for point-like data sets such as `joint-crab/data/magic`)."""
 
 CODE = """import os
 
@@ -45,7 +46,7 @@ from gwidgets.app import Dashboard
 from gwidgets.core.data import DataStore
 from gwidgets.state import AnalysisSession
 
-path = os.environ.get("GWIDGETS_DATA")
+path = os.environ.get("GWIDGETS_DASHBOARD_STORE")  # set by `gwidgets dashboard PATH`
 if path:
     store = DataStore.from_dir(path)
 else:
@@ -107,10 +108,10 @@ def voila_env(path=None, required_irf: str | None = None, base: dict | None = No
     kernel is this environment), the data store path and the required IRFs."""
     env = dict(os.environ if base is None else base)
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    env.pop(DATA_ENV, None)
+    env.pop(STORE_ENV, None)
     env.pop(IRF_ENV, None)
     if path:
-        env[DATA_ENV] = str(Path(path).expanduser().resolve())
+        env[STORE_ENV] = str(Path(path).expanduser().resolve())
     if required_irf:
         env[IRF_ENV] = required_irf
     return env

@@ -1,8 +1,16 @@
-"""``gwidgets download``: fetch the public data sets into the user data folder, checked and resumable.
+"""``gwidgets download``: fetch the public data sets into the data root, checked and resumable.
 
-Every file of a data set is listed in the package manifest
+Each data set is a folder of the data root (`gwidgets.core.datapaths.data_root`:
+``$GWIDGETS_DATA``, else the user data folder), named and laid out as the
+examples and notebooks read it: ``hess-dl3-dr1/`` (the H.E.S.S. DL3 DR1 with
+its background models, from gammapy-data) and ``joint-crab/`` (``data/`` — the
+DL3 inputs of the joint-crab paper — and ``results/spectra``,
+``results/maps/exclusion_mask.fits.gz`` — its OGIP spectra and exclusion mask —
+from the joint-crab repository). Every file is listed in the package manifest
 (``gwidgets/data/download_manifest.json``: URL base, relative path, size,
-SHA-256). A download
+SHA-256). A mirror holding the same layout (``<mirror>/<data set>/<path>``,
+e.g. ``file:///srv/gamma-data``) replaces the public origins: ``--mirror URL``
+or ``$GWIDGETS_DATA_MIRROR``. A download
 
 * skips files already present with the right checksum;
 * resumes a partial ``<file>.part`` with an HTTP ``Range`` request (a server
@@ -16,9 +24,11 @@ Examples
 --------
 >>> from gwidgets.core.download import download, DATASETS       # doctest: +SKIP
 >>> sorted(DATASETS)                                            # doctest: +SKIP
-['hess-dr1', 'joint-crab']
+['hess-dl3-dr1', 'joint-crab']
 >>> download("joint-crab")                                      # doctest: +SKIP
 PosixPath('/home/me/.local/share/gwidgets/joint-crab')
+>>> download("all", mirror="file:///srv/gamma-data")            # doctest: +SKIP
+PosixPath('/home/me/.local/share/gwidgets')
 """
 from __future__ import annotations
 
@@ -33,11 +43,15 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ..errors import GwidgetsError
+from .datapaths import DATA_ENV, data_root
 
-__all__ = ["DownloadError", "DATASETS", "data_dir", "download", "download_file", "load_manifest", "build_manifest",
-           "sha256sum", "DATA_ENV"]
+__all__ = ["DownloadError", "DATASETS", "ALIASES", "data_dir", "download", "download_file", "load_manifest",
+           "build_manifest", "sha256sum", "DATA_ENV", "MIRROR_ENV", "mirror_url"]
 
-DATA_ENV = "GWIDGETS_DATA_DIR"
+#: base URL of a mirror laid out as the data root (``<mirror>/<data set>/<path>``); replaces the public origins
+MIRROR_ENV = "GWIDGETS_DATA_MIRROR"
+#: former data set names still accepted
+ALIASES = {"hess-dr1": "hess-dl3-dr1"}
 MANIFEST = Path(__file__).resolve().parents[1] / "data" / "download_manifest.json"
 CHUNK = 1 << 16
 
@@ -100,14 +114,27 @@ DATASETS = _LazyManifest()
 
 
 def data_dir(dest=None) -> Path:
-    """Where data sets go: ``dest``, else ``$GWIDGETS_DATA_DIR``, else the platform's user data folder."""
+    """Where data sets go: ``dest``, else the data root (``$GWIDGETS_DATA``, else the user data folder)."""
     if dest is not None:
         return Path(dest).expanduser()
-    if os.environ.get(DATA_ENV):
-        return Path(os.environ[DATA_ENV]).expanduser()
-    from platformdirs import user_data_dir
+    return data_root()
 
-    return Path(user_data_dir("gwidgets"))
+
+def mirror_url(mirror=None) -> str | None:
+    """The mirror base URL: ``mirror``, else ``$GWIDGETS_DATA_MIRROR``, else None (the public origins).
+
+    A local folder is turned into a ``file://`` URL.
+
+    >>> mirror_url("/srv/gamma-data")
+    'file:///srv/gamma-data'
+    """
+    mirror = mirror or os.environ.get(MIRROR_ENV) or None
+    if mirror is None:
+        return None
+    mirror = str(mirror)
+    if "://" not in mirror:
+        mirror = Path(mirror).expanduser().absolute().as_uri()
+    return mirror.rstrip("/")
 
 
 def sha256sum(path) -> str:
@@ -152,10 +179,13 @@ def download_file(url: str, dest, sha256: str | None = None, size: int | None = 
         else:
             raise DownloadError(f"Download of {url} failed: HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
+        if urlparse(url).scheme == "file":
+            raise DownloadError(f"Download of {url} failed: {getattr(exc, 'reason', exc)} "
+                                "(is the mirror laid out as <mirror>/<data set>/<path>?)") from None
         raise _offline(url, getattr(exc, "reason", exc)) from None
     if response is not None:
         with response:
-            resumed = have and response.status == 206
+            resumed = have and getattr(response, "status", None) == 206
             if have and not resumed:
                 have = 0  # the server sent the whole file
             elif have and progress is not None:
@@ -190,14 +220,19 @@ def _bar(total: int, desc: str):
 
 
 def download(name: str = "all", dest=None, progress=None, manifest=None, base_url: str | None = None,
-             show_progress: bool = False) -> Path:
-    """Download data set ``name`` ("hess-dr1", "joint-crab" or "all") into ``data_dir(dest)/<name>``.
+             show_progress: bool = False, mirror: str | None = None) -> Path:
+    """Download data set ``name`` ("hess-dl3-dr1", "joint-crab" or "all") into ``data_dir(dest)/<name>``.
 
+    Files come from the data set's public origin (its ``base_url`` in the
+    manifest, or ``base_url``), or from ``<mirror>/<name>/`` when a mirror is
+    given (``mirror``, else ``$GWIDGETS_DATA_MIRROR``).
     ``progress(done_bytes, total_bytes, message)`` is called after each chunk;
     ``show_progress`` draws a tqdm bar instead. Returns the data set folder
-    (the data folder for "all").
+    (the data root for "all").
     """
     sets = manifest if manifest is not None else DATASETS
+    name = ALIASES.get(name, name)
+    mirror = mirror_url(mirror)
     names = list(sets) if name == "all" else [name]
     unknown = [n for n in names if n not in sets]
     if unknown:
@@ -220,7 +255,8 @@ def download(name: str = "all", dest=None, progress=None, manifest=None, base_ur
 
         try:
             for f in files:
-                url = (base_url or spec["base_url"]).rstrip("/") + "/" + f.path
+                base = f"{mirror}/{n}" if mirror else (base_url or spec["base_url"])
+                url = base.rstrip("/") + "/" + f.path
                 download_file(url, root / n / f.path, f.sha256, f.size, progress=on_bytes)
         finally:
             if close is not None:
@@ -228,12 +264,17 @@ def download(name: str = "all", dest=None, progress=None, manifest=None, base_ur
     return root if name == "all" else root / name
 
 
-def build_manifest(folders: dict, out=MANIFEST, exclude_prefix=("README",)) -> dict:
-    """Write the manifest from local copies: ``{name: (folder, base_url, description, license)}`` (maintainers)."""
-    data = {"datasets": {}}
+def build_manifest(folders: dict, out=MANIFEST, exclude=(), note: str = "") -> dict:
+    """Write the manifest from local copies (maintainers).
+
+    ``folders``: ``{name: (folder, base_url, description, license)}``; every file of ``folder``
+    is listed by its path relative to it, except the relative paths in ``exclude``.
+    """
+    data = {"note": note, "datasets": {}}
     for name, (folder, base_url, description, license_) in folders.items():
         folder = Path(folder)
-        files = [p for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith(exclude_prefix)]
+        files = [p for p in sorted(folder.rglob("*"))
+                 if p.is_file() and f"{name}/{p.relative_to(folder).as_posix()}" not in exclude]
         data["datasets"][name] = {
             "description": description, "base_url": base_url, "license": license_,
             "files": [{"path": p.relative_to(folder).as_posix(), "sha256": sha256sum(p), "size": p.stat().st_size}

@@ -88,7 +88,7 @@ def test_aladin_loads_from_the_local_copy_and_draws_the_regions(stores, aladin_j
 
 
 def test_without_the_local_copy_the_page_shows_a_note(stores, new_page, artifacts, tmp_path, playwright_browser):
-    proc, url = _serve(tmp_path, stores, {ALADIN_JS_ENV: "", "GWIDGETS_DATA_DIR": tmp_path / "no-data"})
+    proc, url = _serve(tmp_path, stores, {ALADIN_JS_ENV: "", "GWIDGETS_DATA": tmp_path / "no-data"})
     try:
         page = new_page()
         page.goto(url, timeout=90_000)

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from gwidgets.app.cli_dashboard import DATA_ENV, IRF_ENV, voila_command, write_notebook
+from gwidgets.app.cli_dashboard import IRF_ENV, STORE_ENV, voila_command, write_notebook
 
 from conftest import ROOT
 from browser_helpers import free_port, server_env, server_log, start_server, stop
@@ -33,7 +33,7 @@ def dashboard_url(stores, tmp_path_factory, playwright_browser):  # the browser 
     tmp = tmp_path_factory.mktemp("voila-dashboard")
     notebook = write_notebook(tmp, extra_code=DRAW_CODE)
     port = free_port()
-    env = server_env(**{DATA_ENV: stores["jc-hess"], IRF_ENV: "point-like", "PYTHONPATH": ROOT})  # this checkout, not an installed copy
+    env = server_env(**{STORE_ENV: stores["jc-hess"], IRF_ENV: "point-like", "PYTHONPATH": ROOT})  # this checkout, not an installed copy
     # a preheated kernel runs the notebook before the page asks for it: ~3 s instead of ~7 s per page
     cmd = voila_command(notebook, port, no_browser=True, ip="127.0.0.1") + ["--preheat_kernel=True", "--pool_size=1"]
     proc = start_server(cmd, tmp, env, tmp / "voila.log", port)

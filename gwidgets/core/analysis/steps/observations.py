@@ -16,6 +16,7 @@ from astropy.time import Time
 
 from ....errors import EmptySelectionError, FileNotFoundGwError, GwidgetsError
 from ...config import ConfigError, expand_path
+from ...datapaths import MissingDataError, data_path, data_root
 from . import register_step
 
 __all__ = ["groups", "open_store", "select_ids"]
@@ -54,6 +55,12 @@ def resolve_path(text, key: str, base_dir=None) -> Path:
     path = Path(expand_path(str(text), key))
     if not path.is_absolute() and base_dir is not None and (Path(base_dir) / path).exists():
         path = Path(base_dir) / path
+    root = data_root()
+    if not path.exists() and path.is_relative_to(root):  # a data set of the data root: say how to fetch it
+        try:
+            data_path(path.relative_to(root))
+        except MissingDataError as exc:
+            raise ConfigError(f"'{key}': {exc}") from None
     return path
 
 
