@@ -32,6 +32,7 @@ _LAZY = {
     "Analysis": "gwidgets.plotting",  # the core class; importing gwidgets.plotting registers the PNG plots
     "plot_flux_points": "gwidgets.plotting",
     "plot_light_curve": "gwidgets.plotting",
+    "plot_spectrum_model": "gwidgets.plotting",
     "AnalysisConfig": "gwidgets.core.config",
     "data_root": "gwidgets.core.datapaths",
     "data_path": "gwidgets.core.datapaths",

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..core.analysis.plots import register_plot
 
-__all__ = ["spectrum_png", "light_curve_png"]
+__all__ = ["spectrum_figure", "spectrum_png", "light_curve_png"]
 
 
 def _figure():
@@ -27,45 +27,46 @@ def _energy_range(analysis):
     return (lo, hi) if np.isfinite(lo) and np.isfinite(hi) else (0.1, 100.0)
 
 
-@register_plot("spectrum", lambda a: a.fit_result is not None and a.models is not None)
-def spectrum_png(analysis, folder):
-    import astropy.units as u
+def spectrum_figure(analysis):
+    """The figure of spectrum.png: E² dN/dE of every fitted model with its 1σ band (shaded), and the
+    flux points (upper-limit bins as downward arrows)."""
+    from .sed import plot_flux_points, plot_spectrum_model
 
     fig, ax = _figure()
     lo, hi = _energy_range(analysis)
-    energy = np.geomspace(lo, hi, 100) * u.TeV
     for model in analysis.models:
-        spectral = getattr(model, "spectral_model", None)
-        if spectral is None:
-            continue
-        e2dnde = spectral.e2dnde(energy).to("TeV cm-2 s-1")
-        ax.plot(energy.value, e2dnde.value, label=model.name)
+        if getattr(model, "spectral_model", None) is not None:
+            plot_spectrum_model(model, [lo, hi], ax=ax, sed_type="e2dnde")
     fp = analysis.flux_points
     if fp is not None and hasattr(fp, "to_table"):
         try:
-            t = fp.to_table(sed_type="e2dnde")
-            ax.errorbar(t["e_ref"].quantity.to_value("TeV"), t["e2dnde"].quantity.to_value("TeV cm-2 s-1"),
-                        yerr=t["e2dnde_err"].quantity.to_value("TeV cm-2 s-1"), fmt="o", label="flux points")
+            plot_flux_points(fp, ax=ax, sed_type="e2dnde", color="k", markersize=4)
         except Exception:  # noqa: BLE001 - a plot must never fail the analysis
             pass
     ax.set(xscale="log", yscale="log", xlabel="Energy [TeV]", ylabel="E² dN/dE [TeV cm⁻² s⁻¹]")
-    ax.legend()
-    fig.savefig(folder / "spectrum.png")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+@register_plot("spectrum", lambda a: a.fit_result is not None and a.models is not None)
+def spectrum_png(analysis, folder):
+    """Write `spectrum_figure` as ``spectrum.png``."""
+    spectrum_figure(analysis).savefig(folder / "spectrum.png")
     return "spectrum.png"
 
 
 @register_plot("light_curve", lambda a: a.light_curve is not None and hasattr(a.light_curve, "to_table"))
 def light_curve_png(analysis, folder):
+    """Flux per time bin (first energy band); upper limits as arrows."""
+    from .sed import plot_light_curve
+
     fig, ax = _figure()
     try:
-        t = analysis.light_curve.to_table(sed_type="flux")
-        times = t if "time_min" in t.colnames else analysis.light_curve.table
-        x = 0.5 * (np.asarray(times["time_min"]) + np.asarray(times["time_max"]))
-        flux = np.asarray(t["flux"]).reshape(len(t), -1)[:, 0]
-        err = np.asarray(t["flux_err"]).reshape(len(t), -1)[:, 0] if "flux_err" in t.colnames else None
-        ax.errorbar(x, flux, yerr=err, fmt="o")
-    except Exception:  # noqa: BLE001
+        plot_light_curve(analysis.light_curve, ax=ax, sed_type="flux")
+    except Exception:  # noqa: BLE001 - a plot must never fail the analysis
         ax.text(0.5, 0.5, "light curve table not plottable", ha="center", transform=ax.transAxes)
     ax.set(xlabel="Time [MJD]", ylabel="Flux [cm⁻² s⁻¹]")
+    fig.tight_layout()
     fig.savefig(folder / "light_curve.png")
     return "light_curve.png"

@@ -6,6 +6,11 @@ import inspect
 __all__ = ["build", "default_source"]
 
 
+#: optional estimates of the config-driven flux points and light curves: asymmetric errors and the upper
+#: limits that the plots draw as arrows for bins below sqrt_ts_threshold_ul (as gammapy's "all" minus the scan)
+UL_SELECTION = ("errn-errp", "ul")
+
+
 def build(cls, **kwargs):
     """``cls(**kwargs)`` keeping only the keywords its constructor takes (None values dropped)."""
     try:

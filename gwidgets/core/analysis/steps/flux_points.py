@@ -6,7 +6,7 @@ Uses `gwidgets.core.estimators.FluxPointsEstimator` (imported lazily: a clear
 from __future__ import annotations
 
 from . import register_step, require
-from ._estimator import build, default_source
+from ._estimator import UL_SELECTION, build, default_source
 from .datasets import energy_axis
 
 __all__ = []
@@ -18,7 +18,8 @@ def run(analysis, progress=None):
     cfg = analysis.config.get("flux_points", {})
     edges = energy_axis(cfg.get("energy"), "energy", "flux_points.energy").edges
     source = default_source(analysis, "flux_points")
-    estimator = build(estimator_cls, energy_edges=edges, source=source, n_sigma_ul=cfg.get("n_sigma_ul"))
+    estimator = build(estimator_cls, energy_edges=edges, source=source, n_sigma_ul=cfg.get("n_sigma_ul"),
+                      selection_optional=UL_SELECTION)
     datasets = analysis.datasets.copy()
     datasets.models = analysis.models.copy()  # the estimator may move parameters: keep the fitted ones
     analysis.flux_points = estimator.run(datasets)

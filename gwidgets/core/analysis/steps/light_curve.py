@@ -16,7 +16,7 @@ from astropy.time import Time
 
 from ...config import ConfigError
 from . import register_step, require
-from ._estimator import build, default_source
+from ._estimator import UL_SELECTION, build, default_source
 from .datasets import energy_axis
 
 __all__ = ["time_intervals"]
@@ -72,7 +72,8 @@ def run(analysis, progress=None):
     per_obs = not cfg.get("time_intervals") or cfg.get("per_observation", False)
     estimator = build(estimator_cls, time_intervals=None if per_obs else intervals,
                       energy_edges=_energy_edges(analysis, cfg),
-                      source=source, n_sigma_ul=cfg.get("n_sigma_ul"))
+                      source=source, n_sigma_ul=cfg.get("n_sigma_ul"),
+                      selection_optional=UL_SELECTION)
     datasets = analysis.datasets_per_obs.copy()
     datasets.models = analysis.models.copy()  # the estimator may move parameters: keep the fitted ones
     analysis.light_curve = estimator.run(datasets)
