@@ -25,7 +25,39 @@ from astropy.table import Table, vstack
 from .base import DatasetError, bump_epoch, model_parameters
 from .evaluator import JointEvaluator
 
-__all__ = ["Datasets"]
+__all__ = ["Datasets", "read_spectrum_dataset"]
+
+
+def read_spectrum_dataset(path, name=None, format: str | None = None):
+    """One spectrum file as a `SpectrumDatasetOnOff` (it has OFF counts) or a `SpectrumDataset`."""
+    from ..io.spectrum_formats import read_spectrum
+    from .onoff import SpectrumDatasetOnOff
+    from .spectrum import SpectrumDataset
+
+    spec = read_spectrum(path, name=name, format=format)
+    cls = SpectrumDatasetOnOff if spec.counts_off is not None else SpectrumDataset
+    return cls.from_ogip(spec, name=name)
+
+
+def _paths_from_yaml(path: Path) -> list:
+    """The dataset files listed by a gammapy datasets YAML (``datasets: [{name, type, filename}, ...]``)."""
+    import yaml
+
+    from ...errors import FileNotFoundGwError
+
+    if not path.exists():
+        raise FileNotFoundGwError(path)
+    data = yaml.safe_load(path.read_text())
+    entries = data.get("datasets") if isinstance(data, dict) else None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and "filename" in e for e in entries):
+        raise DatasetError(f"'{path}' is not a datasets YAML: it needs a 'datasets' list of entries with 'filename'")
+    out = []
+    for e in entries:
+        f = Path(e["filename"])
+        if not f.is_absolute() and ((path.parent / f).exists() or not f.exists()):
+            f = path.parent / f  # relative to the YAML's folder, as gammapy resolves it
+        out.append(f)
+    return out
 
 
 class Datasets:
@@ -211,21 +243,40 @@ class Datasets:
 
     # ------------------------------------------------------------------ I/O
     @classmethod
-    def read(cls, paths, pattern: str = "pha_*.fits", models=None) -> "Datasets":
-        """Read OGIP spectra: a list of PHA files, or every ``pattern`` file of a directory (sorted)."""
-        from .onoff import SpectrumDatasetOnOff
+    def read(cls, paths, pattern: str | None = None, models=None, format: str | None = None) -> "Datasets":
+        """Read spectra: a folder, a list of files, one file, or gammapy's datasets YAML.
+
+        * a folder: every spectrum file in it (sorted; ``pattern`` narrows the
+          candidates): OGIP PHA files however they are named — gammapy's
+          ``pha_obs1.fits`` + ``pha_obs1_arf.fits``/``_bkg``/``_rmf``, gwidgets' own,
+          the joint-crab paper's ``pha_``/``arf_``/``bkg_``/``rmf_`` — and gammapy
+          "gadf" dataset files; BKG / ARF / RMF files are never taken for spectra;
+        * a ``.yaml`` file written by gammapy's ``Datasets.write``: the files it lists;
+        * ``format`` (``"ogip"``, ``"gadf"``; None: recognised per file).
+
+        A file with OFF counts gives a `SpectrumDatasetOnOff`, one without a `SpectrumDataset`.
+        """
+        from ..io.spectrum_formats import find_spectrum_files
 
         if isinstance(paths, (str, Path)):
             p = Path(paths)
-            paths = sorted(p.glob(pattern)) if p.is_dir() else [p]
-            if not paths:
-                raise DatasetError(f"No files matching '{pattern}' in '{p}'")
-        return cls([SpectrumDatasetOnOff.read(f) for f in paths], models=models)
+            if p.is_dir():
+                paths = find_spectrum_files(p, pattern)
+                if not paths:
+                    raise DatasetError(f"No OGIP PHA or gadf spectrum files{f' matching {pattern!r}' if pattern else ''} "
+                                       f"in '{p}'")
+            elif p.suffix.lower() in (".yaml", ".yml"):
+                paths = _paths_from_yaml(p)
+            else:
+                paths = [p]
+        return cls([read_spectrum_dataset(f, format=format) for f in paths], models=models)
 
     def write(self, directory, overwrite: bool = False, format: str = "ogip") -> list:
-        """Write every dataset as OGIP files ``pha_obs<name>.fits`` (+ bkg/arf/rmf) into ``directory``."""
+        """Write every dataset into ``directory``: ``pha_obs<name>.fits`` (+ bkg/arf/rmf) for ``"ogip"``,
+        ``<name>.fits`` for ``"gadf"`` (gammapy's default format)."""
         directory = Path(directory)
-        return [d.write(directory / f"pha_obs{d.name}.fits", overwrite=overwrite, format=format)
+        pattern = "{}.fits" if format == "gadf" else "pha_obs{}.fits"
+        return [d.write(directory / pattern.format(d.name), overwrite=overwrite, format=format)
                 for d in self._datasets]
 
     # -------------------------------------------------------------- display

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..io.ogip import OGIPSpectrum, read_ogip, write_ogip
+from ..io.ogip import OGIPSpectrum
+from ..io.spectrum_formats import write_spectrum
 from ..stats import get_wstat_mu_bkg, wstat, wstat_sqrt_ts
 from .base import ArrayAttribute, DatasetError, energy_mask
-from .spectrum import SpectrumDataset, _diagonal_response
+from .spectrum import SpectrumDataset
 
 __all__ = ["SpectrumDatasetOnOff"]
 
@@ -181,30 +182,38 @@ class SpectrumDatasetOnOff(SpectrumDataset):
     # ------------------------------------------------------------------ I/O
     @classmethod
     def from_ogip(cls, spec, name=None):
-        """From an `~gwidgets.core.io.ogip.OGIPSpectrum`."""
+        """From an `~gwidgets.core.io.ogip.OGIPSpectrum` (the container of every spectrum reader)."""
+        if spec.counts_off is None:
+            where = next(iter(spec.filenames.values()), spec.name)
+            raise DatasetError(f"Spectrum '{where}' has no OFF counts (no BACKFILE / COUNTS_OFF): "
+                               "read it with SpectrumDataset.read")
         return cls(counts=spec.counts, counts_off=spec.counts_off, acceptance=spec.acceptance,
                    acceptance_off=spec.acceptance_off if spec.acceptance_off is not None else 1.0,
                    exposure=spec.exposure, energy_edges=spec.energy_edges, energy_edges_true=spec.energy_edges_true,
-                   edisp=spec.edisp, mask_safe=spec.mask_safe, livetime=spec.livetime,
+                   edisp=spec.edisp, mask_safe=spec.mask_safe, mask_fit=spec.mask_fit,
+                   livetime=spec.livetime if np.isfinite(spec.livetime) else None,
                    name=name if name is not None else spec.name, meta=dict(spec.meta, filenames=spec.filenames))
 
     @classmethod
-    def read(cls, filename, name=None):
-        """Read an OGIP PHA file and the BKG / ARF / RMF files it names."""
-        return cls.from_ogip(read_ogip(filename, name=name), name=name)
+    def read(cls, filename, name=None, format=None):
+        """Read an OGIP PHA file (and the BKG / ARF / RMF files it names) or a gammapy "gadf" file.
+
+        ``format``: ``"ogip"``, ``"gadf"`` or None (recognised from the file, as gammapy does).
+        """
+        return super().read(filename, name=name, format=format)
 
     def to_ogip(self) -> OGIPSpectrum:
         """This dataset as an `~gwidgets.core.io.ogip.OGIPSpectrum` (what `write` writes)."""
-        return OGIPSpectrum(name=self.name, counts=self.counts, energy_edges=self._energy_edges,
-                            energy_edges_true=self._energy_edges_true, exposure=self.exposure,
-                            livetime=self.livetime, mask_safe=self.mask_safe, acceptance=self.acceptance,
-                            edisp=self.edisp if self.edisp is not None else _diagonal_response(
-                                self._energy_edges_true, self._energy_edges),
-                            counts_off=self.counts_off, acceptance_off=self.acceptance_off)
+        spec = super().to_ogip()
+        spec.background = None
+        spec.acceptance = self.acceptance
+        spec.counts_off, spec.acceptance_off = self.counts_off, self.acceptance_off
+        return spec
 
-    def write(self, filename, overwrite: bool = False, format: str = "ogip") -> dict:
-        """Write OGIP files: ``filename`` (PHA) and ``*_bkg``, ``*_arf``, ``*_rmf`` next to it."""
-        return write_ogip(self.to_ogip(), filename, overwrite=overwrite, format=format)
+    def write(self, filename, overwrite: bool = False, format: str = "ogip"):
+        """Write ``format`` ``"ogip"`` / ``"ogip-sherpa"`` (``filename`` = PHA and ``*_bkg``, ``*_arf``,
+        ``*_rmf`` next to it) or ``"gadf"`` (one file, gammapy's default format)."""
+        return write_spectrum(self.to_ogip(), filename, format=format, overwrite=overwrite)
 
     @classmethod
     def from_extraction(cls, extraction, name=None):

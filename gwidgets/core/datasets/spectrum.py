@@ -32,6 +32,8 @@ import numpy as np
 import astropy.units as u
 from astropy.table import Table
 
+from ..io.ogip import OGIPSpectrum
+from ..io.spectrum_formats import read_spectrum, write_spectrum
 from ..stats import cash, cash_sqrt_ts
 from .base import (ArrayAttribute, DatasetError, bump_epoch, energy_mask, model_components, to_edges,
                    to_float)
@@ -360,6 +362,41 @@ class SpectrumDataset:
                                energy_edges_true=self._energy_edges_true, edisp=np.zeros((n_true, n_reco)),
                                background=np.zeros(n_reco) if self.background is not None else None,
                                mask_safe=False, livetime=0.0, name=name)
+
+    # ------------------------------------------------------------------ I/O
+    @classmethod
+    def from_ogip(cls, spec, name=None):
+        """From an `~gwidgets.core.io.ogip.OGIPSpectrum` (the container of every spectrum reader)."""
+        return cls(counts=spec.counts, exposure=spec.exposure, energy_edges=spec.energy_edges,
+                   energy_edges_true=spec.energy_edges_true, edisp=spec.edisp, background=spec.background,
+                   mask_safe=spec.mask_safe, mask_fit=spec.mask_fit,
+                   livetime=spec.livetime if np.isfinite(spec.livetime) else None,
+                   name=name if name is not None else spec.name, meta=dict(spec.meta, filenames=spec.filenames))
+
+    @classmethod
+    def read(cls, filename, name=None, format=None):
+        """Read a spectrum file: gammapy's ``"gadf"`` dataset file or OGIP (``format=None``: recognised).
+
+        >>> ds = SpectrumDataset.read("23523.fits")      # written by gammapy's SpectrumDataset.write  # doctest: +SKIP
+        """
+        return cls.from_ogip(read_spectrum(filename, name=name, format=format), name=name)
+
+    def to_ogip(self) -> OGIPSpectrum:
+        """This dataset as an `~gwidgets.core.io.ogip.OGIPSpectrum` (what `write` writes)."""
+        return OGIPSpectrum(name=self.name, counts=self.counts, energy_edges=self._energy_edges,
+                            energy_edges_true=self._energy_edges_true, exposure=self.exposure,
+                            livetime=self.livetime, mask_safe=np.broadcast_to(self.mask_safe, self.counts.shape),
+                            acceptance=np.ones(len(self.counts)),
+                            edisp=self.edisp if self.edisp is not None else _diagonal_response(
+                                self._energy_edges_true, self._energy_edges),
+                            background=self.background, mask_fit=self.mask_fit)
+
+    def write(self, filename, overwrite: bool = False, format: str = "gadf"):
+        """Write the dataset in gammapy's ``"gadf"`` format (OGIP cannot hold a known background)."""
+        if format != "gadf":
+            raise DatasetError(f"SpectrumDataset '{self.name}' can only be written as 'gadf' (got '{format}'): "
+                               "OGIP files hold OFF counts, not a known background")
+        return write_spectrum(self.to_ogip(), filename, format=format, overwrite=overwrite)
 
     # -------------------------------------------------------------- display
     def __repr__(self):

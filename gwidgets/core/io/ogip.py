@@ -56,7 +56,8 @@ class OGIPMismatchError(OGIPError, ValueError):
 class OGIPSpectrum:
     """One OGIP spectrum in canonical units (energies TeV, exposure cm² s, times s).
 
-    ``energy_edges`` are the reconstructed-energy (channel) edges, ``energy_edges_true``
+    Also the container of the gadf reader (`gwidgets.core.io.gadf_spectrum`), which
+    may set ``background`` / ``mask_fit``.  ``energy_edges`` are the reconstructed-energy (channel) edges, ``energy_edges_true``
     the true-energy edges of the ARF / RMF; ``edisp`` is ``(n_true, n_reco)`` (None
     without RMF); ``counts_off`` / ``acceptance_off`` are None without BKG file.
     """
@@ -74,6 +75,8 @@ class OGIPSpectrum:
     acceptance_off: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
     filenames: dict = field(default_factory=dict)
+    background: np.ndarray | None = None  # known background counts (gadf `SpectrumDataset` files)
+    mask_fit: np.ndarray | None = None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -346,11 +349,12 @@ def _linked(pha_path: Path, header: dict, key: str):
     return candidate
 
 
-def _dataset_name(pha_path: Path, cards) -> str:
+def _dataset_name(pha_path: Path, header: dict, cards) -> str:
     """OBS_ID of the PHA; if absent or repeated (stacked files), the file name without ``pha_obs``/``pha_``."""
-    values = [c[10:].split("/")[0].strip().strip("'").strip() for c in cards if c.startswith("OBS_ID  =")]
-    if len(values) == 1 and values[0]:
-        return values[0]
+    repeated = sum(c.startswith("OBS_ID  =") for c in cards) > 1
+    value = header.get("OBS_ID")
+    if not repeated and value is not None and str(value).strip():
+        return str(value).strip()
     stem = pha_path.name.split(".")[0]
     for prefix in ("pha_obs", "pha_"):
         if stem.startswith(prefix) and len(stem) > len(prefix):
@@ -370,7 +374,7 @@ def read_ogip(pha_path, name=None) -> OGIPSpectrum:
     where = f"'{pha_path}'"
     files = {"pha": str(pha_path)}
     if name is None:
-        name = _dataset_name(pha_path, pha["cards"])
+        name = _dataset_name(pha_path, header, pha["cards"])
     livetime = pha["exposure"]
 
     arf_path = _linked(pha_path, header, "ANCRFILE")
