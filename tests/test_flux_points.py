@@ -290,7 +290,10 @@ def test_plot_is_optional_and_works(both):
     from gwidgets.plotting import plot_flux_points
 
     assert plot_flux_points(ours, ax=ax) is ax
-    (container,) = ax.containers
-    x, _ = container.lines[0].get_data()
-    assert len(x) == len(ours) and ax.get_xscale() == "log"
+    points, *arrows = ax.containers  # measured bins, then one container of upper-limit arrows (if any)
+    x, _ = points.lines[0].get_data()
+    n_ul = int(ours.is_ul.sum())
+    assert len(x) == len(ours) - n_ul and len(arrows) == (1 if n_ul else 0) and ax.get_xscale() == "log"
+    if n_ul:  # tests/test_plot_bands.py checks the arrows in detail
+        assert len(arrows[0].lines[1][0].get_xdata()) == n_ul
     plt.close(fig)
