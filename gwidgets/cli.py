@@ -107,6 +107,11 @@ def cmd_run(args) -> int:
     result = analysis.fit_result
     if result is not None:
         print(f"fit: success={result.success}, total stat={result.total_stat:.4f}")
+        table = result.parameters_table()
+        free = table[~table["frozen"]] if len(table) else table
+        if len(free):
+            free.keep_columns(["name", "value", "error", "unit"])
+            print("\n".join(free.pformat(max_lines=-1, max_width=-1)))
     print(f"Results written to {path} in {time.perf_counter() - t0:.1f} s")
     return 0
 

@@ -60,7 +60,7 @@ _SELECTION = {"datastore": ("path",), "obs_ids": ("list", ("int",)), "required_i
               "obs_time": {"start": ("str",), "stop": ("str",)},
               "obs_object": ("str",), "zenith_max": Q("deg")}
 #: one group of observations of a joint analysis (e.g. one instrument of joint-crab)
-_GROUP = {"name": ("str",), **_SELECTION, "on_radius": Q("deg"), "safe_mask": _SAFE_MASK, "stack": ("bool",),
+_GROUP = {"name": ("str",), **_SELECTION, "spectra": ("path",), "on_radius": Q("deg"), "safe_mask": _SAFE_MASK, "stack": ("bool",),
           "fit": {"e_min": Q("TeV"), "e_max": Q("TeV")}}
 
 SCHEMA = {

@@ -337,7 +337,7 @@ class SpectrumExtractor:
             )
             return result
 
-        found = self.finder.run(on_region, pointing, exclusion_mask=self.exclusion_mask)
+        found = self._off_regions(on_region, pointing)
         if rad_max_table is not None and found.regions and _rad_max_overlap(
                 [on_region, *found.regions], rad_max_table, result.offset, self.energy_axis):
             found = ReflectedRegionsResult(reason=(
@@ -381,6 +381,23 @@ class SpectrumExtractor:
         lo, hi = getattr(aeff, "lo_threshold", None), getattr(aeff, "hi_threshold", None)
         result.energy_thresholds = (lo, hi)
         return result
+
+    def _off_regions(self, on_region, pointing) -> ReflectedRegionsResult:
+        """The finder's OFF regions, computed once per (ON region, pointing): runs of one wobble position
+        (e.g. 125 FACT runs at 2 pointings) share them. The finder and the exclusion mask are fixed."""
+        if not hasattr(on_region, "center"):
+            return self.finder.run(on_region, pointing, exclusion_mask=self.exclusion_mask)
+        c, p = on_region.center.icrs, pointing.icrs
+        key = (float(c.ra.deg), float(c.dec.deg), float(u.Quantity(getattr(on_region, "radius", 0 * u.deg)).to_value("deg")),
+               type(on_region).__name__, float(p.ra.deg), float(p.dec.deg))
+        cache = self.__dict__.setdefault("_off_cache", {})
+        found = cache.get(key)
+        if found is None:
+            found = self.finder.run(on_region, pointing, exclusion_mask=self.exclusion_mask)
+            if len(cache) < 1024:
+                cache[key] = found
+        return ReflectedRegionsResult(regions=list(found.regions), wcs=found.wcs, reason=found.reason,
+                                      centers=found.centers)
 
     def _check_rad_max(self, obs, notes: list):
         """``(on_region, rad_max table or None)``.

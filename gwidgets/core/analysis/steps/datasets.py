@@ -32,7 +32,7 @@ from ...reduction.notes import BatchNotes
 from . import register_step, require
 from .observations import groups, resolve_path, time_ranges
 
-__all__ = ["REDUCERS", "energy_axis", "on_region", "exclusion_mask"]
+__all__ = ["REDUCERS", "energy_axis", "on_region", "exclusion_mask", "read_spectra_group", "reason_cause"]
 
 #: datasets.type -> reducer(analysis, progress) -> (datasets, datasets_per_obs)
 REDUCERS = {}
@@ -167,6 +167,9 @@ def _reduce_1d(analysis, progress=None):
     fitted, per_obs = [], []
     all_groups = groups(cfg)
     for group in all_groups:
+        if "spectra" in group:
+            fitted.extend(read_spectra_group(group, analysis))
+            continue
         observations = analysis.observations[group["name"]]
         region = on_region(cfg, group.get("on_radius"))
         mask = exclusion_mask(cfg, region.center, analysis.base_dir)
@@ -213,6 +216,32 @@ def _reduce_1d(analysis, progress=None):
     return Datasets(fitted), Datasets(per_obs)
 
 
+def read_spectra_group(group: dict, analysis) -> list:
+    """The reduced spectra of a ``spectra`` group (OGIP / gadf files, their QUALITY as safe mask), named
+    ``<group>_<name>`` (the group's name alone for one file) and stacked with ``stack: true``."""
+    from ...datasets import Datasets
+
+    key = f"{group['key']}.spectra"
+    path = resolve_path(group["spectra"], key, analysis.base_dir)
+    if not path.exists():
+        raise ConfigError(f"'{key}': '{path}' does not exist")
+    try:
+        sets = Datasets.read(path)
+    except GwidgetsError as exc:
+        raise ConfigError(f"'{key}': {exc}") from None
+    out = []
+    for d in sets:
+        d = d.copy(name=group["name"] if len(sets) == 1 else f"{group['name']}_{d.name}")
+        d.meta = dict(d.meta or {}, GROUP=group["name"])
+        out.append(d)
+    if group.get("stack") and len(out) > 1:
+        stacked = Datasets(out).stack_reduce(name=group["name"])
+        stacked.meta = dict(stacked.meta or {}, GROUP=group["name"])
+        out = [stacked]
+    analysis.log(f"group '{group['name']}': {len(out)} reduced spectra read from '{path}'")
+    return out
+
+
 def reason_cause(reason: str, obs_id) -> str:
     """A skip reason without its observation id, so that equal causes fold into one line.
 
@@ -251,6 +280,9 @@ def _reduce_3d(analysis, progress=None):
     geom, e_true = _map_geom(cfg)
     fitted, per_obs = [], []
     for group in groups(cfg):
+        if "spectra" in group:  # reduced 1D spectra fitted jointly with the cubes
+            fitted.extend(read_spectra_group(group, analysis))
+            continue
         observations = analysis.observations[group["name"]]
         safe, safe_key, stack = _group_settings(cfg, group)
         maker = maker_cls(geom, e_true, offset_max=safe.get("offset_max"))

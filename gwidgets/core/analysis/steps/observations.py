@@ -3,7 +3,9 @@
 Without ``data.groups`` there is one group (named after the data store
 folder) using the ``data`` section; with groups (a joint analysis, e.g. one
 per instrument) each group takes its own keys and inherits the others from
-``data``. Result: ``analysis.observations`` = ``{group name: Observations}``.
+``data``. A group with ``spectra`` (a folder of reduced OGIP / gadf spectra,
+e.g. the Fermi-LAT spectrum of joint-crab) has no observations: the datasets
+step reads its files. Result: ``analysis.observations`` = ``{group name: Observations}``.
 """
 from __future__ import annotations
 
@@ -40,9 +42,17 @@ def groups(config) -> list[dict]:
             group.pop("obs_ids")  # ids of another store make no sense for this group's store
         group.update(g)
         group["key"] = f"data.groups[{i}]"
-        if "datastore" not in group:
-            raise ConfigError(f"'{group['key']}.datastore' is not set (and there is no 'data.datastore')")
-        group.setdefault("name", Path(str(group["datastore"])).name or f"group{i}")
+        if "spectra" in g:  # already reduced 1D spectra (OGIP / gadf files): no data store, no selection
+            if "datastore" in g:
+                raise ConfigError(f"'{group['key']}': give either 'datastore' (DL3) or 'spectra' (reduced OGIP "
+                                  "spectra), not both")
+            group.pop("datastore", None)
+            group.setdefault("name", Path(str(group["spectra"])).name or f"group{i}")
+        elif "datastore" not in group:
+            raise ConfigError(f"'{group['key']}.datastore' is not set (and there is no 'data.datastore'); "
+                              "a group of reduced spectra gives 'spectra' instead")
+        else:
+            group.setdefault("name", Path(str(group["datastore"])).name or f"group{i}")
         if group["name"] in seen:
             raise ConfigError(f"'{group['key']}.name' = {group['name']!r} is used by two groups; names must be unique")
         seen.add(group["name"])
@@ -111,6 +121,8 @@ def select_ids(store, group: dict) -> list[int]:
 def run(analysis, progress=None):
     out = {}
     for group in groups(analysis.config):
+        if "spectra" in group:  # reduced spectra: read by the datasets step
+            continue
         store = open_store(group, analysis.base_dir)
         ids = select_ids(store, group)
         required = group.get("required_irf", "full-enclosure")
