@@ -336,6 +336,11 @@ def test_flux_points_product_is_the_estimator_on_the_fitted_datasets(tmp_path, b
     ref = FluxPointsEstimator(energy_edges=edges, source="crab").run(fitted).to_table("dnde")
     np.testing.assert_allclose(written["dnde"].quantity.value, ref["dnde"].quantity.value, rtol=1e-6)
     np.testing.assert_allclose(written["dnde_err"].quantity.value, ref["dnde_err"].quantity.value, rtol=1e-6)
+    # the upper limits the plots draw as arrows (and asymmetric errors) are computed and written
+    uls = FluxPointsEstimator(energy_edges=edges, source="crab", selection_optional=("errn-errp", "ul")).run(fitted)
+    np.testing.assert_allclose(written["dnde_ul"].quantity.value, uls.to_table("dnde")["dnde_ul"].quantity.value,
+                               rtol=1e-6)
+    assert "dnde_errn" in written.colnames and "is_ul" in written.colnames
     assert (tmp_path / "out" / "flux_points.fits").exists()
 
 
