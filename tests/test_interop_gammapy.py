@@ -201,3 +201,131 @@ def test_gammapy_datasets_yaml_reads(gp_onoff, tmp_path):
     for d in ours:
         compare_spectrum(d, GP.read(tmp_path / f"pha_obs{d.name}.fits"), livetime=False, mask_fit=True)
     assert [p.name for p in find_spectrum_files(tmp_path)] == ["pha_obsa.fits", "pha_obsb.fits"]
+
+
+# ------------------------------------------------------------------ flux points
+SED_TYPES = ("dnde", "e2dnde", "flux", "eflux")
+
+
+@pytest.fixture(scope="module")
+def likelihood_sed():
+    """A likelihood SED (log-parabola reference, norms with errors, ULs, TS) as gammapy and gwidgets objects."""
+    import astropy.units as u
+    from astropy.table import Table
+    from gammapy.estimators import FluxPoints as GFP
+    from gammapy.modeling.models import LogParabolaSpectralModel
+
+    from gwidgets.core.estimators import FluxPoints
+    from gwidgets.core.estimators.sed_table import reference_columns
+    from gwidgets.core.models import LogParabola
+
+    edges = np.geomspace(0.5, 50, 7)
+    ref = reference_columns(LogParabola(amplitude="3.8e-11 cm-2 s-1 TeV-1", reference="1 TeV", alpha=2.5, beta=0.1),
+                            edges[:-1], edges[1:])
+    t = Table(meta={"SED_TYPE": "likelihood"})
+    for k in ("e_ref", "e_min", "e_max"):
+        t[k] = ref[k] * u.TeV
+    t["ref_dnde"] = ref["ref_dnde"] * u.Unit("cm-2 s-1 TeV-1")
+    t["ref_flux"] = ref["ref_flux"] * u.Unit("cm-2 s-1")
+    t["ref_eflux"] = ref["ref_eflux"] * u.Unit("TeV cm-2 s-1")
+    t["norm"] = [1.1, 0.95, 1.02, 0.8, 1.3, 0.4]
+    t["norm_err"], t["norm_errn"], t["norm_errp"] = 0.1, 0.09, 0.11
+    t["norm_ul"] = t["norm"] + 0.25
+    t["ts"] = [100.0, 50, 25, 9, 2, 0.5]
+    t["sqrt_ts"] = np.sqrt(t["ts"])
+    t["is_ul"] = t["sqrt_ts"] < 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gp = GFP.from_table(t.copy(), reference_model=LogParabolaSpectralModel(
+            amplitude="3.8e-11 cm-2 s-1 TeV-1", reference="1 TeV", alpha=2.5, beta=0.1))
+    return gp, FluxPoints(t.copy())
+
+
+def _gp_values(gp, sed_type, suffix=""):
+    return getattr(gp, sed_type + suffix).quantity.ravel()
+
+
+@pytest.mark.parametrize("ext", ["fits", "ecsv"])
+@pytest.mark.parametrize("sed_type", SED_TYPES)
+def test_gammapy_flux_points_every_sed_type_read(likelihood_sed, tmp_path, sed_type, ext):
+    """gammapy's FluxPoints.write(sed_type=...) -> FluxPoints.read: the file's values exactly, the other
+    SED types converted with the same default reference model as gammapy's FluxPoints.read."""
+    from gammapy.estimators import FluxPoints as GFP
+
+    from gwidgets.core.estimators import FluxPoints
+
+    gp, _ = likelihood_sed
+    path = tmp_path / f"sed.{ext}"
+    gp.write(path, sed_type=sed_type)
+    ours = FluxPoints.read(path)
+    assert ours.table.meta["sed_type_init"] == sed_type
+    for suffix in ("", "_err", "_errn", "_errp", "_ul"):
+        written = ours.to_table(sed_type)[sed_type + suffix].quantity
+        np.testing.assert_allclose(written, _gp_values(gp, sed_type, suffix).to(written.unit), rtol=1e-12)
+    np.testing.assert_array_equal(ours.is_ul, gp.is_ul.data.ravel())
+    np.testing.assert_allclose(np.asarray(ours.table["ts"]), gp.ts.data.ravel())
+    back = GFP.read(path)
+    for other in SED_TYPES:
+        q = ours.to_table(other)[other].quantity
+        np.testing.assert_allclose(q, _gp_values(back, other).to(q.unit), rtol=1e-12)
+
+
+@pytest.mark.parametrize("sed_type", ("likelihood",) + SED_TYPES)
+def test_gwidgets_flux_points_read_by_gammapy(likelihood_sed, tmp_path, sed_type):
+    from gammapy.estimators import FluxPoints as GFP
+
+    _, ours = likelihood_sed
+    path = tmp_path / "sed.fits"
+    ours.write(path, sed_type=sed_type)
+    back = GFP.read(path)
+    # a likelihood file: gammapy re-derives ref_flux / ref_eflux from a template through (e_ref, ref_dnde)
+    # instead of reading the columns, so only dnde / e2dnde (and the norms) can agree exactly
+    for st in ("dnde", "e2dnde") if sed_type == "likelihood" else (sed_type,):
+        for suffix in ("", "_err", "_errn", "_errp", "_ul"):
+            q = ours.to_table(st)[st + suffix].quantity
+            np.testing.assert_allclose(_gp_values(back, st, suffix).to(q.unit), q, rtol=1e-12)
+    np.testing.assert_array_equal(back.is_ul.data.ravel(), ours.is_ul)
+    if sed_type == "likelihood":
+        np.testing.assert_allclose(back.norm.data.ravel(), np.asarray(ours.table["norm"]), rtol=1e-12)
+        ratio = back.flux.quantity.ravel() / ours.to_table("flux")["flux"].quantity
+        assert np.max(np.abs(ratio.to_value("") - 1)) < 0.02  # gammapy's template integral: ~1 % here
+
+
+def test_dnde_table_with_only_e_ref(tmp_path):
+    """A published-style table (e_ref, dnde, dnde_err; no bin edges): the bins around the nodes, as gammapy."""
+    import astropy.units as u
+    from astropy.table import Table
+    from gammapy.estimators import FluxPoints as GFP
+
+    from gwidgets.core.estimators import FluxPoints
+
+    t = Table(meta={"SED_TYPE": "dnde"})
+    t["e_ref"] = [0.5, 1.2, 3.0, 8.0] * u.TeV
+    t["dnde"] = [4e-10, 4e-11, 3e-12, 1.5e-13] * u.Unit("cm-2 s-1 TeV-1")
+    t["dnde_err"] = t["dnde"] * 0.1
+    t.write(tmp_path / "pub.ecsv")
+    ours, ref = FluxPoints.read(tmp_path / "pub.ecsv"), GFP.read(tmp_path / "pub.ecsv")
+    np.testing.assert_allclose(ours.energy_edges.to_value("TeV"), ref.energy_axis.edges.to_value("TeV"), rtol=1e-12)
+    np.testing.assert_allclose(ours.energy_ref.to_value("TeV"), t["e_ref"].value, rtol=1e-12)
+    for st in ("dnde", "e2dnde"):
+        q = ours.to_table(st)[st].quantity
+        np.testing.assert_allclose(q, _gp_values(ref, st).to(q.unit), rtol=1e-12)
+    with pytest.raises(ValueError, match="Missing energy range"):  # gammapy has no flux without bin edges;
+        ref.flux                                                    # gwidgets integrates over the node bins
+    assert np.all(ours["flux"].value > 0)
+    np.testing.assert_allclose(ours["dnde"].to_value("cm-2 s-1 TeV-1"), t["dnde"].value, rtol=1e-12)
+
+
+def test_sed_table_bad_input(tmp_path):
+    import astropy.units as u
+    from astropy.table import Table
+
+    from gwidgets.core.estimators import FluxPoints
+
+    t = Table({"e_min": [1.0] * u.TeV, "e_max": [2.0] * u.TeV, "dnde": [1.0] * u.m}, meta={"SED_TYPE": "dnde"})
+    t.write(tmp_path / "bad_unit.ecsv")
+    with pytest.raises(GwidgetsError, match="dnde.*bad_unit.ecsv|bad_unit.ecsv.*dnde"):
+        FluxPoints.read(tmp_path / "bad_unit.ecsv")
+    Table({"e_min": [1.0], "x": [1.0]}, meta={"SED_TYPE": "sigma"}).write(tmp_path / "bad_type.ecsv")
+    with pytest.raises(GwidgetsError, match="bad_type.ecsv.*SED_TYPE 'sigma'"):
+        FluxPoints.read(tmp_path / "bad_type.ecsv")

@@ -28,10 +28,10 @@ import numpy as np
 import astropy.units as u
 from astropy.table import Table
 
-from ...errors import DataFileError, FileNotFoundGwError
+from ...errors import DataFileError, FileNotFoundGwError, UnitError
 from .norm_fit import EstimatorError
 
-__all__ = ["FluxPoints", "SED_TYPES", "REF_UNITS"]
+__all__ = ["FluxPoints", "SED_TYPES", "REF_UNITS", "likelihood_table"]
 
 #: SED type → (reference column, unit); ``likelihood`` keeps the norms
 REF_UNITS = {
@@ -49,15 +49,90 @@ _FITS_KEYS = {"source": "SOURCE", "n_sigma": "N_SIGMA", "n_sigma_ul": "N_SIG_UL"
               "spectral_model": "SPECMOD", "datasets": "DATASETS"}
 
 
-def reference_columns(model, e_min, e_max) -> dict:
-    """``e_ref`` (log centre) and the reference model's dnde, flux, eflux, e2dnde per bin (floats in TeV units)."""
+def reference_columns(model, e_min, e_max, e_ref=None) -> dict:
+    """``e_ref`` (default the log centre) and the reference model's dnde, flux, eflux, e2dnde per bin
+    (floats in TeV units)."""
     e_min, e_max = np.asarray(e_min, float), np.asarray(e_max, float)
-    e_ref = np.sqrt(e_min * e_max)
+    e_ref = np.sqrt(e_min * e_max) if e_ref is None else np.asarray(e_ref, float)
     dnde = np.asarray(model.dnde_values(e_ref), float)
     return {"e_ref": e_ref, "e_min": e_min, "e_max": e_max, "ref_dnde": dnde,
             "ref_flux": np.asarray(model.integral_values(e_min, e_max), float),
             "ref_eflux": np.asarray(model.energy_flux_values(e_min, e_max), float),
             "ref_e2dnde": e_ref**2 * dnde}
+
+
+def _guess_sed_type(colnames):
+    """The SED type a table's columns tell (gammapy's order of checks), or None."""
+    for sed_type, column in (("likelihood", "norm"), ("e2dnde", "e2dnde"), ("dnde", "dnde"),
+                             ("flux", "flux"), ("eflux", "eflux")):
+        if column in colnames:
+            return sed_type
+    return None
+
+
+def _tev_column(table, name, where):
+    try:
+        return table[name].quantity.to_value(u.TeV) if table[name].unit is not None else np.asarray(table[name], float)
+    except u.UnitConversionError:
+        raise UnitError(name, str(table[name].unit), "TeV", "SED table", where) from None
+
+
+def likelihood_table(table: Table, sed_type: str, reference_model=None, where: str = "") -> Table:
+    """A ``dnde``/``e2dnde``/``flux``/``eflux`` SED table as a likelihood table (norms × reference model).
+
+    The energy bins are ``e_min``/``e_max`` with ``e_ref`` their log centre (or, with
+    only ``e_ref``, the bins around those nodes, as gammapy); ``norm* = value* /
+    ref_<sed_type>`` with the reference model (default gammapy's: power law of
+    index 2, 1e-12 cm-2 s-1 TeV-1 at 1 TeV).
+
+    >>> t = Table({"e_min": [1, 3] * u.TeV, "e_max": [3, 10] * u.TeV, "dnde": [2e-12, 1e-13] * u.Unit("cm-2 s-1 TeV-1")})
+    >>> np.round(likelihood_table(t, "dnde")["norm"].data, 4)
+    array([6., 3.])
+    """
+    from ..geom.axes import MapAxis
+    from ..models import PowerLaw
+
+    if sed_type not in table.colnames:
+        raise DataFileError(f"{where}: an SED table of type '{sed_type}' needs a '{sed_type}' column "
+                            f"(has: {', '.join(table.colnames)})", where)
+    model = reference_model if reference_model is not None else PowerLaw(
+        index=2.0, amplitude="1e-12 cm-2 s-1 TeV-1", reference="1 TeV")
+    e_ref = None
+    if "e_min" in table.colnames and "e_max" in table.colnames:
+        e_min, e_max = _tev_column(table, "e_min", where), _tev_column(table, "e_max", where)
+    elif "e_ref" in table.colnames:  # nodes only: they stay the reference energies
+        e_ref = _tev_column(table, "e_ref", where)
+        edges = MapAxis.from_nodes(e_ref, name="energy", interp="log", unit="TeV").edges.to_value(u.TeV)
+        e_min, e_max = edges[:-1], edges[1:]
+    else:
+        raise DataFileError(f"{where}: an SED table needs e_min and e_max (or e_ref) columns", where)
+    ref = reference_columns(model, e_min, e_max, e_ref)
+    ref_col, unit = REF_UNITS[sed_type]
+    out = Table(meta={k: v for k, v in table.meta.items() if k != "SED_TYPE"})
+    out.meta["sed_type_init"] = sed_type
+    for c in ("e_ref", "e_min", "e_max"):
+        out[c] = ref[c] * u.TeV
+    for c, ref_unit in (("ref_dnde", REF_UNITS["dnde"][1]), ("ref_flux", REF_UNITS["flux"][1]),
+                        ("ref_eflux", REF_UNITS["eflux"][1]), ("ref_e2dnde", REF_UNITS["e2dnde"][1])):
+        out[c] = ref[c] * ref_unit
+    factor = ref[ref_col]
+    for suffix in ("", "_err", "_errn", "_errp", "_ul"):
+        name = sed_type + suffix
+        if name in table.colnames:
+            col = table[name]
+            try:
+                values = col.quantity.to_value(unit) if col.unit is not None else np.asarray(col, float)
+            except u.UnitConversionError:
+                raise UnitError(name, str(col.unit), unit, "SED table", where) from None
+            out["norm" + suffix] = values / factor
+    for c in _COMMON:
+        if c in table.colnames:
+            out[c] = table[c]
+    scan = f"{sed_type}_scan"
+    if scan in table.colnames and "stat_scan" in table.colnames:
+        out["norm_scan"] = table[scan].quantity.to_value(unit) / factor[:, None]
+        out["stat_scan"] = table["stat_scan"]
+    return out
 
 
 class FluxPoints:
@@ -180,8 +255,15 @@ class FluxPoints:
         table.write(str(filename), format=fmt, overwrite=overwrite)
 
     @classmethod
-    def read(cls, filename, format=None) -> "FluxPoints":
-        """Read a likelihood SED table written by `write` (or gammapy's ``gadf-sed`` likelihood tables)."""
+    def read(cls, filename, format=None, reference_model=None) -> "FluxPoints":
+        """Read an SED table of any GADF SED type (``SED_TYPE`` keyword, else guessed from the columns).
+
+        Likelihood tables keep their reference model and norms. ``dnde``, ``e2dnde``,
+        ``flux`` and ``eflux`` tables become norms relative to ``reference_model``
+        (default: gammapy's, a power law of index 2), as gammapy's ``FluxPoints.read``
+        does, so the values of the file's SED type are exact and the other types
+        are converted with that model's shape inside each bin.
+        """
         path = Path(filename)
         if not path.exists():
             raise FileNotFoundGwError(path)
@@ -192,10 +274,12 @@ class FluxPoints:
             raise DataFileError(f"Cannot read flux points from '{path}': {exc}", path) from exc
         inverse = {v: k for k, v in _FITS_KEYS.items()}
         table.meta = {inverse.get(k, k): v for k, v in table.meta.items()}
-        sed_type = str(table.meta.get("SED_TYPE", "likelihood")).strip()
+        sed_type = str(table.meta.get("SED_TYPE") or _guess_sed_type(table.colnames) or "").strip()
+        if sed_type not in SED_TYPES:
+            raise DataFileError(f"'{path}': SED_TYPE '{sed_type}' is not one of {', '.join(SED_TYPES)} "
+                                "(and no dnde / e2dnde / flux / eflux / norm column tells it)", path)
         if sed_type != "likelihood":
-            raise DataFileError(f"'{path}' holds SED_TYPE '{sed_type}': only likelihood SED tables can be read "
-                                "(they keep the reference model and the norms)", path)
+            table = likelihood_table(table, sed_type, reference_model, where=f"'{path}'")
         for c in ("e_ref", "e_min", "e_max"):
             if c in table.colnames and table[c].unit is not None:
                 table[c] = table[c].quantity.to("TeV")
@@ -211,7 +295,7 @@ class FluxPoints:
         cols = [c for c in ("norm_err", "norm_errn", "norm_ul", "stat_scan") if c in t.colnames]
         return (f"FluxPoints(source={t.meta.get('source', '?')!r}, n_points={len(t)}, "
                 f"energy=[{e[0]:.3g}, {e[-1]:.3g}] TeV, upper limits={n_ul}, "
-                f"sed_type_init='likelihood', has={cols})")
+                f"sed_type_init={t.meta.get('sed_type_init', 'likelihood')!r}, has={cols})")
 
     def _repr_html_(self):
         return f"<p><b>{self!r}</b></p>" + self.to_table("e2dnde")._repr_html_()
