@@ -344,6 +344,27 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
                     self.compute(name)
 
     # ----------------------------------------------------- spectra and fits
+    def containment_status(self) -> str:
+        """What the 1D extraction did about the PSF containment of the ON region, in one line ("" before any).
+
+        With the default (``spectrum_settings["containment_correction"] == "auto"``)
+        full-enclosure IRFs are corrected, point-like IRFs never.
+        """
+        usable = [e for e in (self.spectra or []) if getattr(e, "ok", False)]
+        if not usable:
+            return ""
+        applied = [bool(e.meta.get("CONTAINMENT_CORRECTION", False)) for e in usable]
+        if all(applied):
+            return "PSF containment correction applied (full-enclosure IRFs)"
+        notes = sorted({n for e in usable for n in getattr(e, "notes", ()) if "containment" in n})
+        if any(applied):
+            return f"PSF containment correction applied to {sum(applied)} of {len(applied)} observations"
+        if notes:
+            return f"no PSF containment correction: {notes[0]}"
+        mode = self.spectrum_settings.get("containment_correction", "auto")
+        why = "point-like IRFs, cut at RAD_MAX" if mode == "auto" else "containment_correction=False"
+        return f"no PSF containment correction ({why})"
+
     def predictions(self) -> dict:
         """name → `~gwidgets.state.spectral.SpectrumPrediction` for the current parameters.
 

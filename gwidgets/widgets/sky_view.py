@@ -77,6 +77,8 @@ class SkyView(w.VBox):
                                          style={"description_width": "initial"}, layout=w.Layout(width="180px"))
         self.radius.add_class("gw-on-radius")
         self.clear_excl = w.Button(description="Clear exclusions", icon="trash")
+        self.containment = w.HTML()  # what the extraction did about the PSF containment of the ON region
+        self.containment.add_class("gw-containment")
         self.info = w.HTML()
         self.info.add_class("gw-sky-info")
         self._geom = None
@@ -97,7 +99,10 @@ class SkyView(w.VBox):
         session.observe(self._draw_map, "counts_map")
         session.observe(self._draw_regions, ["on_region", "exclusion_regions", "off_regions"])
         session.observe(self._draw_pointings, "selection")
-        super().__init__([w.HBox([self.mode, self.radius, self.clear_excl]), self.figure, self.info], **kwargs)
+        session.observe(self._show_containment, "spectra")
+        super().__init__([w.HBox([self.mode, self.radius, self.containment, self.clear_excl]), self.figure, self.info],
+                         **kwargs)
+        self._show_containment()
         self._draw_pointings()
         self._draw_map()
         self._draw_regions()
@@ -198,6 +203,12 @@ class SkyView(w.VBox):
             self.info.value = (f"ON region set; OFF regions per observation: "
                                + ", ".join(f"{k}: {v}" for k, v in list(n_off.items())[:8])
                                + (f" — {reasons[0]}" if reasons else ""))
+
+    def _show_containment(self, *_):
+        import html
+
+        text = html.escape(self.session.containment_status(), quote=True)
+        self.containment.value = f"<small title=\"{text}\">{text}</small>" if text else ""
 
     # ------------------------------------------------------------ interaction
     def _on_mode(self, change):

@@ -353,14 +353,23 @@ class JointEvaluator:
         return 2.0 * (total - self.c_n @ mu)
 
     def _exact(self) -> float:
-        """gammapy's per-bin formulas with nan_to_num (used when the fast form is not finite)."""
+        """gammapy's per-bin formulas with nan_to_num (used when the fast form is not finite).
+
+        A prediction that is not finite (a model overflowing at trial parameters, e.g. a
+        log-parabola with alpha = 200) has likelihood zero: +inf, never the 0 that
+        nan_to_num would make of its NaN (the minimiser went there as to a perfect fit).
+        """
         total = 0.0
         if self.x_sets:
             mu_sig = np.concatenate([self._dataset_signal(d, idx) for d, idx in self.x_sets])
+            if not np.all(np.isfinite(mu_sig)):
+                return math.inf
             total += float(np.sum(np.nan_to_num(wstat(self.x_n_on, self.x_n_off, self.x_alpha, mu_sig))))
         if len(self.c_n):
             u = self._fold()  # Cash columns are not scaled
             mu = np.maximum(u[self.nw:self.n_total] + self._background(), 0.0)
+            if not np.all(np.isfinite(mu)):
+                return math.inf
             total += float(np.sum(cash(self.c_n, mu)))
         return total
 
