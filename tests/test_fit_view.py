@@ -329,6 +329,11 @@ def test_light_curve_view_draws_a_gadf_table():
     np.testing.assert_allclose(view.points.x, [55000.5, 55001.5])
     np.testing.assert_allclose(view.points.y, [2e-11, 3e-11])
     np.testing.assert_allclose(view.uls.x, [55003.0])
+    np.testing.assert_allclose(view.uls.y, [1e-11])  # no flux_ul column: at the value
+    t["flux_ul"] = [[2.4e-11], [3.4e-11], [2.5e-11]] * u.Unit("cm-2 s-1")
+    view.set_table(t)
+    np.testing.assert_allclose(view.uls.y, [2.5e-11])  # at the UL value
+    np.testing.assert_allclose(view.points.y, [2e-11, 3e-11])
     assert "2 points, 1 upper limits" in view.info.value and view.figure.axes[1].label.startswith("flux [")
     t2, half, *_ = light_curve_arrays(Table({"time_min": [1.0], "time_max": [3.0], "norm": [1.2]}))
     assert t2[0] == 2.0 and half[0] == 1.0

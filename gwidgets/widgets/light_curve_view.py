@@ -3,7 +3,7 @@
 Columns: ``time_min`` / ``time_max`` (MJD, or astropy Time columns) and a flux
 quantity with its error — the first of ``flux``/``flux_err``, ``norm``/``norm_err``,
 ``dnde``/``dnde_err``, ``e2dnde``/``e2dnde_err`` present. Rows with ``is_ul``
-are drawn as downward triangles. Several energy bins (2D columns) use the first.
+are drawn as downward triangles at their UL value (``<quantity>_ul``, when present). Several energy bins (2D columns) use the first.
 
 With a session, the **Light curve** button asks it for a light curve
 (``session.light_curve``: one bin per observation, in the band e_min–e_max,
@@ -55,6 +55,8 @@ def light_curve_arrays(table):
     value = _first_bin(table[name])
     err = _first_bin(table[f"{name}_err"]) if f"{name}_err" in cols else np.full_like(value, np.nan)
     ul = _first_bin(table["is_ul"]).astype(bool) if "is_ul" in cols else np.zeros(len(value), bool)
+    if ul.any() and f"{name}_ul" in cols:  # upper limits are drawn at their UL value, not at the measured one
+        value = np.where(ul, _first_bin(table[f"{name}_ul"]), value)
     unit = str(getattr(table[name], "unit", "") or "")
     return (t0 + t1) / 2, (t1 - t0) / 2, value, err, ul, name, unit
 
