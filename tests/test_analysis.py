@@ -302,10 +302,13 @@ def test_example_configs_are_valid(data_dir):
 
     root = Path(__file__).resolve().parents[1] / "examples"
     jc = AnalysisConfig.read(root / "joint_crab_dl3.yaml")
-    radii = {g["name"]: g["on_radius"].to_value("deg") for g in jc["data"]["groups"]}
+    groups = jc["data"]["groups"]
+    # the paper's joint fit: the Fermi-LAT OGIP spectrum, then the four IACTs from DL3
+    assert groups[0]["name"] == "fermi" and str(data_dir) in groups[0]["spectra"]
+    radii = {g["name"]: g["on_radius"].to_value("deg") for g in groups[1:]}
     assert radii == {"hess": 0.11, "magic": 0.1414, "veritas": 0.1, "fact": 0.1732}
-    assert jc["data"]["groups"][3]["stack"] and jc["data"]["groups"][3]["safe_mask"]["e_min"] == 0.4 * u.TeV
-    assert str(data_dir) in jc["data"]["groups"][0]["datastore"]
+    assert groups[4]["stack"] and groups[4]["safe_mask"]["e_min"] == 0.4 * u.TeV
+    assert str(data_dir) in groups[1]["datastore"]
     lc = AnalysisConfig.read(root / "pks2155_lightcurve.yaml")
     assert lc["light_curve"]["per_observation"] and len(lc["data"]["obs_ids"]) == 15
     # the light-curve config reduces and fits (the estimator itself is the estimators' job)
