@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 __all__ = ["add_parser", "run", "main", "dashboard_notebook", "write_notebook", "voila_command", "voila_env", "popen_kwargs",
@@ -119,13 +120,35 @@ def voila_env(path=None, required_irf: str | None = None, base: dict | None = No
 
 def _default_sigint():  # pragma: no cover - runs in the child between fork and exec
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.setpgid(0, 0)  # own process group: a terminal's Ctrl-C reaches Voilà once, forwarded by run()
 
 
 def popen_kwargs() -> dict:
     """Popen options so that SIGINT stops Voilà cleanly even when this process ignores SIGINT
     (a command started in the background by a non-interactive shell does; Python then keeps
-    ignoring it, and so would Voilà)."""
+    ignoring it, and so would Voilà), and Voilà in a process group of its own: a terminal sends
+    Ctrl-C to its whole foreground group, and a second SIGINT (the one ``run`` forwards) would
+    interrupt Voilà while it shuts its kernels down (traceback, exit code 254, kernels left)."""
     return {"preexec_fn": _default_sigint} if os.name == "posix" else {}
+
+
+#: signals that stop ``gwidgets dashboard``: Ctrl-C, ``kill``, a closed terminal
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def _forward_stop_signals(proc: subprocess.Popen) -> dict:
+    """Install handlers that stop Voilà with one SIGINT (its clean shutdown), and SIGTERM if asked again;
+    returns the previous handlers. Signals this process ignores (``nohup``, ``&``) stay ignored."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        return {}
+    sent = []
+
+    def forward(signum, frame):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM if sent else signal.SIGINT)
+            sent.append(signum)
+
+    return {s: signal.signal(s, forward) for s in STOP_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN}
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -164,17 +187,12 @@ def run(args) -> int:
         cmd = voila_command(notebook, args.port, args.no_browser, args.ip,
                             preheat=not getattr(args, "no_preheat", False))
         proc = subprocess.Popen(cmd, cwd=tmp, env=voila_env(args.path, args.required_irf), **popen_kwargs())
+        previous = _forward_stop_signals(proc)
         try:
             return proc.wait()
-        except KeyboardInterrupt:
-            # the terminal already sent SIGINT to the whole process group; let Voilà shut its kernels down
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-            try:
-                return proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.terminate()
-                return proc.wait()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def main(argv=None) -> int:
