@@ -329,3 +329,121 @@ def test_sed_table_bad_input(tmp_path):
     Table({"e_min": [1.0], "x": [1.0]}, meta={"SED_TYPE": "sigma"}).write(tmp_path / "bad_type.ecsv")
     with pytest.raises(GwidgetsError, match="bad_type.ecsv.*SED_TYPE 'sigma'"):
         FluxPoints.read(tmp_path / "bad_type.ecsv")
+
+
+# ------------------------------------------------------------------ model YAML
+E_GRID = np.geomspace(0.03, 100, 41)
+
+
+def _gp_dnde(spectral, energies=E_GRID):
+    import astropy.units as u
+
+    return spectral(energies * u.TeV).to_value("cm-2 s-1 TeV-1")
+
+
+def _write_read_gammapy(models, tmp_path):
+    from gammapy.modeling.models import Models as GModels
+
+    path = tmp_path / "ours.yaml"
+    models.write(path, overwrite=True)
+    return GModels.read(path)
+
+
+def test_log10_parabola_yaml_gives_gammapy_the_same_spectrum(tmp_path):
+    """beta_e = beta_10 / ln 10 (gammapy's exponent is -alpha - beta ln(E/E0)); error and bounds alike."""
+    import math
+
+    from gwidgets.core.models import LogParabola, Models, SkyModel
+
+    lp = LogParabola(log_base=10, amplitude="3.85e-11 cm-2 s-1 TeV-1", reference="1 TeV", alpha=2.47, beta=0.24)
+    beta = lp.parameters["beta"]
+    beta.error, beta.min, beta.max = 0.02, 0.0, 1.5
+    models = Models([SkyModel(lp, name="crab")])
+    gp = _write_read_gammapy(models, tmp_path)
+    np.testing.assert_allclose(_gp_dnde(gp["crab"].spectral_model), lp.dnde_values(E_GRID), rtol=1e-12)
+    gbeta = gp["crab"].spectral_model.beta
+    assert gbeta.value == pytest.approx(0.24 / math.log(10), rel=1e-14)
+    assert gbeta.error == pytest.approx(0.02 / math.log(10), rel=1e-14)
+    assert (gbeta.min, gbeta.max) == (pytest.approx(0.0), pytest.approx(1.5 / math.log(10), rel=1e-14))
+    # gammapy's own log10 constructor gives the same model
+    from gammapy.modeling.models import LogParabolaSpectralModel
+
+    ref = LogParabolaSpectralModel.from_log10(amplitude="3.85e-11 cm-2 s-1 TeV-1", reference="1 TeV",
+                                              alpha=2.47, beta=0.24)
+    np.testing.assert_allclose(_gp_dnde(ref), lp.dnde_values(E_GRID), rtol=1e-12)
+    # and gwidgets reads its file back in base 10
+    back = Models.read(tmp_path / "ours.yaml")["crab"].spectral_model
+    assert back.log_base == "10"
+    b = back.parameters["beta"]
+    assert (b.value, b.error, b.max) == (pytest.approx(0.24, rel=1e-14), pytest.approx(0.02, rel=1e-14),
+                                         pytest.approx(1.5, rel=1e-14))
+    # after a gammapy round trip (gammapy drops the gwidgets key): natural-log beta, the same spectrum
+    gp.write(tmp_path / "gp.yaml", overwrite=True, write_covariance=False)
+    again = Models.read(tmp_path / "gp.yaml")["crab"].spectral_model
+    np.testing.assert_allclose(again.dnde_values(E_GRID), lp.dnde_values(E_GRID), rtol=1e-12)
+
+
+def test_old_gwidgets_log_base_files_still_read(tmp_path):
+    """Files of earlier gwidgets versions: ``log_base: 10`` with beta_10 in the file."""
+    from gwidgets.core.models import LogParabola, Models
+
+    text = """components:
+-   name: crab
+    type: SkyModel
+    spectral:
+        type: LogParabolaSpectralModel
+        log_base: 10
+        parameters:
+        -   {name: amplitude, value: 3.85e-11, unit: cm-2 s-1 TeV-1}
+        -   {name: reference, value: 1.0, unit: TeV, frozen: true}
+        -   {name: alpha, value: 2.47}
+        -   {name: beta, value: 0.24, error: 0.02}
+"""
+    (tmp_path / "old.yaml").write_text(text)
+    model = Models.read(tmp_path / "old.yaml")["crab"].spectral_model
+    direct = LogParabola(log_base=10, amplitude="3.85e-11 cm-2 s-1 TeV-1", reference="1 TeV", alpha=2.47, beta=0.24)
+    assert model.log_base == "10" and model.parameters["beta"].error == 0.02
+    np.testing.assert_allclose(model.dnde_values(E_GRID), direct.dnde_values(E_GRID), rtol=1e-15)
+    # rewritten, gammapy now evaluates it the same
+    gp = _write_read_gammapy(Models.read(tmp_path / "old.yaml"), tmp_path)
+    np.testing.assert_allclose(_gp_dnde(gp["crab"].spectral_model), direct.dnde_values(E_GRID), rtol=1e-12)
+
+
+@pytest.mark.parametrize("indices", [(2.0, 2.0), (2.5, 2.5), (1.5, 3.1), (3.1, 1.5)])
+@pytest.mark.parametrize("beta", [0.7, 2.0])
+def test_smooth_broken_power_law_matches_gammapy(indices, beta):
+    """Equal indices: gammapy's break term is 1 (a plain power law); was 2^-beta here."""
+    from gammapy.modeling.models import SmoothBrokenPowerLawSpectralModel
+
+    from gwidgets.core.models import SmoothBrokenPowerLaw
+
+    i1, i2 = indices
+    ours = SmoothBrokenPowerLaw(index1=i1, index2=i2, ebreak="2 TeV", beta=beta, amplitude="1e-12 cm-2 s-1 TeV-1")
+    ref = SmoothBrokenPowerLawSpectralModel(index1=i1, index2=i2, ebreak="2 TeV", beta=beta)
+    np.testing.assert_allclose(ours.dnde_values(E_GRID), _gp_dnde(ref), rtol=1e-13)
+
+
+def test_every_spectral_model_yaml_evaluates_the_same_in_gammapy(tmp_path):
+    """Every spectral model type both know, at its defaults, written by gwidgets: gammapy's dN/dE on a grid."""
+    from gammapy.modeling.models import SPECTRAL_MODEL_REGISTRY
+
+    from gwidgets.core.models import KIND_REGISTRY, Models, SkyModel
+
+    gp_tags = {t for cls in SPECTRAL_MODEL_REGISTRY for t in np.atleast_1d(cls.tag)}
+    models, checked = [], []
+    for cls in dict.fromkeys(KIND_REGISTRY["spectral"].values()):
+        if not cls.tag or cls.tag[0] not in gp_tags:
+            continue
+        try:
+            model = cls()
+        except TypeError:  # needs data (templates, compound parts): covered in test_models
+            continue
+        if not model.value_unit.is_equivalent("cm-2 s-1 TeV-1"):  # norm models: not a source's spectrum
+            continue
+        models.append(SkyModel(model, name=cls.__name__))
+        checked.append(cls.__name__)
+    assert {"PowerLaw", "LogParabola", "SmoothBrokenPowerLaw", "ExpCutoffPowerLaw", "BrokenPowerLaw"} <= set(checked)
+    gp = _write_read_gammapy(Models(models), tmp_path)
+    for m in models:
+        np.testing.assert_allclose(_gp_dnde(gp[m.name].spectral_model), m.spectral_model.dnde_values(E_GRID),
+                                   rtol=1e-12, err_msg=m.name)

@@ -161,7 +161,9 @@ class SmoothBrokenPowerLaw(SpectralModel):
     r"""Smoothly broken power law (gammapy's parametrisation).
 
     :math:`\phi_0 (E/E_0)^{-\Gamma_1} [1 + (E/E_{break})^{(\Gamma_2-\Gamma_1)/\beta}]^{-\beta}`,
-    with β taking the sign of Γ₂ − Γ₁ (for Γ₁ = Γ₂ the break term is the constant 2^-β).
+    with β taking the sign of Γ₂ − Γ₁. For Γ₁ = Γ₂ the break term is 1 (a plain power law), as
+    gammapy 2.1 evaluates it (its ``0/0`` exponent gives ``nan ** -0 = 1``); the one-sided limits
+    Γ₂ → Γ₁± are 2^∓β, so no value is continuous there and "no break" is the meaningful one.
     """
 
     tag = ("SmoothBrokenPowerLawSpectralModel", "sbpl")
@@ -177,10 +179,12 @@ class SmoothBrokenPowerLaw(SpectralModel):
     @staticmethod
     def evaluate(energy, index1, index2, amplitude, ebreak, reference, beta):
         sign = np.sign(index2 - index1)
-        beta = beta * np.where(sign == 0, 1.0, sign)
         pwl = amplitude * (energy / reference) ** (-index1)
+        if np.all(sign == 0):
+            return pwl * np.ones(np.shape(energy))
+        beta = beta * np.where(sign == 0, 1.0, sign)
         brk = (1 + (energy / ebreak) ** ((index2 - index1) / beta)) ** (-beta)
-        return pwl * brk
+        return pwl * np.where(sign == 0, 1.0, brk)
 
 
 @register

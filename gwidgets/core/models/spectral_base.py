@@ -22,6 +22,7 @@ import astropy.units as u
 
 from .core import Model, ParameterDef, register
 from .spectral_errors import covariance_matrix, propagate
+from .yaml_io import LEGACY_LOG_BASE_KEY, LOG10_BETA_KEY, scale_parameter_entry
 
 __all__ = ["SpectralModel", "PowerLaw", "LogParabola", "integrate_loglog", "pl_integral", "SED_POWERS"]
 
@@ -285,7 +286,9 @@ class LogParabola(SpectralModel):
 
     ``log_base`` selects the logarithm: ``"e"`` (natural, as gammapy's
     ``LogParabolaSpectralModel``) or ``10`` (as the joint-crab paper; with
-    β₁₀ = β_e · ln 10). The instance attribute is kept in YAML as ``log_base``.
+    β₁₀ = β_e · ln 10). In YAML a base-10 model is written with gammapy's β_e
+    (so gammapy evaluates the same spectrum) and ``gwidgets_log_base: 10``;
+    earlier files with ``log_base: 10`` (β₁₀ in the file) still read.
     """
 
     tag = ("LogParabolaSpectralModel", "LogParabola", "lp")
@@ -315,11 +318,26 @@ class LogParabola(SpectralModel):
         xx = energy / reference
         return amplitude * xx ** (-alpha - beta * np.log(xx))
 
+    # YAML: a base-10 log-parabola is written with gammapy's natural-log beta (see yaml_io)
+    def to_dict(self, full_output=False, links=None) -> dict:
+        data = super().to_dict(full_output, links)
+        if self.log_base == "10":
+            data["parameters"] = [scale_parameter_entry(e, 1 / np.log(10)) if e["name"] == "beta" else e
+                                  for e in data["parameters"]]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        if len(data) == 1 and cls.kind in data:
+            data = data[cls.kind]
+        if str(data.get(LOG10_BETA_KEY, "")) == "10":
+            data = dict(data, parameters=[scale_parameter_entry(e, np.log(10)) if e.get("name") == "beta" else e
+                                          for e in data.get("parameters") or []])
+        return super().from_dict(data)
+
     @classmethod
     def _kwargs_from_dict(cls, data):
-        return {"log_base": data.get("log_base", "e")}
+        return {"log_base": data.get(LOG10_BETA_KEY, data.get(LEGACY_LOG_BASE_KEY, "e"))}
 
     def _extra_to_dict(self):
-        # gwidgets extension: gammapy does not know log_base (a log10 LogParabola
-        # read by gammapy is interpreted with the natural logarithm)
-        return {"log_base": 10} if self.log_base == "10" else {}
+        return {LOG10_BETA_KEY: 10} if self.log_base == "10" else {}

@@ -12,8 +12,13 @@ Compatibility rules (both directions, for the model types both know):
   round trip keeps which parameter leads. On reading, the parameter whose
   path the label names leads (else the first one in the file).
 * relative template ``filename`` values are resolved against the YAML file's directory.
-* gwidgets extensions gammapy ignores or cannot read: ``log_base: 10`` on a
-  log-parabola (gammapy would read it as natural-log), a ``norm`` on
+* a log-parabola in base 10 (``LogParabola(log_base=10)``) is written with
+  gammapy's natural-log β (β_e = β₁₀ / ln 10; its error and bounds alike), so
+  gammapy evaluates the same spectrum, plus the key ``gwidgets_log_base: 10``
+  (ignored by gammapy) that makes gwidgets show β in base 10 again. Files of
+  earlier gwidgets versions carry ``log_base: 10`` with β₁₀ in the file: they
+  still read as before (gammapy misreads those: rewrite them).
+* gwidgets extensions gammapy ignores or cannot read: a ``norm`` on
   ``TemplateSpectralModel``, inline light-curve tables, ``ScaleSpectralModel``.
 """
 from __future__ import annotations
@@ -26,7 +31,26 @@ from ...errors import FileNotFoundGwError
 from .core import get_model_class
 from .parameter import ParameterError
 
-__all__ = ["components_to_dict", "components_from_dict", "dump_yaml", "load_yaml", "link_labels"]
+__all__ = ["components_to_dict", "components_from_dict", "dump_yaml", "load_yaml", "link_labels",
+           "scale_parameter_entry", "LOG10_BETA_KEY", "LEGACY_LOG_BASE_KEY"]
+
+#: key of a log-parabola whose file holds gammapy's natural-log beta, shown by gwidgets in base 10
+LOG10_BETA_KEY = "gwidgets_log_base"
+#: key of the files of earlier gwidgets versions: the file's beta is in base 10 (gammapy misreads it)
+LEGACY_LOG_BASE_KEY = "log_base"
+
+
+def scale_parameter_entry(entry: dict, factor: float) -> dict:
+    """A copy of a YAML parameter entry with ``value``, ``error``, ``min`` and ``max`` times ``factor`` (> 0).
+
+    >>> scale_parameter_entry({"name": "beta", "value": 2.0, "error": 0.5, "max": 4.0}, 0.5)
+    {'name': 'beta', 'value': 1.0, 'error': 0.25, 'max': 2.0}
+    """
+    out = dict(entry)
+    for key in ("value", "error", "min", "max"):
+        if out.get(key) is not None:
+            out[key] = float(float(out[key]) * factor)
+    return out
 
 _YAML_FORMAT = dict(sort_keys=False, indent=4, width=80, default_flow_style=False)
 # libyaml when available (10x faster), same output
