@@ -57,7 +57,7 @@ else:
 session = AnalysisSession(store, background=False)  # synchronous while setting up: nothing to compute yet
 session.required_irf = os.environ.get("GWIDGETS_REQUIRED_IRF") or session.required_irf
 session.background = True
-dashboard = Dashboard(session=session)
+dashboard = Dashboard(session=session, first_look=not path)  # no PATH: open with the example analysed
 dashboard"""
 
 

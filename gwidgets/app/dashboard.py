@@ -35,9 +35,14 @@ class Dashboard(w.VBox):
         Reuse an existing session (its store wins).
     aladin : bool
         Add the Aladin Lite tab (built on first opening; a note + nothing else when ipyaladin is missing).
+    first_look : bool
+        Open with an analysis done (`gwidgets.app.first_look`): all observations selected, the ON region
+        on the main source, the default model fitted — computed in the session's worker once the
+        widgets are built (the page is not held up) — and a banner saying so (``self.banner``).
     """
 
-    def __init__(self, store=None, session: AnalysisSession | None = None, aladin: bool = True, **kwargs):
+    def __init__(self, store=None, session: AnalysisSession | None = None, aladin: bool = True,
+                 first_look: bool = False, **kwargs):
         from ..widgets.fit_view import FitView
         from ..widgets.model_editor import ModelEditor, default_models
         from ..widgets.observation_browser import ObservationBrowser
@@ -53,6 +58,11 @@ class Dashboard(w.VBox):
                 store = DataStore.from_dir(store)
             session = AnalysisSession(store, background=True)
         self.session = session
+        #: what the first look chose (`FirstLook`), None without it
+        self.first_look = None
+        self.banner = None  # the first look's banner (an HTML line)
+        if first_look:
+            self._apply_first_look()
         self.status = StatusBar(session)
         self.browser = ObservationBrowser(session, layout=w.Layout(width="46%"))
         self.sky = SkyView(session)
@@ -66,13 +76,26 @@ class Dashboard(w.VBox):
         self.tabs = LazyTabs(panels)
         self.tabs.add_class("gw-dashboard-tabs")
         title = w.HTML(f"<h3 style='margin:4px 0'>gwidgets — {session.store.name or 'data store'}</h3>")
-        super().__init__([title, self.status, w.HBox([self.browser, self.sky]), self.models, self.tabs], **kwargs)
+        header = [title, self.banner] if self.first_look is not None else [title]
+        super().__init__([*header, self.status, w.HBox([self.browser, self.sky]), self.models, self.tabs], **kwargs)
         self.add_class("gw-dashboard")
         from ..widgets._share import share_defaults
 
         #: widget models removed before the first paint (one shared read-only instance per default
         #: Layout / Style class)
         self.n_shared_models = share_defaults(self)
+        if self.first_look is not None:
+            from .first_look import run_first_look
+
+            run_first_look(session)  # the session's worker computes; views update as results arrive
+
+    def _apply_first_look(self):
+        from .first_look import apply_first_look, banner_html
+
+        with self.session.capture_errors():  # a store the first look cannot handle still opens, with the reason
+            self.first_look = apply_first_look(self.session)
+            self.banner = w.HTML(banner_html(self.first_look, self.session.store.name))
+            self.banner.add_class("gw-first-look")
 
     # ------------------------------------------------------- lazy panels
     def _make_spectrum(self):

@@ -37,6 +37,10 @@ def _png(image: np.ndarray, stretch: str = "sqrt") -> bytes:
     return buf.getvalue()
 
 
+#: degrees kept around each pointing when the axes fit the pointings (before the counts map exists)
+POINTING_MARGIN = 0.5
+
+
 def _circle_xy(center_xy, radius, n=64):
     t = np.linspace(0, 2 * np.pi, n)
     return center_xy[0] + radius * np.cos(t), center_xy[1] + radius * np.sin(t)
@@ -157,6 +161,50 @@ class SkyView(w.VBox):
         with self.figure.hold_sync():
             self.pointings.x, self.pointings.y = x, y
             self.pointings.selected = [i for i, oid in enumerate(self._obs_ids) if oid in sel] or None
+            self._fit_scales()
+
+    def sky_extent(self) -> tuple[float, float, float, float]:
+        """``(x_min, x_max, y_min, y_max)`` the axes show before the counts map exists (display degrees).
+
+        A square that holds the selected pointings (all of them without a selection) with
+        `POINTING_MARGIN` around each, the ON and exclusion regions, and the map the session
+        will make (``map_settings["width"]`` around the ON centre when there is one).
+        """
+        s = self.session
+        table = s.store.obs_table
+        pnt = table.pointing_radec
+        if s.selection:
+            keep = np.isin(np.asarray(table["OBS_ID"]), list(s.selection))
+            pnt = pnt[keep] if keep.any() else pnt
+        px, py = (np.atleast_1d(np.asarray(a, float)) for a in self._to_xy(pnt))
+        xs = [px - POINTING_MARGIN, px + POINTING_MARGIN]
+        ys = [py - POINTING_MARGIN, py + POINTING_MARGIN]
+        regions = ([s.on_region] if s.on_region is not None else []) + list(s.exclusion_regions)
+        for lx, ly in zip(*self._region_lines(regions)):
+            xs.append(np.asarray(lx, float))
+            ys.append(np.asarray(ly, float))
+        if s.on_region is not None and hasattr(s.on_region, "center"):
+            cx, cy = (float(v) for v in self._to_xy(s.on_region.center))
+            half = float(s.map_settings.get("width", 0)) / 2
+            xs.append(np.array([cx - half, cx + half]))
+            ys.append(np.array([cy - half, cy + half]))
+        x, y = np.concatenate(xs), np.concatenate(ys)
+        x, y = x[np.isfinite(x)], y[np.isfinite(y)]
+        if not x.size or not y.size:
+            return 0.0, 360.0, -90.0, 90.0
+        half = max(x.max() - x.min(), y.max() - y.min()) / 2
+        cx, cy = (x.max() + x.min()) / 2, (y.max() + y.min()) / 2
+        return float(cx - half), float(cx + half), float(cy - half), float(cy + half)
+
+    def _fit_scales(self):
+        """Before the counts map: axes around the pointings and regions (the map's extent once it exists)."""
+        if self._geom is not None:
+            return
+        x0, x1, y0, y1 = self.sky_extent()
+        with self.sx.hold_sync():
+            self.sx.min, self.sx.max = x0, x1
+        with self.sy.hold_sync():
+            self.sy.min, self.sy.max = y0, y1
 
     def _region_lines(self, regions):
         xs, ys = [], []
@@ -197,6 +245,7 @@ class SkyView(w.VBox):
             self.off_lines.x, self.off_lines.y = (xs, ys) if xs else ([], [])
             xs, ys = self._region_lines(s.exclusion_regions)
             self.excl_lines.x, self.excl_lines.y = (xs, ys) if xs else ([], [])
+            self._fit_scales()
         n_off = {k: len(v.regions) for k, v in (s.off_regions or {}).items()}
         if n_off:
             reasons = [v.reason for v in s.off_regions.values() if v.reason]
