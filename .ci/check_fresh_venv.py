@@ -151,6 +151,25 @@ def descendants(pid: int) -> dict[int, str]:
     return found
 
 
+def cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return -1
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def wait_idle(pids: list[int], quiet: float = 1.5, timeout: float = 120.0) -> float:
+    """Wait until none of ``pids`` used CPU time for ``quiet`` seconds; returns the seconds waited."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        before = [cpu_ticks(p) for p in pids]
+        time.sleep(quiet)
+        if [cpu_ticks(p) for p in pids] == before:
+            break
+    return time.monotonic() - t0
+
+
 def cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
@@ -265,13 +284,16 @@ def serve_and_load(serve, venv, env, run_dir, artifacts, timeout_s) -> dict:
                     first = load(browser, url, artifacts / "dashboard-fresh-venv.png", timeout_s)
                     first["server_start_to_paint_s"] = round(first.pop("painted_at") - t_start, 2)
                     out["loads"].append(first)
-                    started = descendants(proc.pid)
                     if first["state"] == "ok":  # a second visitor: the pre-heated kernel is ready by now
                         second = load(browser, url, None, timeout_s)
                         second.pop("painted_at")
                         out["loads"].append(second)
                 finally:
                     browser.close()
+            # Ctrl-C once the kernels are idle: jupyter_client interrupts a kernel that is still booting or
+            # running the pre-heat, which then logs its own traceback (KeyboardInterrupt, ZMQError)
+            started = descendants(proc.pid)
+            out["kernels_idle_after_s"] = round(wait_idle([p for p, c in started.items() if "ipykernel" in c]), 2)
         except Exception as exc:  # a server that never listens, a page that never renders
             out["problems"].append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
         finally:
@@ -345,7 +367,8 @@ def report(s: dict, artifacts: Path):
     v = s.get("serve", {})
     if v:
         print(f"  {v.get('command', '?'):<32} exit {v.get('exit_code')} after Ctrl-C  "
-              f"(port open {v.get('port_open_s')} s, served {v.get('served_s')} s)")
+              f"(port open {v.get('port_open_s')} s, kernels idle {v.get('kernels_idle_after_s')} s after the "
+              f"last load, served {v.get('served_s')} s)")
         for n, load_ in enumerate(v.get("loads", []), 1):
             print(f"  load {n}: HTTP {load_['status']}, {load_['state']}, first paint {load_['first_paint_s']} s "
                   f"(navigation -> dashboard visible), {load_['n_widgets']} widget views")
