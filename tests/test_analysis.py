@@ -102,8 +102,8 @@ def test_gwidgets_run_equals_the_core_api_by_hand(tmp_path, by_hand, capsys):
     result, datasets = by_hand
     _assert_same_fit(read_fit_result(out), result, rel=1e-10)
     # every product is there, and each reads back to the same thing
-    assert sorted(p.name for p in out.iterdir()) == ["analysis.log", "config.yaml", "datasets", "fit_result.ecsv",
-                                                     "fit_result.yaml", "models.yaml", "plots"]
+    assert sorted(p.name for p in out.iterdir()) == [".gwidgets-output", "analysis.log", "config.yaml", "datasets",
+                                                     "fit_result.ecsv", "fit_result.yaml", "models.yaml", "plots"]
     assert (out / "plots" / "spectrum.png").read_bytes()[:4] == b"\x89PNG"
     back = Datasets.read([out / "datasets" / f"pha_obs{r}.fits" for r in RUNS])
     for a, b in zip(back, datasets):
@@ -266,9 +266,12 @@ def test_bad_input_one_clear_line_and_nothing_written(tmp_path, capsys, extra, m
 def test_failed_write_leaves_the_previous_output_untouched(tmp_path, monkeypatch):
     from gwidgets.core.analysis import products
 
+    from gwidgets.core.outdir import write_marker
+
     out = tmp_path / "results"
     out.mkdir()
     (out / "old.txt").write_text("previous run")
+    write_marker(out)  # a folder gwidgets wrote: --overwrite may replace it
 
     def broken(analysis, folder):
         (folder / "half.txt").write_text("half")
@@ -278,7 +281,7 @@ def test_failed_write_leaves_the_previous_output_untouched(tmp_path, monkeypatch
     analysis = Analysis(SMALL)
     with pytest.raises(Exception, match="writing plots into .* failed: No space left on device"):
         analysis.run(outdir=out, overwrite=True)
-    assert [p.name for p in out.iterdir()] == ["old.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [".gwidgets-output", "old.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]
     # without overwrite the existing folder is refused before any work
     with pytest.raises(ConfigError, match="exists; set general.overwrite"):

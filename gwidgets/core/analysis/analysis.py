@@ -20,7 +20,8 @@ from pathlib import Path
 
 from ..config import AnalysisConfig, ConfigError
 from ..progress import make_progress
-from .products import check_outdir, write_products
+from ..outdir import check_outdir
+from .products import outdir_guard, write_products
 from .steps import STEPS
 
 __all__ = ["Analysis"]
@@ -154,7 +155,7 @@ class Analysis:
         ``progress(done, total, message)`` is called before each step (see `gwidgets.core.progress`).
         """
         outdir, overwrite = self._outdir(outdir, overwrite)
-        check_outdir(outdir, overwrite)  # fail before any work
+        check_outdir(outdir, overwrite, *outdir_guard(self))  # fail before any work
         steps = self.planned_steps()
         report = make_progress(progress, token)
         for i, name in enumerate(steps):

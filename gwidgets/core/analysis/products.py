@@ -17,6 +17,8 @@ Layout of the output folder::
     fit_result.ecsv        the parameter table (stat in the table meta)
     flux_points.ecsv/.fits, light_curve.ecsv/.fits
     plots/*.png
+    .gwidgets-output       the marker: the files gwidgets wrote (``--overwrite`` replaces nothing else,
+                           see `gwidgets.core.analysis.outdir`)
 """
 from __future__ import annotations
 
@@ -31,8 +33,10 @@ import yaml
 
 from ...errors import GwidgetsError
 from ..config import ConfigError
+from ..outdir import check_outdir, input_paths, write_marker
 
-__all__ = ["WRITERS", "register_writer", "write_products", "check_outdir", "read_fit_result", "fit_result_dict"]
+__all__ = ["WRITERS", "register_writer", "write_products", "check_outdir", "outdir_guard", "read_fit_result",
+           "fit_result_dict"]
 
 #: name -> writer(analysis, folder) -> list of written paths (relative to the folder)
 WRITERS: dict[str, Callable] = {}
@@ -46,14 +50,9 @@ def register_writer(name: str):
     return deco
 
 
-def check_outdir(outdir, overwrite: bool):
-    """Raise before any work if ``outdir`` exists and may not be replaced."""
-    outdir = Path(outdir)
-    if outdir.exists() and not overwrite:
-        raise ConfigError(f"'general.outdir': output folder '{outdir}' exists; set general.overwrite: true "
-                          "(or --overwrite) to replace it")
-    if outdir.exists() and not outdir.is_dir():
-        raise ConfigError(f"'general.outdir': '{outdir}' exists and is not a folder")
+def outdir_guard(analysis):
+    """``(config_dir, inputs)`` that `check_outdir` must never replace for ``analysis``."""
+    return analysis.base_dir, input_paths(analysis.config, analysis.base_dir)
 
 
 def _enabled(analysis, name) -> bool:
@@ -182,13 +181,16 @@ def _write_plots(analysis, folder: Path):
 def write_products(analysis, outdir, overwrite: bool = False) -> Path:
     """Write every product into ``outdir`` atomically (see the module docstring); returns ``outdir``."""
     outdir = Path(outdir).absolute()
-    check_outdir(outdir, overwrite)
+    check_outdir(outdir, overwrite, *outdir_guard(analysis))
     created_parent = None
     if not outdir.parent.exists():
         created_parent = next((p for p in [outdir.parent, *outdir.parent.parents] if p.parent.exists()), None)
         outdir.parent.mkdir(parents=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.partial-", dir=outdir.parent))
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it 0700: the output folder is as any folder the user makes
         for name, writer in WRITERS.items():
             try:
                 writer(analysis, tmp)
@@ -196,6 +198,7 @@ def write_products(analysis, outdir, overwrite: bool = False) -> Path:
                 raise GwidgetsError(f"writing {name} failed: {exc}") from None
             except OSError as exc:
                 raise GwidgetsError(f"writing {name} into '{outdir}' failed: {exc.strerror or exc}") from None
+        write_marker(tmp)  # what gwidgets wrote: --overwrite replaces nothing else
         if outdir.exists():
             old = outdir.parent / f".{outdir.name}.old-{uuid.uuid4().hex[:8]}"
             os.replace(outdir, old)

@@ -71,12 +71,28 @@ def simulate_run_events(sampler, sources, run, seed):
     return {k: v[keep] for k, v in events.items()}, (expected, expected_true)
 
 
+def _legacy_store(outdir: Path) -> bool:
+    """A store simulated before output folders carried a marker: only the files the simulator writes."""
+    import fnmatch
+
+    from ..outdir import written_files
+
+    own = ("README.txt", "truth.yaml", "obs-index.fits.gz", "hdu-index.fits.gz", f"{DATA_DIR}/gwsim_obs_*.fits.gz")
+    files = written_files(outdir)
+    return "truth.yaml" in files and all(any(fnmatch.fnmatch(f, pat) for pat in own) for f in files)
+
+
 def _check_outdir(outdir: Path, overwrite: bool):
+    from ..outdir import MARKER, check_outdir
+
     if outdir.exists() and not outdir.is_dir():
         raise GwidgetsError(f"Cannot simulate into '{outdir}': it exists and is not a directory")
-    if outdir.exists() and any(outdir.iterdir()) and not overwrite:
-        raise GwidgetsError(f"Cannot simulate into '{outdir}': the directory exists and is not empty "
-                            "(pass overwrite=True to replace it)")
+    if outdir.exists() and any(outdir.iterdir()):
+        if not overwrite:
+            raise GwidgetsError(f"Cannot simulate into '{outdir}': the directory exists and is not empty "
+                                "(pass overwrite=True to replace it)")
+        if (outdir / MARKER).exists() or not _legacy_store(outdir):
+            check_outdir(outdir, True, key="outdir")  # --overwrite replaces only what gwidgets wrote
 
 
 def _publish(tmp: Path, outdir: Path):
@@ -145,6 +161,9 @@ def simulate_datastore(outdir, seed: int = DEFAULT_SEED, n_obs: int = 20, overwr
         write_truth(tmp / "truth.yaml", truth_dict(sources, runs, expected, seed, sampler.background_rate()))
         (tmp / "README.txt").write_text(_README.format(seed=seed, n=n_obs))
         report(len(runs), len(runs), "writing indexes")
+        from ..outdir import write_marker
+
+        write_marker(tmp)  # what gwidgets wrote: a later --overwrite replaces nothing else
         _check_outdir(outdir, overwrite)  # someone may have filled it meanwhile
         _publish(tmp, outdir)
     except BaseException:
