@@ -191,3 +191,43 @@ def test_a_session_without_store_is_refused():
     session = AnalysisSession(None, background=False)
     with pytest.raises(GwidgetsError, match="needs a data store"):
         plan_first_look(session)
+
+
+def test_start_policy(monkeypatch):
+    from gwidgets.app.first_look import start_when
+
+    monkeypatch.setenv("VOILA_PREHEAT", "False")  # a Voilà kernel started for a waiting page
+    assert start_when("auto") == "shown"
+    monkeypatch.setenv("VOILA_PREHEAT", "True")  # pre-heated: nobody waits yet
+    assert start_when("auto") == "now"
+    monkeypatch.delenv("VOILA_PREHEAT")  # a notebook or a script
+    assert start_when("auto") == "now" and start_when("shown") == "shown"
+    with pytest.raises(GwidgetsError, match="Unknown first-look start 'later'"):
+        start_when("later")
+
+
+def test_shown_waits_for_the_browser_view(store):
+    """``first_look_start="shown"``: nothing computed until the browser reports a view of the tabs."""
+    session = AnalysisSession(store, background=False)
+    dash = Dashboard(session=session, first_look=True, first_look_start="shown")
+    assert dash.first_look_started == "shown"
+    assert session.counts_map is None and session.fit_result is None
+    assert dash.tabs._view_count == 0  # the browser is asked to count its views
+    dash.tabs._view_count = 1  # what the browser's widget manager sends once the tabs are displayed
+    assert session.fit_result is not None and session.fit_result.success
+    first = session.fit_result
+    dash.tabs._view_count = 2  # a second view (another page) does not fit again
+    assert session.fit_result is first
+
+
+def test_shown_starts_anyway_without_a_browser(store):
+    from gwidgets.app.first_look import apply_first_look, start_first_look
+    import ipywidgets as w
+
+    session = AnalysisSession(store, background=False)
+    apply_first_look(session)
+    assert start_first_look(session, w.HTML(), "shown", fallback=0.2) == "shown"
+    deadline = time.monotonic() + 60
+    while session.fit_result is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert session.fit_result is not None and session.fit_result.success

@@ -37,12 +37,16 @@ class Dashboard(w.VBox):
         Add the Aladin Lite tab (built on first opening; a note + nothing else when ipyaladin is missing).
     first_look : bool
         Open with an analysis done (`gwidgets.app.first_look`): all observations selected, the ON region
-        on the main source, the default model fitted — computed in the session's worker once the
-        widgets are built (the page is not held up) — and a banner saying so (``self.banner``).
+        on the main source, the default model fitted — computed in the session's worker after the
+        widgets are built, so the page is not held up — and a banner saying so (``self.banner``).
+    first_look_start : {"auto", "now", "shown"}
+        When the first look's computations start: at once, or when the browser has displayed the
+        dashboard's tabs; "auto" waits only in a Voilà kernel started for a waiting page (see
+        `gwidgets.app.first_look.start_when`).
     """
 
     def __init__(self, store=None, session: AnalysisSession | None = None, aladin: bool = True,
-                 first_look: bool = False, **kwargs):
+                 first_look: bool = False, first_look_start: str = "auto", **kwargs):
         from ..widgets.fit_view import FitView
         from ..widgets.model_editor import ModelEditor, default_models
         from ..widgets.observation_browser import ObservationBrowser
@@ -85,9 +89,10 @@ class Dashboard(w.VBox):
         #: Layout / Style class)
         self.n_shared_models = share_defaults(self)
         if self.first_look is not None:
-            from .first_look import run_first_look
+            from .first_look import start_first_look
 
-            run_first_look(session)  # the session's worker computes; views update as results arrive
+            # the session's worker computes; the views update as the results arrive
+            self.first_look_started = start_first_look(session, self.tabs, first_look_start)
 
     def _apply_first_look(self):
         from .first_look import apply_first_look, banner_html

@@ -41,7 +41,8 @@ import numpy as np
 import astropy.units as u
 from astropy.coordinates import SkyCoord
 
-__all__ = ["FirstLook", "default_analysis", "apply_first_look", "run_first_look", "plan_first_look", "find_target", "on_radius", "truth_path",
+__all__ = ["FirstLook", "default_analysis", "apply_first_look", "run_first_look", "start_first_look", "start_when",
+           "SHOWN_FALLBACK", "plan_first_look", "find_target", "on_radius", "truth_path",
            "banner_html", "TARGET_FINDERS", "DEFAULT_RADIUS", "MIN_RADIUS", "MAX_RADIUS", "PSF_FRACTION",
            "PSF_ENERGY", "FLUX_POINT_EDGES"]
 
@@ -222,6 +223,60 @@ def run_first_look(session, fit: bool = True, flux_points: bool = True):
     session.refresh()  # in the worker when background, else here
     if fit:
         session.fit()
+
+
+#: seconds after which a first look waiting for its page (``when="shown"``) starts anyway
+SHOWN_FALLBACK = 10.0
+
+
+def start_when(when: str = "auto") -> str:
+    """``"now"`` or ``"shown"``: ``"auto"`` waits for the page only in a Voilà kernel that a visitor's
+    request started (``VOILA_PREHEAT=False``: the page is loading while the kernel computes); a
+    pre-heated Voilà kernel, a notebook or a script start at once (nobody is waiting yet)."""
+    if when not in ("auto", "now", "shown"):
+        from ..errors import GwidgetsError
+
+        raise GwidgetsError(f"Unknown first-look start '{when}' (known: auto, now, shown)")
+    if when == "auto":
+        import os
+
+        return "shown" if os.environ.get("VOILA_PREHEAT") == "False" else "now"
+    return when
+
+
+def start_first_look(session, widget=None, when: str = "auto", fallback: float = SHOWN_FALLBACK) -> str:
+    """`run_first_look` now, or once ``widget`` is displayed in the page (``when="shown"``).
+
+    "Displayed" is the widget's ``_view_count`` (ipywidgets counts the views the browser made);
+    without a view within ``fallback`` seconds the first look starts anyway. Returns the policy used.
+    """
+    import threading
+
+    when = start_when(when)
+    if when == "now" or widget is None:
+        run_first_look(session)
+        return "now"
+    lock, started = threading.Lock(), []
+
+    def start(*_):
+        with lock:
+            if started:
+                return
+            started.append(True)
+        timer.cancel()
+        run_first_look(session)
+
+    def on_views(change):
+        if (change["new"] or 0) > 0:
+            widget.unobserve(on_views, "_view_count")
+            start()
+
+    timer = threading.Timer(fallback, start)
+    timer.daemon = True
+    widget._view_count = 0  # ask the browser to count the views it makes of this widget
+    widget.observe(on_views, "_view_count")
+    timer.start()
+    return "shown"
 
 
 def default_analysis(session, fit: bool = True, flux_points: bool = True) -> FirstLook:
