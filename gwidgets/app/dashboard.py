@@ -1,8 +1,9 @@
 """The dashboard: all views over one session; the same object runs in a notebook and in Voilà.
 
+>>> import gwidgets as gw
 >>> from gwidgets.app import Dashboard
 >>> Dashboard()            # the simulated example data set          # doctest: +SKIP
->>> Dashboard("../shared/data/hess-dl3-dr1")                          # doctest: +SKIP
+>>> Dashboard(gw.data_path("hess-dl3-dr1"))   # after `gwidgets download hess-dl3-dr1`   # doctest: +SKIP
 
 First paint: the browser must create a model and a view for every widget
 before the page shows anything, so only the panels seen at once are built

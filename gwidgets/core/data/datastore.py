@@ -3,7 +3,7 @@
 Examples
 --------
 >>> import gwidgets as gw
->>> store = gw.DataStore.from_dir("../shared/data/hess-dl3-dr1")   # doctest: +SKIP
+>>> store = gw.DataStore.from_dir(gw.data_path("hess-dl3-dr1"))   # doctest: +SKIP
 >>> store                                                          # doctest: +SKIP
 DataStore(105 observations, 'hess-dl3-dr1', objects: Crab Nebula, MSH 15-52, ...)
 >>> obs = store.get_observations([23523, 23526])                   # doctest: +SKIP
