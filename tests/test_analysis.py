@@ -103,7 +103,8 @@ def test_gwidgets_run_equals_the_core_api_by_hand(tmp_path, by_hand, capsys):
     _assert_same_fit(read_fit_result(out), result, rel=1e-10)
     # every product is there, and each reads back to the same thing
     assert sorted(p.name for p in out.iterdir()) == [".gwidgets-output", "analysis.log", "config.yaml", "datasets",
-                                                     "fit_result.ecsv", "fit_result.yaml", "models.yaml", "plots"]
+                                                     "fit_result.ecsv", "fit_result.yaml", "models.yaml",
+                                                     "models_covariance.dat", "plots"]
     assert (out / "plots" / "spectrum.png").read_bytes()[:4] == b"\x89PNG"
     back = Datasets.read([out / "datasets" / f"pha_obs{r}.fits" for r in RUNS])
     for a, b in zip(back, datasets):
@@ -113,6 +114,8 @@ def test_gwidgets_run_equals_the_core_api_by_hand(tmp_path, by_hand, capsys):
     models = Models.read(out / "models.yaml")
     for p in result.parameters:
         assert models["crab"].spectral_model.parameters[p.name].value == pytest.approx(p.value, rel=1e-12)
+        # errors from the covariance file (log10 beta: scaled for gammapy on writing, back on reading)
+        assert models["crab"].spectral_model.parameters[p.name].error == pytest.approx(p.error, rel=1e-10)
     assert AnalysisConfig.read(out / "config.yaml") == AnalysisConfig.from_yaml(SMALL)
     # refitting the written OGIP files gives the same result (round trip of the datasets)
     back.models = models["crab"]

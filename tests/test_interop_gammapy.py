@@ -447,3 +447,62 @@ def test_every_spectral_model_yaml_evaluates_the_same_in_gammapy(tmp_path):
     for m in models:
         np.testing.assert_allclose(_gp_dnde(gp[m.name].spectral_model), m.spectral_model.dnde_values(E_GRID),
                                    rtol=1e-12, err_msg=m.name)
+
+
+def _random_covariance(n, seed):
+    a = np.random.default_rng(seed).normal(size=(n, n))
+    return a @ a.T * 1e-3
+
+
+def test_gammapy_covariance_file_reads(tmp_path):
+    """gammapy's Models.write also writes <stem>_covariance.dat: each spectral model gets its block."""
+    from gammapy.modeling.models import LogParabolaSpectralModel, Models as GModels, PointSpatialModel, \
+        PowerLawSpectralModel, SkyModel as GSkyModel
+
+    from gwidgets.core.models import Models
+
+    gp = GModels([GSkyModel(LogParabolaSpectralModel(), name="a"),
+                  GSkyModel(PowerLawSpectralModel(), PointSpatialModel(lon_0="1 deg", lat_0="2 deg", frame="icrs"),
+                            name="b")])
+    cov = _random_covariance(len(gp.parameters), 0)
+    gp.covariance = cov
+    gp.write(tmp_path / "gp.yaml")
+    assert (tmp_path / "gp_covariance.dat").exists()
+    ours = Models.read(tmp_path / "gp.yaml")
+    names = gp.parameters_unique_names
+    for model in ours:
+        spectral = model.spectral_model
+        idx = [names.index(f"{model.name}.spectral.{p.name}") for p in spectral.parameters]
+        np.testing.assert_allclose(spectral.parameters.covariance, cov[np.ix_(idx, idx)], rtol=1e-12)
+        errors = [p.error for p in spectral.parameters]
+        np.testing.assert_allclose(errors, np.sqrt(np.diag(cov)[idx]), rtol=1e-12)
+
+
+def test_log10_parabola_covariance_scaled_for_gammapy(tmp_path):
+    """beta_e = beta_10 / ln 10: the beta row and column of the covariance are divided by ln 10 for gammapy."""
+    import math
+
+    from gammapy.modeling.models import Models as GModels
+
+    from gwidgets.core.models import LogParabola, Models, PowerLaw, SkyModel
+
+    lp = LogParabola(log_base=10, amplitude="3.85e-11 cm-2 s-1 TeV-1", reference="1 TeV", alpha=2.47, beta=0.24)
+    cov = _random_covariance(4, 1)
+    cov[1, :] = cov[:, 1] = 0  # the reference is frozen
+    lp.covariance = cov
+    pl = PowerLaw()
+    models = Models([SkyModel(lp, name="crab"), SkyModel(pl, name="other")])
+    models.write(tmp_path / "m.yaml")
+    gp = GModels.read(tmp_path / "m.yaml")
+    names = gp.parameters_unique_names
+    idx = [names.index(f"crab.spectral.{n}") for n in ("amplitude", "reference", "alpha", "beta")]
+    scale = np.array([1, 1, 1, 1 / math.log(10)])
+    np.testing.assert_allclose(gp.covariance.data[np.ix_(idx, idx)], cov * np.outer(scale, scale), rtol=1e-12)
+    assert gp["crab"].spectral_model.beta.error == pytest.approx(math.sqrt(cov[3, 3]) / math.log(10), rel=1e-12)
+    assert not np.any(gp.covariance.data[np.ix_(idx, [names.index("other.spectral.index")])])
+    back = Models.read(tmp_path / "m.yaml")["crab"].spectral_model
+    np.testing.assert_allclose(back.parameters.covariance, cov, rtol=1e-12, atol=1e-18)
+    # gwidgets writes no covariance file when no model has a covariance
+    Models([SkyModel(PowerLaw(), name="x")]).write(tmp_path / "plain.yaml")
+    assert not (tmp_path / "plain_covariance.dat").exists()
+    assert "covariance" not in (tmp_path / "plain.yaml").read_text()

@@ -13,6 +13,7 @@ Layout of the output folder::
     datasets/              OGIP spectra (pha_obs<name>.fits + _bkg, _arf, _rmf) of 1D datasets
     maps/                  counts / background / exposure cubes of 3D datasets
     models.yaml            the fitted models (gammapy-compatible YAML)
+    models_covariance.dat  their covariance (gammapy's file, named in models.yaml)
     fit_result.yaml        success, message, total stat, parameters with errors
     fit_result.ecsv        the parameter table (stat in the table meta)
     flux_points.ecsv/.fits, light_curve.ecsv/.fits
@@ -34,6 +35,7 @@ import yaml
 from ...errors import GwidgetsError
 from ..config import ConfigError
 from ..outdir import check_outdir, input_paths, write_marker
+from ..models.covariance_io import covariance_filename
 
 __all__ = ["WRITERS", "register_writer", "write_products", "check_outdir", "outdir_guard", "read_fit_result",
            "fit_result_dict"]
@@ -99,8 +101,8 @@ def _write_maps(analysis, folder: Path):
 def _write_models(analysis, folder: Path):
     if analysis.models is None or not _enabled(analysis, "models"):
         return []
-    analysis.models.write(folder / "models.yaml")
-    return ["models.yaml"]
+    analysis.models.write(folder / "models.yaml")  # + gammapy's models_covariance.dat after a fit
+    return ["models.yaml"] + [p.name for p in [covariance_filename(folder / "models.yaml")] if p.exists()]
 
 
 def fit_result_dict(result) -> dict:

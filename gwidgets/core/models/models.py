@@ -27,6 +27,8 @@ import numpy as np
 
 from ...errors import GwidgetsError
 from .parameter import ParameterError, Parameters
+from .covariance_io import attach_covariance, covariance_filename, models_covariance, read_covariance
+from .covariance_io import write_covariance as write_covariance_file
 from .sky_model import FoVBackgroundModel, SkyModel, _Component
 from .yaml_io import components_from_dict, components_to_dict, dump_yaml, load_yaml, read_text
 
@@ -211,15 +213,24 @@ class Models:
 
     @classmethod
     def read(cls, filename) -> "Models":
-        """Read a model YAML file (gammapy's or ours)."""
+        """Read a model YAML file (gammapy's or ours), with the covariance file its ``covariance:`` key names."""
         text = read_text(filename)
         try:
-            return cls.from_dict(load_yaml(text, f"'{filename}'"), Path(filename).parent)
+            data = load_yaml(text, f"'{filename}'")
+            models = cls.from_dict(data, Path(filename).parent)
         except ParameterError as exc:
             raise ParameterError(f"{filename}: {exc}") from None
+        if isinstance(data.get("covariance"), str):
+            cov_path = Path(filename).parent / data["covariance"]
+            attach_covariance(models, *read_covariance(cov_path))
+        return models
 
-    def write(self, filename, overwrite=False, full_output=False, write_templates=True):
-        """Write YAML; template models whose file does not exist yet are written next to it."""
+    def write(self, filename, overwrite=False, full_output=False, write_templates=True, write_covariance=True):
+        """Write YAML; template models whose file does not exist yet are written next to it.
+
+        With ``write_covariance`` and a covariance on any spectral model (a fit attaches
+        one), gammapy's ``<stem>_covariance.dat`` is written beside it and named in the YAML.
+        """
         filename = Path(filename)
         if filename.exists() and not overwrite:
             raise GwidgetsError(f"File exists already: '{filename}' (use overwrite=True)")
@@ -229,7 +240,13 @@ class Models:
                     fname = getattr(part, "filename", None)
                     if fname is not None and hasattr(part, "write") and not Path(fname).exists():
                         part.write(fname)
-        filename.write_text(self.to_yaml(full_output))
+        data = self.to_dict(full_output)
+        covariance = models_covariance(self) if write_covariance else None
+        if covariance is not None:
+            cov_path = covariance_filename(filename)
+            write_covariance_file(cov_path, *covariance)
+            data["covariance"] = cov_path.name
+        filename.write_text(dump_yaml(data))
 
     def copy(self) -> "Models":
         """Deep copy; links between the copied parameters are re-created."""
