@@ -52,7 +52,8 @@ def _reduced():
     energy = MapAxis.from_energy_bounds(1 * u.TeV, 100 * u.TeV, 10)
     e_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 200 * u.TeV, 20, name="energy_true")
     geom = WcsGeom.create(CRAB, binsz=0.02, width=3 * u.deg, axes=[energy])
-    ours = MapDatasetMaker(geom, e_true, offset_max=OFFSET_MAX, position=CRAB).run_stacked(
+    # bkg_integration="edges": gammapy 2.1 integrates the background between the bin edges only
+    ours = MapDatasetMaker(geom, e_true, offset_max=OFFSET_MAX, position=CRAB, bkg_integration="edges").run_stacked(
         DataStore.from_dir(path).get_observations(IDS))
 
     ggeom = gmaps.WcsGeom.create(skydir=CRAB, binsz=0.02, width=3,

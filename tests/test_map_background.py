@@ -38,7 +38,8 @@ def pair():
     path = STORES["hess-dr1"]
     geom = WcsGeom.create(CRAB, binsz=0.02, width=3 * u.deg, axes=[MapAxis.from_energy_bounds(1 * u.TeV, 100 * u.TeV, 5)])
     e_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 200 * u.TeV, 10, name="energy_true")
-    ours = MapDatasetMaker(geom, e_true, offset_max=2.5 * u.deg, psf=False, edisp=False).run_stacked(
+    ours = MapDatasetMaker(geom, e_true, offset_max=2.5 * u.deg, psf=False, edisp=False,
+                           bkg_integration="edges").run_stacked(  # gammapy 2.1: bin edges only
         DataStore.from_dir(path).get_observations(IDS))
     ggeom = gmaps.WcsGeom.create(skydir=CRAB, binsz=0.02, width=3, axes=[gmaps.MapAxis.from_energy_bounds(1, 100, 5, unit="TeV")])
     empty = gds.MapDataset.create(ggeom, name="stacked",

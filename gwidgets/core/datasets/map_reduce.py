@@ -40,9 +40,12 @@ class MapDatasetMaker:
         Whether to build the PSF kernel / EDISP matrix.
     max_radius : Angle, optional
         PSF kernel radius (default: 99.9 % containment, at most 1.5°).
+    bkg_integration : {"exact", "edges"}
+        Energy integration of the background IRF over each bin (`MapMaker`; ``"edges"`` as gammapy 2.1).
     """
 
-    def __init__(self, geom, energy_axis_true, offset_max=None, position=None, psf=True, edisp=True, max_radius=None):
+    def __init__(self, geom, energy_axis_true, offset_max=None, position=None, psf=True, edisp=True, max_radius=None,
+                 bkg_integration="exact"):
         self.geom = geom
         self.energy_axis_true = energy_axis_true
         self.offset_max = None if offset_max is None else u.Quantity(offset_max, u.deg)
@@ -50,7 +53,7 @@ class MapDatasetMaker:
         self.psf = psf
         self.edisp = edisp
         self.max_radius = max_radius
-        self._maker = MapMaker(geom, energy_axis_true)
+        self._maker = MapMaker(geom, energy_axis_true, bkg_integration=bkg_integration)
 
     def run(self, obs, name=None) -> MapDataset:
         cubes = self._maker.run(obs)

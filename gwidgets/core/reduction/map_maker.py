@@ -3,8 +3,14 @@
 - counts: events binned in (reco energy, lat, lon);
 - exposure: AEFF(E_true, offset of each pixel) × livetime, in m² s;
 - background: the BKG IRF in field-of-view coordinates of each pixel
-  (gammapy's RADEC-aligned FoV frame), integrated over each reco-energy bin
-  with the log-log trapezoidal rule, × pixel solid angle × observation time.
+  (gammapy's RADEC-aligned FoV frame), integrated over each reco-energy bin,
+  × pixel solid angle × observation time (GTI sum: GADF defines the rate per
+  observation time). ``bkg_integration="exact"`` (default) integrates the
+  power law between every pair of energies among the bin edges and the IRF's
+  energy nodes inside the bin — exact for the IRF's log-log interpolation;
+  ``"edges"`` uses the bin edges only, as gammapy 2.1 does, which misses the
+  curvature of the rate inside wide bins (near threshold, 4 bins per decade
+  give a background 2–5 % low per bin).
 
 Each observation is reduced on its own (streaming); `stack_cubes` sums them.
 """
@@ -21,7 +27,21 @@ from ..executor import get_executor
 from ..geom import Map, MapAxis, WcsGeom
 from .map_irf_eval import aeff_on_pixels, bkg_rate_limited, fov_lonlat, integrate_loglog, unit_vectors
 
-__all__ = ["MapCubes", "MapMaker", "fov_coordinates", "integrate_loglog_edges", "stack_cubes"]
+__all__ = ["MapCubes", "MapMaker", "fov_coordinates", "integrate_loglog_edges", "stack_cubes", "BKG_ENERGY_GRIDS"]
+
+
+def _edges_and_nodes(edges_mev, bkg) -> np.ndarray:
+    """The bin edges and the IRF's energy nodes strictly inside them (MeV)."""
+    nodes = bkg.axes["energy"].center.to_value("MeV")
+    inside = nodes[(nodes > edges_mev[0]) & (nodes < edges_mev[-1])]
+    return np.union1d(edges_mev, inside)
+
+
+#: ``bkg_integration`` → the energies (MeV) at which the BKG rate is evaluated for the log-log integration
+BKG_ENERGY_GRIDS = {
+    "exact": _edges_and_nodes,
+    "edges": lambda edges_mev, bkg: edges_mev,
+}
 
 
 def fov_coordinates(coords: SkyCoord, pointing: SkyCoord):
@@ -63,10 +83,17 @@ class MapMaker:
     offset_max : Angle or None
         If given, pixels farther from the pointing get zero exposure and background
         (gammapy does this in its offset-max safe mask, not in the maker).
+    bkg_integration : {"exact", "edges"}
+        Energy integration of the background rate over each bin (module doc):
+        ``"edges"`` reproduces gammapy 2.1.
     """
 
-    def __init__(self, geom: WcsGeom, energy_axis_true: MapAxis, offset_max=None, background: bool = True):
+    def __init__(self, geom: WcsGeom, energy_axis_true: MapAxis, offset_max=None, background: bool = True,
+                 bkg_integration: str = "exact"):
         geom.axis("energy")
+        if bkg_integration not in BKG_ENERGY_GRIDS:
+            raise GwidgetsError(f"bkg_integration must be one of {sorted(BKG_ENERGY_GRIDS)}, not {bkg_integration!r}")
+        self.bkg_integration = bkg_integration
         self.geom = geom
         self.energy_axis_true = energy_axis_true
         self.offset_max = None if offset_max is None else u.Quantity(offset_max, "deg")
@@ -99,8 +126,9 @@ class MapMaker:
         return MapCubes(counts, exp_map, bkg_map, obs.livetime, [obs.obs_id])
 
     def _background(self, obs, pointing, offset):
-        edges = self.geom.axis("energy").edges.to_value("MeV")
+        bin_edges = self.geom.axis("energy").edges.to_value("MeV")
         bkg = obs.bkg
+        edges = BKG_ENERGY_GRIDS[self.bkg_integration](bin_edges, bkg)
         if "offset" in bkg.required_axes:
             rate = bkg.evaluate(energy=edges[:, None, None] * u.MeV, offset=offset[None] * u.deg,
                                 limit_extrapolation=True).to_value("s-1 MeV-1 sr-1")
@@ -108,6 +136,8 @@ class MapMaker:
             lon, lat = fov_lonlat(self._xyz, pointing)
             rate = bkg_rate_limited(bkg, edges, lon, lat)
         integral = integrate_loglog(rate, edges[:, None, None], axis=0)
+        if len(edges) != len(bin_edges):  # sum the sub-intervals of each bin
+            integral = np.add.reduceat(integral, np.searchsorted(edges, bin_edges[:-1]), axis=0)
         return integral * self._solid_angle[None] * obs.gti.time_sum.to_value("s")
 
     def run_many(self, observations, executor="serial", progress=None, token=None) -> list:
