@@ -185,6 +185,11 @@ def test_gwidgets_gadf_read_by_gammapy(hess_pha, tmp_path):
     cash = ours.to_spectrum_dataset(name="cash")
     cash.write(tmp_path / "cash.fits")
     compare_spectrum(cash, GPS.read(tmp_path / "cash.fits"), livetime=False, mask_fit=True)
+    # a folder of them: Datasets.write(format="gadf") writes <name>.fits, read back as the right classes
+    Datasets([ours, cash]).write(tmp_path / "folder", format="gadf")
+    back = Datasets.read(tmp_path / "folder")
+    assert back.names == ["23523", "cash"] and [type(d) for d in back] == [SpectrumDatasetOnOff, SpectrumDataset]
+    np.testing.assert_array_equal(back["cash"].background, cash.background)
 
 
 def test_gammapy_datasets_yaml_reads(gp_onoff, tmp_path):
