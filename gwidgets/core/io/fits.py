@@ -120,6 +120,8 @@ def read_bytes(path) -> bytes:
 _STRING = re.compile(r"'(?P<strg>([ -~]+?|''|) *?)'(?=$|/| )")
 # A string piece of a long-string (CONTINUE) card, with an optional comment.
 _STRING_COMMENT = re.compile(r"(" + _STRING.pattern + r")? *(?P<comm_field>/ *(?P<comm>(.|\n)*))?$")
+# A whole string value field: the closing quote is the one after which only blanks and a comment follow.
+_STRING_FIELD = re.compile(_STRING.pattern + r" *(?P<comm_field>/ *(?P<comm>(.|\n)*))?$")
 _COMPLEX = re.compile(r"^\(\s*([^,()]+?)\s*,\s*([^,()]+?)\s*\)$")
 _COMMENTARY = ("COMMENT", "HISTORY", "")
 
@@ -147,7 +149,7 @@ def _parse_value(text: str):
     if not text or text[0] == "/":
         return None
     if text[0] == "'":
-        m = _STRING.match(text)
+        m = _STRING_FIELD.match(text) or _STRING.match(text)
         if m is not None:
             return m.group("strg").replace("''", "'").rstrip()
         # unterminated string (astropy refuses it): everything after the quote
@@ -172,10 +174,12 @@ def _long_string(image: str):
     """Value of a card followed by CONTINUE cards (joined 80-character images), as astropy joins them.
 
     Each piece loses its trailing blanks and one trailing ``&``; the pieces are
-    joined, then ``''`` is unescaped once.  Returns None when a piece is not a
-    string (astropy refuses such cards; the first card's own value is used then).
+    joined and the result is read again as one quoted value (so ``''`` is
+    unescaped once, and -- as in astropy -- an escaped quote followed by ``/``
+    ends the string).  Returns None when a piece is not a string (astropy
+    refuses such cards; the first card's own value is used then).
     """
-    pieces = []
+    pieces, comments = [], []
     for i in range(0, len(image), CARD):
         sub = image[i : i + CARD]
         text = sub[8:].strip() if i else sub.split("=", 1)[1].strip()
@@ -184,7 +188,9 @@ def _long_string(image: str):
             return None
         piece = (m.group("strg") or "").rstrip()
         pieces.append(piece[:-1] if piece.endswith("&") else piece)
-    return "".join(pieces).replace("''", "'").rstrip()
+        if m.group("comm"):
+            comments.append(m.group("comm").rstrip())
+    return _parse_value(f"'{''.join(pieces)}' / {' '.join(comments)}")
 
 
 def _card_keyword(image: str):
