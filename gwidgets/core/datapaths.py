@@ -64,7 +64,7 @@ def _where() -> str:
     value = os.environ.get(DATA_ENV)
     if value:
         return f"$GWIDGETS_DATA = '{value}'"
-    return "the user data folder; set GWIDGETS_DATA to use another copy"
+    return "the user data folder, GWIDGETS_DATA is not set"
 
 
 def data_path(*parts) -> Path:
