@@ -1,5 +1,10 @@
 """Paths to the real public data in ../shared/data, shared by the test modules.
 
+The shared folder is laid out as a gwidgets data root (``hess-dl3-dr1/``, ``joint-crab/data``,
+``joint-crab/results``), plus test-only sets (``cta-1dc/``, ``magic/``, ``veritas/``) that
+``gwidgets download`` does not fetch. Tests that run notebooks or configs set ``GWIDGETS_DATA`` to it;
+``$GWIDGETS_TEST_DATA`` (test suite and benchmarks only) points the tests at another copy of the whole folder.
+
 A plain module (not ``conftest``) so that ``tests/browser/conftest.py`` cannot shadow it.
 """
 from __future__ import annotations
