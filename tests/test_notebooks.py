@@ -118,6 +118,9 @@ def test_voila_command_and_environment(tmp_path):
     assert env[cli.STORE_ENV] == str(tmp_path.resolve()) and env[cli.IRF_ENV] == "point-like"
     assert env[DATA_ENV] == "/root"  # the data root is passed on untouched: it is not the store
     assert cli.STORE_ENV != DATA_ENV
+    # the notebook takes its store from the internal variable only: a data root in $GWIDGETS_DATA is never
+    # opened as one store (it merged every data set into 249 observations with 'livetime nan h')
+    assert f'os.environ.get("{cli.STORE_ENV}")' in cli.CODE and f'"{DATA_ENV}"' not in cli.CODE
     assert cli.STORE_ENV not in cli.voila_env(None, base={cli.STORE_ENV: "stale"})  # no PATH: the example store
 
 
