@@ -135,7 +135,7 @@ def test_binder_environment_runs_every_notebook(data_dir, tmp_path):
         pytest.skip("no python%d.%d for binder/runtime.txt" % _runtime_version())
     repo = tmp_path / "repo"  # repo2docker's copy of the repository (pip install . builds in it)
     shutil.copytree(ROOT, repo, ignore=shutil.ignore_patterns(".git", "build", "*.egg-info", "__pycache__",
-                                                               ".pytest_cache", "test-artifacts", ".venv"))
+                                                               ".pytest_cache", "test-artifacts", "artifacts", ".venv"))
     venv = tmp_path / "venv"
     home = tmp_path / "home"
     env = {k: v for k, v in os.environ.items()
