@@ -49,6 +49,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(part)
 
 
+@pytest.fixture(autouse=True)
+def _no_mirror(monkeypatch):
+    monkeypatch.delenv(dl.MIRROR_ENV, raising=False)  # the public origins / the test server, unless a test sets one
+
+
 @pytest.fixture
 def server():
     _Handler.files = {"/data/a.bin": PAYLOAD, "/data/sub/b.bin": PAYLOAD[:1000]}
