@@ -104,6 +104,8 @@ def cmd_run(args) -> int:
     finally:
         if bar is not None:
             bar.close()
+    for line in analysis.notes:  # skipped observations and the like, one line per cause
+        print(f"note: {line}")
     result = analysis.fit_result
     if result is not None:
         print(f"fit: success={result.success}, total stat={result.total_stat:.4f}")

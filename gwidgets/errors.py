@@ -25,6 +25,7 @@ __all__ = [
     "UnitError",
     "UnsupportedFormatError",
     "EmptySelectionError",
+    "SelectionError",
     "NoDataError",
     "MissingIRFError",
     "ObservationNotFoundError",
@@ -114,6 +115,10 @@ class UnsupportedFormatError(DataFileError):
 
 class NoDataError(DataFileError):
     """A directory or list of files holds no DL3 data."""
+
+
+class SelectionError(GwidgetsError, ValueError):
+    """A selection that can select nothing by construction (negative radius, stop before start)."""
 
 
 class EmptySelectionError(GwidgetsError, ValueError):

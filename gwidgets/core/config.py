@@ -30,6 +30,7 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import astropy.units as u
 import yaml
 
@@ -45,22 +46,23 @@ class ConfigError(GwidgetsError, ValueError):
 
 # Leaf types: ("quantity", unit) | ("str",) | ("path",) | ("int",) | ("float",) | ("bool",) | ("choice", [...]) |
 # ("list", leaf) | ("sections", schema) | ("models",) | ("time_intervals",) | ("any",) ; a dict is a nested section.
-def Q(unit):
-    return ("quantity", unit)
+def Q(unit, positive: bool = False):
+    """A quantity leaf in ``unit``; ``positive``: zero or less is refused (radii, widths, bin sizes, energies)."""
+    return ("quantity", unit, "positive") if positive else ("quantity", unit)
 
 
-_ENERGY_AXIS = {"min": Q("TeV"), "max": Q("TeV"), "nbins": ("int",), "per_decade": ("bool",),
+_ENERGY_AXIS = {"min": Q("TeV", True), "max": Q("TeV", True), "nbins": ("int",), "per_decade": ("bool",),
                 "edges": ("list", Q("TeV"))}
 _SKYPOS = {"frame": ("choice", ["icrs", "galactic"]), "lon": Q("deg"), "lat": Q("deg")}
 _SAFE_MASK = {"methods": ("list", ("choice", ["aeff-default", "aeff-max", "edisp-bias", "bkg-peak", "user", "offset-max"])),
               "aeff_percent": ("float",), "bias_percent": ("float",), "e_min": Q("TeV"), "e_max": Q("TeV"),
               "offset_max": Q("deg")}
 _SELECTION = {"datastore": ("path",), "obs_ids": ("list", ("int",)), "required_irf": ("any",),
-              "obs_cone": {**_SKYPOS, "radius": Q("deg")},
+              "obs_cone": {**_SKYPOS, "radius": Q("deg", True)},
               "obs_time": {"start": ("str",), "stop": ("str",)},
               "obs_object": ("str",), "zenith_max": Q("deg")}
 #: one group of observations of a joint analysis (e.g. one instrument of joint-crab)
-_GROUP = {"name": ("str",), **_SELECTION, "spectra": ("path",), "on_radius": Q("deg"), "safe_mask": _SAFE_MASK, "stack": ("bool",),
+_GROUP = {"name": ("str",), **_SELECTION, "spectra": ("path",), "on_radius": Q("deg", True), "safe_mask": _SAFE_MASK, "stack": ("bool",),
           "fit": {"e_min": Q("TeV"), "e_max": Q("TeV")}}
 
 SCHEMA = {
@@ -70,9 +72,9 @@ SCHEMA = {
     "datasets": {
         "type": ("choice", ["1d", "3d"]),
         "stack": ("bool",),
-        "geom": {"skydir": _SKYPOS, "binsize": Q("deg"), "width": Q("deg"), "projection": ("choice", ["CAR", "TAN"]),
+        "geom": {"skydir": _SKYPOS, "binsize": Q("deg", True), "width": Q("deg", True), "projection": ("choice", ["CAR", "TAN"]),
                  "axes": {"energy": _ENERGY_AXIS, "energy_true": _ENERGY_AXIS}},
-        "on_region": {**_SKYPOS, "radius": Q("deg")},
+        "on_region": {**_SKYPOS, "radius": Q("deg", True)},
         "background": {"method": ("choice", ["reflected", "ring", "fov"]), "exclusion": ("any",),
                        "min_regions": ("int",), "max_regions": ("int",)},
         "safe_mask": _SAFE_MASK,
@@ -182,9 +184,12 @@ def _check_leaf(path: str, spec, value):
         if q.unit == u.one and spec[1] not in ("", None):
             raise ConfigError(f"'{path}' = {value!r} has no unit; expected a value in {spec[1]} (e.g. '{value} {spec[1]}')")
         try:
-            return q.to(spec[1])
+            q = q.to(spec[1])
         except u.UnitConversionError:
             raise ConfigError(f"'{path}' = {value!r}: unit '{q.unit}' is not convertible to '{spec[1]}'") from None
+        if len(spec) > 2 and spec[2] == "positive" and not np.all(q.value > 0):
+            raise ConfigError(f"'{path}' = {value!r} must be positive")
+        return q
     if kind in ("str", "path"):
         if not isinstance(value, str):
             raise ConfigError(f"'{path}' must be a string, got {value!r}")
@@ -261,11 +266,14 @@ class AnalysisConfig(dict):
         return cls(_merge(DEFAULTS, _validate(data or {}, SCHEMA)))
 
     @classmethod
-    def from_yaml(cls, text: str) -> "AnalysisConfig":
+    def from_yaml(cls, text: str, source: str | None = None) -> "AnalysisConfig":
+        """Parse and validate YAML text; ``source`` (a file name) is named in a syntax error."""
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise ConfigError(f"Configuration is not valid YAML: {exc}") from None
+            where = f"Configuration file '{source}'" if source else "Configuration"
+            message = str(exc).replace('"<unicode string>"', f'"{source}"') if source else str(exc)
+            raise ConfigError(f"{where} is not valid YAML: {message}") from None
         return cls.from_dict(data)
 
     @classmethod
@@ -275,7 +283,7 @@ class AnalysisConfig(dict):
             from ..errors import FileNotFoundGwError
 
             raise FileNotFoundGwError(path)
-        cfg = cls.from_yaml(path.read_text())
+        cfg = cls.from_yaml(path.read_text(), source=str(path))
         cfg.path = path
         return cfg
 

@@ -67,10 +67,17 @@ class Analysis:
         self.flux_points = None
         self.light_curve = None
         self.messages: list[str] = []
+        #: what the user should know about the run (skipped observations, adjusted settings): one line per cause
+        self.notes: list[str] = []
 
     # ------------------------------------------------------------ helpers
     def log(self, message: str):
         self.messages.append(message)
+
+    def note(self, message: str):
+        """Log ``message`` and keep it for the run's summary (`notes`)."""
+        self.notes.append(message)
+        self.log(message)
 
     def _step(self, name, progress=None):
         return STEPS[name](self, progress)

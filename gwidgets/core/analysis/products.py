@@ -33,7 +33,6 @@ from typing import Callable
 import yaml
 
 from ...errors import GwidgetsError
-from ..config import ConfigError
 from ..outdir import check_outdir, input_paths, write_marker
 from ..models.covariance_io import covariance_filename
 

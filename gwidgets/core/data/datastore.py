@@ -20,6 +20,7 @@ import numpy as np
 from astropy.table import Table
 
 from ...errors import (
+    DataFileError,
     EmptySelectionError,
     MissingIRFError,
     NoDataError,
@@ -211,17 +212,18 @@ class DataStore:
             try:
                 obs = self.obs(oid)
                 obs.check(required)
-            except (MissingIRFError, ObservationNotFoundError) as exc:
+            except (MissingIRFError, ObservationNotFoundError, DataFileError) as exc:
                 if not skip_missing:
                     raise
                 skipped[oid] = str(exc)
                 continue
             result.append(obs)
         if skipped:
-            warnings.warn(f"Skipped {len(skipped)} observation(s) without required IRFs: {sorted(skipped)[:10]}", stacklevel=2)
+            warnings.warn(f"Skipped {len(skipped)} observation(s) (missing IRFs or unreadable files): "
+                          f"{sorted(skipped)[:10]}", stacklevel=2)
         if not result:
             raise EmptySelectionError(
-                f"None of the {len(ids)} selected observations has the required IRFs {list(required)}: "
+                f"None of the {len(ids)} selected observations is readable with the required IRFs {list(required)}: "
                 + "; ".join(list(skipped.values())[:3])
             )
         return Observations(result, skipped)

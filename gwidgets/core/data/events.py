@@ -7,7 +7,7 @@ from astropy.coordinates import Angle, SkyCoord
 from astropy.table import Table
 from astropy.time import Time
 
-from ...errors import EmptySelectionError, GwidgetsError
+from ...errors import DataFileError, EmptySelectionError, GwidgetsError
 from .obs_table import time_reference
 
 __all__ = ["EventList", "GTI"]
@@ -43,7 +43,16 @@ class EventList:
             if hdu.has_column(extra):
                 t[extra] = hdu.quantity(extra) if hdu.unit(extra) else hdu.column(extra)
         t.meta["FILENAME"] = hdu.filename
+        # events that cannot be placed (NaN energy or direction, NaN time) are counted here, where they enter;
+        # reductions drop them and report the count (never silently)
+        finite = np.isfinite(t["ENERGY"]) & np.isfinite(t["RA"]) & np.isfinite(t["DEC"]) & np.isfinite(t["TIME"])
+        t.meta["GW_N_NONFINITE"] = int(np.count_nonzero(~np.asarray(finite)))
         return cls(t)
+
+    @property
+    def n_nonfinite(self) -> int:
+        """Events with a NaN or infinite ENERGY, RA, DEC or TIME (they are never used)."""
+        return int(self.meta.get("GW_N_NONFINITE", 0))
 
     # -------------------------------------------------------------- properties
     def __len__(self):
@@ -169,8 +178,15 @@ class GTI:
 
     @classmethod
     def from_hdu(cls, hdu) -> "GTI":
+        """Read a GTI HDU; an interval with STOP before START (or not finite) is a `DataFileError`."""
         gti = cls(hdu.quantity("START", "s", default_unit="s"), hdu.quantity("STOP", "s", default_unit="s"), hdu.header)
         gti.meta["FILENAME"] = hdu.filename
+        bad = np.flatnonzero(~(np.asarray(gti.stop.value) >= np.asarray(gti.start.value)))
+        if bad.size:
+            i = int(bad[0])
+            raise DataFileError(f"{hdu.filename}, HDU {hdu.name}: row {i} has START {gti.start[i].value!r} s and "
+                                f"STOP {gti.stop[i].value!r} s: a good time interval must end after it starts "
+                                f"({bad.size} bad row{'s' if bad.size > 1 else ''})", hdu.filename)
         return gti
 
     def __len__(self):

@@ -25,7 +25,7 @@ from astropy.coordinates import Angle, SkyCoord
 from astropy.table import Table
 from astropy.time import Time
 
-from ...errors import GwidgetsError, MissingColumnError
+from ...errors import GwidgetsError, MissingColumnError, SelectionError
 
 __all__ = ["ObservationTable", "time_reference"]
 
@@ -137,6 +137,8 @@ class ObservationTable(Table):
     def select_sky_cone(self, center: SkyCoord, radius, border=0 * u.deg) -> "ObservationTable":
         """Pointings within ``radius`` (+ ``border``) of ``center`` (any frame)."""
         radius = Angle(radius) + Angle(border)
+        if not radius.deg > 0:
+            raise SelectionError(f"select_sky_cone: radius + border must be positive, got {radius.deg:g}°")
         sep = self.pointing_radec.separation(center.icrs if hasattr(center, "icrs") else center)
         return self.select_rows(sep <= radius)
 
@@ -164,6 +166,8 @@ class ObservationTable(Table):
         tstart, tstop = self._col("TSTART"), self._col("TSTOP")
         start = self._met(start)
         stop = self._met(stop)
+        if not stop > start:
+            raise SelectionError(f"select_time: the stop ({stop:g} MET) must be after the start ({start:g} MET)")
         if partial_overlap:
             mask = (tstop > start) & (tstart < stop)
         else:

@@ -38,6 +38,18 @@ from ..models.spectral_errors import attach_covariance
 __all__ = ["Fit", "FitError", "StopFit", "as_datasets"]
 
 
+def _check_exposure(datasets):
+    """A dataset without any exposure cannot constrain a model: a `FitError` naming it, before MIGRAD."""
+    for d in datasets:
+        exposure = getattr(d, "exposure", None)
+        if exposure is None:
+            continue
+        values = np.asarray(getattr(exposure, "data", exposure), dtype=float)
+        if values.size and not np.any(values > 0):
+            raise FitError(f"Dataset '{d.name}' has zero exposure everywhere: it cannot constrain a model "
+                           "(check its ARF / effective area and live time, or leave it out)")
+
+
 class FitError(GwidgetsError, ValueError):
     """A fit cannot start (no free parameter, invalid start values...); the message says why."""
 
@@ -158,6 +170,7 @@ class Fit:
         the fit (as does raising `StopFit` or setting ``token``).
         """
         datasets = as_datasets(datasets)
+        _check_exposure(datasets)
         params, free = self._free(datasets)
         restore = self.restore_on_failure if restore_on_failure is None else restore_on_failure
         snapshot = params.snapshot()

@@ -171,6 +171,12 @@ def read_pha(path, referenced_by=None) -> dict:
     if counts.ndim != 1:
         raise UnsupportedFormatError(f"File '{ff.filename}': COUNTS has shape {counts.shape}; "
                                      "only type I PHA files (one spectrum) are supported", ff.filename)
+    bad = np.flatnonzero(~(counts >= 0))  # negative, NaN: counts that cannot be fitted
+    if bad.size:
+        column = "COUNTS" if hdu.has_column("COUNTS") else "RATE"
+        raise OGIPError(f"File '{ff.filename}', HDU '{hdu.name}', column {column}: {bad.size} channel(s) have "
+                        f"negative or NaN counts (first: channel {int(bad[0])}, {counts[bad[0]]!r}); "
+                        "counts must be >= 0", ff.filename)
     channel = np.asarray(hdu.column("CHANNEL"), dtype=int) if hdu.has_column("CHANNEL") else np.arange(n)
     if n > 1 and not np.all(np.diff(channel) == 1):
         raise OGIPError(f"File '{ff.filename}': CHANNEL numbers are not consecutive", ff.filename)
@@ -200,8 +206,11 @@ def read_arf(path, referenced_by=None):
     hdu = _find_hdu(ff, ["SPECRESP"], "SPECRESP", what="SPECRESP")
     lo = _to_tev(hdu.column("ENERG_LO"), hdu.unit("ENERG_LO"), "ENERG_LO", hdu.name, ff.filename)
     hi = _to_tev(hdu.column("ENERG_HI"), hdu.unit("ENERG_HI"), "ENERG_HI", hdu.name, ff.filename)
-    aeff = hdu.quantity("SPECRESP", "cm2", default_unit="cm2").value
-    return _edges(lo, hi, "ARF", ff.filename), np.asarray(aeff, dtype=float)
+    aeff = np.asarray(hdu.quantity("SPECRESP", "cm2", default_unit="cm2").value, dtype=float)
+    if not np.any(aeff > 0) or np.any(~(aeff >= 0)):
+        raise OGIPError(f"File '{ff.filename}', HDU '{hdu.name}', column SPECRESP: the effective area must be >= 0 "
+                        "and somewhere > 0 (zero exposure cannot constrain a model)", ff.filename)
+    return _edges(lo, hi, "ARF", ff.filename), aeff
 
 
 # --------------------------------------------------------------------------- RMF

@@ -17,6 +17,8 @@ A subclass sets the GADF names (``tag``, ``required_axes``, data ``column``,
 """
 from __future__ import annotations
 
+import warnings
+
 from functools import lru_cache, reduce
 
 import numpy as np
@@ -27,7 +29,7 @@ from .axes import IRFAxis
 from .gadf import column_names, header_meta, make_table_hdu, read_array, read_axis, read_unit
 from .interp import GridInterpolator, exp_values, log_values, scale_coordinate
 
-__all__ = ["IRF", "is_pointlike_header"]
+__all__ = ["IRF", "IRFWarning", "is_pointlike_header"]
 
 GADF_KEYWORDS = {
     "HDUCLASS": "GADF",
@@ -45,6 +47,10 @@ def is_pointlike_header(header) -> bool:
 @lru_cache(maxsize=256)
 def _equivalent(unit: u.UnitBase, other: u.UnitBase) -> bool:
     return unit.is_equivalent(other)
+
+
+class IRFWarning(UserWarning):
+    """An IRF file holds values that cannot be used as they are (NaN, infinite)."""
 
 
 class IRF:
@@ -132,6 +138,11 @@ class IRF:
         column = cls._data_column(hdu, names)
         unit, _ = read_unit(hdu, column, cls.default_unit)
         data = read_array(hdu, column, tuple(ax.nbin for ax in axes), cls.allow_reversed)
+        bad = ~np.isfinite(data)
+        if bad.any():  # reported where the value enters, then used as 0 (no response), as before
+            warnings.warn(f"{hdu.filename}, HDU {hdu.name}, column {column}: {int(bad.sum())} of {data.size} values "
+                          f"are NaN or infinite; they are used as 0 {unit}", IRFWarning, stacklevel=2)
+            data = np.where(bad, 0.0, data)
         irf = cls.__new__(cls)._setup(axes, data, unit, header_meta(hdu), is_pointlike_header(hdu.header))
         return irf
 

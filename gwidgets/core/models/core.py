@@ -94,7 +94,7 @@ class ParameterDef:
             return value
         if isinstance(value, (u.Quantity, str)):
             try:
-                value = u.Quantity(value).to(self.unit) if self.unit else u.Quantity(value)
+                value = u.Quantity(value).to(self.unit or u.one)  # "2 TeV" for an index is an error
             except u.UnitConversionError as exc:
                 raise ParameterError(f"Parameter '{self.name}': {exc}") from None
             except (TypeError, ValueError):
@@ -158,9 +158,12 @@ def parameter_from_dict(data: dict, pdef: ParameterDef, where="") -> Parameter:
         raise ParameterError(f"{where}Parameter '{pdef.name}': value {value!r} is not a number") from None
     if not math.isfinite(value):
         raise ParameterError(f"{where}Parameter '{pdef.name}': value must be finite, got {value!r}")
-    return Parameter(pdef.name, value, unit, min=num("min", dmin), max=num("max", dmax),
-                     frozen=bool(data.get("frozen", pdef.frozen)), error=num("error", 0.0),
-                     is_norm=pdef.is_norm, interp=data.get("interp", pdef.interp), description=pdef.description)
+    try:
+        return Parameter(pdef.name, value, unit, min=num("min", dmin), max=num("max", dmax),
+                         frozen=bool(data.get("frozen", pdef.frozen)), error=num("error", 0.0),
+                         is_norm=pdef.is_norm, interp=data.get("interp", pdef.interp), description=pdef.description)
+    except ParameterError as exc:  # e.g. min > max: say where
+        raise ParameterError(f"{where}{exc}") from None
 
 
 class Model:

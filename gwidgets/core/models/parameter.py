@@ -53,6 +53,12 @@ def _to_float(x, unit, what, name):
         raise ParameterError(f"Parameter '{name}': {what} {x!r} is not a number") from None
 
 
+def _check_order(name, lo, hi, unit):
+    """Bounds with min > max are refused where they are given, naming the parameter."""
+    if lo > hi:  # False whenever one of them is NaN (no bound)
+        raise ParameterError(f"Parameter '{name}': min {lo:g} is larger than max {hi:g} {unit}".rstrip())
+
+
 class Parameter:
     """One model parameter.
 
@@ -106,6 +112,7 @@ class Parameter:
             raise ParameterError(f"Parameter '{name}': value must be finite, got {self._value}")
         self._min = _to_float(min, self.unit, "min", name)
         self._max = _to_float(max, self.unit, "max", name)
+        _check_order(name, self._min, self._max, self.unit)
         self._frozen = bool(frozen)
         self._error = _to_float(error, self.unit, "error", name)
         self.scale = float(scale) if scale else self._auto_scale(self._value)
@@ -176,7 +183,9 @@ class Parameter:
 
     @min.setter
     def min(self, v):
-        old, self._min = self._min, _to_float(v, self.unit, "min", self.name)
+        new = _to_float(v, self.unit, "min", self.name)
+        _check_order(self.name, new, self._max, self.unit)
+        old, self._min = self._min, new
         if self._listeners:
             self._notify("min", old, self._min)
 
@@ -186,7 +195,9 @@ class Parameter:
 
     @max.setter
     def max(self, v):
-        old, self._max = self._max, _to_float(v, self.unit, "max", self.name)
+        new = _to_float(v, self.unit, "max", self.name)
+        _check_order(self.name, self._min, new, self.unit)
+        old, self._max = self._max, new
         if self._listeners:
             self._notify("max", old, self._max)
 

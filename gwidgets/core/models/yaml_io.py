@@ -124,6 +124,9 @@ def components_from_dict(data: dict, base_path=None) -> tuple[list, list[tuple[s
                         groups.setdefault(str(label), []).append(path)
     links = []
     for label, paths in groups.items():
+        if len(paths) == 1:
+            raise ParameterError(f"Parameter '{paths[0]}' has link label '{label}', which no other parameter carries: "
+                                 "the link points nowhere (give the same label to the parameters to link, or remove it)")
         lead = next((p for p in paths if label.endswith("@" + p)), paths[0])
         links += [(lead, p) for p in paths if p != lead]
     return models, links
@@ -137,7 +140,8 @@ def load_yaml(text: str, source="<string>") -> dict:
     try:
         data = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
-        raise ParameterError(f"Model YAML {source} is not valid YAML: {exc}") from None
+        message = str(exc).replace('"<unicode string>"', f'"{source}"'.replace("'", ""))
+        raise ParameterError(f"Model YAML {source} is not valid YAML: {message}") from None
     if not isinstance(data, dict):
         raise ParameterError(f"Model YAML {source} must be a mapping with a 'components' list")
     return data

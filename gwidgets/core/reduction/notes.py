@@ -12,13 +12,23 @@ once per cause at the end. The same lines go into ``gwidgets run``'s log.
 """
 from __future__ import annotations
 
+import re
 import warnings
 
-__all__ = ["BatchNotes", "ReductionWarning", "format_ids"]
+__all__ = ["BatchNotes", "ReductionWarning", "format_ids", "reason_cause"]
 
 
 class ReductionWarning(UserWarning):
     """A reduction note: the result is usable, but something the user should know happened."""
+
+
+def reason_cause(reason: str, obs_id) -> str:
+    """A skip reason without its observation id, so that equal causes fold into one line.
+
+    >>> reason_cause("observation 23523 has zero livetime", 23523)
+    'observation has zero livetime'
+    """
+    return re.sub(rf"\s*\b{int(obs_id)}\b:?", "", str(reason)).strip()
 
 
 def format_ids(ids, limit: int = 8) -> str:

@@ -20,7 +20,7 @@ import numpy as np
 import astropy.units as u
 from astropy.coordinates import Angle, SkyCoord
 
-from ...errors import GwidgetsError, MissingIRFError
+from ...errors import DataFileError, GwidgetsError, MissingIRFError
 from ..executor import get_executor
 from ..geom import MapAxis
 from . import containment
@@ -304,8 +304,8 @@ class SpectrumExtractor:
         result = SpectrumExtraction(obs.obs_id, self.energy_axis, self.energy_axis_true)
         try:
             return self._run(obs, result)
-        except MissingIRFError as exc:
-            result.reason = str(exc)
+        except (MissingIRFError, DataFileError) as exc:  # this observation's data: skipped with the reason
+            result.reason = str(exc) if str(obs.obs_id) in str(exc) else f"observation {obs.obs_id}: {exc}"
             return result
 
     def _run(self, obs, result: SpectrumExtraction) -> SpectrumExtraction:
@@ -346,6 +346,14 @@ class SpectrumExtractor:
         result.off_regions = found.regions
 
         events = obs.events
+        if len(events) == 0:
+            # an empty event list with live time is not "zero counts": the data are missing
+            result.reason = (f"observation {obs.obs_id}: its EVENTS table is empty while its live time is "
+                             f"{livetime.to_value('s'):.0f} s (missing data, not zero counts)")
+            return result
+        if getattr(events, "n_nonfinite", 0):
+            result.notes.append("events with a NaN ENERGY, RA, DEC or TIME were not used")
+            result.meta["N_NONFINITE_EVENTS"] = events.n_nonfinite
         e_idx = self.energy_axis.coord_to_idx(events.energy)
         n_reco = self.energy_axis.nbin
         ok = e_idx >= 0

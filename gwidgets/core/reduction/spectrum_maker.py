@@ -43,12 +43,12 @@ import numpy as np
 import astropy.units as u
 from astropy.table import Table
 
-from ...errors import GwidgetsError
+from ...errors import EmptySelectionError, GwidgetsError
 from ..datasets import Datasets, SpectrumDatasetOnOff
 from ..executor import get_executor
 from ..geom import MapAxis
 from .containment import ContainmentCorrectionError
-from .notes import BatchNotes
+from .notes import BatchNotes, reason_cause
 from .safe_mask import SafeMaskError, SafeMaskMaker
 from .spectrum import RadMaxMismatchError, SpectrumExtractor
 
@@ -108,10 +108,14 @@ class SpectrumDatasets(Datasets):
 
     @property
     def notes(self) -> BatchNotes:
-        """The batch's notes, one line per distinct cause (``.lines()``)."""
+        """The batch's notes, one line per distinct cause (``.lines()``): what was noted, and why observations
+        were left out."""
         notes = BatchNotes()
         for r in self.records:
             notes.extend(r.notes, r.obs_id)
+        for r in self.records:
+            if not r.ok:
+                notes.add(f"not used: {reason_cause(r.reason, r.obs_id)}", r.obs_id)
         return notes
 
     def table(self) -> Table:
@@ -280,6 +284,8 @@ class SpectrumDatasetMaker:
                  name: str = "stacked") -> SpectrumDatasets:
         """Reduce every observation (input order kept); ``stack=True`` gives one stacked dataset."""
         observations = list(observations)
+        if not observations:
+            raise EmptySelectionError("No observations to reduce: the list of observations is empty")
         labels = [f"OBS_ID {getattr(o, 'obs_id', i)}" for i, o in enumerate(observations)]
         results = get_executor(executor).map(self.reduce, observations, progress=progress, token=token,
                                              labels=labels)

@@ -18,8 +18,6 @@ or one per group with ``stack``; safe mask ``safe_mask.offset_max``.
 """
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import astropy.units as u
 from astropy.coordinates import SkyCoord
@@ -28,11 +26,11 @@ from astropy.time import Time
 from ....errors import GwidgetsError
 from ...config import ConfigError
 from ...progress import Cancelled
-from ...reduction.notes import BatchNotes
+from ...reduction.notes import BatchNotes, reason_cause
 from . import register_step, require
 from .observations import groups, resolve_path, time_ranges
 
-__all__ = ["REDUCERS", "energy_axis", "on_region", "exclusion_mask", "read_spectra_group", "reason_cause"]
+__all__ = ["REDUCERS", "energy_axis", "on_region", "exclusion_mask", "read_spectra_group"]
 
 #: datasets.type -> reducer(analysis, progress) -> (datasets, datasets_per_obs)
 REDUCERS = {}
@@ -185,12 +183,12 @@ def _reduce_1d(analysis, progress=None):
             raise ConfigError(f"'{group['key']}': {exc}") from None
         safe, safe_key, stack = _group_settings(cfg, group)
         maker = safe_mask_maker(safe, safe_key)
-        starts, stops = time_ranges(observations)
         group_sets = []
-        for obs, ex, t0, t1 in zip(observations, extractions, starts, stops):
+        for obs, ex in zip(observations, extractions):
             if not ex.ok:
                 notes.add(f"not used: {reason_cause(ex.reason, ex.obs_id)}", ex.obs_id)
                 continue
+            (t0,), (t1,) = time_ranges([obs])  # only usable observations: an unreadable one has no times
             name = str(ex.obs_id) if len(all_groups) == 1 else f"{group['name']}_{ex.obs_id}"
             ds = SpectrumDatasetOnOff.from_extraction(ex, name=name)
             try:
@@ -200,7 +198,7 @@ def _reduce_1d(analysis, progress=None):
             ds.meta.update(GROUP=group["name"], OBS_ID=obs.obs_id, **_time_range(obs, t0, t1))
             group_sets.append(ds)
         for line in notes.lines():  # one line per cause, with the count and the ids
-            analysis.log(f"group '{group['name']}': {line}")
+            analysis.note(f"group '{group['name']}': {line}")
         notes.warn(prefix=f"Analysis: group '{group['name']}': ", stacklevel=2)
         if not group_sets:
             raise ConfigError(f"'{group['key']}': no observation could be reduced (see the reasons above)")
@@ -240,15 +238,6 @@ def read_spectra_group(group: dict, analysis) -> list:
         out = [stacked]
     analysis.log(f"group '{group['name']}': {len(out)} reduced spectra read from '{path}'")
     return out
-
-
-def reason_cause(reason: str, obs_id) -> str:
-    """A skip reason without its observation id, so that equal causes fold into one line.
-
-    >>> reason_cause("observation 23523 has zero livetime", 23523)
-    'observation has zero livetime'
-    """
-    return re.sub(rf"\s*\b{int(obs_id)}\b:?", "", str(reason)).strip()
 
 
 def _map_geom(config):

@@ -9,6 +9,7 @@ step reads its files. Result: ``analysis.observations`` = ``{group name: Observa
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -127,9 +128,24 @@ def run(analysis, progress=None):
         ids = select_ids(store, group)
         required = group.get("required_irf", "full-enclosure")
         try:
-            out[group["name"]] = store.get_observations(ids, required_irf=required)
+            # as the library's batch reduction: an unreadable observation (or one without the required IRFs)
+            # is skipped with its reason, reported once per cause, and the rest is analysed
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                observations = store.get_observations(ids, required_irf=required, skip_missing=True)
         except GwidgetsError as exc:
             raise ConfigError(f"'{group['key']}': {exc}") from None
+        skipped = getattr(observations, "skipped", {}) or {}
+        if skipped:
+            from ...reduction.notes import BatchNotes, reason_cause
+
+            notes = BatchNotes()
+            for oid, reason in skipped.items():
+                notes.add(f"skipped: {reason_cause(reason, oid)}", oid)
+            for line in notes.lines():
+                analysis.note(f"group '{group['name']}': {line}")
+            notes.warn(prefix=f"Analysis: group '{group['name']}': ", stacklevel=2)
+        out[group["name"]] = observations
     analysis.observations = out
     analysis.log(f"observations: " + ", ".join(f"{k}: {len(v)}" for k, v in out.items()))
     return out
