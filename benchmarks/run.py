@@ -2,6 +2,7 @@
 
     python benchmarks/run.py            # all
     python benchmarks/run.py io         # only bench_io.py
+    python benchmarks/run.py closure --seeds 5 --jobs 2   # options after the names go to each benchmark's main
 """
 from __future__ import annotations
 
@@ -12,13 +13,17 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-BENCHMARKS = ["io", "reduce", "maps", "fit", "estimators", "widgets"]
+BENCHMARKS = ["io", "reduce", "maps", "fit", "estimators", "widgets", "closure"]
 
 
 def main(argv=None):
-    names = (argv if argv is not None else sys.argv[1:]) or BENCHMARKS
-    for name in names:
-        importlib.import_module(f"bench_{name}").main()
+    argv = list(argv if argv is not None else sys.argv[1:])
+    names = []
+    while argv and not argv[0].startswith("-"):
+        names.append(argv.pop(0))
+    for name in names or BENCHMARKS:
+        module = importlib.import_module(f"bench_{name}")
+        module.main(argv) if argv else module.main()
 
 
 if __name__ == "__main__":
