@@ -10,6 +10,15 @@ with cancellation. Views observe the result traits (``counts_map``, …) and
 A failed computation sets ``error`` (a readable message naming the culprit)
 and leaves the user's selection, regions and models exactly as they were.
 
+**The user's edit wins.** A change made by the user while a fit runs (a
+parameter value, bounds or freeze, ``set_models``, the selection, the ON or
+exclusion regions, the settings) stops the fit at once; the parameters the user
+touched keep the user's values (the fit's best point never overwrites them),
+and the fit's result is kept but marked stale (``fit_stale``) — it does not
+belong to what is now on screen. Every `FitResult` names what it belongs to:
+``result.model_version`` and ``result.dataset_names``. Any later edit also
+marks the last result stale; a new fit clears the flag.
+
 Examples
 --------
 >>> import gwidgets as gw
@@ -142,6 +151,7 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
     fitting = Bool(False, help="a fit is running")
     fit_progress = Dict(help="latest fit callback: nfev, stat, values, predictions, final (throttled)")
     fit_result = Any(None, allow_none=True, help="the last FitResult (also a stopped fit's)")
+    fit_stale = Bool(False, help="the last fit result no longer belongs to the models / data shown (an edit since)")
     #: minimum seconds between two ``fit_progress`` updates (~30 Hz)
     fit_throttle = 1 / 30
     #: seconds to pause after each progress update (slow motion for demos and browser tests; 0 = off)
@@ -161,6 +171,11 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
         self.graph.add_input("required_irf", self.required_irf)
         self.graph.add_input("models", None)
         self._watched_params: list = []
+        self._fit_thread = None    # ident of the thread running a fit (its own parameter writes are not edits)
+        self._fit_token = None
+        self._user_edits: dict = {}  # id(param) -> (param, attr, value) edited by the user during a fit
+        self._interrupted = ""       # why the running fit was stopped by a user edit
+        self._interrupted_version = 0
         self.graph.add_derived("observations", ["store", "selection", "required_irf"], _observations)
         self.graph.add_derived("sky_geom", ["observations", "on_region", "map_settings"], _sky_geom)
         self.graph.add_derived("exclusion_mask", ["sky_geom", "exclusion_regions"], _exclusion_mask)
@@ -292,6 +307,20 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
             models = Models(list(models) if isinstance(models, (list, tuple)) else [models])
         self.models = models
 
+    # ------------------------------------------------- the user's edit wins
+    def _is_user_edit(self) -> bool:
+        return threading.get_ident() != self._fit_thread
+
+    def _user_edit(self, why: str):
+        """An edit by the user: stop a running fit (its result becomes stale); mark a finished one stale."""
+        if self.fitting:
+            if not self._interrupted:
+                self._interrupted = why
+                self._interrupted_version = self.model_version - 1  # the version the fit was working on
+            self.stop_fit()
+        elif self.fit_result is not None and not self.fit_stale:
+            self.fit_stale = True
+
     @observe("models")
     def _models_changed(self, change):
         for p in self._watched_params:
@@ -301,11 +330,18 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
             p.observe(self._on_parameter)
         self.graph.set("models", change["new"])
         self.model_version += 1
+        if self._is_user_edit():
+            self._user_edit("the models were replaced")
 
     def _on_parameter(self, param, attr, old, new):
-        # called on every slider move: keep it to two integer increments
+        # called on every slider move: two integer increments, and a check when a fit exists
         self.graph.touch("models")
         self.model_version += 1
+        if self.fit_result is not None or self.fitting:
+            if self._is_user_edit():
+                if self.fitting:
+                    self._user_edits[id(param)] = (param, attr, new)
+                self._user_edit(f"parameter '{param.name}' ({attr}) was edited")
 
     # trait changes → graph inputs
     @observe("selection", "on_region", "exclusion_regions", "map_settings", "required_irf")
@@ -315,6 +351,8 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
             value = tuple(value)
         self.graph.set(change["name"], value)
         self.error = ""
+        if self._is_user_edit():
+            self._user_edit(f"the {change['name'].replace('_', ' ')} changed")
         if self.background:
             self.refresh()
 
@@ -415,6 +453,8 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
             token.cancel()
 
     def _run_fit(self, fit, token):
+        self._fit_thread, self._fit_token = threading.get_ident(), token
+        self._user_edits, self._interrupted = {}, ""
         self.fitting = True
         self.status = "fitting…"
         try:
@@ -442,12 +482,21 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
             finally:
                 for p in held:
                     p.frozen = False
+                for param, attr, value in list(self._user_edits.values()):  # the user's latest edit wins
+                    setattr(param, attr, value)
+            interrupted = self._interrupted or (models is not self.models and "the models were replaced")
+            result.model_version = self._interrupted_version if self._interrupted else self.model_version
+            result.dataset_names = list(datasets.names)
+            self.fit_stale = bool(interrupted)
             self.fit_result = result
             self.fit_progress = {"nfev": result.nfev, "stat": result.total_stat,
                                  "values": {p.name: p.value for p in datasets.parameters.free_parameters},
                                  "predictions": predictions(datasets), "final": True}
-            self.status = (f"fit {'stopped' if result.cancelled else 'done'}: {result.message} "
-                           f"(nfev {result.nfev}, stat {result.total_stat:.2f})")
+            if interrupted:
+                self.status = f"fit stopped because {interrupted}: your edit is kept, the fit result is stale"
+            else:
+                self.status = (f"fit {'stopped' if result.cancelled else 'done'}: {result.message} "
+                               f"(nfev {result.nfev}, stat {result.total_stat:.2f})")
             return result
         except GwidgetsError as exc:
             self.error = str(exc)
@@ -457,6 +506,7 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
             self.status = "fit failed"
         finally:
             self.fitting = False
+            self._fit_thread = None
         return None
 
     def _compute_in_worker(self, name, token):

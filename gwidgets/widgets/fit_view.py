@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import html
 import math
+import threading
 
 import numpy as np
 import ipywidgets as w
@@ -63,6 +64,9 @@ class FitView(w.VBox):
         self.n_live_draws = 0  # draws made from a running fit's callback
         self._data_key = None
         self._pending_progress = None
+        # the fit thread writes the latest progress, the widget thread takes it: one lock, or a final
+        # progress written between the take and the clear is lost (the table then stays "running")
+        self._progress_lock = threading.Lock()
         self._coalescer = Coalescer(self._flush, delay)
 
         self.fit_button = w.Button(description="Fit", icon="play", button_style="primary")
@@ -107,6 +111,7 @@ class FitView(w.VBox):
         session.observe(self._on_progress, "fit_progress")
         session.observe(self._on_fitting, "fitting")
         session.observe(self._on_result, "fit_result")
+        session.observe(lambda _: self._draw_result(self.session.fit_result), "fit_stale")
         session.observe(self._on_error, "error")
         legend = w.HTML("<span style='color:#444'>● counts</span> &nbsp; <span style='color:#1f77b4'>■ excess</span>"
                         " &nbsp; <span style='color:#d62728'>— npred</span>")
@@ -221,7 +226,8 @@ class FitView(w.VBox):
             self._coalescer.request()
 
     def _on_progress(self, change):
-        self._pending_progress = change["new"]
+        with self._progress_lock:
+            self._pending_progress = change["new"]
         self._coalescer.request()
 
     def _on_fitting(self, change):
@@ -248,8 +254,8 @@ class FitView(w.VBox):
         self._coalescer.request()
 
     def _current_predictions(self):
-        progress = self._pending_progress
-        self._pending_progress = None
+        with self._progress_lock:
+            progress, self._pending_progress = self._pending_progress, None
         if progress is not None:
             return progress.get("predictions") or {}, progress
         s = self.session
@@ -344,6 +350,9 @@ class FitView(w.VBox):
         cov = result.covariance
         head = (f"<b>Result</b>: {'✔' if result.success else '✘'} {html.escape(result.message)} "
                 f"(nfev {result.nfev}, stat {result.total_stat:.3f})")
+        if self.session.fit_stale:
+            head += (" <span class='gw-fit-stale' style='background:#fff3cd;padding:0 4px'>stale: the model or the "
+                     "data changed since this fit</span>")
         if cov is None:
             self.covariance.value = head
             return
