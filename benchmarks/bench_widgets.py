@@ -368,7 +368,7 @@ def first_look_paint(repeats=4):
         for heated, suffix in ((True, ""), (False, "_plain")):
             servers = {k: _serve_voila(books[k], env, heat if heated else []) for k in books}
             try:
-                for i in range(repeats if heated else 2):
+                for i in range(repeats if heated else max(2, repeats // 2)):
                     for key in books:
                         proc, port = servers[key]
                         if heated:

@@ -4,8 +4,8 @@ The command serves the dashboard on the simulated example store; the page must s
 click: all observations selected, the ON and reflected OFF regions on the sky map, a converged
 fit (result ✔, residual panel drawn), the banner, and — in their tabs — the spectrum and the SED
 with its band and flux points; no error anywhere. Screenshots go to ``test-artifacts/``
-(``first-look-01-first-paint.png``: the page when the model editor's sliders appear, the
-first-paint criterion of benchmarks/bench_widgets.py; ``first-look-02-fitted.png``: the fitted state).
+(``first-look[-no-preheat]-01-first-paint.png``: the page when the model editor's sliders appear, the
+first-paint criterion of benchmarks/bench_widgets.py; ``-02-fitted.png``: the fitted state; ``-03-sed.png``).
 """
 from __future__ import annotations
 
@@ -24,10 +24,15 @@ LOAD_TIMEOUT = 120_000
 FIT_DONE = "/✔/.test((document.querySelector('.gw-fit-covariance') || {}).innerText || '')"
 
 
-def test_default_dashboard_shows_the_analysis(new_page, artifacts, tmp_path):
+@pytest.mark.parametrize("preheat", [True, False], ids=["preheated", "no-preheat"])
+def test_default_dashboard_shows_the_analysis(new_page, artifacts, tmp_path, preheat):
+    """Pre-heated (the default): the kernel has analysed before the page asks. ``--no-preheat``: the
+    kernel starts with the request and the first look starts once the browser shows the tabs."""
     pytest.importorskip("voila")
     port = free_port()
     cmd = [sys.executable, "-m", "gwidgets.app.cli_dashboard", "--no-browser", f"--port={port}", "--ip=127.0.0.1"]
+    cmd += [] if preheat else ["--no-preheat"]
+    tag = "" if preheat else "-no-preheat"
     proc = start_server(cmd, tmp_path, server_env(PYTHONPATH=ROOT), tmp_path / "cli.log", port)
     try:
         page = new_page()
@@ -35,7 +40,7 @@ def test_default_dashboard_shows_the_analysis(new_page, artifacts, tmp_path):
         page.goto(f"http://127.0.0.1:{port}/", timeout=LOAD_TIMEOUT)
         page.wait_for_selector(".gw-dashboard .noUi-handle", state="visible", timeout=LOAD_TIMEOUT)
         first_paint = time.perf_counter() - t0
-        page.screenshot(path=str(artifacts / "first-look-01-first-paint.png"), full_page=True)
+        page.screenshot(path=str(artifacts / f"first-look{tag}-01-first-paint.png"), full_page=True)
         page.wait_for_function(FIT_DONE, timeout=LOAD_TIMEOUT)
         fitted = time.perf_counter() - t0
 
@@ -59,10 +64,11 @@ def test_default_dashboard_shows_the_analysis(new_page, artifacts, tmp_path):
         assert ra_ticks and min(ra_ticks) > 78 and max(ra_ticks) < 89, ticks
         # the fit panel: residuals drawn, the fitted parameters listed as final
         page.wait_for_function("document.querySelector('.gw-fit-residuals').dataset.drawn !== undefined")
-        assert "final" in page.locator(".gw-fit-params").first.inner_text()
+        page.wait_for_function("/Parameters \\(final\\)/.test(document.querySelector('.gw-fit-params').innerText)",
+                               timeout=15_000)
         page.locator(".gw-fit-view").first.scroll_into_view_if_needed()  # Voilà scrolls inside its own element
         page.wait_for_timeout(500)
-        page.screenshot(path=str(artifacts / "first-look-02-fitted.png"), full_page=True)
+        page.screenshot(path=str(artifacts / f"first-look{tag}-02-fitted.png"), full_page=True)
 
         page.locator(".gw-dashboard-tabs .lm-TabBar-tab", has_text="Spectrum").first.click()
         page.wait_for_function("/20 dataset\\(s\\)/.test((document.querySelector('.gw-spectrum-info') || {})"
@@ -73,14 +79,14 @@ def test_default_dashboard_shows_the_analysis(new_page, artifacts, tmp_path):
         page.wait_for_function("document.querySelectorAll('.gw-sed-figure .dot').length >= 4", timeout=30_000)
         page.locator(".gw-sed-view").first.scroll_into_view_if_needed()
         page.wait_for_timeout(300)
-        page.screenshot(path=str(artifacts / "first-look-03-sed.png"), full_page=True)
+        page.screenshot(path=str(artifacts / f"first-look{tag}-03-sed.png"), full_page=True)
 
         assert page.locator(".gw-error").first.inner_text().strip() == ""
         assert page.page_errors == [], page.page_errors
         assert not any("Could not create a view" in m for m in page.console_errors), page.console_errors
         timing = {"first_paint_s": round(first_paint, 2), "fit_shown_s": round(fitted, 2)}
-        (artifacts / "first-look-timing.json").write_text(json.dumps(timing))
-        print(f"first look: {timing}")
+        (artifacts / f"first-look{tag}-timing.json").write_text(json.dumps(timing))
+        print(f"first look{tag}: {timing}")
     finally:
         code = stop(proc)
         proc.log_file.close()
