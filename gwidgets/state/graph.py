@@ -28,6 +28,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..core.progress import Cancelled
 from ..errors import GwidgetsError
 
 __all__ = ["Graph", "Node"]
@@ -140,6 +141,8 @@ class Graph:
         kwargs = {"token": token} if node.pass_token else {}
         try:
             value = node.compute(*args, **kwargs)
+        except Cancelled:
+            raise  # not a result: the next request computes it (storing it would poison the node for its key)
         except BaseException as exc:
             with self._lock:
                 node.error = exc

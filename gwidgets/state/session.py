@@ -44,6 +44,7 @@ from ..core.geom import Map, MapAxis, WcsGeom
 from ..errors import EmptySelectionError, GwidgetsError, ObservationNotFoundError
 from .config_io import ConfigMixin
 from .graph import Graph
+from .ui_thread import UIThread, kernel_loop
 from .products import ProductsMixin
 from .spectral import assign_models, build_datasets, predictions
 from .worker import Worker
@@ -176,6 +177,8 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
         self._user_edits: dict = {}  # id(param) -> (param, attr, value) edited by the user during a fit
         self._interrupted = ""       # why the running fit was stopped by a user edit
         self._interrupted_version = 0
+        # every trait notification runs in the kernel's thread (views are never called from the worker)
+        self.ui = UIThread(kernel_loop())
         self.graph.add_derived("observations", ["store", "selection", "required_irf"], _observations)
         self.graph.add_derived("sky_geom", ["observations", "on_region", "map_settings"], _sky_geom)
         self.graph.add_derived("exclusion_mask", ["sky_geom", "exclusion_regions"], _exclusion_mask)
@@ -307,13 +310,26 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
             models = Models(list(models) if isinstance(models, (list, tuple)) else [models])
         self.models = models
 
+    # ---------------------------------------------------- the kernel's thread
+    def notify_change(self, change):
+        """Trait notifications (hence every view update) run in the kernel's thread; values are set at once."""
+        ui = self.__dict__.get("ui")
+        if ui is None or ui.here():
+            super().notify_change(change)
+        else:
+            ui.call(super().notify_change, change)
+
+    def use_ui_loop(self, loop):
+        """Deliver notifications on ``loop`` (run in its thread); the kernel's loop is found by itself."""
+        self.ui = UIThread(loop)
+
     # ------------------------------------------------- the user's edit wins
     def _is_user_edit(self) -> bool:
         return threading.get_ident() != self._fit_thread
 
     def _user_edit(self, why: str):
         """An edit by the user: stop a running fit (its result becomes stale); mark a finished one stale."""
-        if self.fitting:
+        if self._fit_thread is not None:
             if not self._interrupted:
                 self._interrupted = why
                 self._interrupted_version = self.model_version - 1  # the version the fit was working on
@@ -334,14 +350,16 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
             self._user_edit("the models were replaced")
 
     def _on_parameter(self, param, attr, old, new):
-        # called on every slider move: two integer increments, and a check when a fit exists
+        # called on every slider move (and every step of a fit): keep it cheap
         self.graph.touch("models")
+        fit_thread = self._fit_thread
+        if fit_thread is not None and threading.get_ident() == fit_thread:
+            return  # the fit's own steps: views follow fit_progress; model_version moves once at the end
         self.model_version += 1
-        if self.fit_result is not None or self.fitting:
-            if self._is_user_edit():
-                if self.fitting:
-                    self._user_edits[id(param)] = (param, attr, new)
-                self._user_edit(f"parameter '{param.name}' ({attr}) was edited")
+        if self.fit_result is not None or fit_thread is not None:
+            if fit_thread is not None:
+                self._user_edits[id(param)] = (param, attr, new)
+            self._user_edit(f"parameter '{param.name}' ({attr}) was edited")
 
     # trait changes → graph inputs
     @observe("selection", "on_region", "exclusion_regions", "map_settings", "required_irf")
@@ -484,6 +502,8 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
                     p.frozen = False
                 for param, attr, value in list(self._user_edits.values()):  # the user's latest edit wins
                     setattr(param, attr, value)
+                self._fit_thread = None
+                self.model_version += 1  # the parameters moved during the fit (its steps did not count)
             interrupted = self._interrupted or (models is not self.models and "the models were replaced")
             result.model_version = self._interrupted_version if self._interrupted else self.model_version
             result.dataset_names = list(datasets.names)
@@ -505,8 +525,10 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
             self.error = f"Fit failed: {type(exc).__name__}: {exc}"
             self.status = "fit failed"
         finally:
+            if self._fit_thread is not None:  # failed before or inside the fit
+                self._fit_thread = None
+                self.model_version += 1
             self.fitting = False
-            self._fit_thread = None
         return None
 
     def _compute_in_worker(self, name, token):

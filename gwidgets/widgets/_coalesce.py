@@ -16,44 +16,25 @@ request of the burst:
 """
 from __future__ import annotations
 
-import asyncio
 import threading
 from typing import Callable
 
+from ..state.ui_thread import kernel_loop
+
 __all__ = ["Coalescer"]
-
-
-def _kernel_loop() -> asyncio.AbstractEventLoop | None:
-    """The asyncio loop of the Jupyter kernel we run in, if any.
-
-    Only a real kernel counts: other libraries (Playwright's sync API, for one)
-    leave a "running" loop registered in the main thread that never turns while
-    our code runs, and a flush scheduled there would never happen.
-    """
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
-        return None
-    shell = get_ipython()
-    if shell is None or getattr(shell, "kernel", None) is None:
-        return None
-    return loop
 
 
 class Coalescer:
     """Run ``flush()`` once per burst of ``request()`` calls."""
 
-    def __init__(self, flush: Callable[[], None], delay: float = 0.05):
+    def __init__(self, flush: Callable[[], None], delay: float = 0.05, loop=...):
+        """``loop``: the loop to flush on (a session's ``ui.loop``); default: the kernel's, if any."""
         self._flush = flush
         self.delay = float(delay)
         self._lock = threading.RLock()
         self._pending = False
         self._timer: threading.Timer | None = None
-        self._loop: asyncio.AbstractEventLoop | None = _kernel_loop()
+        self._loop = kernel_loop() if loop is ... else loop
 
     @property
     def pending(self) -> bool:

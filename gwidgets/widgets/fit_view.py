@@ -67,7 +67,7 @@ class FitView(w.VBox):
         # the fit thread writes the latest progress, the widget thread takes it: one lock, or a final
         # progress written between the take and the clear is lost (the table then stays "running")
         self._progress_lock = threading.Lock()
-        self._coalescer = Coalescer(self._flush, delay)
+        self._coalescer = Coalescer(self._flush, delay, loop=session.ui.loop)
 
         self.fit_button = w.Button(description="Fit", icon="play", button_style="primary")
         self.fit_button.add_class("gw-fit-button")

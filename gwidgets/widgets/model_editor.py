@@ -109,7 +109,7 @@ class ModelEditor(w.VBox):
         self._watched: list = []
         self._rows_of: dict[int, list[ParameterRow]] = {}
         self._own_error: str | None = None
-        self._coalescer = Coalescer(self._flush, delay)
+        self._coalescer = Coalescer(self._flush, delay, loop=session.ui.loop)
         self.version = w.HTML()
         self.version.add_class("gw-model-version")
         self.name = w.Text(placeholder="component name", layout=w.Layout(width="160px"))

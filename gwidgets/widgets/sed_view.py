@@ -110,7 +110,7 @@ class SEDView(w.VBox):
                                            tooltip="compute flux points of the fitted model (worker thread)")
         self.flux_points_button.add_class("gw-sed-fp-button")
         self.flux_points_button.on_click(lambda _: self.compute_flux_points())
-        self._coalescer = Coalescer(self.redraw, delay)
+        self._coalescer = Coalescer(self.redraw, delay, loop=session.ui.loop)
         session.observe(lambda _: self._coalescer.request(), ["model_version", "fit_result"])
         if hasattr(session, "flux_points_result"):
             session.observe(self._on_flux_points, "flux_points_result")
