@@ -19,6 +19,7 @@ Sub-commands
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 
@@ -75,6 +76,21 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+def _stop_on_terminate() -> dict:
+    """SIGTERM / SIGHUP (``kill``, a process manager, a closed terminal) stop ``gwidgets run`` as Ctrl-C does:
+    the output is written all or nothing, so no partial folder is left. Returns the previous handlers."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    wanted = [getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    return {s: signal.signal(s, stop) for s in wanted if signal.getsignal(s) is not signal.SIG_IGN}
+
+
 def cmd_run(args) -> int:
     import warnings
 
@@ -95,6 +111,7 @@ def cmd_run(args) -> int:
         bar.set_postfix_str(message, refresh=False)
         bar.refresh()
 
+    previous = _stop_on_terminate()
     try:
         with warnings.catch_warnings():
             if args.quiet:
@@ -102,6 +119,8 @@ def cmd_run(args) -> int:
             path = analysis.run(progress=progress if bar is not None else None, outdir=args.outdir,
                                 overwrite=True if args.overwrite else None)
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if bar is not None:
             bar.close()
     for line in analysis.notes:  # skipped observations and the like, one line per cause
@@ -210,6 +229,9 @@ def main(argv=None) -> int:
     except GwidgetsError as exc:
         print(f"gwidgets: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM / SIGHUP during `gwidgets run`
+        print("gwidgets: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover
