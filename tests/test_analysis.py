@@ -34,6 +34,7 @@ data:
   required_irf: point-like
 datasets:
   type: 1d
+  stack: false          # one dataset per run, as the by-hand reduction below (the default stacks)
   on_region: {frame: icrs, lon: 83.633 deg, lat: 22.014 deg, radius: 0.11 deg}
   geom:
     axes:

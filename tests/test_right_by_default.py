@@ -119,6 +119,26 @@ def test_batch_warnings_one_line_per_cause(stores):
     assert not [w for w in caught if "RAD_MAX" in str(w.message)]
 
 
+def test_analysis_stacks_by_default(stores):
+    """Like gammapy's Analysis, the config default stacks each group's runs for the fit (a joint WStat fit of
+    many low-count runs biases the curvature, see benchmarks/bench_closure.py); per-run datasets stay
+    available for light curves."""
+    cfg = {"data": {"datastore": str(stores["jc-hess"]), "required_irf": "point-like", "obs_ids": [23523, 23526]},
+           "datasets": {"type": "1d", "on_region": {"frame": "icrs", "lon": "83.633 deg", "lat": "22.014 deg",
+                                                    "radius": "0.11 deg"}}}
+    assert AnalysisConfig.from_dict(cfg)["datasets"]["stack"] is True
+    analysis = Analysis(cfg)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        analysis.get_datasets()
+    assert len(analysis.datasets) == 1 and len(analysis.datasets_per_obs) == 2
+    from gwidgets.core.datasets import Datasets
+
+    by_hand = Datasets(list(analysis.datasets_per_obs)).stack_reduce(name="x")  # each run in its safe range
+    np.testing.assert_array_equal(analysis.datasets[0].counts, by_hand.counts)
+    assert analysis.datasets[0].counts.sum() > 0
+
+
 def test_analysis_log_one_line_per_cause(stores, tmp_path):
     cfg = {"data": {"datastore": str(stores["jc-fact"]), "required_irf": "point-like",
                     "obs_ids": sorted(DataStore.from_dir(stores["jc-fact"]).obs_ids)[:20]},

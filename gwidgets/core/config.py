@@ -93,7 +93,7 @@ SCHEMA = {
 DEFAULTS = {
     "general": {"outdir": "gwidgets-results", "executor": "serial", "overwrite": False},
     "data": {"required_irf": "full-enclosure"},
-    "datasets": {"type": "1d", "stack": False, "background": {"method": "reflected"},
+    "datasets": {"type": "1d", "stack": True, "background": {"method": "reflected"},
                  "safe_mask": {"methods": ["aeff-default"]}, "containment_correction": "auto"},
     "fit": {"backend": "minuit"},
     "outputs": {"datasets": True, "models": True, "fit_result": True, "flux_points": True, "light_curve": True,

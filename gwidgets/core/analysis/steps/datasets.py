@@ -8,7 +8,7 @@ safe mask of the group (``safe_mask``, else ``datasets.safe_mask``);
 ``false``) scales the exposure by the PSF containment of the ON circle: ``auto``
 does it where the IRFs are full-enclosure, never for point-like IRFs (see
 `gwidgets.core.reduction.containment`). A group
-with ``stack: true`` (else ``datasets.stack``) becomes one stacked dataset.
+with ``stack: true`` (else ``datasets.stack``, true by default) becomes one stacked dataset.
 Results: ``analysis.datasets`` (what is fitted) and
 ``analysis.datasets_per_obs`` (one per observation, for light curves).
 
@@ -124,7 +124,9 @@ def _group_settings(config, group):
     ds_cfg = config.get("datasets", {})
     safe = group.get("safe_mask", ds_cfg.get("safe_mask", {"methods": ["aeff-default"]}))
     safe_key = f"{group['key']}.safe_mask" if "safe_mask" in group else "datasets.safe_mask"
-    stack = group.get("stack", ds_cfg.get("stack", False))
+    # stacked by default (as gammapy's Analysis): a joint WStat fit of many low-count runs biases the
+    # curvature by ~1 sigma (closure benchmark: beta pull +1.1 per-run vs 0.0 stacked, 20 seeds)
+    stack = group.get("stack", ds_cfg.get("stack", True))
     return safe, safe_key, stack
 
 
