@@ -25,13 +25,6 @@ from gwidgets.state import AnalysisSession
 CRAB = SkyCoord(83.633, 22.014, unit="deg")
 
 
-@pytest.fixture
-def loop():
-    loop = asyncio.new_event_loop()
-    yield loop
-    loop.close()
-
-
 def _run_until(loop, predicate, timeout=90.0):
     async def wait():
         t0 = time.time()
@@ -42,36 +35,58 @@ def _run_until(loop, predicate, timeout=90.0):
     loop.run_until_complete(wait())
 
 
-def test_worker_results_reach_every_view_in_the_kernel_thread(stores, loop, monkeypatch):
-    from gwidgets.app import Dashboard
-
-    main = threading.get_ident()
+def test_worker_results_reach_every_view_in_the_kernel_thread(stores, monkeypatch):
+    """The "kernel" is a thread of its own running an asyncio loop (the test's main thread may already have a
+    loop registered by another library, e.g. Playwright's sync API)."""
+    kernel = {}
     foreign = []
     original = ipywidgets.Widget.notify_change
 
     def notify_change(self, change):
-        if threading.get_ident() != main:
+        if threading.get_ident() != kernel.get("ident"):
             foreign.append((type(self).__name__, change["name"], threading.current_thread().name))
         return original(self, change)
 
     monkeypatch.setattr(ipywidgets.Widget, "notify_change", notify_change)
-    asyncio.set_event_loop(loop)
-    session = AnalysisSession(DataStore.from_dir(stores["jc-hess"]), background=True, required_irf="point-like")
-    session.use_ui_loop(loop)
-    dashboard = Dashboard(session=session, aladin=False)
-    dashboard.sed  # build the lazy SED panel too
-    session.set_models(SkyModel(PowerLaw(amplitude="3e-11 cm-2 s-1 TeV-1", index=2.5), name="crab"))
-    session.select([23523, 23526])
-    session.set_on_region(CircleSkyRegion(CRAB, 0.11 * u.deg))
-    _run_until(loop, lambda: session.datasets is not None and session.counts_map is not None and not session.busy)
-    session.fit_step_delay = 0.01
-    session.fit()
-    _run_until(loop, lambda: session.fit_result is not None and not session.fitting)
-    assert session.fit_result.success, session.error
-    assert "final" in dashboard.fit.params.value  # the fit view shows the final values
+    outcome = {}
+
+    def kernel_thread():
+        from gwidgets.app import Dashboard
+
+        kernel["ident"] = threading.get_ident()
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            session = AnalysisSession(DataStore.from_dir(stores["jc-hess"]), background=True,
+                                      required_irf="point-like")
+            session.use_ui_loop(loop)
+            dashboard = Dashboard(session=session, aladin=False)
+            dashboard.sed  # build the lazy SED panel too
+            session.set_models(SkyModel(PowerLaw(amplitude="3e-11 cm-2 s-1 TeV-1", index=2.5), name="crab"))
+            session.select([23523, 23526])
+            session.set_on_region(CircleSkyRegion(CRAB, 0.11 * u.deg))
+            _run_until(loop, lambda: session.datasets is not None and session.counts_map is not None
+                       and not session.busy)
+            session.fit_step_delay = 0.01
+            session.fit()
+            _run_until(loop, lambda: session.fit_result is not None and not session.fitting)
+            outcome.update(success=session.fit_result.success, error=session.error,
+                           params=dashboard.fit.params.value)
+            session.close()
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            outcome["exception"] = exc
+        finally:
+            loop.close()
+
+    t = threading.Thread(target=kernel_thread, name="kernel")
+    t.start()
+    t.join(300)
+    assert not t.is_alive(), "the kernel thread did not finish"
+    if "exception" in outcome:
+        raise outcome["exception"]
+    assert outcome["success"], outcome["error"]
+    assert "final" in outcome["params"]  # the fit view shows the final values
     assert not foreign, f"{len(foreign)} widget changes off the kernel thread, e.g. {foreign[:5]}"
-    session.close()
-    asyncio.set_event_loop(None)
 
 
 def test_without_a_loop_notifications_run_at_once():
