@@ -245,16 +245,16 @@ def _merge(base: dict, extra: dict) -> dict:
     return out
 
 
-def _plain(value):
+def to_plain(value):
     """Quantities back to strings for YAML."""
     if isinstance(value, u.Quantity):
         if not value.isscalar:
-            return [_plain(v) for v in value]
+            return [to_plain(v) for v in value]
         return f"{float(value.value)!r} {value.unit.to_string()}".strip()  # repr: no digit lost in a round trip
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: to_plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [to_plain(v) for v in value]
     return value
 
 
@@ -288,7 +288,7 @@ class AnalysisConfig(dict):
         return cfg
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(_plain(dict(self)), sort_keys=False)
+        return yaml.safe_dump(to_plain(dict(self)), sort_keys=False)
 
     def write(self, path, overwrite: bool = False):
         path = Path(path)

@@ -100,13 +100,13 @@ class ConfigMixin(HasTraits):
 
     def load_state(self, state):
         """Apply a `~gwidgets.core.analysis.export.SessionState`; on error the session is left unchanged."""
-        from ..core.analysis.export import _store_dir, apply_state
+        from ..core.analysis.export import store_dir, apply_state
 
         if "datasets" in self.graph and self.graph._node("datasets").compute is None:
             raise GwidgetsError("This session was made from datasets: a config cannot be loaded into it "
                                 "(make a session over the config's data store)")
         store = self.store
-        if store is None or not _same_dir(_store_dir(store), state.datastore):
+        if store is None or not _same_dir(store_dir(store), state.datastore):
             from ..core.data import DataStore
 
             store = DataStore.from_dir(state.datastore)  # raises before anything changed

@@ -21,7 +21,7 @@ import astropy.units as u
 from astropy.coordinates import SkyCoord
 
 from ...errors import GwidgetsError
-from ..config import AnalysisConfig, ConfigError
+from ..config import AnalysisConfig, ConfigError, to_plain
 
 __all__ = ["SessionState", "session_to_state", "state_to_config", "config_to_state", "session_to_config",
            "apply_state", "config_to_script"]
@@ -82,7 +82,8 @@ def _state_dict(state: SessionState) -> dict:
     return state_to_config(state)
 
 
-def _store_dir(store) -> str:
+def store_dir(store) -> str:
+    """The absolute directory of a `DataStore` (CTA index layout handled); a `GwidgetsError` if it has none."""
     path = getattr(store, "path", None)
     if path is None:
         index = Path(getattr(store.hdu_index, "filename", ""))
@@ -102,7 +103,7 @@ def session_to_state(session, fit=None) -> SessionState:
         spectrum = graph.peek("spectrum_settings")
     fit = fit if fit is not None else getattr(session, "fit_settings", None)
     return SessionState(
-        datastore=_store_dir(session.store),
+        datastore=store_dir(session.store),
         obs_ids=[int(i) for i in session.selection],
         required_irf=session.required_irf,
         on_region=session.on_region,
@@ -147,7 +148,7 @@ def state_to_config(state: SessionState, outdir=None) -> AnalysisConfig:
         cfg["models"] = models.to_dict() if hasattr(models, "to_dict") else models
     if state.fit:
         cfg["fit"] = {k: u.Quantity(v, u.TeV) for k, v in state.fit.items() if k in ("e_min", "e_max")}
-    return AnalysisConfig.from_dict(json.loads(json.dumps(_plain(cfg))))
+    return AnalysisConfig.from_dict(json.loads(json.dumps(to_plain(cfg))))
 
 
 def _skypos(on: dict, frame: str) -> dict:
@@ -156,14 +157,8 @@ def _skypos(on: dict, frame: str) -> dict:
     return {"lon": lon.to(u.deg), "lat": lat.to(u.deg)}
 
 
-def _plain(value):
-    from ..config import _plain as plain
-
-    return plain(value)
-
-
 def _plain_circle(d: dict) -> dict:
-    return _plain(d)
+    return to_plain(d)
 
 
 def config_to_state(config) -> SessionState:

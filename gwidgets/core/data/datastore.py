@@ -30,7 +30,7 @@ from ..io.fits import FitsFile
 from .events import GTI, EventList
 from .hdu_index import HDUIndex, HDULocation
 from .obs_table import ObservationTable
-from .observation import Observation, Observations, _required
+from .observation import Observation, Observations, required_irfs
 from .scan import scan_files
 
 __all__ = ["DataStore", "NoDataError"]
@@ -206,7 +206,7 @@ class DataStore:
             ids = [int(x) for x in np.atleast_1d(obs_id)]
         if not ids:
             raise EmptySelectionError(f"No observations selected from data store '{self.name}'")
-        required = _required(required_irf)
+        required = required_irfs(required_irf)
         result, skipped = [], {}
         for oid in ids:
             try:

@@ -188,7 +188,7 @@ class Observation:
 
     def check(self, required_irf="full-enclosure"):
         """Raise `MissingIRFError` if a required IRF component is missing."""
-        for name in _required(required_irf):
+        for name in required_irfs(required_irf):
             if name == "rad_max":
                 if self.rad_max is None:
                     raise MissingIRFError(self.obs_id, name, self.available_hdus)
@@ -213,7 +213,8 @@ class Observation:
         return f"<pre>{html.escape(repr(self))}</pre>"
 
 
-def _required(required_irf):
+def required_irfs(required_irf):
+    """The IRF names an observation must have, from "full-enclosure", "point-like", "all-optional" or a list."""
     if required_irf is None:
         return ()
     if isinstance(required_irf, str):

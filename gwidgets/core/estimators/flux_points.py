@@ -24,7 +24,7 @@ import astropy.units as u
 from astropy.table import Table
 
 from ..datasets.base import to_edges
-from .norm_fit import DEFAULT_SCAN, EstimatorError, NormLikelihood, _resolve_source, estimate_norm
+from .norm_fit import DEFAULT_SCAN, EstimatorError, NormLikelihood, resolve_source, estimate_norm
 from .sed_table import FluxPoints, reference_columns
 
 __all__ = ["FluxPointsEstimator", "snap_mask", "OPTIONAL", "as_dataset_list"]
@@ -136,7 +136,7 @@ class FluxPointsEstimator:
     def run(self, datasets) -> FluxPoints:
         """Flux points for ``datasets`` (a dataset, list or `Datasets` with a fitted model)."""
         datasets = as_dataset_list(datasets)
-        source = _resolve_source(datasets, self.source)
+        source = resolve_source(datasets, self.source)
         e = self.energy_edges
         cache = {}  # per-dataset predictions, shared by the bins
         rows = [self.estimate_bin(datasets, lo, hi, cache) for lo, hi in zip(e[:-1], e[1:])]
@@ -144,11 +144,12 @@ class FluxPointsEstimator:
             ranges = ", ".join(f"{d.name}: [{d.energy_range[0]:.3g}, {d.energy_range[1]:.3g}] TeV" for d in datasets)
             raise EstimatorError(f"No data in the flux point energy range [{e[0]:.4g}, {e[-1]:.4g}] TeV: "
                                  f"the datasets' fit ranges are {ranges}")
-        model = _source_spectral(datasets, source)
+        model = source_spectral(datasets, source)
         return build_flux_points(rows, model, source, [d.name for d in datasets], self)
 
 
-def _source_spectral(datasets, source):
+def source_spectral(datasets, source):
+    """The spectral model of component ``source`` in the datasets' models."""
     from ..datasets.base import model_components
 
     for d in datasets:

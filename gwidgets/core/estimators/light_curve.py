@@ -29,8 +29,8 @@ from astropy.table import Table
 from astropy.time import Time
 
 from ..datasets.base import to_edges
-from .flux_points import FluxPointsEstimator, _source_spectral, as_dataset_list
-from .norm_fit import EstimatorError, _resolve_source
+from .flux_points import FluxPointsEstimator, source_spectral, as_dataset_list
+from .norm_fit import EstimatorError, resolve_source
 from .sed_table import FluxPoints
 from .variability import variability_tests
 
@@ -128,7 +128,7 @@ class LightCurveEstimator:
 
     def run(self, datasets) -> "LightCurve":
         datasets = as_dataset_list(datasets)
-        source = _resolve_source(datasets, self.source)
+        source = resolve_source(datasets, self.source)
         ranges = [dataset_time_range(d) for d in datasets]
         if self.time_intervals is None:
             bins = sorted(ranges, key=lambda r: r[0].mjd)
@@ -154,7 +154,7 @@ class LightCurveEstimator:
         if all(r.get("reason", "").startswith(("no observation", "no data")) for r in rows):
             raise EstimatorError(f"No data for the light curve: no time bin has a dataset with data in "
                                  f"[{e[0]:.4g}, {e[-1]:.4g}] TeV")
-        model = _source_spectral(datasets, source)
+        model = source_spectral(datasets, source)
         return _build(rows, model, source, self._fpe)
 
     def _empty_row(self, lo, hi):

@@ -63,7 +63,8 @@ def source_component_names(datasets) -> list:
     return names
 
 
-def _resolve_source(datasets, source):
+def resolve_source(datasets, source):
+    """The name of the fitted component ``source`` refers to (the only one when None); an `EstimatorError` otherwise."""
     names = source_component_names(datasets)
     if not names:
         raise EstimatorError("The datasets have no model: set datasets.models (and fit it) before estimating fluxes")
@@ -97,7 +98,7 @@ class NormLikelihood:
     def __init__(self, datasets, source, masks=None, cache=None):
         datasets = list(datasets)
         self._cache = cache if cache is not None else {}
-        self.source = _resolve_source(datasets, source)
+        self.source = resolve_source(datasets, source)
         masks = [None] * len(datasets) if masks is None else list(masks)
         self.parts = []
         self.datasets = datasets

@@ -75,7 +75,8 @@ def _stat_function(datasets):
     return get() if get is not None else datasets.stat_sum
 
 
-def _unique_names(params) -> list:
+def unique_names(params) -> list:
+    """Parameter names made unique for the minimiser (repeated names get their model's name or an index)."""
     names = [p.name for p in params]
     out = []
     for i, (p, n) in enumerate(zip(params, names)):
@@ -176,7 +177,7 @@ class Fit:
         snapshot = params.snapshot()
         for p in free:
             p.autoscale()
-        names = _unique_names(free)
+        names = unique_names(free)
         objective = Objective(_stat_function(datasets), free, names, callback,
                               self.throttle if throttle is None else throttle, token, self.store_trace)
         try:
@@ -251,7 +252,7 @@ class Fit:
         """
         datasets = as_datasets(datasets)
         params, free = self._free(datasets)
-        names = _unique_names(free)
+        names = unique_names(free)
         snapshot = params.snapshot()
         objective = Objective(_stat_function(datasets), free, names)
         minuit = self._minuit_for(objective, free, names)

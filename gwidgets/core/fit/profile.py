@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from .fit import FitError, _unique_names
+from .fit import FitError, unique_names
 
 __all__ = ["stat_profile", "stat_contour", "confidence", "ts", "sqrt_ts", "ts_nested"]
 
@@ -82,7 +82,7 @@ def confidence(fit, datasets, parameter, sigma=1.0) -> dict:
         from scipy.stats import norm
 
         free = list(params.free_parameters)
-        name = _unique_names(free)[free.index(par)]
+        name = unique_names(free)[free.index(par)]
         try:
             minuit.minos(name, cl=2 * norm.cdf(sigma) - 1)
             err = minuit.merrors[name]
@@ -110,7 +110,7 @@ def stat_contour(fit, datasets, x, y, numpoints=10, sigma=1.0) -> dict:
     try:
         minuit = _minuit_at_best(fit, datasets)
         free = list(params.free_parameters)
-        names = _unique_names(free)
+        names = unique_names(free)
         for p in (px, py):
             if p not in free:
                 raise FitError(f"Parameter '{p.name}' is frozen: a contour needs free parameters")

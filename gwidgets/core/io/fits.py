@@ -45,8 +45,8 @@ __all__ = ["FitsFile", "TableHDU", "ImageHDU", "read_bytes", "parse_unit"]
 BLOCK = 2880
 CARD = 80
 
-_TFORM = re.compile(r"^\s*(\d*)([LXBIJKAEDCMPQ])(.*)$")
-_DTYPES = {
+TFORM_CODES = re.compile(r"^\s*(\d*)([LXBIJKAEDCMPQ])(.*)$")
+FITS_DTYPES = {
     "L": "i1", "B": "u1", "I": ">i2", "J": ">i4", "K": ">i8",
     "E": ">f4", "D": ">f8", "C": ">c8", "M": ">c16",
 }
@@ -322,7 +322,7 @@ class TableHDU(_HDU):
         for i in range(1, int(h.get("TFIELDS", 0)) + 1):
             name = str(h.get(f"TTYPE{i}", f"COL{i}")).strip()
             tform = str(h[f"TFORM{i}"]).strip()
-            m = _TFORM.match(tform)
+            m = TFORM_CODES.match(tform)
             if m is None:
                 raise NotFITSError(self.filename, f"bad TFORM{i} = '{tform}' in HDU '{self.name}'")
             repeat = int(m.group(1) or 1)
@@ -334,7 +334,7 @@ class TableHDU(_HDU):
                 shape = ()
                 nbytes = repeat
             else:
-                dt = np.dtype(_DTYPES[code])
+                dt = np.dtype(FITS_DTYPES[code])
                 tdim = h.get(f"TDIM{i}")
                 if tdim:
                     shape = tuple(int(x) for x in str(tdim).strip("() ").split(","))[::-1]

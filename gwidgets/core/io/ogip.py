@@ -35,7 +35,7 @@ import numpy as np
 import astropy.units as u
 
 from ...errors import DataFileError, FileNotFoundGwError, MissingColumnError, MissingHDUError, UnitError, UnsupportedFormatError
-from .fits import _DTYPES, _TFORM, FitsFile, parse_unit
+from .fits import FITS_DTYPES, TFORM_CODES, FitsFile, parse_unit
 
 __all__ = ["OGIPSpectrum", "OGIPError", "OGIPMismatchError", "read_ogip", "read_pha", "read_arf", "read_rmf",
            "write_ogip", "ogip_filenames"]
@@ -228,23 +228,23 @@ class _VarTable:
         offset = 0
         for i in range(1, int(h.get("TFIELDS", 0)) + 1):
             name = str(h.get(f"TTYPE{i}", f"COL{i}")).strip().upper()
-            m = _TFORM.match(str(h[f"TFORM{i}"]).strip())
+            m = TFORM_CODES.match(str(h[f"TFORM{i}"]).strip())
             if m is None or m.group(2) in "XA" and name in ("MATRIX", "F_CHAN", "N_CHAN", "N_GRP"):
                 raise OGIPError(f"File '{self.filename}': unsupported TFORM{i} for column {name}", self.filename)
             repeat, code, rest = int(m.group(1) or 1), m.group(2), m.group(3)
             if code in "PQ":
                 elem = rest.strip()[:1]
-                if elem not in _DTYPES:
+                if elem not in FITS_DTYPES:
                     raise OGIPError(f"File '{self.filename}': unsupported variable-length type in column {name}",
                                     self.filename)
                 dt = np.dtype((">i4" if code == "P" else ">i8", 2))
-                self.var[name] = np.dtype(_DTYPES[elem])
+                self.var[name] = np.dtype(FITS_DTYPES[elem])
             elif code == "A":
                 dt = np.dtype(f"S{repeat}")
             elif code == "X":
                 dt = np.dtype(("u1", ((repeat + 7) // 8,)))
             else:
-                dt = np.dtype((_DTYPES[code], (repeat,))) if repeat != 1 else np.dtype(_DTYPES[code])
+                dt = np.dtype((FITS_DTYPES[code], (repeat,))) if repeat != 1 else np.dtype(FITS_DTYPES[code])
             names.append(name)
             formats.append(dt)
             offsets.append(offset)

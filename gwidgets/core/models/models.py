@@ -29,7 +29,7 @@ from ...errors import GwidgetsError
 from .parameter import ParameterError, Parameters
 from .covariance_io import attach_covariance, covariance_filename, models_covariance, read_covariance
 from .covariance_io import write_covariance as write_covariance_file
-from .sky_model import FoVBackgroundModel, SkyModel, _Component
+from .sky_model import FoVBackgroundModel, SkyModel, SkyComponent
 from .yaml_io import components_from_dict, components_to_dict, dump_yaml, load_yaml, read_text
 
 __all__ = ["Models"]
@@ -47,7 +47,7 @@ class Models:
 
     # ------------------------------------------------------------ container
     def _check(self, model, ignore=None):
-        if not isinstance(model, _Component):
+        if not isinstance(model, SkyComponent):
             raise ParameterError(f"Models holds SkyModel / FoVBackgroundModel objects, got {type(model).__name__}")
         if any(m.name == model.name and m is not ignore for m in self._models):
             raise ParameterError(f"Model names must be unique: '{model.name}' is already in the collection")

@@ -46,7 +46,7 @@ def _component_from_dict(kind, data):
     return get_model_class(data["type"], kind).from_dict(data)
 
 
-class _Component:
+class SkyComponent:
     """What sky models and background models share: named parts, parameters, paths."""
 
     kind: ClassVar[str] = "component"
@@ -129,7 +129,7 @@ class _Component:
 
 
 @register
-class SkyModel(_Component):
+class SkyModel(SkyComponent):
     """A source: spectral model (required), spatial and temporal models (optional), a name.
 
     Parameters
@@ -212,7 +212,7 @@ class SkyModel(_Component):
 
 
 @register
-class FoVBackgroundModel(_Component):
+class FoVBackgroundModel(SkyComponent):
     """Corrections to a dataset's background: a norm spectral model (default `PowerLawNorm`:
     ``norm``, ``tilt``, ``reference``) and optionally a spatial model.
 
