@@ -327,9 +327,13 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
     def _is_user_edit(self) -> bool:
         return threading.get_ident() != self._fit_thread
 
+    def _fit_active(self) -> bool:
+        """A fit is running, or asked for and not finished (queued in the worker)."""
+        return self._fit_thread is not None or self.worker.pending("fit")
+
     def _user_edit(self, why: str):
-        """An edit by the user: stop a running fit (its result becomes stale); mark a finished one stale."""
-        if self._fit_thread is not None:
+        """An edit by the user: stop a running or queued fit (its result becomes stale); mark a finished one stale."""
+        if self._fit_active():
             if not self._interrupted:
                 self._interrupted = why
                 self._interrupted_version = self.model_version - 1  # the version the fit was working on
@@ -356,8 +360,9 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
         if fit_thread is not None and threading.get_ident() == fit_thread:
             return  # the fit's own steps: views follow fit_progress; model_version moves once at the end
         self.model_version += 1
-        if self.fit_result is not None or fit_thread is not None:
-            if fit_thread is not None:
+        active = self._fit_active()
+        if self.fit_result is not None or active:
+            if active:  # re-applied when the fit returns: a fit that already read the old value never wins
                 self._user_edits[id(param)] = (param, attr, new)
             self._user_edit(f"parameter '{param.name}' ({attr}) was edited")
 
@@ -452,6 +457,7 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
         from ..core.fit import Fit
 
         fit = fit if fit is not None else Fit()
+        self._user_edits, self._interrupted = {}, ""  # edits from now on (queued or running) win over this fit
         if self.background:
             self.worker.submit("fit", lambda token: self._run_fit(fit, token))
             if wait:
@@ -472,7 +478,6 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
 
     def _run_fit(self, fit, token):
         self._fit_thread, self._fit_token = threading.get_ident(), token
-        self._user_edits, self._interrupted = {}, ""
         self.fitting = True
         self.status = "fitting…"
         try:

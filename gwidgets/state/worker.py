@@ -82,6 +82,12 @@ class Worker:
             self.on_done(kind, value)
         return value
 
+    def pending(self, kind: str) -> bool:
+        """True while the newest job of ``kind`` is queued or running."""
+        with self._lock:
+            job = self._latest.get(kind)
+        return job is not None and not job.done()
+
     def cancel(self, kind: str | None = None):
         with self._lock:
             jobs = [self._latest[kind]] if kind in self._latest else ([] if kind else list(self._latest.values()))
