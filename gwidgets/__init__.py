@@ -8,7 +8,6 @@ Import is light: the analysis core and the widgets are loaded on first use.
 """
 from __future__ import annotations
 
-
 from . import errors
 from ._lazy import lazy_exports
 

@@ -78,7 +78,8 @@ def cmd_simulate(args) -> int:
 
 def _stop_on_terminate() -> dict:
     """SIGTERM / SIGHUP (``kill``, a process manager, a closed terminal) stop ``gwidgets run`` as Ctrl-C does:
-    the output is written all or nothing, so no partial folder is left. Returns the previous handlers."""
+    the output is written all or nothing, so no partial folder is left. Returns the previous handlers.
+    """
     import threading
 
     if threading.current_thread() is not threading.main_thread():
@@ -93,7 +94,6 @@ def _stop_on_terminate() -> dict:
 
 def cmd_run(args) -> int:
     import warnings
-
     from pathlib import Path
 
     from .plotting import Analysis  # (the core class, with the PNG plots registered)

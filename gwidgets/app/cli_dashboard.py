@@ -106,7 +106,8 @@ def voila_command(notebook, port: int | None = None, no_browser: bool = False, i
 
 def voila_env(path=None, required_irf: str | None = None, base: dict | None = None) -> dict:
     """Environment for Voilà: this interpreter's directory first on PATH (so the ``python3``
-    kernel is this environment), the data store path and the required IRFs."""
+    kernel is this environment), the data store path and the required IRFs.
+    """
     env = dict(os.environ if base is None else base)
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     env.pop(STORE_ENV, None)
@@ -128,7 +129,8 @@ def popen_kwargs() -> dict:
     (a command started in the background by a non-interactive shell does; Python then keeps
     ignoring it, and so would Voilà), and Voilà in a process group of its own: a terminal sends
     Ctrl-C to its whole foreground group, and a second SIGINT (the one ``run`` forwards) would
-    interrupt Voilà while it shuts its kernels down (traceback, exit code 254, kernels left)."""
+    interrupt Voilà while it shuts its kernels down (traceback, exit code 254, kernels left).
+    """
     return {"preexec_fn": _default_sigint} if os.name == "posix" else {}
 
 
@@ -138,7 +140,8 @@ STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SI
 
 def _forward_stop_signals(proc: subprocess.Popen) -> dict:
     """Install handlers that stop Voilà with one SIGINT (its clean shutdown), and SIGTERM if asked again;
-    returns the previous handlers. Signals this process ignores (``nohup``, ``&``) stay ignored."""
+    returns the previous handlers. Signals this process ignores (``nohup``, ``&``) stay ignored.
+    """
     if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
         return {}
     sent = []

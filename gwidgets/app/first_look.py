@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import html
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.coordinates import SkyCoord
 
 __all__ = ["FirstLook", "default_analysis", "apply_first_look", "run_first_look", "start_first_look", "start_when",
@@ -232,7 +232,8 @@ SHOWN_FALLBACK = 10.0
 def start_when(when: str = "auto") -> str:
     """``"now"`` or ``"shown"``: ``"auto"`` waits for the page only in a Voilà kernel that a visitor's
     request started (``VOILA_PREHEAT=False``: the page is loading while the kernel computes); a
-    pre-heated Voilà kernel, a notebook or a script start at once (nobody is waiting yet)."""
+    pre-heated Voilà kernel, a notebook or a script start at once (nobody is waiting yet).
+    """
     if when not in ("auto", "now", "shown"):
         from ..errors import GwidgetsError
 
@@ -281,7 +282,8 @@ def start_first_look(session, widget=None, when: str = "auto", fallback: float =
 
 def default_analysis(session, fit: bool = True, flux_points: bool = True) -> FirstLook:
     """`apply_first_look` then `run_first_look`: select all observations, put the ON region on the
-    target, use the default model and fit it (see the module docs)."""
+    target, use the default model and fit it (see the module docs).
+    """
     look = apply_first_look(session)
     run_first_look(session, fit=fit, flux_points=flux_points)
     return look

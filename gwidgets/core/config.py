@@ -30,8 +30,8 @@ import os
 import re
 from pathlib import Path
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 import yaml
 
 from ..errors import GwidgetsError
@@ -105,7 +105,8 @@ _VAR = re.compile(r"\$(\w+|\{[^}]*\})")
 
 def unset_variables(text: str) -> list[str]:
     """Names of the ``$VAR`` / ``${VAR}`` in ``text`` that are not set in the environment
-    (``$GWIDGETS_DATA`` is always set: unset, it is the default data root, see `gwidgets.core.datapaths`)."""
+    (``$GWIDGETS_DATA`` is always set: unset, it is the default data root, see `gwidgets.core.datapaths`).
+    """
     env = config_environ()
     names = [m.group(1).strip("{}") for m in _VAR.finditer(str(text))]
     return [n for n in names if n not in env]
@@ -262,11 +263,11 @@ class AnalysisConfig(dict):
     """A validated analysis configuration (a dict with Quantities at the leaves)."""
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> "AnalysisConfig":
+    def from_dict(cls, data: dict | None) -> AnalysisConfig:
         return cls(_merge(DEFAULTS, _validate(data or {}, SCHEMA)))
 
     @classmethod
-    def from_yaml(cls, text: str, source: str | None = None) -> "AnalysisConfig":
+    def from_yaml(cls, text: str, source: str | None = None) -> AnalysisConfig:
         """Parse and validate YAML text; ``source`` (a file name) is named in a syntax error."""
         try:
             data = yaml.safe_load(text)
@@ -277,7 +278,7 @@ class AnalysisConfig(dict):
         return cls.from_dict(data)
 
     @classmethod
-    def read(cls, path) -> "AnalysisConfig":
+    def read(cls, path) -> AnalysisConfig:
         path = Path(path)
         if not path.exists():
             from ..errors import FileNotFoundGwError

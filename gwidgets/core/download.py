@@ -35,7 +35,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -178,7 +177,7 @@ def download_file(url: str, dest, sha256: str | None = None, size: int | None = 
             response = None
         else:
             raise DownloadError(f"Download of {url} failed: HTTP {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
+    except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
         if urlparse(url).scheme == "file":
             raise DownloadError(f"Download of {url} failed: {getattr(exc, 'reason', exc)} "
                                 "(is the mirror laid out as <mirror>/<data set>/<path>?)") from None
@@ -196,7 +195,7 @@ def download_file(url: str, dest, sha256: str | None = None, size: int | None = 
                         f.write(block)
                         if progress is not None:
                             progress(len(block))
-            except (socket.timeout, ConnectionError, OSError) as exc:
+            except (TimeoutError, ConnectionError, OSError) as exc:
                 raise _offline(url, f"connection lost ({exc})") from None
     if size is not None and part.stat().st_size < size:
         raise DownloadError(f"Download of {url} is incomplete ({part.stat().st_size} of {size} bytes); "

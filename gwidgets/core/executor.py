@@ -15,9 +15,10 @@ work between items. With ``errors="collect"``, an item that raises a
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from ..errors import GwidgetsError
 from .progress import CancelToken, make_progress

@@ -101,7 +101,8 @@ def input_paths(config, base_dir=None) -> list[Path]:
 def check_outdir(outdir, overwrite: bool, config_dir=None, inputs=(), key: str = "general.outdir",
                  allow_empty: bool = False) -> None:
     """Raise a `ConfigError` naming ``key`` before any work if ``outdir`` exists and may not be replaced
-    (see the module doc); ``allow_empty``: an existing empty folder is used as it is."""
+    (see the module doc); ``allow_empty``: an existing empty folder is used as it is.
+    """
     outdir = Path(outdir).absolute()
     if not outdir.exists():
         return

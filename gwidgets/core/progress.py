@@ -22,13 +22,13 @@ cancelled at step 2/10 (obs 2)
 from __future__ import annotations
 
 import threading
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from ..errors import GwidgetsError
 
 __all__ = ["Cancelled", "CancelToken", "make_progress", "tqdm_progress", "ProgressCallback"]
 
-ProgressCallback = Callable[[int, int, str], Optional[bool]]
+ProgressCallback = Callable[[int, int, str], bool | None]
 
 
 class Cancelled(GwidgetsError):

@@ -14,8 +14,8 @@ matplotlib is imported when a function is called.
 """
 from __future__ import annotations
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 
 __all__ = ["plot_spectrum_model", "plot_flux_points", "plot_light_curve", "plot_upper_limits", "UL_ARROW"]
 

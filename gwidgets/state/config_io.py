@@ -100,7 +100,7 @@ class ConfigMixin(HasTraits):
 
     def load_state(self, state):
         """Apply a `~gwidgets.core.analysis.export.SessionState`; on error the session is left unchanged."""
-        from ..core.analysis.export import store_dir, apply_state
+        from ..core.analysis.export import apply_state, store_dir
 
         if "datasets" in self.graph and self.graph._node("datasets").compute is None:
             raise GwidgetsError("This session was made from datasets: a config cannot be loaded into it "

@@ -25,8 +25,9 @@ True
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from ..core.progress import Cancelled
 from ..errors import GwidgetsError

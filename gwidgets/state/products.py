@@ -22,8 +22,8 @@ True
 """
 from __future__ import annotations
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from traitlets import Any, HasTraits, Unicode
 
 from ..errors import GwidgetsError

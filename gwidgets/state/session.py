@@ -33,8 +33,8 @@ import contextlib
 import threading
 import time
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.coordinates import SkyCoord
 from traitlets import Any, Bool, Dict, HasTraits, Int, List, Unicode, observe
 
@@ -44,9 +44,9 @@ from ..core.geom import Map, MapAxis, WcsGeom
 from ..errors import EmptySelectionError, GwidgetsError, ObservationNotFoundError
 from .config_io import ConfigMixin
 from .graph import Graph
-from .ui_thread import UIThread, kernel_loop
 from .products import ProductsMixin
 from .spectral import assign_models, build_datasets, predictions
+from .ui_thread import UIThread, kernel_loop
 from .worker import Worker
 
 __all__ = ["AnalysisSession", "DEFAULT_MAP_SETTINGS"]
@@ -202,7 +202,7 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
             self.select(selection)
 
     @classmethod
-    def from_datasets(cls, datasets, models=None, background: bool = True) -> "AnalysisSession":
+    def from_datasets(cls, datasets, models=None, background: bool = True) -> AnalysisSession:
         """A session over ready datasets (e.g. OGIP spectra), without a data store.
 
         >>> from gwidgets.core.datasets import Datasets                        # doctest: +SKIP
@@ -427,7 +427,7 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
         return f"no PSF containment correction ({why})"
 
     def predictions(self) -> dict:
-        """name → `~gwidgets.state.spectral.SpectrumPrediction` for the current parameters.
+        """Name → `~gwidgets.state.spectral.SpectrumPrediction` for the current parameters.
 
         Cached until a parameter (or the datasets) change; a parameter change
         never re-reduces (only the ``predictions`` node is stale).
@@ -439,11 +439,11 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
         return value
 
     def npred(self) -> dict:
-        """name → predicted counts per reco bin (current parameters)."""
+        """Name → predicted counts per reco bin (current parameters)."""
         return {k: p.npred for k, p in self.predictions().items()}
 
     def residuals(self) -> dict:
-        """name → ``counts − npred`` (NaN outside the fit mask)."""
+        """Name → ``counts − npred`` (NaN outside the fit mask)."""
         return {k: p.residuals for k, p in self.predictions().items()}
 
     def fit(self, fit=None, wait: bool = False):

@@ -110,7 +110,8 @@ class SpectrumPrediction:
 
 def _static(d) -> dict:
     """What does not depend on the model (alpha, excess and its error, mask), cached per dataset
-    until the core's data epoch moves (any data or mask change)."""
+    until the core's data epoch moves (any data or mask change).
+    """
     from ..core.datasets.base import EPOCH
 
     cached = getattr(d, "_gw_static", None)
@@ -150,7 +151,7 @@ def _predict_one(d) -> SpectrumPrediction:
 
 
 def predictions(datasets, models=None) -> dict:
-    """name → `SpectrumPrediction` for every dataset (models assigned first if given)."""
+    """Name → `SpectrumPrediction` for every dataset (models assigned first if given)."""
     if datasets is None:
         return {}
     assign_models(datasets, models)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import threading
 import traceback
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable
 
-from ..core.progress import CancelToken, Cancelled
+from ..core.progress import Cancelled, CancelToken
 
 __all__ = ["Worker", "Job"]
 

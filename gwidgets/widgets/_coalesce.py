@@ -17,7 +17,7 @@ request of the burst:
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from ..state.ui_thread import kernel_loop
 

@@ -6,8 +6,8 @@ each mark's ``x`` and ``y`` in one ``hold_sync()`` (one message, one redraw).
 """
 from __future__ import annotations
 
-import numpy as np
 import ipywidgets as w
+import numpy as np
 
 __all__ = ["figure", "errorbar_xy", "positive", "set_errorbars", "energy_band_inputs", "read_energy_band"]
 
@@ -34,7 +34,8 @@ def positive(x, y, *more):
 
 def errorbar_xy(x, lo, hi):
     """All error bars as ONE polyline broken by NaN (bqplot has no error-bar mark; one SVG path
-    instead of one per point keeps the browser's redraw cheap): ``(xs, ys)`` of length 3 n."""
+    instead of one per point keeps the browser's redraw cheap): ``(xs, ys)`` of length 3 n.
+    """
     x = np.asarray(x, float)
     nan = np.full_like(x, np.nan)
     return (np.stack([x, x, nan], 1).ravel(),

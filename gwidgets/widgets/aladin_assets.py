@@ -113,6 +113,6 @@ def _esm_for(js_path: str, mtime: float) -> str:
 
 
 def local_widget_esm(js_path) -> str:
-    """ipyaladin's widget module with its Aladin Lite import replaced by an inline ``data:`` URL of ``js_path``."""
+    """Ipyaladin's widget module with its Aladin Lite import replaced by an inline ``data:`` URL of ``js_path``."""
     path = Path(js_path)
     return _esm_for(str(path.resolve()), path.stat().st_mtime)

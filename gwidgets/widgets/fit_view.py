@@ -30,8 +30,8 @@ import html
 import math
 import threading
 
-import numpy as np
 import ipywidgets as w
+import numpy as np
 
 from ._coalesce import Coalescer
 from ._plot import figure, set_errorbars
@@ -306,7 +306,8 @@ class FitView(w.VBox):
 
     def _fix_ranges(self, p):
         """Explicit scale ranges per dataset: a parameter change then moves marks, never the axes
-        (an auto-ranged scale re-renders every mark and axis on it in the browser)."""
+        (an auto-ranged scale re-renders every mark and axis on it in the browser).
+        """
         e = p.energy_edges
         self.sx.min, self.sx.max = float(e[0]), float(e[-1])
         top = np.concatenate([p.counts + p.counts_err, p.excess + p.excess_err])

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import html
 
-import numpy as np
 import astropy.units as u
 import ipywidgets as w
+import numpy as np
 
 from ..errors import GwidgetsError
 from ._plot import energy_band_inputs, figure, read_energy_band, set_errorbars

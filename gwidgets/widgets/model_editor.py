@@ -28,8 +28,8 @@ from __future__ import annotations
 import contextlib
 import html
 
-import numpy as np
 import ipywidgets as w
+import numpy as np
 from astropy.coordinates import SkyCoord
 
 from ..core.models import KIND_REGISTRY, LogParabola, Models, PointSpatialModel, SkyModel

@@ -6,9 +6,9 @@ from clicks on pointing markers in the SkyView).
 """
 from __future__ import annotations
 
-import numpy as np
 import astropy.units as u
 import ipywidgets as w
+import numpy as np
 
 __all__ = ["ObservationBrowser"]
 

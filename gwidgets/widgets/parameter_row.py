@@ -17,10 +17,11 @@ import html
 import math
 import re
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import astropy.units as u
 import ipywidgets as w
+
 # not all Style classes are exported at the top level of ipywidgets 8
 from ipywidgets.widgets.widget_bool import ToggleButtonStyle
 from ipywidgets.widgets.widget_string import HTMLStyle, TextStyle

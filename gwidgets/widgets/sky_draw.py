@@ -27,7 +27,7 @@ the brush's overlay rectangle lies above the image and swallows the clicks.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["CircleClickDrawer"]
 

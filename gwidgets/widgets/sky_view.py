@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import io
 
-import numpy as np
 import astropy.units as u
 import ipywidgets as w
+import numpy as np
 from astropy.coordinates import SkyCoord
 
 __all__ = ["SkyView"]
@@ -249,7 +249,7 @@ class SkyView(w.VBox):
         n_off = {k: len(v.regions) for k, v in (s.off_regions or {}).items()}
         if n_off:
             reasons = [v.reason for v in s.off_regions.values() if v.reason]
-            self.info.value = (f"ON region set; OFF regions per observation: "
+            self.info.value = ("ON region set; OFF regions per observation: "
                                + ", ".join(f"{k}: {v}" for k, v in list(n_off.items())[:8])
                                + (f" — {reasons[0]}" if reasons else ""))
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import html
 
-import numpy as np
 import ipywidgets as w
+import numpy as np
 
 from ._plot import figure, set_errorbars
 

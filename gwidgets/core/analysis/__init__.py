@@ -4,7 +4,14 @@
 >>> Analysis("examples/joint_crab_dl3.yaml").run()             # doctest: +SKIP
 """
 from .analysis import Analysis
-from .export import SessionState, config_to_script, config_to_state, session_to_config, session_to_state, state_to_config
+from .export import (
+           SessionState,
+           config_to_script,
+           config_to_state,
+           session_to_config,
+           session_to_state,
+           state_to_config,
+)
 from .products import read_fit_result
 from .steps import STEPS, StepNotAvailableError, register_step
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import AnalysisConfig, ConfigError
-from ..progress import make_progress
 from ..outdir import check_outdir
+from ..progress import make_progress
 from .products import outdir_guard, write_products
 from .steps import STEPS
 

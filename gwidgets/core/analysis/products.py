@@ -27,14 +27,14 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import yaml
 
 from ...errors import GwidgetsError
-from ..outdir import check_outdir, input_paths, write_marker
 from ..models.covariance_io import covariance_filename
+from ..outdir import check_outdir, input_paths, write_marker
 
 __all__ = ["WRITERS", "register_writer", "write_products", "check_outdir", "outdir_guard", "read_fit_result",
            "fit_result_dict"]

@@ -72,7 +72,7 @@ class DataStore:
 
     # ------------------------------------------------------------ construct
     @classmethod
-    def from_dir(cls, path, hdu_table_filename=None, obs_table_filename=None) -> "DataStore":
+    def from_dir(cls, path, hdu_table_filename=None, obs_table_filename=None) -> DataStore:
         """Open a data store directory.
 
         Uses ``hdu-index.fits[.gz]`` and ``obs-index.fits[.gz]`` when present
@@ -104,7 +104,7 @@ class DataStore:
         return cls(hdu_index, obs_table, name=path.name)
 
     @classmethod
-    def from_files(cls, paths, name: str = "") -> "DataStore":
+    def from_files(cls, paths, name: str = "") -> DataStore:
         """Build the indexes by reading the headers of the given FITS files.
 
         Files with an EVENTS HDU define observations; files holding only IRFs

@@ -1,8 +1,8 @@
 """Event lists (GADF ``EVENTS`` HDU) and good time intervals (``GTI``)."""
 from __future__ import annotations
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.coordinates import Angle, SkyCoord
 from astropy.table import Table
 from astropy.time import Time
@@ -31,7 +31,7 @@ class EventList:
         self.table = table
 
     @classmethod
-    def from_hdu(cls, hdu) -> "EventList":
+    def from_hdu(cls, hdu) -> EventList:
         """Read from a `gwidgets.core.io.fits.TableHDU`, checking columns and units."""
         t = Table(meta=dict(hdu.header), copy=False)
         t["EVENT_ID"] = hdu.column("EVENT_ID") if hdu.has_column("EVENT_ID") else np.arange(hdu.nrows)
@@ -92,10 +92,10 @@ class EventList:
         return self.radec.separation(self.pointing_radec)
 
     # -------------------------------------------------------------- selections
-    def select_mask(self, mask) -> "EventList":
+    def select_mask(self, mask) -> EventList:
         return EventList(self.table[np.asarray(mask, dtype=bool)])
 
-    def select_energy(self, e_min=None, e_max=None) -> "EventList":
+    def select_energy(self, e_min=None, e_max=None) -> EventList:
         """Events with ``e_min <= ENERGY < e_max``."""
         energy = self.energy
         mask = np.ones(len(self), dtype=bool)
@@ -105,18 +105,18 @@ class EventList:
             mask &= energy < u.Quantity(e_max)
         return self.select_mask(mask)
 
-    def select_time(self, start, stop) -> "EventList":
+    def select_time(self, start, stop) -> EventList:
         """Events with ``start <= TIME < stop`` (`~astropy.time.Time` or MET Quantities)."""
         t = self.table["TIME"].quantity
         start = (start - self.time_ref).to(u.s) if isinstance(start, Time) else u.Quantity(start, u.s)
         stop = (stop - self.time_ref).to(u.s) if isinstance(stop, Time) else u.Quantity(stop, u.s)
         return self.select_mask((t >= start) & (t < stop))
 
-    def select_offset(self, offset_min=0 * u.deg, offset_max=180 * u.deg) -> "EventList":
+    def select_offset(self, offset_min=0 * u.deg, offset_max=180 * u.deg) -> EventList:
         off = self.offset
         return self.select_mask((off >= Angle(offset_min)) & (off < Angle(offset_max)))
 
-    def select_region(self, region, wcs=None) -> "EventList":
+    def select_region(self, region, wcs=None) -> EventList:
         """Events inside a `regions` sky region (or a list of them: their union).
 
         Circles are tested exactly on the sphere; other shapes in a local
@@ -177,7 +177,7 @@ class GTI:
         self.meta = dict(meta or {})
 
     @classmethod
-    def from_hdu(cls, hdu) -> "GTI":
+    def from_hdu(cls, hdu) -> GTI:
         """Read a GTI HDU; an interval with STOP before START (or not finite) is a `DataFileError`."""
         gti = cls(hdu.quantity("START", "s", default_unit="s"), hdu.quantity("STOP", "s", default_unit="s"), hdu.header)
         gti.meta["FILENAME"] = hdu.filename
@@ -214,7 +214,7 @@ class GTI:
         """Total good time."""
         return (self.stop - self.start).sum().to(u.s)
 
-    def select_time(self, start, stop) -> "GTI":
+    def select_time(self, start, stop) -> GTI:
         """Intervals clipped to ``[start, stop]`` (MET Quantities or Time); empty ones dropped."""
         if isinstance(start, Time):
             start = (start - self.time_ref).to(u.s)

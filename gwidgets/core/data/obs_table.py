@@ -17,10 +17,8 @@ Examples
 """
 from __future__ import annotations
 
-from typing import Callable
-
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.coordinates import Angle, SkyCoord
 from astropy.table import Table
 from astropy.time import Time
@@ -64,7 +62,7 @@ class ObservationTable(Table):
     """
 
     @classmethod
-    def from_index_table(cls, table: Table, filename: str = "obs-index") -> "ObservationTable":
+    def from_index_table(cls, table: Table, filename: str = "obs-index") -> ObservationTable:
         """Standardise an OBS_INDEX table: units on the known columns, ``OBJECT`` as str."""
         if "OBS_ID" not in table.colnames:
             raise MissingColumnError("OBS_ID", "OBS_INDEX", filename, table.colnames)
@@ -114,7 +112,7 @@ class ObservationTable(Table):
         return text
 
     # -------------------------------------------------------------- selections
-    def select_rows(self, mask_or_predicate) -> "ObservationTable":
+    def select_rows(self, mask_or_predicate) -> ObservationTable:
         """Rows where a boolean mask is true, or where ``predicate(table)`` is true.
 
         ``predicate`` receives this table and returns a boolean array, e.g.
@@ -129,12 +127,12 @@ class ObservationTable(Table):
             raise GwidgetsError(f"Selection mask has shape {mask.shape}, expected ({len(self)},)")
         return self[mask]
 
-    def select_ids(self, obs_ids) -> "ObservationTable":
+    def select_ids(self, obs_ids) -> ObservationTable:
         """Rows whose OBS_ID is in ``obs_ids`` (in table order)."""
         ids = np.atleast_1d(np.asarray(obs_ids, dtype=np.int64))
         return self.select_rows(np.isin(np.asarray(self["OBS_ID"], dtype=np.int64), ids))
 
-    def select_sky_cone(self, center: SkyCoord, radius, border=0 * u.deg) -> "ObservationTable":
+    def select_sky_cone(self, center: SkyCoord, radius, border=0 * u.deg) -> ObservationTable:
         """Pointings within ``radius`` (+ ``border``) of ``center`` (any frame)."""
         radius = Angle(radius) + Angle(border)
         if not radius.deg > 0:
@@ -142,7 +140,7 @@ class ObservationTable(Table):
         sep = self.pointing_radec.separation(center.icrs if hasattr(center, "icrs") else center)
         return self.select_rows(sep <= radius)
 
-    def select_sky_box(self, lon, lat, frame: str = "icrs") -> "ObservationTable":
+    def select_sky_box(self, lon, lat, frame: str = "icrs") -> ObservationTable:
         """Pointings inside a lon/lat box, e.g. ``lon=(80, 90) * u.deg, lat=(20, 25) * u.deg``.
 
         Longitude ranges may wrap (``lon=(350, 10) * u.deg``).
@@ -158,7 +156,7 @@ class ObservationTable(Table):
             in_lon = (plon >= lon_min) | (plon <= lon_max)
         return self.select_rows(in_lon & (plat >= lat_min) & (plat <= lat_max))
 
-    def select_time(self, start, stop, partial_overlap: bool = True) -> "ObservationTable":
+    def select_time(self, start, stop, partial_overlap: bool = True) -> ObservationTable:
         """Observations overlapping ``[start, stop]`` (`~astropy.time.Time`, or MET Quantities).
 
         With ``partial_overlap=False`` only observations entirely inside are kept.
@@ -179,7 +177,7 @@ class ObservationTable(Table):
             return (t - self.time_ref).to(u.s)
         return u.Quantity(t, u.s)
 
-    def select_zenith(self, min=0 * u.deg, max=90 * u.deg) -> "ObservationTable":
+    def select_zenith(self, min=0 * u.deg, max=90 * u.deg) -> ObservationTable:
         """Observations with ``min <= ZEN_PNT < max`` (falls back to 90° - ALT_PNT)."""
         if "ZEN_PNT" in self.colnames:
             zen = self._col("ZEN_PNT")
@@ -187,7 +185,7 @@ class ObservationTable(Table):
             zen = 90 * u.deg - self._col("ALT_PNT")
         return self.select_rows((zen >= Angle(min)) & (zen < Angle(max)))
 
-    def select_range(self, column: str, min=None, max=None) -> "ObservationTable":
+    def select_range(self, column: str, min=None, max=None) -> ObservationTable:
         """Rows with ``min <= column < max`` (either bound may be None)."""
         values = self._col(column)
         mask = np.ones(len(self), dtype=bool)
@@ -197,7 +195,7 @@ class ObservationTable(Table):
             mask &= values < max
         return self.select_rows(mask)
 
-    def select_object(self, name: str, exact: bool = False) -> "ObservationTable":
+    def select_object(self, name: str, exact: bool = False) -> ObservationTable:
         """Rows whose OBJECT matches ``name`` (case- and space-insensitive; substring unless ``exact``)."""
         col = "OBJECT" if "OBJECT" in self.colnames else "TARGET_NAME"
         norm = lambda s: "".join(str(s).lower().split())  # noqa: E731

@@ -10,8 +10,8 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
@@ -49,7 +49,7 @@ class Observation:
     <Quantity 95840.4 m2>
     """
 
-    def __init__(self, obs_id: int, store: "DataStore", meta: dict | None = None):
+    def __init__(self, obs_id: int, store: DataStore, meta: dict | None = None):
         self.obs_id = int(obs_id)
         self._store = store
         self.meta = dict(meta or {})
@@ -82,7 +82,7 @@ class Observation:
             raise MissingIRFError(self.obs_id, hdu_type, self.available_hdus)
         return None
 
-    def load_all(self) -> "Observation":
+    def load_all(self) -> Observation:
         """Load events, GTI and every available IRF now (returns self)."""
         for t in ("events", "gti", *IRF_TYPES):
             self._load(t)
@@ -263,7 +263,7 @@ class Observations(list):
     def livetime(self) -> u.Quantity:
         return sum((o.livetime for o in self), 0 * u.s)
 
-    def load_all(self, n_threads: int = 2) -> "Observations":
+    def load_all(self, n_threads: int = 2) -> Observations:
         """Load events, GTI and all IRFs of every observation now, ``n_threads`` files at a time.
 
         Decompression and parsing release the GIL for most of their time, so

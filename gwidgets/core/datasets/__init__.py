@@ -10,7 +10,6 @@
 The map classes are imported on first use (they pull in the map/IRF machinery).
 """
 from ..._lazy import lazy_exports
-
 from .base import DatasetError
 from .datasets import Datasets
 from .evaluator import JointEvaluator

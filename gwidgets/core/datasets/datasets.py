@@ -148,7 +148,7 @@ class Datasets:
     def names(self) -> list:
         return [d.name for d in self._datasets]
 
-    def copy(self) -> "Datasets":
+    def copy(self) -> Datasets:
         """A new collection of copies of the datasets (models not copied, shared model re-assigned)."""
         return Datasets([d.copy() for d in self._datasets], models=self._models)
 
@@ -243,7 +243,7 @@ class Datasets:
 
     # ------------------------------------------------------------------ I/O
     @classmethod
-    def read(cls, paths, pattern: str | None = None, models=None, format: str | None = None) -> "Datasets":
+    def read(cls, paths, pattern: str | None = None, models=None, format: str | None = None) -> Datasets:
         """Read spectra: a folder, a list of files, one file, or gammapy's datasets YAML.
 
         * a folder: every spectrum file in it (sorted; ``pattern`` narrows the
@@ -273,7 +273,8 @@ class Datasets:
 
     def write(self, directory, overwrite: bool = False, format: str = "ogip") -> list:
         """Write every dataset into ``directory``: ``pha_obs<name>.fits`` (+ bkg/arf/rmf) for ``"ogip"``,
-        ``<name>.fits`` for ``"gadf"`` (gammapy's default format)."""
+        ``<name>.fits`` for ``"gadf"`` (gammapy's default format).
+        """
         directory = Path(directory)
         pattern = "{}.fits" if format == "gadf" else "pha_obs{}.fits"
         return [d.write(directory / pattern.format(d.name), overwrite=overwrite, format=format)

@@ -353,7 +353,7 @@ class JointEvaluator:
         return 2.0 * (total - self.c_n @ mu)
 
     def _exact(self) -> float:
-        """gammapy's per-bin formulas with nan_to_num (used when the fast form is not finite).
+        """Gammapy's per-bin formulas with nan_to_num (used when the fast form is not finite).
 
         A prediction that is not finite (a model overflowing at trial parameters, e.g. a
         log-parabola with alpha = 200) has likelihood zero: +inf, never the 0 that

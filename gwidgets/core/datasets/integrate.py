@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 
 __all__ = ["BinIntegrator", "quadrature_ok", "union_grid", "MAX_SUB_DECADES", "SMOOTH_MODELS"]
 

@@ -22,8 +22,8 @@ Examples
 """
 from __future__ import annotations
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.table import Table
 
 from ..geom import Map
@@ -239,7 +239,8 @@ class MapDataset:
 
     def _signal_box(self):
         """``(box, signal)``: the bounding box (y0, y1, x0, x1) of all sky models' cut-outs and their summed
-        predicted counts inside it, or ``(None, None)`` when no model has any pixel on the map."""
+        predicted counts inside it, or ``(None, None)`` when no model has any pixel on the map.
+        """
         parts = [self._evaluator(m).compute() for m in self._sky_models()]
         parts = [(sl, v) for sl, v in parts if sl is not None]
         if not parts:
@@ -272,7 +273,7 @@ class MapDataset:
         return cash_sum(c["counts"], self.npred().data, mask=c["mask"], truncation_value=TRUNCATION_VALUE)
 
     def residuals(self, method: str = "diff") -> Map:
-        """counts − npred (``"diff"``), (counts − npred)/npred (``"diff/model"``) or /√npred (``"diff/sqrt(model)"``)."""
+        """Counts − npred (``"diff"``), (counts − npred)/npred (``"diff/model"``) or /√npred (``"diff/sqrt(model)"``)."""
         npred = self.npred().data
         diff = self.counts.data - npred
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -287,14 +288,14 @@ class MapDataset:
         return Map(self.counts.geom, data)
 
     # ---------------------------------------------------------------- stacking
-    def copy(self, name=None) -> "MapDataset":
+    def copy(self, name=None) -> MapDataset:
         return MapDataset(self.counts.copy(), self.exposure.copy(), None if self.background is None else self.background.copy(),
                           psf=None if self.psf is None else PSFKernel(self.psf.data.copy(), self.psf.binsz_deg),
                           edisp=None if self.edisp is None else self.edisp.copy(), mask_safe=self.mask_safe,
                           mask_fit=self.mask_fit, name=self.name if name is None else name, livetime=self.livetime,
                           irf_weights=self.irf_weights, meta=self.meta)
 
-    def to_masked(self, name=None) -> "MapDataset":
+    def to_masked(self, name=None) -> MapDataset:
         """A copy with counts, background and exposure set to 0 outside the safe mask (gammapy's stacking convention)."""
         ds = self.copy(name=name)
         if self.mask_safe is not None:
@@ -304,7 +305,7 @@ class MapDataset:
             ds.exposure = Map(self.exposure.geom, self.exposure.data * self.mask_safe_image[None], self.exposure.unit)
         return ds
 
-    def to_image(self, name=None) -> "MapDataset":
+    def to_image(self, name=None) -> MapDataset:
         """One reco-energy bin: counts and background summed inside the safe mask (gammapy's ``to_image``)."""
         from ..geom import Map as _Map
 
@@ -320,7 +321,7 @@ class MapDataset:
                           mask_safe=mask.any(axis=0, keepdims=True), name=self.name if name is None else name,
                           livetime=self.livetime, irf_weights=self.irf_weights, meta=self.meta)
 
-    def stack(self, other: "MapDataset"):
+    def stack(self, other: MapDataset):
         """Add ``other`` in place (counts, background, exposure inside each safe mask; PSF and EDISP exposure-weighted)."""
         if other.counts.data.shape != self.counts.data.shape or other.exposure.data.shape != self.exposure.data.shape:
             raise DatasetError(f"Cannot stack '{other.name}' onto '{self.name}': different geometries")

@@ -18,8 +18,8 @@ parameter values, so unchanged models cost one tuple comparison.
 """
 from __future__ import annotations
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from scipy.signal import fftconvolve
 
 from .base import DatasetError

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import functools
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 
 from .base import DatasetError
 
@@ -46,12 +46,12 @@ class PSFKernel:
         return (self.data.shape[1] // 2) * self.binsz_deg
 
     @classmethod
-    def delta(cls, n_energy: int, binsz_deg: float) -> "PSFKernel":
+    def delta(cls, n_energy: int, binsz_deg: float) -> PSFKernel:
         """No PSF: a unit pixel."""
         return cls(np.ones((n_energy, 1, 1)), binsz_deg)
 
     @classmethod
-    def from_irf(cls, psf, energy_axis_true, offset, binsz, max_radius=None, oversample: int = 3) -> "PSFKernel":
+    def from_irf(cls, psf, energy_axis_true, offset, binsz, max_radius=None, oversample: int = 3) -> PSFKernel:
         """Kernel of the PSF IRF ``psf`` at field-of-view ``offset`` for pixels of ``binsz``.
 
         The size is the largest 99.9 % containment radius over the energies

@@ -91,7 +91,7 @@ class MapDatasetOnOff(MapDataset):
 
     # ------------------------------------------------------------------ build
     @classmethod
-    def from_ring(cls, dataset: MapDataset, ring, name: str | None = None) -> "MapDatasetOnOff":
+    def from_ring(cls, dataset: MapDataset, ring, name: str | None = None) -> MapDatasetOnOff:
         """From a `MapDataset` and a `RingBackgroundMaker` (run on it) or a `RingBackgroundResult` of it.
 
         Counts, OFF counts and acceptances come from the ring; exposure, PSF,
@@ -184,7 +184,7 @@ class MapDatasetOnOff(MapDataset):
         return float(c["zero_sum"] - c["zero"][sl][m].sum() + inside.sum())
 
     # ------------------------------------------------------------------ misc
-    def copy(self, name=None) -> "MapDatasetOnOff":
+    def copy(self, name=None) -> MapDatasetOnOff:
         return MapDatasetOnOff(self.counts.copy(), self.exposure.copy(), self.counts_off.copy(),
                                self.acceptance.copy(), self.acceptance_off.copy(),
                                psf=None if self.psf is None else PSFKernel(self.psf.data.copy(), self.psf.binsz_deg),

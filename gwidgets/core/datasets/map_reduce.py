@@ -13,8 +13,8 @@ Examples
 """
 from __future__ import annotations
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 
 from ..executor import get_executor
 from ..reduction.map_maker import MapMaker

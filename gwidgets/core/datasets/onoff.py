@@ -212,7 +212,8 @@ class SpectrumDatasetOnOff(SpectrumDataset):
 
     def write(self, filename, overwrite: bool = False, format: str = "ogip"):
         """Write ``format`` ``"ogip"`` / ``"ogip-sherpa"`` (``filename`` = PHA and ``*_bkg``, ``*_arf``,
-        ``*_rmf`` next to it) or ``"gadf"`` (one file, gammapy's default format)."""
+        ``*_rmf`` next to it) or ``"gadf"`` (one file, gammapy's default format).
+        """
         return write_spectrum(self.to_ogip(), filename, format=format, overwrite=overwrite)
 
     @classmethod

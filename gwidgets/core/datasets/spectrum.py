@@ -28,15 +28,14 @@ from __future__ import annotations
 
 import uuid
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.table import Table
 
 from ..io.ogip import OGIPSpectrum
 from ..io.spectrum_formats import read_spectrum, write_spectrum
 from ..stats import cash, cash_sqrt_ts
-from .base import (ArrayAttribute, DatasetError, bump_epoch, energy_mask, model_components, to_edges,
-                   to_float)
+from .base import ArrayAttribute, DatasetError, bump_epoch, energy_mask, model_components, to_edges, to_float
 from .integrate import BinIntegrator
 
 __all__ = ["SpectrumDataset"]

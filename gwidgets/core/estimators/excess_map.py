@@ -18,8 +18,8 @@ Examples
 """
 from __future__ import annotations
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.convolution import Tophat2DKernel
 
 from ...errors import GwidgetsError

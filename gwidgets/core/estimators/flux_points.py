@@ -19,12 +19,12 @@ Examples
 """
 from __future__ import annotations
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.table import Table
 
 from ..datasets.base import to_edges
-from .norm_fit import DEFAULT_SCAN, EstimatorError, NormLikelihood, resolve_source, estimate_norm
+from .norm_fit import DEFAULT_SCAN, EstimatorError, NormLikelihood, estimate_norm, resolve_source
 from .sed_table import FluxPoints, reference_columns
 
 __all__ = ["FluxPointsEstimator", "snap_mask", "OPTIONAL", "as_dataset_list"]

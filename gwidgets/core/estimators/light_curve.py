@@ -23,13 +23,13 @@ Examples
 """
 from __future__ import annotations
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.table import Table
 from astropy.time import Time
 
 from ..datasets.base import to_edges
-from .flux_points import FluxPointsEstimator, source_spectral, as_dataset_list
+from .flux_points import FluxPointsEstimator, as_dataset_list, source_spectral
 from .norm_fit import EstimatorError, resolve_source
 from .sed_table import FluxPoints
 from .variability import variability_tests
@@ -126,7 +126,7 @@ class LightCurveEstimator:
         return (f"LightCurveEstimator(time bins={n}, energy bands={len(self.energy_edges) - 1}, "
                 f"source={self.source!r}, selection_optional={list(self.selection_optional)})")
 
-    def run(self, datasets) -> "LightCurve":
+    def run(self, datasets) -> LightCurve:
         datasets = as_dataset_list(datasets)
         source = resolve_source(datasets, self.source)
         ranges = [dataset_time_range(d) for d in datasets]
@@ -171,7 +171,7 @@ class LightCurveEstimator:
         return row
 
 
-def _build(rows, model, source, fpe) -> "LightCurve":
+def _build(rows, model, source, fpe) -> LightCurve:
     from .flux_points import build_flux_points
 
     fp = build_flux_points(rows, model, source, [], fpe)
@@ -234,7 +234,7 @@ class LightCurve(FluxPoints):
         return variability_tests(t[sed_type].quantity.value, t[f"{sed_type}_err"].quantity.value)
 
     @classmethod
-    def read(cls, filename, format=None) -> "LightCurve":
+    def read(cls, filename, format=None) -> LightCurve:
         fp = FluxPoints.read(filename, format)
         return cls(fp.table)
 

@@ -24,8 +24,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.table import Table
 
 from ...errors import DataFileError, FileNotFoundGwError, UnitError
@@ -51,7 +51,8 @@ _FITS_KEYS = {"source": "SOURCE", "n_sigma": "N_SIGMA", "n_sigma_ul": "N_SIG_UL"
 
 def reference_columns(model, e_min, e_max, e_ref=None) -> dict:
     """``e_ref`` (default the log centre) and the reference model's dnde, flux, eflux, e2dnde per bin
-    (floats in TeV units)."""
+    (floats in TeV units).
+    """
     e_min, e_max = np.asarray(e_min, float), np.asarray(e_max, float)
     e_ref = np.sqrt(e_min * e_max) if e_ref is None else np.asarray(e_ref, float)
     dnde = np.asarray(model.dnde_values(e_ref), float)
@@ -255,7 +256,7 @@ class FluxPoints:
         table.write(str(filename), format=fmt, overwrite=overwrite)
 
     @classmethod
-    def read(cls, filename, format=None, reference_model=None) -> "FluxPoints":
+    def read(cls, filename, format=None, reference_model=None) -> FluxPoints:
         """Read an SED table of any GADF SED type (``SED_TYPE`` keyword, else guessed from the columns).
 
         Likelihood tables keep their reference model and norms. ``dnde``, ``e2dnde``,

@@ -22,8 +22,8 @@ Examples
 """
 from __future__ import annotations
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ...errors import GwidgetsError

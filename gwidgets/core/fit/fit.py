@@ -31,9 +31,9 @@ from astropy.table import Table
 from iminuit import Minuit
 
 from ...errors import GwidgetsError
+from ..models.spectral_errors import attach_covariance
 from .objective import Objective, StopFit
 from .result import Covariance, CovarianceResult, FitResult, OptimizeResult
-from ..models.spectral_errors import attach_covariance
 
 __all__ = ["Fit", "FitError", "StopFit", "as_datasets"]
 

@@ -12,8 +12,8 @@ Examples
 """
 from __future__ import annotations
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.table import Table
 
 from ...errors import GwidgetsError
@@ -150,20 +150,20 @@ class MapAxis:
             return np.clip(idx, 0, self.nbin - 1)
         return np.where((idx < 0) | (idx >= self.nbin), -1, idx)
 
-    def slice(self, sl: slice) -> "MapAxis":
+    def slice(self, sl: slice) -> MapAxis:
         start, stop, _ = sl.indices(self.nbin)
         return MapAxis(self.edges[start : stop + 1], name=self.name, interp=self.interp)
 
-    def squash(self) -> "MapAxis":
+    def squash(self) -> MapAxis:
         """One bin covering the whole axis."""
         return MapAxis(self.bounds, name=self.name, interp=self.interp)
 
-    def copy(self, **kwargs) -> "MapAxis":
+    def copy(self, **kwargs) -> MapAxis:
         kw = dict(edges=self.edges, name=self.name, interp=self.interp)
         kw.update(kwargs)
         return MapAxis(**kw)
 
-    def is_allclose(self, other: "MapAxis", rtol: float = 1e-6) -> bool:
+    def is_allclose(self, other: MapAxis, rtol: float = 1e-6) -> bool:
         return (
             isinstance(other, MapAxis)
             and self.nbin == other.nbin
@@ -192,7 +192,7 @@ class MapAxis:
         table[hi] = self.edges_max[idx]
 
     @classmethod
-    def from_bands_columns(cls, table, colnames: list[str], interp: str) -> "MapAxis":
+    def from_bands_columns(cls, table, colnames: list[str], interp: str) -> MapAxis:
         lo, hi = colnames
         lo_v = np.unique(u.Quantity(table[lo]))
         hi_v = np.unique(u.Quantity(table[hi]))

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.io import fits
 from astropy.table import Table
 
@@ -44,13 +44,13 @@ class Map:
     def quantity(self) -> u.Quantity:
         return u.Quantity(self.data, self.unit, copy=False)
 
-    def copy(self, **kwargs) -> "Map":
+    def copy(self, **kwargs) -> Map:
         kw = dict(geom=self.geom, data=self.data.copy(), unit=self.unit, meta=self.meta)
         kw.update(kwargs)
         return Map(**kw)
 
     # ------------------------------------------------------------- filling
-    def fill_events(self, events, weights=None) -> "Map":
+    def fill_events(self, events, weights=None) -> Map:
         """Histogram an `EventList` (sky position and, if the map has one, reco energy)."""
         iy, ix = self.geom.coord_to_idx(events.radec)
         idx = [iy, ix]
@@ -67,13 +67,13 @@ class Map:
         return self
 
     # ----------------------------------------------------------- reductions
-    def sum_over_axes(self, keepdims: bool = False) -> "Map":
+    def sum_over_axes(self, keepdims: bool = False) -> Map:
         n = len(self.geom.axes)
         data = self.data.sum(axis=tuple(range(n)), keepdims=keepdims)
         geom = self.geom.to_cube([a.squash() for a in self.geom.axes]) if keepdims else self.geom.to_image()
         return Map(geom, data, self.unit, self.meta)
 
-    def cutout(self, position, width) -> "Map":
+    def cutout(self, position, width) -> Map:
         geom = self.geom.cutout(position, width)
         sy, sx = geom._cutout_slices
         ny, nx = self.geom.npix[1], self.geom.npix[0]
@@ -125,7 +125,7 @@ class Map:
         self.to_hdulist(hdu).writeto(path, overwrite=overwrite)
 
     @classmethod
-    def read(cls, path, hdu: str | None = None) -> "Map":
+    def read(cls, path, hdu: str | None = None) -> Map:
         """Read a map written by gwidgets or gammapy ("gadf" WCS format)."""
         from ..io.fits import FitsFile
 

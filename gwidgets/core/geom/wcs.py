@@ -15,11 +15,10 @@ Examples
 """
 from __future__ import annotations
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.coordinates import Angle, SkyCoord
 from astropy.wcs import WCS
-from astropy.wcs.utils import proj_plane_pixel_area
 
 from ...errors import GwidgetsError
 from .axes import MapAxis
@@ -105,10 +104,10 @@ class WcsGeom:
                 return ax
         raise GwidgetsError(f"Geometry has no axis '{name}' (axes: {[a.name for a in self.axes]})")
 
-    def to_image(self) -> "WcsGeom":
+    def to_image(self) -> WcsGeom:
         return WcsGeom(self.wcs, self.npix, ())
 
-    def to_cube(self, axes) -> "WcsGeom":
+    def to_cube(self, axes) -> WcsGeom:
         return WcsGeom(self.wcs, self.npix, list(axes))
 
     # ---------------------------------------------------------- coordinates
@@ -163,7 +162,7 @@ class WcsGeom:
                 mask |= pixreg.contains(pix).reshape(mask.shape)
         return mask if inside else ~mask
 
-    def cutout(self, position: SkyCoord, width) -> "WcsGeom":
+    def cutout(self, position: SkyCoord, width) -> WcsGeom:
         """A sub-geometry of ``width`` centred (to the nearest pixel) on ``position``."""
         w = _angle_deg(width)
         w = (w, w) if np.ndim(w) == 0 else tuple(w)

@@ -29,8 +29,8 @@ import zlib
 from functools import cached_property, lru_cache
 from pathlib import Path
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 
 from ...errors import (
     FileNotFoundGwError,
@@ -127,7 +127,7 @@ _COMMENTARY = ("COMMENT", "HISTORY", "")
 
 
 def _number(text: str):
-    """int or float of a FITS number (``D`` exponents, blanks inside as astropy allows); None if not one."""
+    """Int or float of a FITS number (``D`` exponents, blanks inside as astropy allows); None if not one."""
     text = text.replace(" ", "")
     try:
         return int(text)
@@ -262,7 +262,7 @@ class _HDU:
     # An HDU keeps the file's name and raw bytes, not the `FitsFile` itself: no reference
     # cycle, so a file dropped by the data store's cache is freed at once (not at the next
     # full garbage collection), which keeps streaming reductions flat in memory.
-    def __init__(self, fitsfile: "FitsFile", index: int, header: Header, start: int, size: int):
+    def __init__(self, fitsfile: FitsFile, index: int, header: Header, start: int, size: int):
         self.filename = fitsfile.filename
         self._raw = fitsfile._raw
         self.index = index

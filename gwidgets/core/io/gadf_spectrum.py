@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 
 from ...errors import MissingHDUError, UnitError, UnsupportedFormatError
 from ..geom.axes import MapAxis

@@ -26,15 +26,21 @@ counts that do not agree), `OGIPError` (anything else unusable).
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 
-from ...errors import DataFileError, FileNotFoundGwError, MissingColumnError, MissingHDUError, UnitError, UnsupportedFormatError
+from ...errors import (
+    DataFileError,
+    FileNotFoundGwError,
+    MissingColumnError,
+    MissingHDUError,
+    UnitError,
+    UnsupportedFormatError,
+)
 from .fits import FITS_DTYPES, TFORM_CODES, FitsFile, parse_unit
 
 __all__ = ["OGIPSpectrum", "OGIPError", "OGIPMismatchError", "read_ogip", "read_pha", "read_arf", "read_rmf",
@@ -440,7 +446,7 @@ def read_ogip(pha_path, name=None) -> OGIPSpectrum:
 
 # --------------------------------------------------------------------------- writing
 def ogip_filenames(path) -> dict:
-    """gammapy's naming: ``x.fits`` → ``x_bkg.fits``, ``x_arf.fits``, ``x_rmf.fits``."""
+    """Gammapy's naming: ``x.fits`` → ``x_bkg.fits``, ``x_arf.fits``, ``x_rmf.fits``."""
     path = Path(path)
     suffix = "".join(path.suffixes) or ".fits"
     stem = path.name[: len(path.name) - len("".join(path.suffixes))] if path.suffixes else path.name

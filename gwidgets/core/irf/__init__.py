@@ -28,7 +28,7 @@ from .axes import IRFAxis
 from .background import Background2D, Background3D
 from .core import IRF
 from .edisp import EnergyDispersion2D
-from .psf_parametric import PSF3Gauss, PSFKing, ParametricPSF
+from .psf_parametric import ParametricPSF, PSF3Gauss, PSFKing
 from .psf_table import PSFTable
 from .rad_max import RadMax2D, fixed_rad_max
 from .registry import IRF_REGISTRY, hdu_class_from_header, load_irf

@@ -24,8 +24,8 @@ IRFAxis('energy_true', 3 bins, 0.1–100 TeV, log)
 """
 from __future__ import annotations
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 
 __all__ = ["IRFAxis", "AXIS_UNITS", "AXIS_INTERP"]
 
@@ -75,12 +75,12 @@ class IRFAxis:
         return self
 
     @classmethod
-    def _fast(cls, edges, unit, name, interp, nodes=None) -> "IRFAxis":
+    def _fast(cls, edges, unit, name, interp, nodes=None) -> IRFAxis:
         """Build without validation (for readers that have checked the values)."""
         return cls.__new__(cls)._init(edges, unit, name, interp, nodes)
 
     @classmethod
-    def from_nodes(cls, nodes, name: str, interp: str | None = None, unit=None) -> "IRFAxis":
+    def from_nodes(cls, nodes, name: str, interp: str | None = None, unit=None) -> IRFAxis:
         """Axis defined by its bin centres (GADF columns with ``_LO == _HI``)."""
         x, unit = _values_unit(nodes, unit)
         x = np.atleast_1d(x)
@@ -92,7 +92,7 @@ class IRFAxis:
         return cls._fast(edges_from_nodes(x, interp), unit, name, interp, x)
 
     @classmethod
-    def coerce(cls, axis) -> "IRFAxis":
+    def coerce(cls, axis) -> IRFAxis:
         """An `IRFAxis` from an `IRFAxis` or anything like `MapAxis` (``edges``, ``name``, ``interp``)."""
         if isinstance(axis, IRFAxis):
             return axis
@@ -167,10 +167,10 @@ class IRFAxis:
             return np.clip(idx, 0, self.nbin - 1)
         return np.where((idx < 0) | (idx >= self.nbin) | ~np.isfinite(x), -1, idx)
 
-    def copy(self, name: str | None = None) -> "IRFAxis":
+    def copy(self, name: str | None = None) -> IRFAxis:
         return IRFAxis._fast(self._edges, self.unit, name or self.name, self.interp, self._nodes)
 
-    def squash(self) -> "IRFAxis":
+    def squash(self) -> IRFAxis:
         """One bin spanning the whole axis."""
         return IRFAxis._fast(self._edges[[0, -1]], self.unit, self.name, self.interp)
 

@@ -6,8 +6,8 @@ explode — `IRF.evaluate` has ``limit_extrapolation=True`` for that.
 """
 from __future__ import annotations
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 
 from .core import IRF
 

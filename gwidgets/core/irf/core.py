@@ -18,11 +18,10 @@ A subclass sets the GADF names (``tag``, ``required_axes``, data ``column``,
 from __future__ import annotations
 
 import warnings
-
 from functools import lru_cache, reduce
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 
 from ...errors import MissingColumnError
 from .axes import IRFAxis
@@ -126,7 +125,7 @@ class IRF:
         raise MissingColumnError(cls.column, hdu.name, hdu.filename, hdu.columns)
 
     @classmethod
-    def from_hdu(cls, hdu) -> "IRF":
+    def from_hdu(cls, hdu) -> IRF:
         """Read from a GADF table HDU (`gwidgets.core.io.fits.TableHDU`).
 
         Raises `MissingColumnError` (axis or data column), `UnitError` (a unit

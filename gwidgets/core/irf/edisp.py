@@ -1,8 +1,8 @@
 """Energy dispersion: migration (E_reco / E_true) density vs true energy and offset (GADF ``edisp_2d``)."""
 from __future__ import annotations
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 
 from .core import IRF
 

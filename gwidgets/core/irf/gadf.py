@@ -15,8 +15,8 @@ import math
 import warnings
 from functools import lru_cache
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 
 from ...errors import MissingColumnError, UnitError, UnsupportedFormatError
 from ..io.fits import parse_unit

@@ -39,7 +39,7 @@ def scale_coordinate(x, interp: str) -> np.ndarray:
 
 
 def log_values(values: np.ndarray) -> np.ndarray:
-    """log of IRF values in their own precision, zeros clipped to that type's ``tiny`` (gammapy's LogScale)."""
+    """Log of IRF values in their own precision, zeros clipped to that type's ``tiny`` (gammapy's LogScale)."""
     values = np.asarray(values)
     tiny = np.finfo(values.dtype).tiny if values.dtype.kind == "f" else np.finfo(np.float32).tiny
     return np.log(np.clip(values, tiny, np.inf))

@@ -9,8 +9,8 @@ the (log energy, offset) node grid, extrapolated beyond it and clipped at 0
 """
 from __future__ import annotations
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.coordinates import Angle
 
 from .core import IRF, is_pointlike_header
@@ -83,7 +83,7 @@ class ParametricPSF(IRF):
         return self.data
 
     @classmethod
-    def from_hdu(cls, hdu) -> "ParametricPSF":
+    def from_hdu(cls, hdu) -> ParametricPSF:
         names = column_names(hdu)
         axes = [read_axis(hdu, name, names) for name in cls.required_axes]
         shape = tuple(ax.nbin for ax in axes)

@@ -1,8 +1,8 @@
 """Tabulated PSF: radial profile dP/dΩ vs true energy, offset and radius (GADF ``psf_table``)."""
 from __future__ import annotations
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.coordinates import Angle
 
 from .core import IRF

@@ -8,8 +8,8 @@ as gammapy's ``RadMax2D.from_irf``).
 """
 from __future__ import annotations
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.coordinates import Angle
 
 from .axes import IRFAxis
@@ -34,7 +34,7 @@ class RadMax2D(IRF):
         return self
 
     @classmethod
-    def from_fixed(cls, value, aeff=None, energy_axis=None, offset_axis=None) -> "RadMax2D":
+    def from_fixed(cls, value, aeff=None, energy_axis=None, offset_axis=None) -> RadMax2D:
         """A constant RAD_MAX (deg, or a Quantity) over the ranges of ``aeff`` (or the given axes).
 
         Evaluates to ``value`` everywhere (nearest-node, no fill value), as

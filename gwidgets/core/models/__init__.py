@@ -9,19 +9,38 @@ Spectral models also answer to their gammapy names (``PowerLawSpectralModel``
 is `PowerLaw`, ...).
 """
 from .core import KIND_REGISTRY, MODEL_REGISTRY, Model, ParameterDef, get_model_class, register
-from .parameter import Parameter, ParameterError, Parameters
-from .spectral_base import LogParabola, PowerLaw, SpectralModel, integrate_loglog
-from .spectral import (BrokenPowerLaw, ConstantSpectral, ExpCutoffPowerLaw, GaussianSpectral, PowerLaw2,
-                       PowerLawNorm, SmoothBrokenPowerLaw)
-from .spectral_template import EBLAbsorption, TemplateSpectral
-from .spectral_compound import AbsorbedSpectral, CompoundSpectral, ScaleSpectral
-from .spatial import (ConstantSpatialModel, DiskSpatialModel, GaussianSpatialModel, PointSpatialModel,
-                      ShellSpatialModel, SpatialModel)
-from .spatial_template import TemplateSpatialModel
-from .temporal import (ConstantTemporalModel, ExpDecayTemporalModel, GaussianTemporalModel,
-                       LightCurveTemplateTemporalModel, LinearTemporalModel, TemporalModel)
-from .sky_model import FoVBackgroundModel, SkyModel
 from .models import Models
+from .parameter import Parameter, ParameterError, Parameters
+from .sky_model import FoVBackgroundModel, SkyModel
+from .spatial import (
+                       ConstantSpatialModel,
+                       DiskSpatialModel,
+                       GaussianSpatialModel,
+                       PointSpatialModel,
+                       ShellSpatialModel,
+                       SpatialModel,
+)
+from .spatial_template import TemplateSpatialModel
+from .spectral import (
+                       BrokenPowerLaw,
+                       ConstantSpectral,
+                       ExpCutoffPowerLaw,
+                       GaussianSpectral,
+                       PowerLaw2,
+                       PowerLawNorm,
+                       SmoothBrokenPowerLaw,
+)
+from .spectral_base import LogParabola, PowerLaw, SpectralModel, integrate_loglog
+from .spectral_compound import AbsorbedSpectral, CompoundSpectral, ScaleSpectral
+from .spectral_template import EBLAbsorption, TemplateSpectral
+from .temporal import (
+                       ConstantTemporalModel,
+                       ExpDecayTemporalModel,
+                       GaussianTemporalModel,
+                       LightCurveTemplateTemporalModel,
+                       LinearTemporalModel,
+                       TemporalModel,
+)
 
 # gammapy names of the spectral models
 PowerLawSpectralModel = PowerLaw

@@ -15,8 +15,8 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 
 from .parameter import Parameter, ParameterError, Parameters
 
@@ -107,7 +107,7 @@ def _same(a, b) -> bool:
     return (math.isnan(a) and math.isnan(b)) or a == b
 
 
-def parameter_to_dict(p: Parameter, pdef: "ParameterDef | None" = None, full_output=False, link=None) -> dict:
+def parameter_to_dict(p: Parameter, pdef: ParameterDef | None = None, full_output=False, link=None) -> dict:
     """One parameter in gammapy's YAML layout.
 
     ``frozen`` is always written (gammapy fills missing keys with *its*

@@ -43,13 +43,13 @@ class NamedCovariance(np.ndarray):
 
 
 def covariance_filename(yaml_path) -> Path:
-    """gammapy's name of the covariance file of ``yaml_path``: ``<stem>_covariance.dat`` beside it."""
+    """Gammapy's name of the covariance file of ``yaml_path``: ``<stem>_covariance.dat`` beside it."""
     yaml_path = Path(yaml_path)
     return yaml_path.with_name(f"{yaml_path.stem}_covariance.dat")
 
 
 def _beta_factor(model) -> float:
-    """ln 10 for the β of a base-10 log-parabola (file β_e → our β₁₀), else 1."""
+    """Ln 10 for the β of a base-10 log-parabola (file β_e → our β₁₀), else 1."""
     return math.log(10) if getattr(model, "log_base", "e") == "10" else 1.0
 
 

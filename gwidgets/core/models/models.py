@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import GwidgetsError
-from .parameter import ParameterError, Parameters
 from .covariance_io import attach_covariance, covariance_filename, models_covariance, read_covariance
 from .covariance_io import write_covariance as write_covariance_file
-from .sky_model import FoVBackgroundModel, SkyModel, SkyComponent
+from .parameter import ParameterError, Parameters
+from .sky_model import FoVBackgroundModel, SkyComponent, SkyModel
 from .yaml_io import components_from_dict, components_to_dict, dump_yaml, load_yaml, read_text
 
 __all__ = ["Models"]
@@ -114,10 +114,10 @@ class Models:
 
     @property
     def background_models(self) -> dict:
-        """dataset name -> its `FoVBackgroundModel`."""
+        """Dataset name -> its `FoVBackgroundModel`."""
         return {m.dataset_name: m for m in self._models if isinstance(m, FoVBackgroundModel)}
 
-    def select(self, dataset_name: str | None = None, kind: str | None = None) -> "Models":
+    def select(self, dataset_name: str | None = None, kind: str | None = None) -> Models:
         """Models that apply to ``dataset_name`` (``datasets_names`` None = all); ``kind`` "sky" or "background"."""
         out = []
         for m in self._models:
@@ -192,11 +192,11 @@ class Models:
 
     # ------------------------------------------------------------------ I/O
     def to_dict(self, full_output=False) -> dict:
-        """gammapy's model layout: ``{"components": [...]}``."""
+        """Gammapy's model layout: ``{"components": [...]}``."""
         return components_to_dict(self, full_output)
 
     @classmethod
-    def from_dict(cls, data: dict, path=None) -> "Models":
+    def from_dict(cls, data: dict, path=None) -> Models:
         """From ``{"components": [...]}``; ``path`` resolves relative template filenames."""
         models, links = components_from_dict(data, path)
         out = cls(models)
@@ -208,11 +208,11 @@ class Models:
         return dump_yaml(self.to_dict(full_output))
 
     @classmethod
-    def from_yaml(cls, text: str, path=None) -> "Models":
+    def from_yaml(cls, text: str, path=None) -> Models:
         return cls.from_dict(load_yaml(text), path)
 
     @classmethod
-    def read(cls, filename) -> "Models":
+    def read(cls, filename) -> Models:
         """Read a model YAML file (gammapy's or ours), with the covariance file its ``covariance:`` key names."""
         text = read_text(filename)
         try:
@@ -248,7 +248,7 @@ class Models:
             data["covariance"] = cov_path.name
         filename.write_text(dump_yaml(data))
 
-    def copy(self) -> "Models":
+    def copy(self) -> Models:
         """Deep copy; links between the copied parameters are re-created."""
         links = self.links
         out = Models([m.copy() for m in self._models])

@@ -23,10 +23,10 @@ Examples
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.table import Table
 
 from ...errors import GwidgetsError
@@ -238,7 +238,7 @@ class Parameter:
             self._notify("error", old, self._error)
 
     # ---------------------------------------------------------------- linking
-    def link_to(self, other: "Parameter | None"):
+    def link_to(self, other: Parameter | None):
         """Share ``other``'s value from now on (None unlinks, keeping the current value).
 
         A parameter linked to a parameter that is itself linked follows the
@@ -314,7 +314,7 @@ class Parameter:
             d["is_norm"] = True
         return d
 
-    def copy(self) -> "Parameter":
+    def copy(self) -> Parameter:
         p = Parameter(self.name, self.value, self.unit, self._min, self._max, self._frozen, self._error,
                       self.scale, self.is_norm, self.interp, self.description)
         return p
@@ -392,7 +392,7 @@ class Parameters:
         return [p.name for p in self._parameters]
 
     @property
-    def free_parameters(self) -> "Parameters":
+    def free_parameters(self) -> Parameters:
         return Parameters([p for p in self._parameters if not p.frozen and p.linked_to is None])
 
     @property
@@ -469,7 +469,7 @@ class Parameters:
         t["value"].format = t["error"].format = ".4g"
         return t
 
-    def copy(self) -> "Parameters":
+    def copy(self) -> Parameters:
         """Copies of the parameters (and of the covariance, if any)."""
         cov = None if self.covariance is None else np.array(self.covariance, dtype=float)
         return Parameters([p.copy() for p in self._parameters], covariance=cov)

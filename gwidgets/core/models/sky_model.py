@@ -19,13 +19,11 @@ from __future__ import annotations
 import uuid
 from typing import ClassVar
 
-import numpy as np
-
 from .core import get_model_class, register
 from .parameter import ParameterError, Parameters
 from .spatial import SpatialModel
-from .spectral_base import SpectralModel
 from .spectral import PowerLawNorm
+from .spectral_base import SpectralModel
 from .temporal import TemporalModel
 
 __all__ = ["SkyModel", "FoVBackgroundModel"]

@@ -24,14 +24,21 @@ from __future__ import annotations
 import functools
 from typing import ClassVar
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.coordinates import SkyCoord, frame_transform_graph
 from scipy.integrate import quad
 from scipy.special import erf
 
-from ._sphere import (angular_separation, one_minus_cos, oversampled_wcs, pixel_centers_world,
-                      pixel_solid_angle, position_angle, frame_of_wcs)
+from ._sphere import (
+    angular_separation,
+    frame_of_wcs,
+    one_minus_cos,
+    oversampled_wcs,
+    pixel_centers_world,
+    pixel_solid_angle,
+    position_angle,
+)
 from .core import Model, ParameterDef, register
 from .parameter import ParameterError
 
@@ -59,7 +66,7 @@ def _sigma_eff(lon_0, lat_0, lon, lat, phi, major, e):
 
 
 def _wrap_phi(phi_deg):
-    return np.radians((phi_deg % 180.0))
+    return np.radians(phi_deg % 180.0)
 
 
 class SpatialModel(Model):

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 

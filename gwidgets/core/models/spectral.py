@@ -15,8 +15,8 @@ Examples
 """
 from __future__ import annotations
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from scipy.special import erf
 
 from .core import ParameterDef, register

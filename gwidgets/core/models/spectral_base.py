@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 
 from .core import Model, ParameterDef, register
 from .spectral_errors import covariance_matrix, propagate

@@ -23,9 +23,8 @@ from __future__ import annotations
 import operator as _operator
 
 import numpy as np
-import astropy.units as u
 
-from .core import get_model_class, parameter_to_dict, register, ParameterDef
+from .core import ParameterDef, get_model_class, parameter_to_dict, register
 from .parameter import ParameterError, Parameters
 from .spectral_base import SpectralModel
 

@@ -23,8 +23,8 @@ Examples
 """
 from __future__ import annotations
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 
 from ...errors import UnsupportedFormatError
 from ._interp import exp_values, interp1d_extrap, interp2d_extrap, log_values

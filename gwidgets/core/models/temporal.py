@@ -22,8 +22,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.time import Time
 from scipy.special import erf
 

@@ -19,8 +19,8 @@
 """
 from __future__ import annotations
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.coordinates.matrix_utilities import rotation_matrix
 
 from ..irf.interp import exp_values

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.coordinates import Angle, SkyCoord
 from astropy.wcs import WCS
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.convolution import Ring2DKernel
 from scipy.signal import fftconvolve
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 
 from ...errors import GwidgetsError
 

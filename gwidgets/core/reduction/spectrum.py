@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.coordinates import Angle, SkyCoord
 
 from ...errors import DataFileError, GwidgetsError, MissingIRFError
@@ -173,7 +173,7 @@ def _excluded(region, mask) -> bool:
 
 
 def _rad_max_overlap(regions, rad_max, offset, energy_axis) -> bool:
-    """gammapy's check: some pair of centres closer than 2 × RAD_MAX in a RAD_MAX bin overlapping the energy range."""
+    """Gammapy's check: some pair of centres closer than 2 × RAD_MAX in a RAD_MAX bin overlapping the energy range."""
     import itertools
 
     centers = [r.center for r in regions]
@@ -392,7 +392,8 @@ class SpectrumExtractor:
 
     def _off_regions(self, on_region, pointing) -> ReflectedRegionsResult:
         """The finder's OFF regions, computed once per (ON region, pointing): runs of one wobble position
-        (e.g. 125 FACT runs at 2 pointings) share them. The finder and the exclusion mask are fixed."""
+        (e.g. 125 FACT runs at 2 pointings) share them. The finder and the exclusion mask are fixed.
+        """
         if not hasattr(on_region, "center"):
             return self.finder.run(on_region, pointing, exclusion_mask=self.exclusion_mask)
         c, p = on_region.center.icrs, pointing.icrs

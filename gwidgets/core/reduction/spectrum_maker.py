@@ -39,8 +39,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.table import Table
 
 from ...errors import EmptySelectionError, GwidgetsError
@@ -109,7 +109,8 @@ class SpectrumDatasets(Datasets):
     @property
     def notes(self) -> BatchNotes:
         """The batch's notes, one line per distinct cause (``.lines()``): what was noted, and why observations
-        were left out."""
+        were left out.
+        """
         notes = BatchNotes()
         for r in self.records:
             notes.extend(r.notes, r.obs_id)
@@ -120,7 +121,8 @@ class SpectrumDatasets(Datasets):
 
     def table(self) -> Table:
         """One row per input observation: obs_id, object, n_on, n_off, n_off_regions, offset, livetime,
-        containment_correction, reason."""
+        containment_correction, reason.
+        """
         cols = ["obs_id", "object", "n_on", "n_off", "n_off_regions", "offset_deg", "livetime_s",
                 "containment_correction", "reason"]
         rows = [[getattr(r, c) for c in cols] for r in self.records]

@@ -31,7 +31,7 @@ WAIT_SECONDS = 600.0
 
 
 def cache_dir() -> Path:
-    """gwidgets' cache directory (``$GWIDGETS_CACHE_DIR`` or the platform's user cache)."""
+    """Gwidgets' cache directory (``$GWIDGETS_CACHE_DIR`` or the platform's user cache)."""
     env = os.environ.get(CACHE_ENV)
     if env:
         return Path(env).expanduser()

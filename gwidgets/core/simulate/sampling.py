@@ -153,7 +153,8 @@ class InstrumentSampler:
 
     def _rows(self, source):
         """Per source: E·dN/dE·A_eff on the (θ, ln E) grid (s-1 per unit ln E); its E-integral per θ,
-        over all true energies and for reconstructed energies in E_RECO_RANGE."""
+        over all true energies and for reconstructed energies in E_RECO_RANGE.
+        """
         rows = self._source_rows.get(source.name)
         if rows is None:
             g = self.e_true * source.dnde(self.e_true) * self.aeff_cm2
@@ -165,7 +166,8 @@ class InstrumentSampler:
 
     def rate(self, source, offset, reco_range=False):
         """Expected rate (s-1, norm 1) of ``source`` photons at offset(s) ``offset`` (deg); with
-        ``reco_range`` only those reconstructed within E_RECO_RANGE."""
+        ``reco_range`` only those reconstructed within E_RECO_RANGE.
+        """
         return np.interp(offset, self.theta, self._rows(source)[2 if reco_range else 1], right=0.0)
 
     def expected_rate(self, source, ra_pnt, dec_pnt, reco_range=False, n_quad=64):

@@ -208,7 +208,8 @@ class IRFTable:
 
 def read_tables(hdus) -> dict:
     """``{"aeff", "edisp", "psf", "bkg"}`` → `IRFTable`, read back from the serialised HDUs
-    (exactly the float32 values that go into the files)."""
+    (exactly the float32 values that go into the files).
+    """
     buf = io.BytesIO()
     fits.HDUList([fits.PrimaryHDU(), *[h.copy() for h in hdus]]).writeto(buf)
     buf.seek(0)

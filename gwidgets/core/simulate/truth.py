@@ -105,7 +105,8 @@ def _source_entry(s, components):
 
 def truth_dict(sources, runs, expected, seed, background_rate) -> dict:
     """The truth document. ``expected[obs_id]`` is a pair of dicts of expected counts per component:
-    in the reconstructed-energy range, and (sources only) over all true energies."""
+    in the reconstructed-energy range, and (sources only) over all true energies.
+    """
     components, names = _components(sources)
     return {
         "components": components,

@@ -11,7 +11,7 @@ step is one new module plus one ``@register_step`` line.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ...config import ConfigError
 
@@ -48,4 +48,4 @@ def require(module: str, names, step: str):
 
 
 # the built-in steps (import order = run order)
-from . import observations, datasets, models, fit, flux_points, light_curve  # noqa: E402,F401
+from . import datasets, fit, flux_points, light_curve, models, observations  # noqa: E402,F401

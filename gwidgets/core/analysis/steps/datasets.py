@@ -18,8 +18,8 @@ or one per group with ``stack``; safe mask ``safe_mask.offset_max``.
 """
 from __future__ import annotations
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.time import Time
 
@@ -218,7 +218,8 @@ def _reduce_1d(analysis, progress=None):
 
 def read_spectra_group(group: dict, analysis) -> list:
     """The reduced spectra of a ``spectra`` group (OGIP / gadf files, their QUALITY as safe mask), named
-    ``<group>_<name>`` (the group's name alone for one file) and stacked with ``stack: true``."""
+    ``<group>_<name>`` (the group's name alone for one file) and stacked with ``stack: true``.
+    """
     from ...datasets import Datasets
 
     key = f"{group['key']}.spectra"

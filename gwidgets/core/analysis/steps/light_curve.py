@@ -10,8 +10,8 @@ per-observation datasets.
 """
 from __future__ import annotations
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.time import Time
 
 from ...config import ConfigError

@@ -12,8 +12,8 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.time import Time
 
@@ -147,7 +147,7 @@ def run(analysis, progress=None):
             notes.warn(prefix=f"Analysis: group '{group['name']}': ", stacklevel=2)
         out[group["name"]] = observations
     analysis.observations = out
-    analysis.log(f"observations: " + ", ".join(f"{k}: {len(v)}" for k, v in out.items()))
+    analysis.log("observations: " + ", ".join(f"{k}: {len(v)}" for k, v in out.items()))
     return out
 
 
