@@ -64,8 +64,32 @@ _UNIT_ALIASES = {
 def parse_unit(text) -> u.UnitBase:
     """Parse a FITS unit string, accepting the spellings found in DL3 files.
 
+    Known DL3 spellings (``"degrees"``, ``"1/s/MeV/sr"``, ``"m^2"`` ...) are mapped
+    first; other strings are read in the FITS unit format, then, failing that,
+    with ``^`` and ``**`` removed in astropy's generic format.
+
+    Parameters
+    ----------
+    text : str, `astropy.units.UnitBase` or None
+        The unit string (e.g. a ``TUNITn`` value); a unit is returned as is,
+        None or ``""`` give the dimensionless unit.
+
+    Returns
+    -------
+    astropy.units.UnitBase
+        The parsed unit.
+
+    Raises
+    ------
+    ValueError
+        If the string is not a unit in either format.
+
+    Examples
+    --------
     >>> parse_unit("s^-1 MeV^-1 sr^-1")
     Unit("1 / (MeV s sr)")
+    >>> parse_unit("degrees")
+    Unit("deg")
     """
     if isinstance(text, u.UnitBase):
         return text
@@ -96,8 +120,22 @@ def _parse_unit_cached(text: str) -> u.UnitBase:
 def read_bytes(path) -> bytes:
     """Read a file into memory, gunzipping it if it is gzip-compressed.
 
-    Raises `~gwidgets.errors.FileNotFoundGwError` or
-    `~gwidgets.errors.NotFITSError` (corrupt gzip stream).
+    Parameters
+    ----------
+    path : str or Path
+        The file; gzip compression is recognised from the magic bytes, not the name.
+
+    Returns
+    -------
+    bytes
+        The (decompressed) content of the file.
+
+    Raises
+    ------
+    ~gwidgets.errors.FileNotFoundGwError
+        If the file does not exist.
+    ~gwidgets.errors.NotFITSError
+        If the path is a directory or the gzip stream is corrupt or truncated.
     """
     path = Path(path)
     try:
@@ -226,6 +264,13 @@ class Header(dict):
     ``header.cards`` keeps the raw card images (a long-string card with its
     CONTINUE cards as one string) for a faithful conversion with :meth:`to_astropy`.
 
+    Parameters
+    ----------
+    cards : list of str
+        The 80-character card images of the header, without the ``END`` card.
+
+    Examples
+    --------
     >>> h = Header(["LONG    = 'first &'".ljust(80), "CONTINUE  'second'".ljust(80)])
     >>> h["LONG"]
     'first second'
@@ -253,6 +298,18 @@ class Header(dict):
             self[key] = _parse_value(text) if value is None else value
 
     def to_astropy(self):
+        """Convert to an `astropy.io.fits.Header` built from the raw card images.
+
+        Returns
+        -------
+        astropy.io.fits.Header
+            The same cards, parsed by astropy.
+
+        Examples
+        --------
+        >>> Header(["EXPOSURE=                 10.0 / s".ljust(80)]).to_astropy()["EXPOSURE"]
+        10.0
+        """
         from astropy.io import fits
 
         return fits.Header.fromstring("".join(self.cards))
@@ -286,10 +343,14 @@ class _HDU:
 
 
 class ImageHDU(_HDU):
-    """An image (or primary) HDU; ``data`` is a NumPy array in C order."""
+    """An image (or primary) HDU; ``data`` is a NumPy array in C order.
+
+    Built by `FitsFile`, not by users.
+    """
 
     @cached_property
     def data(self):
+        """The image as a native-endian array of shape ``(NAXISn, ..., NAXIS1)``; None if NAXIS is 0."""
         h = self.header
         naxis = h.get("NAXIS", 0)
         if naxis == 0:
@@ -311,6 +372,21 @@ class TableHDU(_HDU):
     ``columns`` lists the column names; ``column(name)`` returns a native-endian
     NumPy array (array cells have shape ``(nrows, *TDIM)``), ``quantity`` the
     same with the file's unit, converted and checked against an expected one.
+    Built by `FitsFile`, not by users.
+
+    Examples
+    --------
+    >>> import io
+    >>> from astropy.io import fits
+    >>> from astropy.table import Table
+    >>> buf = io.BytesIO()
+    >>> hdu = fits.BinTableHDU(Table({"ENERGY": [0.5, 2.0]}, units={"ENERGY": "TeV"}), name="EVENTS")
+    >>> fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(buf)
+    >>> events = FitsFile("events.fits", data=buf.getvalue())["EVENTS"]
+    >>> events.nrows, events.columns, events.unit("ENERGY")
+    (2, ['ENERGY'], 'TeV')
+    >>> events.quantity("ENERGY", "GeV")
+    <Quantity [ 500., 2000.] GeV>
     """
 
     @cached_property
@@ -356,6 +432,7 @@ class TableHDU(_HDU):
 
     @property
     def nrows(self) -> int:
+        """Number of rows (``NAXIS2``)."""
         return int(self.header.get("NAXIS2", 0))
 
     def __len__(self):
@@ -374,6 +451,7 @@ class TableHDU(_HDU):
 
     @property
     def columns(self) -> list[str]:
+        """Column names, in file order."""
         if self._layout is None:
             return list(self._astropy.columns.names)
         return list(self._layout[0])
@@ -388,16 +466,65 @@ class TableHDU(_HDU):
         raise MissingColumnError(name, self.name, self.filename, cols)
 
     def has_column(self, name: str) -> bool:
+        """Whether the table has a column ``name`` (case-insensitive).
+
+        Parameters
+        ----------
+        name : str
+            Column name.
+
+        Returns
+        -------
+        bool
+            True if a column of that name exists.
+        """
         return name.upper() in {c.upper() for c in self.columns}
 
     def unit(self, name: str) -> str:
+        """Unit string of a column as written in the file (``TUNITn``).
+
+        Parameters
+        ----------
+        name : str
+            Column name (case-insensitive).
+
+        Returns
+        -------
+        str
+            The unit text, ``""`` when the column has none.
+
+        Raises
+        ------
+        ~gwidgets.errors.MissingColumnError
+            If there is no such column.
+        """
         name = self._find(name)
         if self._layout is None:
             return str(self._astropy.columns[name].unit or "")
         return self._layout[2][name]
 
     def column(self, name: str) -> np.ndarray:
-        """Column ``name`` as a native-endian array (bool for logical, str for text)."""
+        """Column ``name`` as a native-endian array (bool for logical, str for text).
+
+        ``TSCALn``/``TZEROn`` are applied (giving unsigned integers for the FITS
+        unsigned convention, float64 otherwise); array cells give shape
+        ``(nrows, *TDIM)``.
+
+        Parameters
+        ----------
+        name : str
+            Column name (case-insensitive).
+
+        Returns
+        -------
+        numpy.ndarray
+            The column values.
+
+        Raises
+        ------
+        ~gwidgets.errors.MissingColumnError
+            If there is no such column.
+        """
         name = self._find(name)
         if self._layout is None:
             return np.asarray(self._astropy.data[name])
@@ -423,8 +550,26 @@ class TableHDU(_HDU):
     def quantity(self, name: str, unit=None, default_unit=None) -> u.Quantity:
         """Column ``name`` with its unit; converted to ``unit`` if given.
 
-        Raises `~gwidgets.errors.UnitError` when the file's unit cannot be
-        converted to ``unit``; ``default_unit`` is used when the file has none.
+        Parameters
+        ----------
+        name : str
+            Column name (case-insensitive).
+        unit : str or `astropy.units.UnitBase`, optional
+            Unit to convert to; the file's unit if None.
+        default_unit : str or `astropy.units.UnitBase`, optional
+            Unit assumed when the column has no ``TUNITn`` (dimensionless if None).
+
+        Returns
+        -------
+        astropy.units.Quantity
+            The column values with their unit.
+
+        Raises
+        ------
+        ~gwidgets.errors.UnitError
+            If the file's unit cannot be parsed or converted to ``unit``.
+        ~gwidgets.errors.MissingColumnError
+            If there is no such column.
         """
         name = self._find(name)
         text = self.unit(name)
@@ -445,7 +590,16 @@ class TableHDU(_HDU):
         return u.Quantity(values * factor, unit, copy=False)
 
     def to_table(self):
-        """The HDU as an `astropy.table.Table` with units and the header as meta."""
+        """The HDU as an `astropy.table.Table` with units and the header as meta.
+
+        Columns whose unit cannot be parsed are kept without a unit; the TTYPE,
+        TFORM, TUNIT, TDIM and NAXIS keywords are left out of the meta.
+
+        Returns
+        -------
+        astropy.table.Table
+            A table with one column per FITS column.
+        """
         from astropy.table import Table
 
         t = Table()
@@ -468,14 +622,33 @@ def _astropy_hdu(raw: bytes, index: int):
 class FitsFile:
     """A FITS file read into memory, with its HDUs indexed by name.
 
+    HDUs are looked up by ``EXTNAME`` (case-insensitive, ``"PRIMARY"`` for the
+    first HDU) or by index: ``f["EVENTS"]``, ``f[0]``, ``"GTI" in f``.
+
     Parameters
     ----------
     path : str or Path
         ``.fits`` or ``.fits.gz`` file.
+    data : bytes, optional
+        The (uncompressed) content of the file if already in memory; ``path`` is
+        then only used as the name in messages.
 
     Raises
     ------
-    FileNotFoundGwError, NotFITSError
+    ~gwidgets.errors.FileNotFoundGwError
+        If the file does not exist.
+    ~gwidgets.errors.NotFITSError
+        If it is not FITS (no ``SIMPLE`` card) or is truncated.
+
+    Examples
+    --------
+    >>> import io
+    >>> from astropy.io import fits
+    >>> buf = io.BytesIO()
+    >>> fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(name="IMAGE")]).writeto(buf)
+    >>> f = FitsFile("mem.fits", data=buf.getvalue())
+    >>> f.names, "image" in f, f.get("GTI") is None
+    (['PRIMARY', 'IMAGE'], True, True)
     """
 
     def __init__(self, path, data: bytes | None = None):
@@ -534,6 +707,7 @@ class FitsFile:
 
     @property
     def names(self) -> list[str]:
+        """Names of the HDUs, in file order (``EXTNAME`` upper-cased, ``PRIMARY`` or ``HDUn`` when missing)."""
         return [h.name for h in self.hdus]
 
     def __contains__(self, name) -> bool:
@@ -556,13 +730,39 @@ class FitsFile:
         raise MissingHDUError(key, self.filename, self.names)
 
     def get(self, key, default=None):
+        """HDU ``key`` (name or index), or ``default`` if the file has none.
+
+        Parameters
+        ----------
+        key : str or int
+            HDU name (case-insensitive) or index.
+        default : object, optional
+            Returned when the HDU is missing.
+
+        Returns
+        -------
+        ImageHDU, TableHDU or object
+            The HDU, or ``default``.
+        """
         try:
             return self[key]
         except MissingHDUError:
             return default
 
     def find_class(self, hduclas2=None, hduclas3=None, hduclas4=None):
-        """First HDU whose HDUCLASn keywords match (e.g. ``hduclas2="EFF_AREA"``)."""
+        """First HDU whose HDUCLASn keywords match (e.g. ``hduclas2="EFF_AREA"``).
+
+        Parameters
+        ----------
+        hduclas2, hduclas3, hduclas4 : str, optional
+            Upper-case values the ``HDUCLAS2``/``3``/``4`` keywords must have; None
+            matches anything.
+
+        Returns
+        -------
+        ImageHDU, TableHDU or None
+            The first matching HDU, None if none matches.
+        """
         for hdu in self.hdus:
             h = hdu.header
             if hduclas2 and str(h.get("HDUCLAS2", "")).strip().upper() != hduclas2:

@@ -47,7 +47,18 @@ _ARRAYS = {
 
 
 def is_gadf_spectrum(ff: FitsFile) -> bool:
-    """Whether ``ff`` is a gadf spectrum dataset: a COUNTS *table* HDU with its COUNTS_BANDS."""
+    """Whether ``ff`` is a gadf spectrum dataset: a COUNTS *table* HDU with its COUNTS_BANDS.
+
+    Parameters
+    ----------
+    ff : `~gwidgets.core.io.fits.FitsFile`
+        An open FITS file.
+
+    Returns
+    -------
+    bool
+        True if the file has a binary-table COUNTS HDU and a COUNTS_BANDS HDU.
+    """
     counts = ff.get("COUNTS")
     return counts is not None and hasattr(counts, "columns") and "COUNTS_BANDS" in ff
 
@@ -104,8 +115,30 @@ def _edges(axis: MapAxis, ff, name) -> np.ndarray:
 def read_gadf_spectrum(path, name=None) -> OGIPSpectrum:
     """Read a gammapy "gadf" spectrum dataset file (see module doc).
 
-    Raises `~gwidgets.errors.MissingHDUError` (no COUNTS / EXPOSURE),
-    `~gwidgets.errors.UnsupportedFormatError` (a map, or an EDISP over migration).
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    name : str, optional
+        Name of the spectrum; default the primary header's ``NAME``, else the
+        file name up to its first dot.
+
+    Returns
+    -------
+    `~gwidgets.core.io.ogip.OGIPSpectrum`
+        Energies in TeV, exposure in cm² s, livetime in s (NaN when the file has
+        no ``LIVETIME``, as in files written by gammapy).
+
+    Raises
+    ------
+    ~gwidgets.errors.MissingHDUError
+        If there is no COUNTS, COUNTS_BANDS or EXPOSURE HDU.
+    ~gwidgets.errors.UnsupportedFormatError
+        If an array is a map (several spatial bins) or EDISP is not an energy kernel.
+    ~gwidgets.errors.UnitError
+        If EXPOSURE is not in area × time units or an energy axis not in energy units.
+    ~gwidgets.core.io.ogip.OGIPError
+        If an HDU lacks its axes (``AXCOLSn``) or a column they name.
     """
     ff = FitsFile(path)
     if not is_gadf_spectrum(ff):
@@ -181,6 +214,38 @@ def write_gadf_spectrum(spec: OGIPSpectrum, path, overwrite: bool = False) -> Pa
 
     An OFF spectrum (``counts_off``) makes a `SpectrumDatasetOnOff` file, else a
     `SpectrumDataset` one (with BACKGROUND when ``spec.background`` is set).
+    A finite livetime is stored as ``LIVETIME`` (s) in the EXPOSURE header.
+
+    Parameters
+    ----------
+    spec : `~gwidgets.core.io.ogip.OGIPSpectrum`
+        The spectrum to write.
+    path : str or Path
+        The output file; missing parent folders are created.
+    overwrite : bool, optional
+        Replace an existing file.
+
+    Returns
+    -------
+    Path
+        The written file.
+
+    Raises
+    ------
+    ~gwidgets.core.io.ogip.OGIPError
+        If the file exists and ``overwrite`` is False.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from gwidgets.core.io.ogip import OGIPSpectrum
+    >>> spec = OGIPSpectrum(name="demo", counts=np.array([5., 3.]), energy_edges=np.array([1., 2., 4.]),
+    ...                     energy_edges_true=np.array([1., 2., 4.]), exposure=np.array([1e9, 2e9]),
+    ...                     livetime=1800., mask_safe=np.array([True, True]), acceptance=np.ones(2))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     back = read_gadf_spectrum(write_gadf_spectrum(spec, f"{tmp}/demo.fits"))
+    >>> back.name, back.counts.tolist(), back.livetime
+    ('demo', [5.0, 3.0], 1800.0)
     """
     from astropy.io import fits
 

@@ -63,9 +63,40 @@ class OGIPSpectrum:
     """One OGIP spectrum in canonical units (energies TeV, exposure cm² s, times s).
 
     Also the container of the gadf reader (`gwidgets.core.io.gadf_spectrum`), which
-    may set ``background`` / ``mask_fit``.  ``energy_edges`` are the reconstructed-energy (channel) edges, ``energy_edges_true``
-    the true-energy edges of the ARF / RMF; ``edisp`` is ``(n_true, n_reco)`` (None
-    without RMF); ``counts_off`` / ``acceptance_off`` are None without BKG file.
+    may set ``background`` / ``mask_fit``.
+
+    Parameters
+    ----------
+    name : str
+        Name of the spectrum (dataset).
+    counts : numpy.ndarray
+        ON counts per reconstructed-energy bin, shape ``(n_reco,)``.
+    energy_edges : numpy.ndarray
+        Reconstructed-energy (channel) edges in TeV, shape ``(n_reco + 1,)``.
+    energy_edges_true : numpy.ndarray
+        True-energy edges of the ARF / RMF in TeV, shape ``(n_true + 1,)``.
+    exposure : numpy.ndarray
+        Exposure (effective area × livetime) per true-energy bin in cm² s.
+    livetime : float
+        Livetime in s (NaN when unknown).
+    mask_safe : numpy.ndarray
+        Boolean safe mask per reconstructed-energy bin.
+    acceptance : numpy.ndarray
+        ON acceptance (``BACKSCAL`` of the PHA) per reconstructed-energy bin.
+    edisp : numpy.ndarray or None
+        Energy dispersion matrix, shape ``(n_true, n_reco)``; None without RMF.
+    counts_off : numpy.ndarray or None
+        OFF counts per reconstructed-energy bin; None without BKG file.
+    acceptance_off : numpy.ndarray or None
+        OFF acceptance per reconstructed-energy bin; None without BKG file.
+    meta : dict
+        Header keywords of the spectrum HDU.
+    filenames : dict
+        Files read, by kind (``"pha"``, ``"bkg"``, ``"arf"``, ``"rmf"``, ``"gadf"``).
+    background : numpy.ndarray or None
+        Known background counts per reconstructed-energy bin (gadf ``SpectrumDataset`` files).
+    mask_fit : numpy.ndarray or None
+        Boolean fit mask per reconstructed-energy bin.
     """
 
     name: str
@@ -157,7 +188,39 @@ def _ebounds(ff: FitsFile):
 
 # --------------------------------------------------------------------------- PHA / BKG
 def read_pha(path, referenced_by=None) -> dict:
-    """Read a PHA (or BKG) file: counts, quality, BACKSCAL, AREASCAL, EXPOSURE, header, EBOUNDS edges."""
+    """Read a PHA (or BKG) file: counts, quality, BACKSCAL, AREASCAL, EXPOSURE, header, EBOUNDS edges.
+
+    Parameters
+    ----------
+    path : str or Path
+        The PHA or BKG file (type I, one spectrum).
+    referenced_by : str, optional
+        What named the file (e.g. ``"the BACKFILE keyword of 'pha.fits'"``), for
+        the message when it does not exist.
+
+    Returns
+    -------
+    dict
+        ``filename``, ``counts`` (float array; ``RATE × EXPOSURE`` if there is no
+        COUNTS column), ``channel``, ``quality`` (int array), ``backscal``,
+        ``areascal`` (float arrays, keywords broadcast), ``exposure`` (float, s),
+        ``header`` (dict), ``cards`` (raw header cards) and ``energy_edges``
+        (EBOUNDS edges in TeV, None without EBOUNDS).
+
+    Raises
+    ------
+    ~gwidgets.errors.FileNotFoundGwError
+        If the file does not exist.
+    ~gwidgets.errors.UnsupportedFormatError
+        If it is a type II PHA file.
+    ~gwidgets.errors.MissingColumnError
+        If there is neither a COUNTS nor a RATE column.
+    OGIPError
+        If there is no SPECTRUM HDU or EXPOSURE keyword, counts are negative or
+        NaN, or the channels are not consecutive.
+    OGIPMismatchError
+        If SPECTRUM and EBOUNDS have different numbers of channels.
+    """
     ff = _open(path, referenced_by)
     hdu = _find_hdu(ff, ["SPECTRUM"], "SPECTRUM", what="SPECTRUM", hduclas_key="HDUCLAS1")
     h = hdu.header
@@ -207,7 +270,32 @@ def read_pha(path, referenced_by=None) -> dict:
 
 # --------------------------------------------------------------------------- ARF
 def read_arf(path, referenced_by=None):
-    """Read an ARF: (true-energy edges in TeV, effective area in cm² per bin)."""
+    """Read an ARF: (true-energy edges in TeV, effective area in cm² per bin).
+
+    Parameters
+    ----------
+    path : str or Path
+        The ARF file.
+    referenced_by : str, optional
+        What named the file, for the message when it does not exist.
+
+    Returns
+    -------
+    edges : numpy.ndarray
+        True-energy edges in TeV, shape ``(n + 1,)``.
+    aeff : numpy.ndarray
+        Effective area in cm², shape ``(n,)`` (``SPECRESP`` without unit is taken as cm²).
+
+    Raises
+    ------
+    ~gwidgets.errors.FileNotFoundGwError
+        If the file does not exist.
+    OGIPError
+        If there is no SPECRESP HDU, the bins are not contiguous and increasing,
+        or the effective area is negative, NaN or zero everywhere.
+    ~gwidgets.errors.UnitError
+        If an energy column is not in energy units.
+    """
     ff = _open(path, referenced_by)
     hdu = _find_hdu(ff, ["SPECRESP"], "SPECRESP", what="SPECRESP")
     lo = _to_tev(hdu.column("ENERG_LO"), hdu.unit("ENERG_LO"), "ENERG_LO", hdu.name, ff.filename)
@@ -303,7 +391,36 @@ class _VarTable:
 
 
 def read_rmf(path, referenced_by=None):
-    """Read an RMF: (true edges TeV, reco edges TeV, matrix (n_true, n_reco))."""
+    """Read an RMF: (true edges TeV, reco edges TeV, matrix (n_true, n_reco)).
+
+    Parameters
+    ----------
+    path : str or Path
+        The RMF file (MATRIX or SPECRESP MATRIX HDU plus EBOUNDS).
+    referenced_by : str, optional
+        What named the file, for the message when it does not exist.
+
+    Returns
+    -------
+    edges_true : numpy.ndarray
+        True-energy edges in TeV, shape ``(n_true + 1,)``.
+    edges_reco : numpy.ndarray
+        Reconstructed-energy (EBOUNDS) edges in TeV, shape ``(n_reco + 1,)``.
+    matrix : numpy.ndarray
+        Probability of each reconstructed-energy channel per true-energy bin,
+        shape ``(n_true, n_reco)``.
+
+    Raises
+    ------
+    ~gwidgets.errors.FileNotFoundGwError
+        If the file does not exist.
+    ~gwidgets.errors.MissingHDUError
+        If there is no EBOUNDS HDU.
+    OGIPMismatchError
+        If ``DETCHANS`` differs from the number of EBOUNDS channels.
+    OGIPError
+        If there is no MATRIX HDU or a row refers to channels outside the grid.
+    """
     ff = _open(path, referenced_by)
     hdu = _find_hdu(ff, ["MATRIX", "SPECRESP MATRIX"], "RSP_MATRIX", what="MATRIX")
     tab = _VarTable(hdu)
@@ -382,7 +499,31 @@ def _same_grid(a, b):
 
 
 def read_ogip(pha_path, name=None) -> OGIPSpectrum:
-    """Read a PHA file and its BKG / ARF / RMF into an `OGIPSpectrum` (see module doc)."""
+    """Read a PHA file and its BKG / ARF / RMF into an `OGIPSpectrum` (see module doc).
+
+    Parameters
+    ----------
+    pha_path : str or Path
+        The PHA file; the BKG, ARF and RMF files are those its ``BACKFILE``,
+        ``ANCRFILE`` and ``RESPFILE`` keywords name (relative to its folder).
+    name : str, optional
+        Name of the spectrum; default the PHA's ``OBS_ID``, else the file name
+        without ``pha_obs``/``pha_``.
+
+    Returns
+    -------
+    OGIPSpectrum
+        Energies in TeV, exposure (ARF × PHA ``EXPOSURE``) in cm² s, livetime in s.
+
+    Raises
+    ------
+    OGIPError
+        If there is no ANCRFILE, or neither EBOUNDS nor RESPFILE.
+    OGIPMismatchError
+        If the energy grids or channel counts of the files disagree.
+    ~gwidgets.errors.FileNotFoundGwError
+        If a linked file does not exist (the message names the keyword).
+    """
     pha_path = Path(pha_path)
     pha = read_pha(pha_path)
     header = pha["header"]
@@ -446,7 +587,23 @@ def read_ogip(pha_path, name=None) -> OGIPSpectrum:
 
 # --------------------------------------------------------------------------- writing
 def ogip_filenames(path) -> dict:
-    """Gammapy's naming: ``x.fits`` → ``x_bkg.fits``, ``x_arf.fits``, ``x_rmf.fits``."""
+    """Gammapy's naming: ``x.fits`` → ``x_bkg.fits``, ``x_arf.fits``, ``x_rmf.fits``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The PHA file name.
+
+    Returns
+    -------
+    dict
+        Paths by kind: ``"pha"``, ``"bkg"``, ``"arf"``, ``"rmf"``.
+
+    Examples
+    --------
+    >>> sorted(p.name for p in ogip_filenames("out/pha_obs23523.fits").values())
+    ['pha_obs23523.fits', 'pha_obs23523_arf.fits', 'pha_obs23523_bkg.fits', 'pha_obs23523_rmf.fits']
+    """
     path = Path(path)
     suffix = "".join(path.suffixes) or ".fits"
     stem = path.name[: len(path.name) - len("".join(path.suffixes))] if path.suffixes else path.name
@@ -554,6 +711,42 @@ def write_ogip(spec: OGIPSpectrum, path, overwrite: bool = False, format: str = 
     """Write ``spec`` as PHA + BKG + ARF + RMF (names as `ogip_filenames`); returns the paths.
 
     ``format="ogip"`` writes energies in TeV, ``"ogip-sherpa"`` in keV (for Sherpa / XSPEC).
+    The BKG file is written only with ``counts_off``, the RMF only with ``edisp``.
+
+    Parameters
+    ----------
+    spec : OGIPSpectrum
+        The spectrum; its livetime must be > 0 (the ARF is exposure / livetime).
+    path : str or Path
+        The PHA file; the others are named after it.
+    overwrite : bool, optional
+        Replace existing files.
+    format : {"ogip", "ogip-sherpa"}, optional
+        Energy unit of the files: TeV or keV.
+
+    Returns
+    -------
+    dict
+        The written paths by kind (``"pha"``, ``"arf"`` and, if written, ``"bkg"``, ``"rmf"``).
+
+    Raises
+    ------
+    OGIPError
+        For an unknown format, an existing file without ``overwrite``, or a
+        livetime that is not > 0.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> spec = OGIPSpectrum(name="1", counts=np.array([5., 3.]), energy_edges=np.array([1., 2., 4.]),
+    ...                     energy_edges_true=np.array([1., 2., 4.]), exposure=np.array([1e9, 2e9]),
+    ...                     livetime=1800., mask_safe=np.array([True, True]), acceptance=np.ones(2),
+    ...                     edisp=np.eye(2))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     files = write_ogip(spec, f"{tmp}/pha_obs1.fits")
+    ...     back = read_ogip(files["pha"])
+    >>> sorted(files), back.name, back.exposure.tolist()
+    (['arf', 'pha', 'rmf'], '1', [1000000000.0, 2000000000.0])
     """
     from astropy.io import fits
 

@@ -59,6 +59,21 @@ def spectrum_file_kind(path):
     """``"pha"`` (OGIP source spectrum), ``"bkg"``, ``"response"`` (ARF / RMF), ``"gadf"`` or None.
 
     None for a FITS file that is none of these and for a file that is not FITS.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    str or None
+        The kind of file.
+
+    Raises
+    ------
+    ~gwidgets.errors.FileNotFoundGwError
+        If the file does not exist.
     """
     try:
         ff = FitsFile(path)
@@ -86,6 +101,19 @@ def find_spectrum_files(directory, pattern: str | None = None) -> list[Path]:
     ``pattern`` (a glob, e.g. ``"pha_*.fits"``) narrows the candidates; BKG,
     ARF and RMF files are left out however they are named, and so is a PHA file
     that another one names as its BACKFILE.
+
+    Parameters
+    ----------
+    directory : str or Path
+        The folder (not searched recursively without a recursive pattern).
+    pattern : str, optional
+        Glob of candidate files; default all files ending in ``.fits``,
+        ``.fits.gz``, ``.fit``, ``.pha`` or ``.fits.fz``.
+
+    Returns
+    -------
+    list of Path
+        The spectrum files, each readable with `read_spectrum`.
     """
     directory = Path(directory)
     candidates = sorted(p for p in directory.glob(pattern or "*") if p.is_file()
@@ -97,7 +125,29 @@ def find_spectrum_files(directory, pattern: str | None = None) -> list[Path]:
 
 
 def read_spectrum(path, name=None, format: str | None = None) -> OGIPSpectrum:
-    """Read one spectrum file in ``format`` (None: recognised from the file)."""
+    """Read one spectrum file in ``format`` (None: recognised from the file).
+
+    Parameters
+    ----------
+    path : str or Path
+        A PHA file or a gadf spectrum dataset file.
+    name : str, optional
+        Name of the spectrum (default: from the file, see the readers).
+    format : {"ogip", "ogip-sherpa", "gadf"}, optional
+        Format of the file; recognised with `spectrum_file_kind` if None.
+
+    Returns
+    -------
+    `~gwidgets.core.io.ogip.OGIPSpectrum`
+        The spectrum.
+
+    Raises
+    ------
+    ~gwidgets.errors.UnsupportedFormatError
+        If the file is a BKG, ARF or RMF file, or no spectrum at all.
+    ~gwidgets.errors.DataFileError
+        For an unknown format.
+    """
     if format is None:
         kind = spectrum_file_kind(path)
         format = _KIND_FORMAT.get(kind)
@@ -113,7 +163,30 @@ def read_spectrum(path, name=None, format: str | None = None) -> OGIPSpectrum:
 
 
 def write_spectrum(spec: OGIPSpectrum, path, format: str = "ogip", overwrite: bool = False):
-    """Write ``spec`` in ``format`` (``"ogip"``, ``"ogip-sherpa"`` or ``"gadf"``)."""
+    """Write ``spec`` in ``format`` (``"ogip"``, ``"ogip-sherpa"`` or ``"gadf"``).
+
+    Parameters
+    ----------
+    spec : `~gwidgets.core.io.ogip.OGIPSpectrum`
+        The spectrum.
+    path : str or Path
+        Output file (the PHA file for the OGIP formats).
+    format : {"ogip", "ogip-sherpa", "gadf"}, optional
+        Output format.
+    overwrite : bool, optional
+        Replace existing files.
+
+    Returns
+    -------
+    dict or Path
+        The written paths by kind (OGIP formats) or the written file (gadf).
+
+    Raises
+    ------
+    ~gwidgets.errors.DataFileError
+        For an unknown format (`~gwidgets.core.io.ogip.OGIPError` from the
+        writers for existing files).
+    """
     writer = SPECTRUM_WRITERS.get(format)
     if writer is None:
         raise DataFileError(f"Unknown spectrum format '{format}' (known: {', '.join(SPECTRUM_WRITERS)})", path)
