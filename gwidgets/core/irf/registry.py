@@ -1,13 +1,14 @@
 """Which class reads which GADF IRF HDU: `IRF_REGISTRY` and `load_irf`.
 
 A new IRF format is one class (with ``tag`` and ``from_hdu``) and one line in
-`IRF_REGISTRY`.  The class comes from the caller (the HDU index's
+`IRF_REGISTRY` (see docs/extending.md).  The class comes from the caller (the HDU index's
 ``HDU_CLASS``) or from the HDU's ``HDUCLAS2``/``HDUCLAS4`` keywords, old
 spellings included (CTA 1DC writes ``HDUCLAS4 = '2D'``, ``'3GAUSS'``, ``'3D'``).
 """
 from __future__ import annotations
 
 from ...errors import UnsupportedFormatError
+from ..registry import Registry
 from .aeff import EffectiveArea2D
 from .background import Background2D, Background3D
 from .edisp import EnergyDispersion2D
@@ -17,17 +18,16 @@ from .rad_max import RadMax2D
 
 __all__ = ["IRF_REGISTRY", "load_irf", "hdu_class_from_header"]
 
-#: GADF HDU class → IRF class
-IRF_REGISTRY = {
-    "aeff_2d": EffectiveArea2D,
-    "edisp_2d": EnergyDispersion2D,
-    "psf_table": PSFTable,
-    "psf_3gauss": PSF3Gauss,
-    "psf_king": PSFKing,
-    "bkg_2d": Background2D,
-    "bkg_3d": Background3D,
-    "rad_max_2d": RadMax2D,
-}
+#: GADF HDU class → IRF class (a new IRF class is one file plus one line here)
+IRF_REGISTRY = Registry("IRF class")
+IRF_REGISTRY.add("aeff_2d", EffectiveArea2D)
+IRF_REGISTRY.add("edisp_2d", EnergyDispersion2D)
+IRF_REGISTRY.add("psf_table", PSFTable)
+IRF_REGISTRY.add("psf_3gauss", PSF3Gauss)
+IRF_REGISTRY.add("psf_king", PSFKing)
+IRF_REGISTRY.add("bkg_2d", Background2D)
+IRF_REGISTRY.add("bkg_3d", Background3D)
+IRF_REGISTRY.add("rad_max_2d", RadMax2D)
 
 _PSF = {"PSF_TABLE": "psf_table", "TABLE": "psf_table", "PSF_3GAUSS": "psf_3gauss", "3GAUSS": "psf_3gauss",
         "PSF_KING": "psf_king", "KING": "psf_king"}
@@ -83,12 +83,11 @@ def load_irf(hdu, hdu_class: str | None = None):
     >>> aeff = load_irf(FitsFile(path)["EFFECTIVE AREA"])     # doctest: +SKIP
     """
     tag = str(hdu_class).strip().lower() if hdu_class else hdu_class_from_header(hdu)
-    cls = IRF_REGISTRY.get(tag or "")
-    if cls is None:
+    if tag not in IRF_REGISTRY:
         what = f"IRF class '{tag}'" if tag else "no IRF class (no HDUCLAS2/HDUCLAS4 keywords)"
         raise UnsupportedFormatError(
             f"HDU '{hdu.name}' of file '{hdu.filename}' has {what}, which gwidgets cannot read "
             f"(supported: {', '.join(IRF_REGISTRY)})",
             hdu.filename,
         )
-    return cls.from_hdu(hdu)
+    return IRF_REGISTRY[tag].from_hdu(hdu)

@@ -8,7 +8,7 @@ load in gammapy (see `gwidgets.core.models.yaml_io` for the rules).
 Spectral models also answer to their gammapy names (``PowerLawSpectralModel``
 is `PowerLaw`, ...).
 """
-from .core import KIND_REGISTRY, MODEL_REGISTRY, Model, ParameterDef, get_model_class, register
+from .core import KIND_REGISTRY, Model, ParameterDef, get_model_class, register
 from .models import Models
 from .parameter import Parameter, ParameterError, Parameters
 from .sky_model import FoVBackgroundModel, SkyModel
@@ -58,7 +58,7 @@ ScaleSpectralModel = ScaleSpectral
 EBLAbsorptionNormSpectralModel = EBLAbsorption
 
 __all__ = [
-    "MODEL_REGISTRY", "KIND_REGISTRY", "Model", "ParameterDef", "get_model_class", "register",
+    "KIND_REGISTRY", "Model", "ParameterDef", "get_model_class", "register",
     "Parameter", "ParameterError", "Parameters",
     "SpectralModel", "PowerLaw", "LogParabola", "integrate_loglog",
     "PowerLaw2", "PowerLawNorm", "ExpCutoffPowerLaw", "BrokenPowerLaw", "SmoothBrokenPowerLaw",

@@ -3,7 +3,8 @@
 A model class declares its parameters once (``parameter_defs``) and a pure
 static ``evaluate(x, **params)``; instances hold `Parameters`. The registry
 maps every tag (our class name plus gammapy's tags, so gammapy model YAML
-loads here) to its class; a new model is one class + ``@register``.
+loads here) to its class, per kind; a new model is one class + ``@register``
+(see docs/extending.md).
 
 Every ``evaluate`` works both on Quantities and on plain floats given in the
 *canonical units* of the parameter definitions; the fit's hot path uses the
@@ -18,40 +19,98 @@ from typing import ClassVar
 import astropy.units as u
 import numpy as np
 
+from ..registry import Registry
 from .parameter import Parameter, ParameterError, Parameters
 
-__all__ = ["ParameterDef", "Model", "MODEL_REGISTRY", "KIND_REGISTRY", "register", "get_model_class",
-           "parameter_from_dict", "parameter_to_dict"]
+__all__ = ["ParameterDef", "Model", "KIND_REGISTRY", "register", "get_model_class", "parameter_from_dict",
+           "parameter_to_dict"]
 
-#: tag -> model class, for every kind of model (spectral, spatial, temporal, component).
-#: A few short gammapy aliases ("gauss", "const", "template") exist for several
-#: kinds; here the first registered wins, `get_model_class(tag, kind)` is exact.
-MODEL_REGISTRY: dict[str, type] = {}
-#: kind -> {tag -> class}
-KIND_REGISTRY: dict[str, dict[str, type]] = {}
+#: model kind ("spectral", "spatial", "temporal", "component") -> `Registry` of tag -> model class.
+#: A few short gammapy aliases ("gauss", "const", "template") exist for several kinds, so a tag is
+#: looked up within its kind (`get_model_class(tag, kind)`).
+KIND_REGISTRY: dict[str, Registry] = {kind: Registry(f"{kind} model")
+                                      for kind in ("spectral", "spatial", "temporal", "component")}
 
 
 def register(cls):
-    """Class decorator: add a model class to the registry under all its tags."""
+    """Register a model class under its class name and all its ``tag`` names, within its ``kind``.
+
+    Parameters
+    ----------
+    cls : type
+        A `Model` subclass with ``kind`` and ``tag`` class attributes.
+
+    Returns
+    -------
+    type
+        ``cls`` itself, so that ``register`` works as a class decorator.
+
+    Raises
+    ------
+    RegistryError
+        If one of the names is already taken by another model class of the same kind (nothing is
+        registered then).
+
+    Examples
+    --------
+    >>> from gwidgets.core.models import PowerLaw, register
+    >>> register(PowerLaw) is PowerLaw     # registering the same class again changes nothing
+    True
+    """
     kind = getattr(cls, "kind", "") or "other"
-    by_kind = KIND_REGISTRY.setdefault(kind, {})
-    for tag in (cls.__name__, *getattr(cls, "tag", ())):
-        by_kind[tag] = cls
-        MODEL_REGISTRY.setdefault(tag, cls)
-        if MODEL_REGISTRY[tag].__name__ == cls.__name__:  # re-registration (reload) replaces
-            MODEL_REGISTRY[tag] = cls
+    registry = KIND_REGISTRY.setdefault(kind, Registry(f"{kind} model"))
+    tags = tuple(dict.fromkeys((cls.__name__, *getattr(cls, "tag", ()))))
+    for tag in tags:  # check all names first: a refused class leaves no partial entries
+        if tag in registry and registry[tag] is not cls:
+            registry.add(tag, cls)  # raises the RegistryError naming both classes
+    for tag in tags:
+        registry.add(tag, cls)
     return cls
 
 
 def get_model_class(tag: str, kind: str | None = None):
-    """Model class for a YAML ``type`` tag, optionally restricted to one kind."""
-    registry = MODEL_REGISTRY if kind is None else KIND_REGISTRY.get(kind, {})
-    try:
-        return registry[tag]
-    except (KeyError, TypeError):
-        what = f"{kind} model" if kind and kind != "component" else "model"
-        known = sorted({c.tag[0] if getattr(c, "tag", ()) else c.__name__ for c in registry.values()})
-        raise ParameterError(f"Unknown {what} type '{tag}'; known: {', '.join(known)}") from None
+    """The model class of a YAML ``type`` tag, looked up within ``kind``.
+
+    Parameters
+    ----------
+    tag : str
+        A class name or one of its tags (gammapy's included, e.g. ``"PowerLawSpectralModel"``, ``"pl"``).
+    kind : str, optional
+        ``"spectral"``, ``"spatial"``, ``"temporal"`` or ``"component"``. Without it, the tag must
+        name a model of exactly one kind.
+
+    Returns
+    -------
+    type
+        The model class.
+
+    Raises
+    ------
+    ParameterError
+        If no model of ``kind`` has that tag, or (without ``kind``) several kinds have it.
+
+    Examples
+    --------
+    >>> get_model_class("gauss", "spectral").__name__
+    'GaussianSpectral'
+    >>> get_model_class("gauss", "spatial").__name__
+    'GaussianSpatialModel'
+    """
+    if kind is None:
+        found = {k: reg[tag] for k, reg in KIND_REGISTRY.items() if isinstance(tag, str) and tag in reg}
+        if len(found) == 1:
+            return next(iter(found.values()))
+        if len(found) > 1:
+            raise ParameterError(f"Model type '{tag}' exists for several kinds ({', '.join(found)}); "
+                                 "give the kind (spectral, spatial, temporal or component)")
+        registries = list(KIND_REGISTRY.values())
+    else:
+        registries = [KIND_REGISTRY.get(kind, {})]
+        if isinstance(tag, str) and tag in registries[0]:
+            return registries[0][tag]
+    what = f"{kind} model" if kind and kind != "component" else "model"
+    known = sorted({c.tag[0] if getattr(c, "tag", ()) else c.__name__ for r in registries for c in r.values()})
+    raise ParameterError(f"Unknown {what} type '{tag}'; known: {', '.join(known)}")
 
 
 @dataclass(frozen=True)
