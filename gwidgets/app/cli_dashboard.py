@@ -26,7 +26,7 @@ import threading
 from pathlib import Path
 
 __all__ = ["add_parser", "run", "main", "dashboard_notebook", "write_notebook", "voila_command", "voila_env", "popen_kwargs",
-           "STORE_ENV", "IRF_ENV", "NOTEBOOK_NAME"]
+           "STORE_ENV", "IRF_ENV", "NOTEBOOK_NAME", "CULL_IDLE_TIMEOUT"]
 
 #: internal: the data store path that ``gwidgets dashboard PATH`` hands to the dashboard notebook's kernel
 STORE_ENV = "GWIDGETS_DASHBOARD_STORE"
@@ -85,16 +85,49 @@ def write_notebook(directory, extra_code: str | None = None) -> Path:
     return path
 
 
+#: seconds a kernel with no page connected may stay idle before Voilà culls it (a page closed
+#: without its unload request: a laptop lid, a dropped network); checked every CULL_INTERVAL s
+CULL_IDLE_TIMEOUT = 30.0
+CULL_INTERVAL = 10.0
+
+
 def voila_command(notebook, port: int | None = None, no_browser: bool = False, ip: str | None = None,
-                  preheat: bool = False) -> list[str]:
+                  preheat: bool = False, pool_size: int = 1,
+                  cull_idle_timeout: float | None = CULL_IDLE_TIMEOUT) -> list[str]:
     """The command line that serves ``notebook`` with Voilà in this Python environment.
 
-    ``preheat``: keep one kernel that has already run the notebook waiting for the next page
-    (first paint ≈3 s instead of ≈6 s; costs one idle kernel).
+    Parameters
+    ----------
+    notebook : path
+        The notebook to serve.
+    port : int, optional
+        Port (Voilà's default 8866 when None).
+    no_browser : bool
+        Do not open a web browser.
+    ip : str, optional
+        Address to listen on.
+    preheat : bool
+        Keep ``pool_size`` kernels that have already run the notebook waiting for the next pages
+        (first paint ≈2 s instead of ≈4 s; each costs one idle kernel's memory).
+    pool_size : int
+        Number of pre-heated kernels (a classroom: about the number of people who arrive at once).
+    cull_idle_timeout : float or None
+        Seconds after which a kernel that no page is connected to and that is idle is shut down
+        (Voilà's ``MappingKernelManager`` culling; pooled kernels are never culled). None: never.
+
+    Returns
+    -------
+    list of str
+        The command line.
     """
     cmd = [sys.executable, "-m", "voila", str(notebook), "--show_tracebacks=True", "--theme=light"]
     if preheat:
-        cmd += ["--preheat_kernel=True", "--pool_size=1"]
+        cmd += ["--preheat_kernel=True", f"--pool_size={max(int(pool_size), 1)}"]
+    if cull_idle_timeout is not None and cull_idle_timeout > 0:
+        interval = min(CULL_INTERVAL, max(float(cull_idle_timeout) / 3, 1.0))
+        cmd += [f"--MappingKernelManager.cull_idle_timeout={int(round(cull_idle_timeout))}",
+                f"--MappingKernelManager.cull_interval={int(round(interval))}",
+                "--MappingKernelManager.cull_connected=False"]
     if port is not None:
         cmd.append(f"--port={int(port)}")
     if no_browser:
@@ -170,6 +203,12 @@ def _arguments(p: argparse.ArgumentParser):
     p.add_argument("--ip", default=None, help="address to listen on (default: Voilà's, localhost)")
     p.add_argument("--required-irf", choices=IRF_CHOICES, default=None,
                    help="IRFs an observation must have (point-like data sets: point-like)")
+    p.add_argument("--pool-size", type=int, default=1, metavar="N",
+                   help="pre-heated kernels kept ready (default 1; a classroom: about the number of people "
+                        "arriving at once; each idle kernel costs its memory)")
+    p.add_argument("--cull-idle-timeout", type=float, default=CULL_IDLE_TIMEOUT, metavar="SECONDS",
+                   help="shut down a kernel whose page is gone after this many idle seconds "
+                        f"(default {CULL_IDLE_TIMEOUT:g}; 0: never)")
     p.add_argument("--no-preheat", action="store_true",
                    help="do not keep a kernel that has already run the dashboard ready for the next page "
                         "(saves one idle kernel; the page then takes ~6 s instead of ~3 s to appear)")
@@ -187,8 +226,15 @@ def run(args) -> int:
         raise GwidgetsError("Voilà is not installed: pip install voila")
     with tempfile.TemporaryDirectory(prefix="gwidgets-dashboard-") as tmp:
         notebook = write_notebook(tmp)
+        pool = getattr(args, "pool_size", 1)
+        if pool is not None and pool < 1:
+            raise GwidgetsError(f"--pool-size must be at least 1, got {pool} (use --no-preheat for no pool)")
+        cull = getattr(args, "cull_idle_timeout", CULL_IDLE_TIMEOUT)
+        if cull is not None and cull < 0:
+            raise GwidgetsError(f"--cull-idle-timeout must be >= 0 seconds, got {cull:g}")
         cmd = voila_command(notebook, args.port, args.no_browser, args.ip,
-                            preheat=not getattr(args, "no_preheat", False))
+                            preheat=not getattr(args, "no_preheat", False), pool_size=pool or 1,
+                            cull_idle_timeout=cull or None)
         proc = subprocess.Popen(cmd, cwd=tmp, env=voila_env(args.path, args.required_irf), **popen_kwargs())
         previous = _forward_stop_signals(proc)
         try:
