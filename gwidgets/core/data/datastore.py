@@ -55,7 +55,27 @@ class DataStore:
     """Observations of a DL3 data set (GADF 0.2/0.3): an observation table and an HDU index.
 
     Use :meth:`from_dir` (index files, or a scan of the FITS files when there
-    are none) or :meth:`from_files`.
+    are none) or :meth:`from_files`.  Files read are kept in a small
+    least-recently-used cache (``file_cache_size`` files); IRF HDUs shared by
+    several observations are parsed once.
+
+    Parameters
+    ----------
+    hdu_index : `~gwidgets.core.data.hdu_index.HDUIndex`
+        Where each observation's HDUs are.
+    obs_table : `~gwidgets.core.data.obs_table.ObservationTable`
+        One row per observation.
+    name : str, optional
+        Name of the data set (shown in messages and the repr).
+
+    Examples
+    --------
+    >>> import gwidgets as gw
+    >>> store = gw.example_store()
+    >>> store.obs_ids[:3]
+    [1001, 1002, 1003]
+    >>> store.get_observations([1001, 1002]).ids
+    [1001, 1002]
     """
 
     #: how many recently read files are kept in memory (an observation's HDUs
@@ -77,6 +97,28 @@ class DataStore:
 
         Uses ``hdu-index.fits[.gz]`` and ``obs-index.fits[.gz]`` when present
         (also under ``index/*/``); otherwise scans all FITS files below ``path``.
+        Without an obs-index, the observation table is built from the EVENTS headers.
+
+        Parameters
+        ----------
+        path : str or Path
+            The directory.
+        hdu_table_filename, obs_table_filename : str or Path, optional
+            Index files to use instead of those found in ``path``.
+
+        Returns
+        -------
+        DataStore
+            The store, named after the directory.
+
+        Raises
+        ------
+        ~gwidgets.errors.FileNotFoundGwError
+            If ``path`` does not exist.
+        ~gwidgets.errors.NoDataError
+            If ``path`` is not a directory, or has neither index files nor FITS files.
+        ~gwidgets.errors.MissingColumnError
+            If an index table lacks a required column.
         """
         path = Path(path)
         if not path.exists():
@@ -109,6 +151,23 @@ class DataStore:
 
         Files with an EVENTS HDU define observations; files holding only IRFs
         are shared by every observation that lacks that IRF.
+
+        Parameters
+        ----------
+        paths : iterable of str or Path
+            DL3 FITS files.
+        name : str, optional
+            Name of the data set.
+
+        Returns
+        -------
+        DataStore
+            The store.
+
+        Raises
+        ------
+        ~gwidgets.errors.NoDataError
+            If no files are given or none has an EVENTS HDU.
         """
         paths = [Path(p) for p in paths]
         if not paths:
@@ -169,10 +228,28 @@ class DataStore:
     # ---------------------------------------------------------- observations
     @property
     def obs_ids(self) -> list[int]:
+        """Observation ids of the observation table, in table order."""
         return self.obs_table.obs_ids
 
     def obs(self, obs_id) -> Observation:
-        """One observation by id (no IRF check)."""
+        """One observation by id (no IRF check).
+
+        Parameters
+        ----------
+        obs_id : int
+            Observation id.
+
+        Returns
+        -------
+        `~gwidgets.core.data.observation.Observation`
+            The observation; its ``meta`` is its row of the observation table (empty
+            if the table has none) plus the time reference keywords.
+
+        Raises
+        ------
+        ~gwidgets.errors.ObservationNotFoundError
+            If the HDU index has no HDU for ``obs_id``.
+        """
         obs_id = int(obs_id)
         rows = np.flatnonzero(np.asarray(self.obs_table["OBS_ID"], dtype=np.int64) == obs_id)
         meta = {}
@@ -197,6 +274,20 @@ class DataStore:
             If False (default) a missing observation or IRF raises a
             `~gwidgets.errors.GwidgetsError` naming it; if True the observation
             is left out and recorded in ``result.skipped``.
+
+        Returns
+        -------
+        `~gwidgets.core.data.observation.Observations`
+            The observations, in the order asked for.
+
+        Raises
+        ------
+        ~gwidgets.errors.EmptySelectionError
+            If no id is selected, or none of them is usable.
+        ~gwidgets.errors.GwidgetsError
+            For an unknown ``required_irf``; without ``skip_missing``,
+            `~gwidgets.errors.ObservationNotFoundError`,
+            `~gwidgets.errors.MissingIRFError` or a file error naming the culprit.
         """
         if obs_id is None:
             ids = self.obs_ids
@@ -229,7 +320,13 @@ class DataStore:
         return Observations(result, skipped)
 
     def check(self) -> list[str]:
-        """Problems found in the index: files that do not exist (empty list if none)."""
+        """Problems found in the index: files that do not exist (empty list if none).
+
+        Returns
+        -------
+        list of str
+            One message per missing file, naming the OBS_ID and HDU type that refer to it.
+        """
         problems = []
         seen = set()
         for oid in self.hdu_index.obs_ids:

@@ -20,11 +20,19 @@ class EventList:
     since the MET reference); the header keywords are in ``meta``. Selections
     return new event lists.
 
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        The events, with at least ENERGY, RA, DEC and TIME columns.
+
     Examples
     --------
-    >>> obs = gw.example_store().get_observations()[0]            # doctest: +SKIP
-    >>> ev = obs.events.select_energy(1 * u.TeV, 10 * u.TeV)      # doctest: +SKIP
-    >>> ev.radec[:2], len(ev)                                      # doctest: +SKIP
+    >>> import astropy.units as u
+    >>> import gwidgets as gw
+    >>> events = gw.example_store().obs(1001).events
+    >>> selected = events.select_energy(1 * u.TeV, 10 * u.TeV)
+    >>> bool(selected.energy.min() >= 1 * u.TeV), len(selected) < len(events)
+    (True, True)
     """
 
     def __init__(self, table: Table):
@@ -32,7 +40,29 @@ class EventList:
 
     @classmethod
     def from_hdu(cls, hdu) -> EventList:
-        """Read from a `gwidgets.core.io.fits.TableHDU`, checking columns and units."""
+        """Read from a `gwidgets.core.io.fits.TableHDU`, checking columns and units.
+
+        EVENT_ID (or a row number), TIME (s), RA, DEC (deg) and ENERGY (TeV) are
+        read, plus DETX, DETY and MC_ID when present; the number of events with a
+        non-finite energy, direction or time is stored as ``meta["GW_N_NONFINITE"]``.
+
+        Parameters
+        ----------
+        hdu : `~gwidgets.core.io.fits.TableHDU`
+            The EVENTS HDU.
+
+        Returns
+        -------
+        EventList
+            The events, with the header as ``meta``.
+
+        Raises
+        ------
+        ~gwidgets.errors.MissingColumnError
+            If TIME, RA, DEC or ENERGY is missing.
+        ~gwidgets.errors.UnitError
+            If a column's unit is not convertible to the expected one.
+        """
         t = Table(meta=dict(hdu.header), copy=False)
         t["EVENT_ID"] = hdu.column("EVENT_ID") if hdu.has_column("EVENT_ID") else np.arange(hdu.nrows)
         t["TIME"] = hdu.quantity("TIME", "s", default_unit="s")
@@ -60,30 +90,37 @@ class EventList:
 
     @property
     def meta(self) -> dict:
+        """Header keywords of the EVENTS HDU (and ``FILENAME``)."""
         return self.table.meta
 
     @property
     def energy(self) -> u.Quantity:
+        """Reconstructed energies (TeV)."""
         return self.table["ENERGY"].quantity
 
     @property
     def time(self) -> Time:
+        """Arrival times as `~astropy.time.Time` (MET reference + ``TIME``)."""
         return self.time_ref + self.table["TIME"].quantity
 
     @property
     def time_ref(self) -> Time:
+        """MET reference time of the header (see `~gwidgets.core.data.obs_table.time_reference`)."""
         return time_reference(self.meta, self.meta.get("FILENAME", "the EVENTS HDU"))
 
     @property
     def radec(self) -> SkyCoord:
+        """Reconstructed directions in ICRS."""
         return SkyCoord(self.table["RA"].quantity, self.table["DEC"].quantity, frame="icrs")
 
     @property
     def galactic(self) -> SkyCoord:
+        """Reconstructed directions in Galactic coordinates."""
         return self.radec.galactic
 
     @property
     def pointing_radec(self) -> SkyCoord:
+        """Pointing position from the ``RA_PNT``/``DEC_PNT`` header keywords (ICRS, deg)."""
         return SkyCoord(self.meta["RA_PNT"], self.meta["DEC_PNT"], unit="deg", frame="icrs")
 
     @property
@@ -93,10 +130,33 @@ class EventList:
 
     # -------------------------------------------------------------- selections
     def select_mask(self, mask) -> EventList:
+        """Events where ``mask`` is true.
+
+        Parameters
+        ----------
+        mask : array-like of bool
+            One entry per event.
+
+        Returns
+        -------
+        EventList
+            The selected events (same meta).
+        """
         return EventList(self.table[np.asarray(mask, dtype=bool)])
 
     def select_energy(self, e_min=None, e_max=None) -> EventList:
-        """Events with ``e_min <= ENERGY < e_max``."""
+        """Events with ``e_min <= ENERGY < e_max``.
+
+        Parameters
+        ----------
+        e_min, e_max : `~astropy.units.Quantity`, optional
+            Energy bounds; None leaves that side open.
+
+        Returns
+        -------
+        EventList
+            The selected events.
+        """
         energy = self.energy
         mask = np.ones(len(self), dtype=bool)
         if e_min is not None:
@@ -106,13 +166,36 @@ class EventList:
         return self.select_mask(mask)
 
     def select_time(self, start, stop) -> EventList:
-        """Events with ``start <= TIME < stop`` (`~astropy.time.Time` or MET Quantities)."""
+        """Events with ``start <= TIME < stop`` (`~astropy.time.Time` or MET Quantities).
+
+        Parameters
+        ----------
+        start, stop : `~astropy.time.Time` or `~astropy.units.Quantity`
+            Time bounds, absolute or in seconds since the MET reference.
+
+        Returns
+        -------
+        EventList
+            The selected events.
+        """
         t = self.table["TIME"].quantity
         start = (start - self.time_ref).to(u.s) if isinstance(start, Time) else u.Quantity(start, u.s)
         stop = (stop - self.time_ref).to(u.s) if isinstance(stop, Time) else u.Quantity(stop, u.s)
         return self.select_mask((t >= start) & (t < stop))
 
     def select_offset(self, offset_min=0 * u.deg, offset_max=180 * u.deg) -> EventList:
+        """Events with ``offset_min <= offset < offset_max`` from the pointing position.
+
+        Parameters
+        ----------
+        offset_min, offset_max : `~astropy.coordinates.Angle` or `~astropy.units.Quantity`, optional
+            Offset bounds (default 0 and 180 deg).
+
+        Returns
+        -------
+        EventList
+            The selected events.
+        """
         off = self.offset
         return self.select_mask((off >= Angle(offset_min)) & (off < Angle(offset_max)))
 
@@ -121,6 +204,23 @@ class EventList:
 
         Circles are tested exactly on the sphere; other shapes in a local
         tangent-plane WCS centred on the region (or the given ``wcs``).
+
+        Parameters
+        ----------
+        region : `regions.SkyRegion` or list of them
+            The region(s).
+        wcs : `~astropy.wcs.WCS`, optional
+            WCS used for non-circular regions.
+
+        Returns
+        -------
+        EventList
+            The events inside.
+
+        Raises
+        ------
+        ~gwidgets.errors.GwidgetsError
+            If ``regions`` cannot test the region.
         """
         regions = region if isinstance(region, (list, tuple)) else [region]
         mask = np.zeros(len(self), dtype=bool)
@@ -144,7 +244,39 @@ class EventList:
 
 
 def region_contains(region, coords: SkyCoord, wcs=None) -> np.ndarray:
-    """Boolean mask of ``coords`` inside a `regions` sky region."""
+    """Boolean mask of ``coords`` inside a `regions` sky region.
+
+    Circles are tested exactly on the sphere; other shapes in ``wcs`` or, if
+    None, a local TAN projection centred on the region (0.01 deg pixels).
+
+    Parameters
+    ----------
+    region : `regions.SkyRegion`
+        The region.
+    coords : `~astropy.coordinates.SkyCoord`
+        Positions to test.
+    wcs : `~astropy.wcs.WCS`, optional
+        Projection for non-circular regions.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean array, True inside, of the shape of ``coords``.
+
+    Raises
+    ------
+    ~gwidgets.errors.GwidgetsError
+        If ``regions`` cannot test the region.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from astropy.coordinates import SkyCoord
+    >>> from regions import CircleSkyRegion
+    >>> circle = CircleSkyRegion(SkyCoord(83.6, 22.0, unit="deg"), 0.2 * u.deg)
+    >>> region_contains(circle, SkyCoord([83.6, 84.6], [22.1, 22.0], unit="deg")).tolist()
+    [True, False]
+    """
     from regions import CircleSkyRegion
 
     if isinstance(region, CircleSkyRegion):
@@ -169,7 +301,23 @@ def region_contains(region, coords: SkyCoord, wcs=None) -> np.ndarray:
 
 
 class GTI:
-    """Good time intervals: ``start``/``stop`` Quantities in MET seconds, with a reference time."""
+    """Good time intervals: ``start``/``stop`` Quantities in MET seconds, with a reference time.
+
+    Parameters
+    ----------
+    start, stop : `~astropy.units.Quantity` or array-like
+        Interval bounds in seconds since the MET reference (numbers are taken as s).
+    meta : dict, optional
+        Header keywords, with the time reference (MJDREFI/MJDREFF or MJDREF, TIMESYS).
+
+    Examples
+    --------
+    >>> gti = GTI([0, 100], [50, 200], {"MJDREFI": 51910, "MJDREFF": 0.00074287})
+    >>> gti.time_sum
+    <Quantity 150. s>
+    >>> gti.select_time(25, 150).time_sum
+    <Quantity 75. s>
+    """
 
     def __init__(self, start, stop, meta=None):
         self.start = u.Quantity(start, u.s)
@@ -178,7 +326,23 @@ class GTI:
 
     @classmethod
     def from_hdu(cls, hdu) -> GTI:
-        """Read a GTI HDU; an interval with STOP before START (or not finite) is a `DataFileError`."""
+        """Read a GTI HDU; an interval with STOP before START (or not finite) is a `~gwidgets.errors.DataFileError`.
+
+        Parameters
+        ----------
+        hdu : `~gwidgets.core.io.fits.TableHDU`
+            The GTI HDU (START and STOP columns, s when without unit).
+
+        Returns
+        -------
+        GTI
+            The intervals, with the header as ``meta``.
+
+        Raises
+        ------
+        ~gwidgets.errors.DataFileError
+            If an interval ends before it starts or is not finite.
+        """
         gti = cls(hdu.quantity("START", "s", default_unit="s"), hdu.quantity("STOP", "s", default_unit="s"), hdu.header)
         gti.meta["FILENAME"] = hdu.filename
         bad = np.flatnonzero(~(np.asarray(gti.stop.value) >= np.asarray(gti.start.value)))
@@ -194,14 +358,17 @@ class GTI:
 
     @property
     def time_ref(self) -> Time:
+        """MET reference time of the header (see `~gwidgets.core.data.obs_table.time_reference`)."""
         return time_reference(self.meta, self.meta.get("FILENAME", "the GTI HDU"))
 
     @property
     def time_start(self) -> Time:
+        """Interval starts as `~astropy.time.Time`."""
         return self.time_ref + self.start
 
     @property
     def time_stop(self) -> Time:
+        """Interval stops as `~astropy.time.Time`."""
         return self.time_ref + self.stop
 
     @property
@@ -215,7 +382,23 @@ class GTI:
         return (self.stop - self.start).sum().to(u.s)
 
     def select_time(self, start, stop) -> GTI:
-        """Intervals clipped to ``[start, stop]`` (MET Quantities or Time); empty ones dropped."""
+        """Intervals clipped to ``[start, stop]`` (MET Quantities or Time); empty ones dropped.
+
+        Parameters
+        ----------
+        start, stop : `~astropy.time.Time` or `~astropy.units.Quantity`
+            Bounds, absolute or in seconds since the MET reference.
+
+        Returns
+        -------
+        GTI
+            The clipped intervals.
+
+        Raises
+        ------
+        ~gwidgets.errors.EmptySelectionError
+            If no good time is left.
+        """
         if isinstance(start, Time):
             start = (start - self.time_ref).to(u.s)
         if isinstance(stop, Time):
@@ -228,6 +411,13 @@ class GTI:
         return GTI(s[keep], e[keep], self.meta)
 
     def to_table(self) -> Table:
+        """The intervals as a table.
+
+        Returns
+        -------
+        `~astropy.table.Table`
+            START and STOP columns (s), the header as meta.
+        """
         return Table({"START": self.start, "STOP": self.stop}, meta=self.meta)
 
     def __repr__(self):

@@ -30,7 +30,23 @@ _REQUIRED = ("OBS_ID", "HDU_TYPE", "HDU_CLASS", "FILE_DIR", "FILE_NAME", "HDU_NA
 
 @dataclass(frozen=True)
 class HDULocation:
-    """One HDU of one observation: which file and which extension."""
+    """One HDU of one observation: which file and which extension.
+
+    Parameters
+    ----------
+    obs_id : int
+        Observation id.
+    hdu_type : str
+        HDU type (``"events"``, ``"gti"``, ``"aeff"``, ... see `HDU_TYPES`).
+    hdu_class : str
+        HDU class (e.g. ``"aeff_2d"``, ``"psf_table"``).
+    path : Path
+        The file.
+    hdu_name : str
+        Name of the HDU in the file.
+    index_file : str, optional
+        The index that named the file, for error messages.
+    """
 
     obs_id: int
     hdu_type: str
@@ -40,6 +56,13 @@ class HDULocation:
     index_file: str = ""
 
     def check_exists(self):
+        """Raise if the file does not exist.
+
+        Raises
+        ------
+        ~gwidgets.errors.FileNotFoundGwError
+            Naming the index file, OBS_ID and HDU type that refer to the file.
+        """
         if not self.path.exists():
             raise FileNotFoundGwError(
                 self.path,
@@ -94,12 +117,40 @@ class HDUIndex:
 
     @property
     def obs_ids(self) -> list[int]:
+        """Observation ids with at least one HDU, sorted."""
         return sorted(self._lookup)
 
     def hdu_types(self, obs_id: int) -> set[str]:
+        """HDU types (``"events"``, ``"aeff"``, ...) an observation has.
+
+        Parameters
+        ----------
+        obs_id : int
+            Observation id.
+
+        Returns
+        -------
+        set of str
+            The types; empty for an unknown id.
+        """
         return set(self._lookup.get(int(obs_id), {}))
 
     def location(self, obs_id: int, hdu_type: str) -> HDULocation | None:
+        """Where one HDU of one observation is.
+
+        Parameters
+        ----------
+        obs_id : int
+            Observation id.
+        hdu_type : str
+            HDU type, lower case (``"events"``, ``"gti"``, ``"aeff"``, ``"edisp"``,
+            ``"psf"``, ``"bkg"``, ``"rad_max"``).
+
+        Returns
+        -------
+        HDULocation or None
+            The first matching row of the index, None if there is none.
+        """
         return self._lookup.get(int(obs_id), {}).get(hdu_type)
 
     def __len__(self):

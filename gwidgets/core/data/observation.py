@@ -36,17 +36,34 @@ IRF_TYPES = ("aeff", "edisp", "psf", "bkg", "rad_max")
 class Observation:
     """A DL3 observation: events, GTI, pointing and IRFs (lazy-loaded, cached).
 
+    Get one from `~gwidgets.core.data.DataStore.obs` or
+    `~gwidgets.core.data.DataStore.get_observations`.
+
+    Parameters
+    ----------
+    obs_id : int
+        Observation id.
+    store : `~gwidgets.core.data.DataStore`
+        The data store that knows where its HDUs are.
+    meta : dict, optional
+        The observation's row of the observation table.
+
     Attributes
     ----------
     obs_id : int
+        Observation id.
     meta : dict
         The observation's row of the observation table.
 
     Examples
     --------
-    >>> obs = store.get_observations([23523])[0]                         # doctest: +SKIP
-    >>> obs.aeff.evaluate(energy_true=1 * u.TeV, offset=0.5 * u.deg)     # doctest: +SKIP
-    <Quantity 95840.4 m2>
+    >>> import astropy.units as u
+    >>> import gwidgets as gw
+    >>> obs = gw.example_store().obs(1001)
+    >>> obs.obs_id, obs.target_name, sorted(obs.available_hdus)
+    (1001, 'GWSIM field', ['aeff', 'bkg', 'edisp', 'events', 'gti', 'psf'])
+    >>> bool(obs.livetime <= obs.ontime)
+    True
     """
 
     def __init__(self, obs_id: int, store: DataStore, meta: dict | None = None):
@@ -83,17 +100,25 @@ class Observation:
         return None
 
     def load_all(self) -> Observation:
-        """Load events, GTI and every available IRF now (returns self)."""
+        """Load events, GTI and every available IRF now (returns self).
+
+        Returns
+        -------
+        Observation
+            This observation.
+        """
         for t in ("events", "gti", *IRF_TYPES):
             self._load(t)
         return self
 
     @property
     def events(self) -> EventList:
+        """The `EventList`; raises `~gwidgets.errors.MissingIRFError` if there is none."""
         return self._load("events")
 
     @property
     def gti(self) -> GTI:
+        """The good time intervals (`GTI`); raises `~gwidgets.errors.MissingIRFError` if there are none."""
         return self._load("gti")
 
     @property
@@ -103,14 +128,17 @@ class Observation:
 
     @property
     def edisp(self):
+        """Energy dispersion (or None if the observation has none)."""
         return self._load("edisp")
 
     @property
     def psf(self):
+        """Point spread function (or None if the observation has none)."""
         return self._load("psf")
 
     @property
     def bkg(self):
+        """Background model (or None if the observation has none)."""
         return self._load("bkg")
 
     @property
@@ -119,12 +147,26 @@ class Observation:
         return self._load("rad_max")
 
     def has_irf(self, name: str) -> bool:
+        """Whether the observation has IRF component ``name``.
+
+        Parameters
+        ----------
+        name : str
+            ``"aeff"``, ``"edisp"``, ``"psf"``, ``"bkg"`` or ``"rad_max"`` (which
+            may also come from a fixed RAD_MAX in the AEFF header).
+
+        Returns
+        -------
+        bool
+            True if present.
+        """
         if name == "rad_max":
             return self.rad_max is not None
         return name in self.available_hdus
 
     @property
     def is_pointlike(self) -> bool:
+        """Whether the IRFs are point-like (from the effective area's header)."""
         aeff = self.aeff
         return bool(getattr(aeff, "is_pointlike", False))
 
@@ -140,6 +182,7 @@ class Observation:
 
     @property
     def pointing_radec(self) -> SkyCoord:
+        """Pointing position (ICRS), from the observation table, else the EVENTS header."""
         ra, dec = self.meta.get("RA_PNT"), self.meta.get("DEC_PNT")
         if ra is None or dec is None:
             ra, dec = self.events.meta["RA_PNT"], self.events.meta["DEC_PNT"]
@@ -147,6 +190,7 @@ class Observation:
 
     @property
     def target_radec(self) -> SkyCoord | None:
+        """Target position (ICRS) from RA_OBJ / DEC_OBJ; None if not given."""
         ra = self.meta.get("RA_OBJ")
         dec = self.meta.get("DEC_OBJ")
         if ra is None or dec is None:
@@ -155,6 +199,7 @@ class Observation:
 
     @property
     def livetime(self) -> u.Quantity:
+        """Livetime (s): LIVETIME of the EVENTS header or table, else GTI sum × DEADC."""
         lt = self._meta_q("LIVETIME", u.s)
         if lt is None:
             lt = self.gti.time_sum * float(self.meta.get("DEADC", 1.0))
@@ -171,23 +216,41 @@ class Observation:
 
     @property
     def ontime(self) -> u.Quantity:
+        """On time (s): ONTIME of the EVENTS header or table, else the GTI sum."""
         t = self._meta_q("ONTIME", u.s)
         return self.gti.time_sum if t is None else t
 
     @property
     def tstart(self) -> u.Quantity:
+        """Start (TSTART, s since the MET reference); None if not given."""
         return self._meta_q("TSTART", u.s)
 
     @property
     def tstop(self) -> u.Quantity:
+        """Stop (TSTOP, s since the MET reference); None if not given."""
         return self._meta_q("TSTOP", u.s)
 
     @property
     def target_name(self) -> str:
+        """Target name (OBJECT, else TARGET_NAME; ``''`` if neither)."""
         return str(self.meta.get("OBJECT", self.meta.get("TARGET_NAME", "")) or "").strip()
 
     def check(self, required_irf="full-enclosure"):
-        """Raise `MissingIRFError` if a required IRF component is missing."""
+        """Raise `~gwidgets.errors.MissingIRFError` if a required IRF component is missing.
+
+        Parameters
+        ----------
+        required_irf : str or list of str, optional
+            ``"full-enclosure"``, ``"point-like"``, ``"all-optional"`` or a list of
+            components (see `required_irfs`).
+
+        Raises
+        ------
+        ~gwidgets.errors.MissingIRFError
+            Naming the observation and the missing component.
+        ~gwidgets.errors.GwidgetsError
+            For an unknown ``required_irf``.
+        """
         for name in required_irfs(required_irf):
             if name == "rad_max":
                 if self.rad_max is None:
@@ -214,7 +277,29 @@ class Observation:
 
 
 def required_irfs(required_irf):
-    """The IRF names an observation must have, from "full-enclosure", "point-like", "all-optional" or a list."""
+    """The IRF names an observation must have, from "full-enclosure", "point-like", "all-optional" or a list.
+
+    Parameters
+    ----------
+    required_irf : str, list of str or None
+        A name of `REQUIRED_IRF` or a list of components from ``"aeff"``,
+        ``"edisp"``, ``"psf"``, ``"bkg"``, ``"rad_max"``; None for none.
+
+    Returns
+    -------
+    tuple of str
+        The components.
+
+    Raises
+    ------
+    ~gwidgets.errors.GwidgetsError
+        For an unknown name or component.
+
+    Examples
+    --------
+    >>> required_irfs("point-like")
+    ('aeff', 'edisp')
+    """
     if required_irf is None:
         return ()
     if isinstance(required_irf, str):
@@ -233,6 +318,13 @@ def required_irfs(required_irf):
 class Observations(list):
     """A list of `Observation` with lookup by id and a summary table.
 
+    Parameters
+    ----------
+    observations : iterable of Observation, optional
+        The observations.
+    skipped : dict, optional
+        obs_id → reason, for observations left out.
+
     Attributes
     ----------
     skipped : dict
@@ -245,9 +337,27 @@ class Observations(list):
 
     @property
     def ids(self) -> list[int]:
+        """Observation ids, in list order."""
         return [o.obs_id for o in self]
 
     def by_id(self, obs_id) -> Observation:
+        """The observation with id ``obs_id``.
+
+        Parameters
+        ----------
+        obs_id : int
+            Observation id.
+
+        Returns
+        -------
+        Observation
+            The first observation with that id.
+
+        Raises
+        ------
+        ~gwidgets.errors.ObservationNotFoundError
+            If none has that id.
+        """
         for o in self:
             if o.obs_id == int(obs_id):
                 return o
@@ -261,6 +371,7 @@ class Observations(list):
 
     @property
     def livetime(self) -> u.Quantity:
+        """Total livetime (s)."""
         return sum((o.livetime for o in self), 0 * u.s)
 
     def load_all(self, n_threads: int = 2) -> Observations:
@@ -268,6 +379,16 @@ class Observations(list):
 
         Decompression and parsing release the GIL for most of their time, so
         two threads on two cores nearly halve the time.
+
+        Parameters
+        ----------
+        n_threads : int, optional
+            Number of threads; 1 or less loads one observation after the other.
+
+        Returns
+        -------
+        Observations
+            This list.
         """
         if n_threads <= 1:
             for o in self:
@@ -280,6 +401,13 @@ class Observations(list):
         return self
 
     def to_table(self) -> Table:
+        """One row per observation: OBS_ID, OBJECT, RA_PNT, DEC_PNT (deg), LIVETIME (s), HDUS.
+
+        Returns
+        -------
+        `~astropy.table.Table`
+            The summary (an empty table for an empty list).
+        """
         rows = []
         for o in self:
             pnt = o.pointing_radec

@@ -28,7 +28,23 @@ _IRF_CLASSES = {
 
 
 def classify_hdu(header) -> tuple[str, str] | None:
-    """(HDU_TYPE, HDU_CLASS) of a DL3 HDU from its header, or None if it is not one."""
+    """(HDU_TYPE, HDU_CLASS) of a DL3 HDU from its header, or None if it is not one.
+
+    Parameters
+    ----------
+    header : dict
+        The HDU's header (EXTNAME and HDUCLAS1/2/4 are used).
+
+    Returns
+    -------
+    tuple of str or None
+        ``(hdu_type, hdu_class)``, e.g. ``("aeff", "aeff_2d")``.
+
+    Examples
+    --------
+    >>> classify_hdu({"EXTNAME": "AEFF", "HDUCLAS2": "EFF_AREA", "HDUCLAS4": "AEFF_2D"})
+    ('aeff', 'aeff_2d')
+    """
     name = str(header.get("EXTNAME", "")).strip().upper()
     c1 = str(header.get("HDUCLAS1", "")).strip().upper()
     c2 = str(header.get("HDUCLAS2", "")).strip().upper()
@@ -48,6 +64,23 @@ def classify_hdu(header) -> tuple[str, str] | None:
 
 
 def obs_row_from_header(h, n_events: int) -> dict:
+    """One row of an observation table from an EVENTS header.
+
+    Missing keywords give NaN (positions, times), 1 (DEADC), ``""`` (OBJECT),
+    0 (N_TELS) or -1 (OBS_ID); ZEN_PNT falls back to ``90 - ALT_PNT``.
+
+    Parameters
+    ----------
+    h : dict
+        The EVENTS header.
+    n_events : int
+        Number of events (the EVENT_COUNT column).
+
+    Returns
+    -------
+    dict
+        Column name → value (angles in deg, times in s).
+    """
     zen = h.get("ZEN_PNT")
     if zen is None and h.get("ALT_PNT") is not None:
         zen = 90.0 - float(h["ALT_PNT"])
@@ -70,6 +103,18 @@ def obs_row_from_header(h, n_events: int) -> dict:
 
 
 def rows_to_table(rows: list[dict]) -> Table:
+    """An observation table from rows made by `obs_row_from_header`.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The rows.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        The table with the standard columns and types (empty if ``rows`` is).
+    """
     names = [n for n, _ in _OBS_COLUMNS]
     dtypes = [d for _, d in _OBS_COLUMNS]
     if not rows:
@@ -82,6 +127,18 @@ def scan_files(paths) -> tuple[Table, Table]:
 
     IRF HDUs of files without events are attached to every observation that
     has no HDU of that type in its own file.
+
+    Parameters
+    ----------
+    paths : iterable of str or Path
+        DL3 FITS files.
+
+    Returns
+    -------
+    hdu_table : `~astropy.table.Table`
+        The HDU index (OBS_ID, HDU_TYPE, HDU_CLASS, FILE_DIR, FILE_NAME, HDU_NAME).
+    obs_table : `~astropy.table.Table`
+        One row per file with an EVENTS HDU, with the time reference as meta.
     """
     hdu_rows, obs_rows, shared = [], [], []
     meta = {}
