@@ -15,15 +15,16 @@ work between items. With ``errors="collect"``, an item that raises a
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import GwidgetsError
 from .progress import CancelToken, make_progress
 
-__all__ = ["Executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "ItemError", "get_executor"]
+__all__ = ["Executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "ItemError", "get_executor",
+           "executor_from_config", "EXECUTOR_TYPES"]
 
 
 @dataclass
@@ -47,16 +48,72 @@ def _call(func, item, collect):
 
 
 class Executor:
-    """Base class: ``map(func, items, progress=None, token=None, errors="raise")``."""
+    """Base class: `imap` yields results as they finish, `map` returns them in input order.
+
+    Every back-end implements `imap`; ``max_in_flight`` bounds how many items
+    are submitted and not yet consumed, so a consumer that folds each result
+    into an accumulator (`~gwidgets.core.stacking.stack_stream`) holds a
+    bounded number of results whatever the number of items.
+    """
 
     name = "base"
 
+    def imap(self, func: Callable, items: Iterable, progress=None, token: CancelToken | None = None,
+             errors: str = "raise", labels=None, max_in_flight: int | None = None) -> Iterator[tuple[int, Any]]:
+        """Yield ``(index, result)`` in completion order (serial: input order).
+
+        Parameters
+        ----------
+        func : callable
+            Called as ``func(item)``; with a process or Dask back-end it must pickle.
+        items : iterable
+            The inputs; consumed lazily, at most ``max_in_flight`` ahead of the consumer.
+        progress : callable, optional
+            ``progress(done, total, message)``; returning False cancels (`Cancelled`).
+        token : CancelToken, optional
+            Cancels between items.
+        errors : {"raise", "collect"}
+            ``"collect"``: an item raising a `GwidgetsError` yields an `ItemError`.
+        labels : sequence of str, optional
+            One label per item, passed to ``progress``.
+        max_in_flight : int, optional
+            Items submitted but not yet yielded (default: back-end specific).
+
+        Returns
+        -------
+        iterator of (int, object)
+        """
+        raise NotImplementedError
+
     def map(self, func: Callable, items: Iterable, progress=None, token: CancelToken | None = None,
             errors: str = "raise", labels=None) -> list:
-        raise NotImplementedError
+        """``[func(item) for item in items]`` on this back-end (input order kept; every item in flight at once)."""
+        items = list(items)
+        out = [None] * len(items)
+        for i, result in self.imap(func, items, progress=progress, token=token, errors=errors, labels=labels,
+                                   max_in_flight=max(len(items), 1)):
+            out[i] = result
+        return out
+
+    def close(self):
+        """Release what this executor started (a Dask client or local cluster it made); no-op otherwise."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def __repr__(self):
         return f"{type(self).__name__}()"
+
+
+def _label(labels, i):
+    return str(labels[i]) if labels else ""
+
+
+def _total(items) -> int:
+    return len(items) if hasattr(items, "__len__") else 0
 
 
 class SerialExecutor(Executor):
@@ -64,15 +121,16 @@ class SerialExecutor(Executor):
 
     name = "serial"
 
-    def map(self, func, items, progress=None, token=None, errors="raise", labels=None):
-        items = list(items)
+    def imap(self, func, items, progress=None, token=None, errors="raise", labels=None, max_in_flight=None):
+        """`Executor.imap`: one item after the other, in input order (``max_in_flight`` is ignored)."""
         report = make_progress(progress, token)
-        out = []
+        total = _total(items)
+        count = 0
         for i, item in enumerate(items):
-            report(i, len(items), str(labels[i]) if labels else "")
-            out.append(_call(func, item, errors == "collect"))
-        report(len(items), len(items), "done")
-        return out
+            report(i, total, _label(labels, i))
+            yield i, _call(func, item, errors == "collect")
+            count = i + 1
+        report(total or count, total or count, "done")
 
 
 class ProcessExecutor(Executor):
@@ -83,60 +141,138 @@ class ProcessExecutor(Executor):
     def __init__(self, n_jobs: int | None = None):
         self.n_jobs = n_jobs or os.cpu_count() or 1
 
-    def map(self, func, items, progress=None, token=None, errors="raise", labels=None):
-        items = list(items)
+    def imap(self, func, items, progress=None, token=None, errors="raise", labels=None, max_in_flight=None):
+        """`Executor.imap` on the pool; ``max_in_flight`` defaults to twice the workers."""
         report = make_progress(progress, token)
-        out = [None] * len(items)
-        report(0, len(items), "")
+        total = _total(items)
+        limit = max(1, max_in_flight or 2 * self.n_jobs)
+        source = enumerate(items)
+        report(0, total, "")
         with ProcessPoolExecutor(max_workers=self.n_jobs) as pool:
-            futures = {pool.submit(_call, func, item, errors == "collect"): i for i, item in enumerate(items)}
+            pending = {}
+
+            def submit_next():
+                for i, item in source:
+                    pending[pool.submit(_call, func, item, errors == "collect")] = i
+                    return True
+                return False
+
+            while len(pending) < limit and submit_next():
+                pass
+            done = 0
             try:
-                for done, fut in enumerate(as_completed(futures), start=1):
-                    i = futures[fut]
-                    out[i] = fut.result()
-                    report(done, len(items), str(labels[i]) if labels else "")
+                while pending:
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        i = pending.pop(fut)
+                        result = fut.result()
+                        done += 1
+                        report(done, total, _label(labels, i))
+                        submit_next()
+                        yield i, result
             except BaseException:
-                for f in futures:
+                for f in pending:
                     f.cancel()
                 raise
-        return out
 
     def __repr__(self):
         return f"ProcessExecutor(n_jobs={self.n_jobs})"
 
 
 class DaskExecutor(Executor):
-    """Dask distributed: a `dask.distributed.Client` (local cluster or a real one)."""
+    """Dask distributed: an existing `dask.distributed.Client`, a scheduler address, or a new local cluster.
+
+    Parameters
+    ----------
+    client : dask.distributed.Client, optional
+        Used as it is (never closed here).
+    address : str, optional
+        A running scheduler (``tcp://host:port``); the workers must see the
+        data store files at the same paths as this process.
+    n_workers : int, optional
+        Without ``client`` and ``address``: a `LocalCluster` of that many worker
+        processes (one thread each). Without any of the three: an in-process
+        cluster of threads.
+    timeout : float
+        Seconds to wait for the scheduler at ``address``.
+
+    Examples
+    --------
+    >>> with DaskExecutor(address="tcp://127.0.0.1:8786") as ex:     # doctest: +SKIP
+    ...     squares = ex.map(abs, [-1, -2])
+    """
 
     name = "dask"
 
-    def __init__(self, client=None):
+    def __init__(self, client=None, address: str | None = None, n_workers: int | None = None,
+                 timeout: float = 30.0):
+        self._owned = []
         if client is None:
             try:
-                from dask.distributed import Client
+                from dask.distributed import Client, LocalCluster
             except ImportError:  # pragma: no cover - optional dependency
                 raise GwidgetsError("Dask back-end needs 'dask[distributed]': pip install 'gwidgets[dask]'") from None
-            client = Client(processes=False)
+            if address is not None:
+                try:
+                    client = Client(address, timeout=timeout)
+                except (OSError, TimeoutError) as exc:
+                    raise GwidgetsError(f"Cannot connect to the Dask scheduler at '{address}' "
+                                        f"(within {timeout:g} s): {exc}") from None
+            elif n_workers is not None:
+                cluster = LocalCluster(n_workers=int(n_workers), threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+                client = Client(cluster)
+                self._owned.append(cluster)
+            else:
+                client = Client(processes=False, dashboard_address=None)
+            self._owned.insert(0, client)
         self.client = client
 
-    def map(self, func, items, progress=None, token=None, errors="raise", labels=None):
+    def imap(self, func, items, progress=None, token=None, errors="raise", labels=None, max_in_flight=None):
+        """`Executor.imap` on the cluster; ``max_in_flight`` defaults to twice its worker threads."""
         from dask.distributed import as_completed as dask_completed
 
-        items = list(items)
         report = make_progress(progress, token)
-        report(0, len(items), "")
-        futures = [self.client.submit(_call, func, item, errors == "collect", pure=False) for item in items]
-        index = {f.key: i for i, f in enumerate(futures)}
-        out = [None] * len(items)
+        total = _total(items)
+        limit = max(1, max_in_flight or 2 * max(1, self.n_threads()))
+        source = enumerate(items)
+        index = {}
+        queue = dask_completed()
+        report(0, total, "")
+
+        def submit_next():
+            for i, item in source:
+                fut = self.client.submit(_call, func, item, errors == "collect", pure=False)
+                index[fut.key] = i
+                queue.add(fut)
+                return True
+            return False
+
+        while len(index) < limit and submit_next():
+            pass
+        done = 0
         try:
-            for done, fut in enumerate(dask_completed(futures), start=1):
-                i = index[fut.key]
-                out[i] = fut.result()
-                report(done, len(items), str(labels[i]) if labels else "")
+            for fut in queue:
+                i = index.pop(fut.key)
+                result = fut.result()
+                fut.release()
+                done += 1
+                report(done, total, _label(labels, i))
+                submit_next()
+                yield i, result
         except BaseException:
-            self.client.cancel(futures)
+            self.client.cancel(list(queue.futures))
             raise
-        return out
+
+    def n_threads(self) -> int:
+        """Worker threads of the cluster now (0 if no worker has joined yet)."""
+        return int(sum(self.client.nthreads().values()))
+
+    def close(self):
+        """Close the client and local cluster this executor started (a client passed in is left open)."""
+        for thing in self._owned:
+            thing.close()
+        self._owned = []
 
     def __repr__(self):
         return f"DaskExecutor({self.client!r})"
@@ -155,3 +291,48 @@ def get_executor(backend="serial", **kwargs) -> Executor:
     if type(backend).__name__ == "Client" and hasattr(backend, "submit"):
         return DaskExecutor(backend)
     raise GwidgetsError(f"Unknown executor back-end {backend!r}; use 'serial', 'processes', 'dask' or a dask Client")
+
+
+#: ``general.executor`` types of the analysis config (a string or the ``type`` of a mapping)
+EXECUTOR_TYPES = ("serial", "processes", "dask")
+
+
+def executor_from_config(spec="serial", n_jobs: int | None = None) -> Executor:
+    """The executor of an analysis config's ``general.executor`` (validated by `~gwidgets.core.config`).
+
+    Parameters
+    ----------
+    spec : str or dict
+        ``"serial"``, ``"processes"``, ``"dask"``, or a mapping
+        ``{type: dask, address: tcp://host:port}`` (an existing cluster),
+        ``{type: dask, n_workers: 4}`` (a local cluster of processes) or
+        ``{type: processes, n_workers: 4}``.
+    n_jobs : int, optional
+        ``general.n_jobs``: the workers when the spec does not say.
+
+    Returns
+    -------
+    Executor
+        Close it when done (`Executor.close`, or use it as a context manager):
+        a Dask client or cluster it started is shut down, a cluster reached by
+        address is only disconnected from.
+
+    Examples
+    --------
+    >>> executor_from_config({"type": "processes", "n_workers": 2})
+    ProcessExecutor(n_jobs=2)
+    >>> executor_from_config("serial")
+    SerialExecutor()
+    """
+    if isinstance(spec, Executor):
+        return spec
+    spec = {"type": spec} if spec is None or isinstance(spec, str) else dict(spec)
+    kind = spec.get("type") or "serial"
+    n_workers = spec.get("n_workers", n_jobs)
+    if kind == "serial":
+        return SerialExecutor()
+    if kind == "processes":
+        return ProcessExecutor(n_workers)
+    if kind == "dask":
+        return DaskExecutor(address=spec.get("address"), n_workers=n_workers)
+    raise GwidgetsError(f"Unknown executor type {kind!r}; use one of {list(EXECUTOR_TYPES)}")

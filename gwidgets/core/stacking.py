@@ -1,0 +1,259 @@
+"""Stack per-run datasets as they arrive: memory bounded whatever the number of runs.
+
+`stack_stream` reduces items (observations) with any executor and folds each
+result into one running stack, so at most ``max_in_flight`` per-run results
+exist at any time, on the client and on the workers together. With
+``chunk_size > 1`` each task reduces a chunk of runs and stacks them on the
+worker (a two-level tree reduction): the client receives one partial stack per
+chunk instead of one dataset per run, which cuts the transfers and the number
+of tasks by ``chunk_size``.
+
+Stacking is associative (counts, background and exposure are sums; PSF and
+EDISP exposure-weighted means; for ON/OFF spectra alpha is the OFF-weighted
+mean), so the stack does not depend on the order results arrive in, up to
+floating-point rounding.
+
+Examples
+--------
+>>> from gwidgets.core.reduction.spectrum_maker import SpectrumDatasetMaker        # doctest: +SKIP
+>>> maker = SpectrumDatasetMaker(on_region, energy_axis, energy_axis_true)         # doctest: +SKIP
+>>> with DaskExecutor(address="tcp://scheduler:8786") as ex:                      # doctest: +SKIP
+...     result = stack_stream(maker.reduce, observations, ex, chunk_size=20)
+>>> result.dataset, result.infos[0]                                                # doctest: +SKIP
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from .executor import get_executor
+from .progress import make_progress
+
+__all__ = ["Stack", "StackResult", "stack_stream", "reduce_chunk", "WithObsId", "light_observations"]
+
+
+class Stack:
+    """A running stack: `add` folds one dataset (or a partial stack) in; None is ignored.
+
+    Parameters
+    ----------
+    name : str
+        Name of the stacked dataset.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gwidgets.core.datasets import SpectrumDatasetOnOff
+    >>> def run(n_on):
+    ...     return SpectrumDatasetOnOff(counts=np.array([n_on, 1.0]), exposure=np.ones(2), energy_edges=[1, 2, 4],
+    ...                                 energy_edges_true=[1, 2, 4], counts_off=np.array([4.0, 2.0]), acceptance=1.0,
+    ...                                 acceptance_off=2.0, livetime=1.0)
+    >>> acc = Stack("all")
+    >>> for n in (3.0, 5.0, None):
+    ...     acc.add(None if n is None else run(n))
+    >>> acc.dataset.counts.tolist(), acc.n_added
+    ([8.0, 2.0], 2)
+    """
+
+    def __init__(self, name: str = "stacked"):
+        self.name = name
+        self.dataset = None
+        self.n_added = 0
+
+    def add(self, dataset):
+        """Fold ``dataset`` into the stack (restricted to its safe mask, as ``Datasets.stack_reduce``)."""
+        if dataset is None:
+            return
+        if self.dataset is None:
+            self.dataset = dataset.to_masked(name=self.name)
+        else:
+            self.dataset.stack(dataset)
+        self.n_added += 1
+
+
+def reduce_chunk(func: Callable, chunk: list, name: str = "stacked", release: bool = True):
+    """Reduce the items of ``chunk`` one by one and stack them (runs on a worker).
+
+    Parameters
+    ----------
+    func : callable
+        ``func(item) -> (dataset or None, info)``.
+    chunk : list
+        Items (observations).
+    name : str
+        Name of the partial stack.
+    release : bool
+        Call ``item.release()`` after reducing it, where items have one
+        (`~gwidgets.core.data.Observation` forgets its events and IRFs).
+
+    Returns
+    -------
+    tuple
+        ``(partial stack or None, [info, ...], number of datasets stacked)``.
+    """
+    acc = Stack(name)
+    infos = []
+    for item in chunk:
+        try:
+            dataset, info = func(item)
+        finally:
+            if release and hasattr(item, "release"):
+                item.release()
+        acc.add(dataset)
+        infos.append(info)
+    return acc.dataset, infos, acc.n_added
+
+
+class WithObsId:
+    """``item -> (func(item), item.obs_id)``: adapts a reducer returning only a dataset (picklable).
+
+    Parameters
+    ----------
+    func : callable
+        E.g. ``MapDatasetMaker(...).run``.
+    """
+
+    def __init__(self, func: Callable):
+        self.func = func
+
+    def __call__(self, item):
+        """``(func(item), item.obs_id)``."""
+        return self.func(item), getattr(item, "obs_id", None)
+
+
+@dataclass
+class StackResult:
+    """What `stack_stream` returns: the stack and one ``info`` per item (input order)."""
+
+    dataset: Any
+    infos: list = field(default_factory=list)
+    n_stacked: int = 0
+
+
+class _Chunks:
+    """Consecutive chunks of an iterable (sized when the iterable is)."""
+
+    def __init__(self, items, size):
+        self.items, self.size = items, size
+        self.n_items = len(items) if hasattr(items, "__len__") else 0
+
+    def __len__(self):
+        return -(-self.n_items // self.size)
+
+    def __iter__(self):
+        it = iter(self.items)
+        while chunk := list(islice(it, self.size)):
+            yield chunk
+
+
+def stack_stream(func: Callable, items: Iterable, executor="serial", name: str = "stacked", chunk_size: int = 1,
+                 max_in_flight: int | None = None, progress=None, token=None, release: bool = True) -> StackResult:
+    """Reduce every item and stack the results as they arrive (never all per-run results at once).
+
+    Parameters
+    ----------
+    func : callable
+        ``func(item) -> (dataset or None, info)``, e.g.
+        ``SpectrumDatasetMaker.reduce`` (info: the observation's record) or
+        ``WithObsId(MapDatasetMaker(...).run)``; must pickle for process and
+        Dask executors.
+    items : iterable
+        Observations (anything ``func`` takes).
+    executor : str, Executor or dask Client
+        Where the reduction runs (`~gwidgets.core.executor.get_executor`).
+    name : str
+        Name of the stacked dataset.
+    chunk_size : int
+        Runs per task, stacked on the worker before they travel.
+    max_in_flight : int, optional
+        Tasks submitted and not yet stacked (default: the executor's).
+    progress, token
+        ``progress(done_runs, total_runs, message)`` and a `CancelToken`.
+    release : bool
+        See `reduce_chunk`.
+
+    Returns
+    -------
+    StackResult
+        ``dataset`` (None if no run gave a dataset), ``infos`` (one per item, in
+        input order) and ``n_stacked``.
+    """
+    if int(chunk_size) < 1:
+        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+    chunks = _Chunks(items, int(chunk_size))
+    ex = get_executor(executor)
+    report = make_progress(progress, token)
+    acc = Stack(name)
+    infos: dict[int, list] = {}
+    done = n_stacked = 0
+    task = _ChunkTask(func, name, release)
+    for i, (partial, chunk_infos, n) in ex.imap(task, chunks, token=token, max_in_flight=max_in_flight):
+        acc.add(partial)
+        infos[i] = chunk_infos
+        done += len(chunk_infos)
+        n_stacked += n
+        report(done, chunks.n_items, f"{done} runs stacked")
+    return StackResult(acc.dataset, [info for i in sorted(infos) for info in infos[i]], n_stacked)
+
+
+class _ChunkTask:
+    """Picklable ``chunk -> reduce_chunk(func, chunk, name, release)``."""
+
+    def __init__(self, func, name, release):
+        self.func, self.name, self.release = func, name, release
+
+    def __call__(self, chunk):
+        return reduce_chunk(self.func, chunk, self.name, self.release)
+
+
+def light_observations(store, obs_ids=None, required_irf="full-enclosure"):
+    """The observations of ``store``, each bound to a store of its own index rows only (a generator).
+
+    An `~gwidgets.core.data.Observation` pickles its data store, index tables
+    included: 2.1 MB per observation of a 1000-run store, and growing with the
+    store, so sending every run of a large store to workers costs O(N²). These
+    observations pickle in a few kB whatever the size of the store; they are
+    made one at a time as the executor asks for them.
+
+    Parameters
+    ----------
+    store : DataStore
+        The data store.
+    obs_ids : iterable of int, optional
+        Which observations (default: all, in index order).
+    required_irf : str or list
+        Checked per observation as in `DataStore.get_observations`.
+
+    Yields
+    ------
+    Observation
+
+    Examples
+    --------
+    >>> import pickle, gwidgets as gw
+    >>> store = gw.example_store()
+    >>> obs = next(light_observations(store, [1002]))
+    >>> obs.obs_id, len(pickle.dumps(obs)) < len(pickle.dumps(store.obs(1002))) / 2
+    (1002, True)
+    """
+    import numpy as np
+
+    from .data import DataStore, HDUIndex
+
+    index = store.hdu_index
+    hdu_ids = np.asarray(index.table["OBS_ID"]).astype(np.int64)
+    obs_rows = {int(o): i for i, o in enumerate(np.asarray(store.obs_table["OBS_ID"]).astype(np.int64))}
+    order = np.argsort(hdu_ids, kind="stable")
+    sorted_ids = hdu_ids[order]
+    ids = store.obs_ids if obs_ids is None else obs_ids
+    for obs_id in ids:
+        obs_id = int(obs_id)
+        lo, hi = np.searchsorted(sorted_ids, [obs_id, obs_id + 1])
+        rows = np.sort(order[lo:hi])
+        table = store.obs_table[[obs_rows[obs_id]]] if obs_id in obs_rows else store.obs_table[:0]
+        small = DataStore(HDUIndex(index.table[rows], index.base_dir, index.filename), table, name=store.name)
+        obs = small.obs(obs_id)
+        obs.check(required_irf)
+        yield obs
