@@ -28,7 +28,7 @@ _LAZY = {
     "Fit": "gwidgets.core.fit",
     "SkyModel": "gwidgets.core.models",
     "Models": "gwidgets.core.models",
-    "Analysis": "gwidgets.plotting",  # the core class; importing gwidgets.plotting registers the PNG plots
+    "Analysis": "gwidgets.core.analysis",
     "plot_flux_points": "gwidgets.plotting",
     "plot_light_curve": "gwidgets.plotting",
     "plot_spectrum_model": "gwidgets.plotting",

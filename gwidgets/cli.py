@@ -96,7 +96,7 @@ def cmd_run(args) -> int:
     import warnings
     from pathlib import Path
 
-    from .plotting import Analysis  # (the core class, with the PNG plots registered)
+    from .core.analysis import Analysis
 
     t0 = time.perf_counter()
     analysis = Analysis(Path(args.config))

@@ -134,7 +134,7 @@ def test_steps_callable_alone_and_models_set_by_hand(by_hand):
     result, _ = by_hand
     analysis.set_models(SkyModel(LogParabola(log_base=10, amplitude=3e-11, reference=1.0, alpha=2.5, beta=0.2),
                                  name="crab"))
-    ours = analysis._step("fit")
+    ours = analysis.run_step("fit")
     assert ours.total_stat == pytest.approx(result.total_stat, rel=1e-10)
     with pytest.raises(StepNotAvailableError, match="Analysis step 'flux_points' is not available"):
         import sys
@@ -268,7 +268,7 @@ def test_bad_input_one_clear_line_and_nothing_written(tmp_path, capsys, extra, m
 
 
 def test_failed_write_leaves_the_previous_output_untouched(tmp_path, monkeypatch):
-    from gwidgets.core.analysis import products
+    from gwidgets.core.analysis import WRITERS
 
     from gwidgets.core.outdir import write_marker
 
@@ -281,10 +281,13 @@ def test_failed_write_leaves_the_previous_output_untouched(tmp_path, monkeypatch
         (folder / "half.txt").write_text("half")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setitem(products.WRITERS, "plots", broken)
+    WRITERS.add("disk_full", broken)  # the last writer: every other product is written by then
     analysis = Analysis(SMALL)
-    with pytest.raises(Exception, match="writing plots into .* failed: No space left on device"):
-        analysis.run(outdir=out, overwrite=True)
+    try:
+        with pytest.raises(Exception, match="writing disk_full into .* failed: No space left on device"):
+            analysis.run(outdir=out, overwrite=True)
+    finally:
+        WRITERS.remove("disk_full")
     assert sorted(p.name for p in out.iterdir()) == [".gwidgets-output", "old.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]
     # without overwrite the existing folder is refused before any work

@@ -25,7 +25,7 @@ from gwidgets.core.estimators import FluxPointsEstimator  # noqa: E402
 from gwidgets.core.fit import Fit  # noqa: E402
 from gwidgets.core.models import LogParabola, Models, SkyModel  # noqa: E402
 from gwidgets.plotting import plot_flux_points, plot_light_curve, plot_spectrum_model  # noqa: E402
-from gwidgets.plotting.products import spectrum_figure, spectrum_png  # noqa: E402
+from gwidgets.plotting.analysis_plots import spectrum_figure, spectrum_png  # noqa: E402
 from gwidgets.plotting.sed import UL_ARROW  # noqa: E402
 
 EDGES = np.geomspace(0.7, 100, 9) * u.TeV  # the last three bins have TS < 4 in the H.E.S.S. joint-crab spectra

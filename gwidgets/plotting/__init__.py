@@ -3,16 +3,13 @@
 * `plot_spectrum_model`: a spectral model with its 1σ band from the fit covariance;
 * `plot_flux_points`, `plot_light_curve`: draw a `FluxPoints` / `LightCurve` on matplotlib axes
   (upper limits as downward arrows);
-* importing this package registers the PNG plots that ``gwidgets run`` writes into
-  ``plots/`` (`gwidgets.plotting.products`); ``gw.Analysis`` comes from here, so the
-  config-driven analysis of the top-level package writes them too.
+* `gwidgets.plotting.analysis_plots`: the PNG plots that ``gwidgets run`` writes into
+  ``plots/`` (listed in `gwidgets.core.analysis.plots.PLOTS`, which imports them when drawn).
 
 matplotlib itself is imported only when something is drawn.
 """
 from __future__ import annotations
 
-from ..core.analysis import Analysis
-from . import products  # noqa: F401 - registers the analysis PNG plots
 from .sed import plot_flux_points, plot_light_curve, plot_spectrum_model
 
-__all__ = ["Analysis", "plot_flux_points", "plot_light_curve", "plot_spectrum_model"]
+__all__ = ["plot_flux_points", "plot_light_curve", "plot_spectrum_model"]

@@ -44,7 +44,7 @@ from ..core.geom import Map, MapAxis, WcsGeom
 from ..errors import EmptySelectionError, GwidgetsError, ObservationNotFoundError
 from .config_io import ConfigMixin
 from .graph import Graph
-from .products import ProductsMixin
+from .estimator_jobs import ProductsMixin
 from .spectral import assign_models, build_datasets, predictions
 from .ui_thread import UIThread, kernel_loop
 from .worker import Worker
@@ -126,7 +126,7 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
     **kwargs
         Initial values of traits (``required_irf="point-like"``, ``map_settings=…``, ``models=…``).
 
-    Flux points, light curves and likelihood profiles: see `~gwidgets.state.products.ProductsMixin`;
+    Flux points, light curves and likelihood profiles: see `~gwidgets.state.estimator_jobs.ProductsMixin`;
     config / script export and config loading: see `~gwidgets.state.config_io.ConfigMixin`.
     """
 

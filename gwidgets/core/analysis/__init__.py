@@ -12,8 +12,10 @@ from .export import (
            session_to_state,
            state_to_config,
 )
-from .products import read_fit_result
-from .steps import STEPS, StepNotAvailableError, register_step
+from .plots import PLOTS, Plot
+from .steps import STEPS, Step, StepNotAvailableError
+from .writers import WRITERS, read_fit_result
 
-__all__ = ["Analysis", "STEPS", "register_step", "StepNotAvailableError", "read_fit_result", "SessionState",
+__all__ = ["Analysis", "STEPS", "Step", "StepNotAvailableError", "PLOTS", "Plot", "WRITERS", "read_fit_result",
+           "SessionState",
            "session_to_state", "session_to_config", "state_to_config", "config_to_state", "config_to_script"]

@@ -21,8 +21,8 @@ from pathlib import Path
 from ..config import AnalysisConfig, ConfigError
 from ..outdir import check_outdir
 from ..progress import make_progress
-from .products import outdir_guard, write_products
 from .steps import STEPS
+from .writers import outdir_guard, write_products
 
 __all__ = ["Analysis"]
 
@@ -79,23 +79,44 @@ class Analysis:
         self.notes.append(message)
         self.log(message)
 
-    def _step(self, name, progress=None):
-        return STEPS[name](self, progress)
+    def run_step(self, name: str, progress=None):
+        """Run the step ``name`` of `STEPS`, after the steps it needs whose product is still missing.
+
+        Parameters
+        ----------
+        name : str
+            A registered step (``"fit"``, ``"flux_points"`` ...).
+        progress : callable, optional
+            ``progress(done, total, message)``, passed to the step.
+
+        Returns
+        -------
+        object
+            The step's product (also stored on the analysis, e.g. ``fit_result``).
+
+        Raises
+        ------
+        RegistryError
+            If no step is registered under ``name`` (the message lists the known steps).
+        """
+        step = STEPS[name]
+        for need in step.needs:
+            if getattr(self, STEPS[need].product, None) is None:
+                self.run_step(need)
+        return step.run(self, progress)
 
     # --------------------------------------------------------------- steps
     def get_observations(self):
         """Open the data store(s) and select the observations (``data`` section)."""
-        return self._step("observations")
+        return self.run_step("observations")
 
     def get_datasets(self, progress=None):
         """Reduce the observations to datasets (``datasets`` section)."""
-        if self.observations is None:
-            self.get_observations()
-        return self._step("datasets", progress)
+        return self.run_step("datasets", progress)
 
     def read_models(self):
         """Read the models of the ``models`` key (path or inline) and use them."""
-        return self._step("models")
+        return self.run_step("models")
 
     def set_models(self, models):
         """Use ``models`` (a `Models`, a list of models, a YAML path or ``{"components": [...]}``)."""
@@ -113,23 +134,15 @@ class Analysis:
 
     def run_fit(self):
         """Fit the datasets with the models (``fit`` section)."""
-        if self.datasets is None:
-            self.get_datasets()
-        if self.models is None:
-            self.read_models()
-        return self._step("fit")
+        return self.run_step("fit")
 
     def get_flux_points(self):
         """Flux points of the fitted source (``flux_points`` section)."""
-        if self.fit_result is None:
-            self.run_fit()
-        return self._step("flux_points")
+        return self.run_step("flux_points")
 
     def get_light_curve(self):
         """Light curve of the source (``light_curve`` section)."""
-        if self.fit_result is None:
-            self.run_fit()
-        return self._step("light_curve")
+        return self.run_step("light_curve")
 
     def write(self, outdir=None, overwrite=None) -> Path:
         """Write every product into ``outdir`` (default ``general.outdir``), atomically."""
@@ -149,12 +162,8 @@ class Analysis:
 
     # ----------------------------------------------------------------- run
     def planned_steps(self) -> list[str]:
-        """The steps `run` calls for this config, in order (``write`` last)."""
-        steps = ["observations", "datasets", "models"]
-        if self.config.get("models") is not None or self.models is not None:
-            steps.append("fit")
-            steps += [s for s in ("flux_points", "light_curve") if s in self.config]
-        return steps + ["write"]
+        """The steps `run` calls for this config, in order (``write`` last): those of `STEPS` planned for it."""
+        return [name for name, step in STEPS.items() if step.planned(self)] + ["write"]
 
     def run(self, progress=None, outdir=None, overwrite=None, token=None) -> Path:
         """Run every step and write the output folder; on error nothing is written and the error is raised.
@@ -169,10 +178,8 @@ class Analysis:
             report(i, len(steps), name)
             if name == "write":
                 path = self.write(outdir, overwrite)
-            elif name == "models" and self.models is not None and self.config.get("models") is None:
-                continue
             else:
-                self._step(name)
+                self.run_step(name)
         report(len(steps), len(steps), "done")
         return path
 

@@ -27,7 +27,7 @@ from ....errors import GwidgetsError
 from ...config import ConfigError
 from ...progress import Cancelled
 from ...reduction.notes import BatchNotes, reason_cause
-from . import register_step, require
+from .base import require
 from .observations import groups, resolve_path, time_ranges
 
 __all__ = ["REDUCERS", "energy_axis", "on_region", "exclusion_mask", "read_spectra_group"]
@@ -296,7 +296,6 @@ REDUCERS["1d"] = _reduce_1d
 REDUCERS["3d"] = _reduce_3d
 
 
-@register_step("datasets")
 def run(analysis, progress=None):
     kind = analysis.config.get("datasets", {}).get("type", "1d")
     fitted, per_obs = REDUCERS[kind](analysis, progress)

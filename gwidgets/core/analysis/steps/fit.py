@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 from ...config import ConfigError
-from . import register_step
 from .observations import groups
 
 __all__ = ["apply_fit_ranges", "check_fit_range"]
@@ -44,7 +43,6 @@ def _safe_range(d) -> str:
     return f"{e[idx[0]]:.3g}–{e[idx[-1] + 1]:.3g} TeV"
 
 
-@register_step("fit")
 def run(analysis, progress=None):
     from ...fit import Fit
 

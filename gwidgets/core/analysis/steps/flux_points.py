@@ -5,14 +5,13 @@ Uses `gwidgets.core.estimators.FluxPointsEstimator` (imported lazily: a clear
 """
 from __future__ import annotations
 
-from . import register_step, require
+from .base import require
 from ._estimator import UL_SELECTION, build, default_source
 from .datasets import energy_axis
 
 __all__ = []
 
 
-@register_step("flux_points")
 def run(analysis, progress=None):
     (estimator_cls,) = require("gwidgets.core.estimators", ["FluxPointsEstimator"], "flux_points")
     cfg = analysis.config.get("flux_points", {})

@@ -15,7 +15,7 @@ import numpy as np
 from astropy.time import Time
 
 from ...config import ConfigError
-from . import register_step, require
+from .base import require
 from ._estimator import UL_SELECTION, build, default_source
 from .datasets import energy_axis
 
@@ -63,7 +63,6 @@ def _energy_edges(analysis, cfg):
     return u.Quantity([lo, hi]).to("TeV")
 
 
-@register_step("light_curve")
 def run(analysis, progress=None):
     cfg = analysis.config.get("light_curve", {})
     intervals = time_intervals(analysis)  # checked first: a bad interval is reported even without the estimator

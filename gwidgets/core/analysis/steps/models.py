@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from ....errors import GwidgetsError
 from ...config import ConfigError
-from . import register_step
 from .observations import resolve_path
 
 __all__ = ["read_models"]
@@ -28,7 +27,6 @@ def read_models(spec, base_dir=None):
         raise ConfigError(f"'models': {exc}") from None
 
 
-@register_step("models")
 def run(analysis, progress=None):
     models = read_models(analysis.config.get("models"), analysis.base_dir)
     if models is not None:

@@ -20,7 +20,6 @@ from astropy.time import Time
 from ....errors import EmptySelectionError, FileNotFoundGwError, GwidgetsError
 from ...config import ConfigError, expand_path
 from ...datapaths import MissingDataError, data_path, data_root
-from . import register_step
 
 __all__ = ["groups", "open_store", "select_ids"]
 
@@ -118,7 +117,6 @@ def select_ids(store, group: dict) -> list[int]:
     return ids
 
 
-@register_step("observations")
 def run(analysis, progress=None):
     out = {}
     for group in groups(analysis.config):

@@ -26,16 +26,16 @@ import astropy.units as u
 import numpy as np
 from traitlets import Any, HasTraits, Unicode
 
+from ..core.registry import Registry
 from ..errors import GwidgetsError
 
 __all__ = ["ProductsMixin", "PRODUCTS"]
 
 #: job kind → (result trait, human name)
-PRODUCTS = {
-    "flux_points": ("flux_points_result", "flux points"),
-    "light_curve": ("light_curve_result", "light curve"),
-    "profile": ("profile_result", "likelihood profile"),
-}
+PRODUCTS = Registry("session product")
+PRODUCTS.add("flux_points", ("flux_points_result", "flux points"))
+PRODUCTS.add("light_curve", ("light_curve_result", "light curve"))
+PRODUCTS.add("profile", ("profile_result", "likelihood profile"))
 
 
 def _free_index(models, parameter) -> int:

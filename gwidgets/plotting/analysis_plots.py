@@ -1,4 +1,4 @@
-"""PNG plots of the analysis products, registered into `gwidgets.core.analysis.plots.PLOTS` on import.
+"""PNG plots of the analysis products, drawn by ``gwidgets run`` (listed in `gwidgets.core.analysis.plots.PLOTS`).
 
 matplotlib is imported inside each function (optional). No pyplot: figures
 are drawn with the Agg canvas so that no global matplotlib state changes.
@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.analysis.plots import register_plot
-
-__all__ = ["spectrum_figure", "spectrum_png", "light_curve_png"]
+__all__ = ["new_figure", "spectrum_figure", "spectrum_png", "light_curve_png"]
 
 
-def _figure():
+def new_figure():
+    """A 6 x 4 inch figure on an Agg canvas (no pyplot) and its one axes.
+
+    Returns
+    -------
+    tuple
+        ``(figure, axes)``.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -33,7 +38,7 @@ def spectrum_figure(analysis):
     """
     from .sed import plot_flux_points, plot_spectrum_model
 
-    fig, ax = _figure()
+    fig, ax = new_figure()
     lo, hi = _energy_range(analysis)
     for model in analysis.models:
         if getattr(model, "spectral_model", None) is not None:
@@ -50,19 +55,17 @@ def spectrum_figure(analysis):
     return fig
 
 
-@register_plot("spectrum", lambda a: a.fit_result is not None and a.models is not None)
 def spectrum_png(analysis, folder):
     """Write `spectrum_figure` as ``spectrum.png``."""
     spectrum_figure(analysis).savefig(folder / "spectrum.png")
     return "spectrum.png"
 
 
-@register_plot("light_curve", lambda a: a.light_curve is not None and hasattr(a.light_curve, "to_table"))
 def light_curve_png(analysis, folder):
     """Flux per time bin (first energy band); upper limits as arrows."""
     from .sed import plot_light_curve
 
-    fig, ax = _figure()
+    fig, ax = new_figure()
     try:
         plot_light_curve(analysis.light_curve, ax=ax, sed_type="flux")
     except Exception:  # noqa: BLE001 - a plot must never fail the analysis

@@ -1,6 +1,7 @@
 """Writing the analysis products into the output folder — all of them, or none.
 
-Products are written by writers registered by name (one function each) into a
+Products are written by the writers of `WRITERS` (one function each, one
+``@WRITERS.register(name)`` line each; see docs/extending.md) into a
 temporary sibling folder ``.<outdir>.partial-*``; only when every writer
 succeeded is that folder moved into place (an existing folder is replaced
 only with ``overwrite``). On any error the temporary folder is removed and
@@ -23,11 +24,11 @@ Layout of the output folder::
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -35,20 +36,14 @@ import yaml
 from ...errors import GwidgetsError
 from ..models.covariance_io import covariance_filename
 from ..outdir import check_outdir, input_paths, write_marker
+from ..registry import Registry
+from .plots import PLOTS
 
-__all__ = ["WRITERS", "register_writer", "write_products", "check_outdir", "outdir_guard", "read_fit_result",
+__all__ = ["WRITERS", "write_products", "check_outdir", "outdir_guard", "read_fit_result",
            "fit_result_dict"]
 
-#: name -> writer(analysis, folder) -> list of written paths (relative to the folder)
-WRITERS: dict[str, Callable] = {}
-
-
-def register_writer(name: str):
-    def deco(func):
-        WRITERS[name] = func
-        return func
-
-    return deco
+#: name -> writer(analysis, folder) -> list of written paths (relative to the folder), in the order they run
+WRITERS = Registry("product writer")
 
 
 def outdir_guard(analysis):
@@ -60,14 +55,14 @@ def _enabled(analysis, name) -> bool:
     return bool(analysis.config.get("outputs", {}).get(name, True))
 
 
-@register_writer("config")
+@WRITERS.register("config")
 def _write_config(analysis, folder: Path):
     (folder / "config.yaml").write_text(analysis.config.to_yaml())
     (folder / "analysis.log").write_text("\n".join(analysis.messages) + "\n")
     return ["config.yaml", "analysis.log"]
 
 
-@register_writer("datasets")
+@WRITERS.register("datasets")
 def _write_datasets(analysis, folder: Path):
     if analysis.datasets is None or not _enabled(analysis, "datasets"):
         return []
@@ -78,7 +73,7 @@ def _write_datasets(analysis, folder: Path):
     return ["datasets/"]
 
 
-@register_writer("maps")
+@WRITERS.register("maps")
 def _write_maps(analysis, folder: Path):
     """Map datasets: their counts, background and exposure cubes as FITS (``maps/<dataset>_<cube>.fits``)."""
     if analysis.datasets is None or not _enabled(analysis, "maps"):
@@ -96,7 +91,7 @@ def _write_maps(analysis, folder: Path):
     return written
 
 
-@register_writer("models")
+@WRITERS.register("models")
 def _write_models(analysis, folder: Path):
     if analysis.models is None or not _enabled(analysis, "models"):
         return []
@@ -126,7 +121,7 @@ def read_fit_result(path) -> dict:
     return yaml.safe_load(path.read_text())
 
 
-@register_writer("fit_result")
+@WRITERS.register("fit_result")
 def _write_fit_result(analysis, folder: Path):
     result = analysis.fit_result
     if result is None or not _enabled(analysis, "fit_result"):
@@ -152,31 +147,32 @@ def _write_table_product(obj, folder: Path, stem: str) -> list:
     return written
 
 
-@register_writer("flux_points")
+@WRITERS.register("flux_points")
 def _write_flux_points(analysis, folder: Path):
     if analysis.flux_points is None or not _enabled(analysis, "flux_points"):
         return []
     return _write_table_product(analysis.flux_points, folder, "flux_points")
 
 
-@register_writer("light_curve")
+@WRITERS.register("light_curve")
 def _write_light_curve(analysis, folder: Path):
     if analysis.light_curve is None or not _enabled(analysis, "light_curve"):
         return []
     return _write_table_product(analysis.light_curve, folder, "light_curve")
 
 
-@register_writer("plots")
+@WRITERS.register("plots")
 def _write_plots(analysis, folder: Path):
     if not _enabled(analysis, "plots"):
         return []
-    from .plots import PLOTS
-
-    wanted = [(name, func) for name, func in PLOTS.items() if func.applies(analysis)]
+    wanted = [plot for plot in PLOTS.values() if plot.applies(analysis)]
     if not wanted:
         return []
+    if importlib.util.find_spec("matplotlib") is None:
+        analysis.note(f"plots not drawn ({', '.join(PLOTS)}): matplotlib is not installed")
+        return []
     (folder / "plots").mkdir()
-    return [f"plots/{func(analysis, folder / 'plots')}" for name, func in wanted]
+    return [f"plots/{plot.draw(analysis, folder / 'plots')}" for plot in wanted]
 
 
 def write_products(analysis, outdir, overwrite: bool = False) -> Path:
