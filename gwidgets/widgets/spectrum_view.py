@@ -13,6 +13,7 @@ import ipywidgets as w
 import numpy as np
 
 from ._plot import figure, set_errorbars
+from .base import SessionView
 
 __all__ = ["SpectrumView", "SUM"]
 
@@ -21,24 +22,26 @@ SUM = "all datasets (sum)"
 
 
 def spectrum_arrays(datasets, which: str):
-    """(energy_edges, counts, background, excess, excess_err) of one dataset or the sum of all."""
+    """(energy_edges, counts, background, excess, excess_err, n) of one dataset or of the sum of all.
+
+    The sum is over the ``n`` datasets with the first one's binning, in the safe range; the errors are the
+    datasets' `excess_error` added in quadrature.
+    """
     chosen = list(datasets) if which == SUM else [datasets[which]]
     edges = chosen[0].energy_edges
     chosen = [d for d in chosen if len(d.energy_edges) == len(edges) and np.allclose(d.energy_edges, edges)]
     counts = sum(d.counts * d.mask_safe for d in chosen)
     bkg = sum((d.background if d.background is not None else 0 * d.counts) * d.mask_safe for d in chosen)
-    var = sum((d.counts + (d.alpha ** 2 * d.counts_off if getattr(d, "counts_off", None) is not None else 0))
-              * d.mask_safe for d in chosen)
+    var = sum(d.excess_error ** 2 * d.mask_safe for d in chosen)
     return edges, counts, bkg, counts - bkg, np.sqrt(var), len(chosen)
 
 
-class SpectrumView(w.VBox):
+class SpectrumView(SessionView):
     """Counts / background / excess spectra bound to ``session.datasets``."""
 
     def __init__(self, session, width: int = 520, **kwargs):
         import bqplot as bq
 
-        self.session = session
         self.sx, self.sy = bq.LogScale(), bq.LogScale()
         sc = {"x": self.sx, "y": self.sy}
         self.counts = bq.Lines(x=[], y=[], scales=sc, colors=["#444"], interpolation="step-after", labels=["counts"])
@@ -53,11 +56,12 @@ class SpectrumView(w.VBox):
         self.info = w.HTML()
         self.info.add_class("gw-spectrum-info")
         self.dataset.observe(lambda _: self.redraw(), "value")
-        session.observe(self._on_datasets, "datasets")
         legend = w.HTML("<span style='color:#444'>— counts</span> &nbsp; <span style='color:#ff7f0e'>-- background"
                         "</span> &nbsp; <span style='color:#1f77b4'>● excess</span>")
-        super().__init__([w.HBox([w.HTML("<b>Spectrum</b>"), self.dataset]), legend, self.figure, self.info], **kwargs)
+        super().__init__(session, [w.HBox([w.HTML("<b>Spectrum</b>"), self.dataset]), legend, self.figure, self.info],
+                         **kwargs)
         self.add_class("gw-spectrum-view")
+        self.watch(session, self._on_datasets, "datasets")
         self._on_datasets()
 
     def _on_datasets(self, *_):

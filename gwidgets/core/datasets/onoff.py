@@ -82,6 +82,26 @@ class SpectrumDatasetOnOff(SpectrumDataset):
             raise DatasetError(f"Dataset '{self.name}': the background of an ON/OFF dataset is alpha × counts_off; "
                                "set counts_off / acceptance_off instead")
 
+    @property
+    def excess_error(self) -> np.ndarray:
+        """1σ error of `excess` per bin, ON and OFF Poisson terms: ``sqrt(counts + alpha² counts_off)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            One error per reco bin (``sqrt(counts)`` without OFF counts).
+
+        Examples
+        --------
+        >>> d = SpectrumDatasetOnOff(counts=[10.0], exposure=[1.0], energy_edges=[1.0, 2.0], counts_off=[40.0],
+        ...                          acceptance_off=4.0)
+        >>> d.excess, d.excess_error
+        (array([0.]), array([3.53553391]))
+        """
+        if self.counts_off is None:
+            return np.sqrt(self.counts)
+        return np.sqrt(self.counts + self.alpha ** 2 * self.counts_off)
+
     def _require_off(self):
         if self.counts_off is None:
             raise DatasetError(f"Dataset '{self.name}' has no counts_off")

@@ -232,6 +232,24 @@ class SpectrumDataset:
         return self.counts - (self.background if self.background is not None else 0.0)
 
     @property
+    def excess_error(self) -> np.ndarray:
+        """1σ error of `excess` per bin: ``sqrt(counts)`` (the background is known).
+
+        Returns
+        -------
+        numpy.ndarray
+            One error per reco bin.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> d = SpectrumDataset(counts=[4.0, 9.0], exposure=[1.0, 1.0], energy_edges=[1.0, 2.0, 4.0])
+        >>> d.excess_error
+        array([2., 3.])
+        """
+        return np.sqrt(self.counts)
+
+    @property
     def sqrt_ts(self) -> np.ndarray:
         """Signed significance of the excess per bin (Cash, background known)."""
         return cash_sqrt_ts(self.counts, self.npred_background())
