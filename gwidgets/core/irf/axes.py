@@ -81,7 +81,32 @@ class IRFAxis:
 
     @classmethod
     def from_nodes(cls, nodes, name: str, interp: str | None = None, unit=None) -> IRFAxis:
-        """Axis defined by its bin centres (GADF columns with ``_LO == _HI``)."""
+        """Axis defined by its bin centres (GADF columns with ``_LO == _HI``).
+
+        The edges lie half-way between nodes (in the axis scale) and half a
+        spacing beyond the outer ones (see `edges_from_nodes`).
+
+        Parameters
+        ----------
+        nodes : array-like or `~astropy.units.Quantity`
+            Increasing bin centres.
+        name : str
+            Axis name.
+        interp : {"log", "lin"}, optional
+            Axis scale; default ``log`` for energy axes, ``lin`` otherwise.
+        unit : str or `~astropy.units.Unit`, optional
+            Unit of ``nodes`` when it is not a Quantity.
+
+        Returns
+        -------
+        IRFAxis
+            The axis (``node_type == "center"``).
+
+        Raises
+        ------
+        ValueError
+            If the nodes do not increase, or a log axis has a node <= 0.
+        """
         x, unit = _values_unit(nodes, unit)
         x = np.atleast_1d(x)
         interp = interp or AXIS_INTERP.get(name, "lin")
@@ -93,7 +118,18 @@ class IRFAxis:
 
     @classmethod
     def coerce(cls, axis) -> IRFAxis:
-        """An `IRFAxis` from an `IRFAxis` or anything like `MapAxis` (``edges``, ``name``, ``interp``)."""
+        """An `IRFAxis` from an `IRFAxis` or anything like `MapAxis` (``edges``, ``name``, ``interp``).
+
+        Parameters
+        ----------
+        axis : IRFAxis or `~gwidgets.core.geom.MapAxis`
+            The axis; an `IRFAxis` is returned as is.
+
+        Returns
+        -------
+        IRFAxis
+            The axis (defined by nodes if ``axis`` is).
+        """
         if isinstance(axis, IRFAxis):
             return axis
         nodes = getattr(axis, "_nodes", None)
@@ -109,6 +145,7 @@ class IRFAxis:
 
     @property
     def nbin(self) -> int:
+        """Number of bins."""
         return len(self._edges) - 1
 
     def __len__(self):
@@ -116,22 +153,27 @@ class IRFAxis:
 
     @property
     def edges(self) -> u.Quantity:
+        """Bin edges, shape ``(nbin + 1,)``, in ``unit``."""
         return u.Quantity(self._edges, self.unit, copy=None)
 
     @property
     def edges_min(self) -> u.Quantity:
+        """Lower bin edges, in ``unit``."""
         return self.edges[:-1]
 
     @property
     def edges_max(self) -> u.Quantity:
+        """Upper bin edges, in ``unit``."""
         return self.edges[1:]
 
     @property
     def bounds(self) -> u.Quantity:
+        """First and last edge, in ``unit``."""
         return self.edges[[0, -1]]
 
     @property
     def bin_width(self) -> u.Quantity:
+        """Bin widths, in ``unit``."""
         return u.Quantity(np.diff(self._edges), self.unit, copy=None)
 
     @property
@@ -151,15 +193,46 @@ class IRFAxis:
 
     @property
     def center(self) -> u.Quantity:
+        """Bin centres in ``unit`` (see `center_values`)."""
         return u.Quantity(self.center_values, self.unit, copy=None)
 
     def edges_in(self, unit) -> np.ndarray:
-        """Edges as floats in ``unit``."""
+        """Edges as floats in ``unit``.
+
+        Parameters
+        ----------
+        unit : str or `~astropy.units.Unit`
+            Target unit, equivalent to ``unit``.
+
+        Returns
+        -------
+        numpy.ndarray
+            The edges, shape ``(nbin + 1,)``.
+        """
         return self.edges.to_value(unit)
 
     # ------------------------------------------------------------- methods
     def coord_to_idx(self, coord, clip: bool = False) -> np.ndarray:
-        """Bin index of each coordinate; -1 outside (the upper edge belongs to the last bin)."""
+        """Bin index of each coordinate; -1 outside (the upper edge belongs to the last bin).
+
+        Parameters
+        ----------
+        coord : `~astropy.units.Quantity` or array-like
+            Coordinates (plain numbers are in the axis unit).
+        clip : bool, optional
+            Give the nearest bin (0 or ``nbin - 1``) instead of -1 outside the axis.
+
+        Returns
+        -------
+        numpy.ndarray
+            Integer bin indices, of the shape of ``coord``; -1 outside (and for NaN) unless ``clip``.
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> IRFAxis([0.1, 1, 10, 100], "energy_true", unit="TeV").coord_to_idx([0.05, 0.1, 5, 100] * u.TeV)
+        array([-1,  0,  1,  2])
+        """
         x = np.asarray(u.Quantity(coord, self.unit).to_value(self.unit), dtype=float)
         idx = np.searchsorted(self._edges, x, side="right") - 1
         idx = np.where(x == self._edges[-1], self.nbin - 1, idx)
@@ -168,14 +241,38 @@ class IRFAxis:
         return np.where((idx < 0) | (idx >= self.nbin) | ~np.isfinite(x), -1, idx)
 
     def copy(self, name: str | None = None) -> IRFAxis:
+        """A copy, renamed if ``name`` is given.
+
+        Parameters
+        ----------
+        name : str, optional
+            New axis name (the scale is kept, whatever the name).
+
+        Returns
+        -------
+        IRFAxis
+            The copy (sharing the edge array, which is never modified).
+        """
         return IRFAxis._fast(self._edges, self.unit, name or self.name, self.interp, self._nodes)
 
     def squash(self) -> IRFAxis:
-        """One bin spanning the whole axis."""
+        """One bin spanning the whole axis.
+
+        Returns
+        -------
+        IRFAxis
+            An axis with the edges ``[first, last]``.
+        """
         return IRFAxis._fast(self._edges[[0, -1]], self.unit, self.name, self.interp)
 
     def to_map_axis(self):
-        """The same axis as a `gwidgets.core.geom.MapAxis`."""
+        """The same axis as a `gwidgets.core.geom.MapAxis`.
+
+        Returns
+        -------
+        `~gwidgets.core.geom.MapAxis`
+            Same name, edges (or nodes) and scale.
+        """
         from ..geom import MapAxis
 
         if self._nodes is not None:
@@ -183,6 +280,20 @@ class IRFAxis:
         return MapAxis(self.edges, name=self.name, interp=self.interp)
 
     def is_allclose(self, other, rtol: float = 1e-6) -> bool:
+        """Whether ``other`` has the same bins (to ``rtol``) in an equivalent unit; names are not compared.
+
+        Parameters
+        ----------
+        other : IRFAxis or `~gwidgets.core.geom.MapAxis`
+            The axis to compare; anything that is not an axis gives False.
+        rtol : float, optional
+            Relative tolerance on the edges.
+
+        Returns
+        -------
+        bool
+            True if the axes have the same number of bins and edges.
+        """
         try:
             other = IRFAxis.coerce(other)
         except (AttributeError, ValueError, TypeError):
@@ -207,7 +318,27 @@ class IRFAxis:
 
 
 def edges_from_nodes(nodes: np.ndarray, interp: str) -> np.ndarray:
-    """Edges half-way between nodes (in the axis scale), the outer ones half a spacing out (as gammapy)."""
+    """Edges half-way between nodes (in the axis scale), the outer ones half a spacing out (as gammapy).
+
+    A single node ``x`` gives the edges ``[x/2, 3x/2]`` (log) or ``[x - 0.5, x + 0.5]`` (lin).
+
+    Parameters
+    ----------
+    nodes : numpy.ndarray
+        Increasing bin centres.
+    interp : {"log", "lin"}
+        Axis scale.
+
+    Returns
+    -------
+    numpy.ndarray
+        The edges, one more than the nodes.
+
+    Examples
+    --------
+    >>> edges_from_nodes(np.array([1.0, 10.0, 100.0]), "log").round(3).tolist()
+    [0.316, 3.162, 31.623, 316.228]
+    """
     x = np.asarray(nodes, dtype=float)
     log = interp == "log"
     if len(x) == 1:

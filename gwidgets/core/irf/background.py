@@ -29,6 +29,19 @@ class _Background(IRF):
 
         ``energy_edges``: Quantity or axis; ``coords``: the field-of-view
         coordinates (they broadcast).  Result shape: ``(n_bins, *coords shape)``.
+
+        Parameters
+        ----------
+        energy_edges : `~astropy.units.Quantity` or axis
+            Reconstructed-energy bin edges (or an axis with ``.edges``).
+        **coords : `~astropy.units.Quantity`
+            Field-of-view coordinates (``fov_lon``, ``fov_lat`` or ``offset``).
+
+        Returns
+        -------
+        astropy.units.Quantity
+            Rate per bin in s-1 sr-1, shape ``(n_bins, *coords shape)``; bins where
+            the power law is undefined (a zero rate at an edge) use the trapezoid rule.
         """
         edges = np.asarray(u.Quantity(getattr(energy_edges, "edges", energy_edges), u.MeV).value, float)
         ndim = len(np.broadcast_shapes(*(np.shape(v) for v in coords.values())))
@@ -57,6 +70,7 @@ class Background3D(_Background):
 
     @property
     def fov_alignment(self) -> str:
+        """Alignment of the field-of-view frame: ``FOVALIGN`` header keyword, ``RADEC`` (default) or ``ALTAZ``."""
         return str(self.meta.get("FOVALIGN", "RADEC")).strip().upper() or "RADEC"
 
     def _hdu_keywords(self) -> dict:

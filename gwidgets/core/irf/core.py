@@ -39,7 +39,18 @@ GADF_KEYWORDS = {
 
 
 def is_pointlike_header(header) -> bool:
-    """True for point-like IRF HDUs (``HDUCLAS3 = 'POINT-LIKE'``)."""
+    """True for point-like IRF HDUs (``HDUCLAS3 = 'POINT-LIKE'``).
+
+    Parameters
+    ----------
+    header : dict
+        The HDU header.
+
+    Returns
+    -------
+    bool
+        Whether HDUCLAS3 is POINT-LIKE (case-insensitive).
+    """
     return str(header.get("HDUCLAS3", "")).strip().upper() == "POINT-LIKE"
 
 
@@ -67,6 +78,23 @@ class IRF:
         Header keywords.
     is_pointlike : bool
         Point-like (``HDUCLAS3 = POINT-LIKE``) or full-enclosure IRF.
+
+    Raises
+    ------
+    ValueError
+        If the axis names are not ``required_axes`` or the data shape does not match them.
+    astropy.units.UnitConversionError
+        If ``unit`` is not equivalent to ``default_unit``.
+
+    Examples
+    --------
+    >>> import numpy as np, astropy.units as u
+    >>> from gwidgets.core.irf import EffectiveArea2D, IRFAxis
+    >>> energy = IRFAxis(np.geomspace(0.1, 100, 4), "energy_true", unit="TeV")
+    >>> offset = IRFAxis([0, 1, 2], "offset", unit="deg")
+    >>> aeff = EffectiveArea2D([energy, offset], np.full((3, 2), 1e5), unit="m2")
+    >>> aeff
+    EffectiveArea2D(energy_true: 3 bins 0.1–100 TeV, offset: 2 bins 0–2 deg; unit m2; full-enclosure)
     """
 
     #: GADF HDU class (``HDU_CLASS`` in the HDU index)
@@ -131,6 +159,16 @@ class IRF:
         Raises `MissingColumnError` (axis or data column), `UnitError` (a unit
         not convertible to the expected one) or `UnsupportedFormatError`
         (inconsistent shapes), each naming file, HDU and column.
+
+        Parameters
+        ----------
+        hdu : `~gwidgets.core.io.fits.TableHDU`
+            The IRF HDU (one row, array cells).
+
+        Returns
+        -------
+        IRF
+            An instance of the class called; non-finite values are set to 0 with an `IRFWarning`.
         """
         names = column_names(hdu)
         axes = [read_axis(hdu, name, names) for name in cls.required_axes]
@@ -159,13 +197,36 @@ class IRF:
         return {self.column: (self.data, self.unit)}
 
     def to_hdu(self, name: str | None = None):
-        """The IRF as an `astropy.io.fits.BinTableHDU` in GADF layout (EXTNAME ``name``)."""
+        """The IRF as an `astropy.io.fits.BinTableHDU` in GADF layout (EXTNAME ``name``).
+
+        Parameters
+        ----------
+        name : str, optional
+            EXTNAME; default the class' ``extname``.
+
+        Returns
+        -------
+        astropy.io.fits.BinTableHDU
+            Axis columns, the data column and the HDUCLASn keywords; `from_hdu` reads it back.
+
+        Examples
+        --------
+        >>> import numpy as np, astropy.units as u
+        >>> from gwidgets.core.irf import EffectiveArea2D, IRFAxis
+        >>> energy = IRFAxis(np.geomspace(0.1, 100, 4), "energy_true", unit="TeV")
+        >>> offset = IRFAxis([0, 1, 2], "offset", unit="deg")
+        >>> aeff = EffectiveArea2D([energy, offset], np.full((3, 2), 1e5), unit="m2")
+        >>> hdu = aeff.to_hdu()
+        >>> hdu.name, hdu.columns.names
+        ('EFFECTIVE AREA', ['ENERG_LO', 'ENERG_HI', 'THETA_LO', 'THETA_HI', 'EFFAREA'])
+        """
         axes = [self.axes[n] for n in self.required_axes]
         return make_table_hdu(axes, self._hdu_columns(), name or self.extname, self._hdu_keywords(), self.meta)
 
     # ------------------------------------------------------------- evaluate
     @property
     def quantity(self) -> u.Quantity:
+        """The data with its unit (no copy)."""
         return u.Quantity(self.data, self.unit, copy=None)
 
     def _build_interpolator(self, values, method=None) -> GridInterpolator:
@@ -279,6 +340,38 @@ class IRF:
         ``limit_extrapolation=True`` (log-scale IRFs): beyond the outermost
         nodes values may not rise above the outer node's (default False:
         exactly gammapy's values, which can explode next to empty background bins).
+
+        Parameters
+        ----------
+        method : {"linear", "nearest"}, optional
+            Interpolation method; default the class' ``interp_method``.
+        limit_extrapolation : bool, optional
+            For log-scale IRFs, cap the extrapolation at the outer node's value.
+        **coords : `~astropy.units.Quantity` or array-like
+            Coordinates by axis name (e.g. ``energy_true``, ``offset``).
+
+        Returns
+        -------
+        astropy.units.Quantity
+            Values in ``unit``, of the broadcast shape of the coordinates;
+            ``fill_value`` outside the axes' edges.
+
+        Raises
+        ------
+        TypeError
+            For a coordinate name that is not an axis.
+        astropy.units.UnitConversionError
+            For a coordinate in a unit not convertible to its axis'.
+
+        Examples
+        --------
+        >>> import numpy as np, astropy.units as u
+        >>> from gwidgets.core.irf import EffectiveArea2D, IRFAxis
+        >>> energy = IRFAxis(np.geomspace(0.1, 100, 4), "energy_true", unit="TeV")
+        >>> offset = IRFAxis([0, 1, 2], "offset", unit="deg")
+        >>> aeff = EffectiveArea2D([energy, offset], np.full((3, 2), 1e5), unit="m2")
+        >>> aeff.evaluate(energy_true=[1, 1000] * u.TeV, offset=0.5 * u.deg)
+        <Quantity [100000.,      0.] m2>
         """
         return u.Quantity(self._values(limit_extrapolation=limit_extrapolation, method=method, **coords),
                           self.unit, copy=None)

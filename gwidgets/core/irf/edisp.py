@@ -53,6 +53,19 @@ class EnergyDispersion2D(IRF):
             Bin edges (or axes with ``.edges``).
         offset : Quantity
             Field-of-view offset (scalar).
+        threshold : float, optional
+            Bin contents below it are set to 0.
+
+        Returns
+        -------
+        numpy.ndarray
+            Probabilities, shape ``(n_true, n_reco)``; a row sums to the fraction of
+            the migration density that falls within the reco edges.
+
+        Raises
+        ------
+        ValueError
+            If ``offset`` is not a scalar.
         """
         et = _edges(energy_true_edges)
         er = _edges(energy_reco_edges)
@@ -81,7 +94,24 @@ class EnergyDispersion2D(IRF):
         return result
 
     def migra_pdf(self, energy_true, offset, migra=None) -> tuple:
-        """(migra nodes, density) at one true energy and offset: a quick look at the dispersion."""
+        """(migra nodes, density) at one true energy and offset: a quick look at the dispersion.
+
+        Parameters
+        ----------
+        energy_true : `~astropy.units.Quantity`
+            True energy (numbers are TeV).
+        offset : `~astropy.units.Quantity`
+            Field-of-view offset (numbers are deg).
+        migra : array-like, optional
+            Migration values; default the IRF's migra nodes.
+
+        Returns
+        -------
+        migra : numpy.ndarray
+            The migration values.
+        pdf : numpy.ndarray
+            Probability density per unit migra at those values.
+        """
         migra = self.axes["migra"].center_values if migra is None else np.asarray(migra, float)
         pdf = self._values(energy_true=u.Quantity(energy_true, u.TeV), migra=migra, offset=u.Quantity(offset, u.deg))
         return migra, pdf

@@ -57,6 +57,29 @@ def read_unit(hdu, column: str, expected, default=None) -> tuple[u.UnitBase, flo
     """The unit of ``column`` and its conversion factor to ``expected`` (raises `UnitError`).
 
     A column without unit gets ``default`` (``expected`` if not given).
+
+    Parameters
+    ----------
+    hdu : `~gwidgets.core.io.fits.TableHDU`
+        The HDU.
+    column : str
+        Column name.
+    expected : str, `~astropy.units.Unit` or None
+        Unit the values must convert to (None: any unit, factor 1).
+    default : str or `~astropy.units.Unit`, optional
+        Unit assumed when the column has none.
+
+    Returns
+    -------
+    unit : astropy.units.UnitBase
+        The column's unit.
+    factor : float
+        Multiply the values by it to get them in ``expected``.
+
+    Raises
+    ------
+    ~gwidgets.errors.UnitError
+        If the unit cannot be parsed or converted, naming file, HDU and column.
     """
     text = hdu.unit(column).strip()
     try:
@@ -66,12 +89,43 @@ def read_unit(hdu, column: str, expected, default=None) -> tuple[u.UnitBase, flo
 
 
 def column_names(hdu) -> dict:
-    """Upper-case name → name of the HDU's columns (GADF names are matched case-insensitively)."""
+    """Upper-case name → name of the HDU's columns (GADF names are matched case-insensitively).
+
+    Parameters
+    ----------
+    hdu : `~gwidgets.core.io.fits.TableHDU`
+        The HDU.
+
+    Returns
+    -------
+    dict
+        Upper-case column name → column name as in the file.
+    """
     return {c.upper(): c for c in hdu.columns}
 
 
 def find_column(hdu, names: dict, column: str) -> str:
-    """The HDU's spelling of ``column``; raises `MissingColumnError`."""
+    """The HDU's spelling of ``column``; raises `MissingColumnError`.
+
+    Parameters
+    ----------
+    hdu : `~gwidgets.core.io.fits.TableHDU`
+        The HDU (for the error message).
+    names : dict
+        `column_names` of the HDU.
+    column : str
+        GADF column name, any case.
+
+    Returns
+    -------
+    str
+        The column name as in the file.
+
+    Raises
+    ------
+    ~gwidgets.errors.MissingColumnError
+        If the HDU has no such column.
+    """
     found = names.get(column.upper())
     if found is None:
         raise MissingColumnError(column, hdu.name, hdu.filename, hdu.columns)
@@ -89,7 +143,32 @@ def _first_row(hdu, column: str) -> np.ndarray:
 def read_axis(hdu, name: str, names: dict | None = None) -> IRFAxis:
     """The axis ``name`` from its ``<STEM>_LO``/``<STEM>_HI`` columns, in the axis' canonical unit.
 
-    ``names``: `column_names` of the HDU (computed if not given).
+    ``names``: `column_names` of the HDU (computed if not given).  Equal ``_LO``
+    and ``_HI`` columns define the axis by its nodes.
+
+    Parameters
+    ----------
+    hdu : `~gwidgets.core.io.fits.TableHDU`
+        The IRF HDU.
+    name : str
+        Axis name, a key of `AXIS_COLUMNS`.
+    names : dict, optional
+        `column_names` of the HDU.
+
+    Returns
+    -------
+    `~gwidgets.core.irf.axes.IRFAxis`
+        The axis, in the canonical unit of ``AXIS_UNITS``.
+
+    Raises
+    ------
+    ~gwidgets.errors.MissingColumnError
+        If a ``_LO``/``_HI`` column is missing.
+    ~gwidgets.errors.UnitError
+        If a column's unit does not convert to the canonical unit.
+    ~gwidgets.errors.UnsupportedFormatError
+        If the columns are empty, of unequal length, not finite and increasing,
+        or not positive for an energy axis, or the HDU has no rows.
     """
     names = column_names(hdu) if names is None else names
     stems = AXIS_COLUMNS[name]
@@ -136,6 +215,27 @@ def read_array(hdu, column: str, shape: tuple, allow_reversed: bool = False) -> 
     GADF cells are Fortran-ordered over the axes (``TDIM = (n_axis0, n_axis1, …)``),
     so the C-ordered cell is transposed.  ``allow_reversed``: also accept the
     cell in the opposite order (H.E.S.S. and CTA background files), as gammapy.
+
+    Parameters
+    ----------
+    hdu : `~gwidgets.core.io.fits.TableHDU`
+        The IRF HDU.
+    column : str
+        Data column name (as in the file).
+    shape : tuple of int
+        Number of bins of each axis, in ``required_axes`` order.
+    allow_reversed : bool, optional
+        Accept a cell stored in the reversed axis order.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float array of shape ``shape`` (float32 kept).
+
+    Raises
+    ------
+    ~gwidgets.errors.UnsupportedFormatError
+        If the cell does not match ``shape`` or the HDU has no rows.
     """
     raw = np.asarray(_first_row(hdu, column))
     if raw.ndim <= 1 and raw.size == int(np.prod(shape)):
@@ -154,7 +254,18 @@ def read_array(hdu, column: str, shape: tuple, allow_reversed: bool = False) -> 
 
 
 def header_meta(hdu) -> dict:
-    """The HDU header as a dict, with the file name under ``FILENAME`` (as other gwidgets tables)."""
+    """The HDU header as a dict, with the file name under ``FILENAME`` (as other gwidgets tables).
+
+    Parameters
+    ----------
+    hdu : `~gwidgets.core.io.fits.TableHDU`
+        The HDU.
+
+    Returns
+    -------
+    dict
+        Header keyword → value, plus ``FILENAME``.
+    """
     meta = dict(hdu.header)
     meta["FILENAME"] = hdu.filename
     return meta
@@ -190,6 +301,25 @@ def make_table_hdu(axes, data_columns: dict, extname: str, keywords: dict, meta:
 
     ``meta`` (the IRF's header) is copied first, without structural keywords;
     ``keywords`` (the HDUCLASn of the IRF type) override it.
+
+    Parameters
+    ----------
+    axes : list of `~gwidgets.core.irf.axes.IRFAxis`
+        The axes, in data order; an axis defined by nodes is written as equal
+        ``_LO``/``_HI`` columns.
+    data_columns : dict
+        Column name → (array of shape ``(nbin of each axis)``, unit).
+    extname : str
+        EXTNAME of the HDU.
+    keywords : dict
+        Keywords written last (HDUCLASn ...).
+    meta : dict
+        Other header keywords (only str, bool, int and float values are written).
+
+    Returns
+    -------
+    astropy.io.fits.BinTableHDU
+        A one-row table; float32 data are written as ``E`` columns, others as ``D``.
     """
     from astropy.io import fits
 

@@ -30,7 +30,20 @@ _TINY64 = np.finfo(np.float64).tiny
 
 
 def scale_coordinate(x, interp: str) -> np.ndarray:
-    """A coordinate in its axis' interpolation scale (log clips at ``tiny`` first, as gammapy)."""
+    """A coordinate in its axis' interpolation scale (log clips at ``tiny`` first, as gammapy).
+
+    Parameters
+    ----------
+    x : array-like
+        Coordinates, in the axis unit.
+    interp : {"log", "lin"}
+        Axis scale.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``log(max(x, tiny))`` for log axes, ``x`` as floats otherwise.
+    """
     x = np.asarray(x, dtype=float)
     if interp == "log":
         with np.errstate(invalid="ignore"):
@@ -39,14 +52,41 @@ def scale_coordinate(x, interp: str) -> np.ndarray:
 
 
 def log_values(values: np.ndarray) -> np.ndarray:
-    """Log of IRF values in their own precision, zeros clipped to that type's ``tiny`` (gammapy's LogScale)."""
+    """Log of IRF values in their own precision, zeros clipped to that type's ``tiny`` (gammapy's LogScale).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Values >= 0 (non-float values use the float32 ``tiny``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Their logarithm, in their float precision.
+    """
     values = np.asarray(values)
     tiny = np.finfo(values.dtype).tiny if values.dtype.kind == "f" else np.finfo(np.float32).tiny
     return np.log(np.clip(values, tiny, np.inf))
 
 
 def exp_values(values: np.ndarray) -> np.ndarray:
-    """Inverse of `log_values`: values within ``tiny`` of 0 become exactly 0."""
+    """Inverse of `log_values`: values within ``tiny`` of 0 become exactly 0.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Logarithms of values.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``exp(values)`` as float64, with values below twice the float64 ``tiny`` set to 0.
+
+    Examples
+    --------
+    >>> exp_values(log_values(np.array([0.0, 2.0])))
+    array([0., 2.])
+    """
     with np.errstate(over="ignore"):
         out = np.exp(np.asarray(values, dtype=float))
     return np.where(np.abs(out) - _TINY64 <= _TINY64, 0.0, out)
@@ -85,7 +125,21 @@ class GridInterpolator:
         self._strides = [int(np.prod(self.values.shape[d + 1:])) for d in range(self.values.ndim)]
 
     def cells(self, coords):
-        """Per kept dimension: (lower node index, weight of the upper node), on un-broadcast coordinates."""
+        """Per kept dimension: (lower node index, weight of the upper node), on un-broadcast coordinates.
+
+        Parameters
+        ----------
+        coords : list of numpy.ndarray
+            One coordinate array per dimension, in interpolation scale (those of
+            single-node dimensions are ignored).
+
+        Returns
+        -------
+        list of tuple
+            Per kept dimension, ``(i, w)``: index of the lower node of the cell
+            (the outer cells beyond the grid) and weight of its upper node (outside
+            [0, 1] when extrapolating), each of the coordinate's own shape.
+        """
         out = []
         for grid, inner, x in zip(self.grids, self._inner, (c for c, k in zip(coords, self.keep) if k)):
             # number of interior nodes <= x: the cell index, already within [0, n - 2] (extrapolation)
@@ -101,6 +155,18 @@ class GridInterpolator:
 
         The result has the broadcast shape of the coordinates of the kept
         dimensions (a scalar grid gives a 0-d array).  ``clip`` clips at 0.
+
+        Parameters
+        ----------
+        coords : list of numpy.ndarray
+            One coordinate array per dimension, in interpolation scale.
+        clip : bool, optional
+            Clip the values at 0.
+
+        Returns
+        -------
+        numpy.ndarray
+            The interpolated (or extrapolated) values, as float64.
         """
         if not self.grids:
             return np.asarray(self.values.reshape(()), dtype=float)

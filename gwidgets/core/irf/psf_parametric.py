@@ -34,6 +34,15 @@ class ParametricPSF(IRF):
         Parameter name → array of shape (n_energy, n_offset).
     unit : dict, optional
         Parameter name → unit (widths default to deg, the rest to dimensionless).
+    meta : dict, optional
+        Header keywords.
+    is_pointlike : bool, optional
+        Point-like or full-enclosure IRF.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is missing or its shape does not match the axes.
     """
 
     required_axes = ("energy_true", "offset")
@@ -84,6 +93,30 @@ class ParametricPSF(IRF):
 
     @classmethod
     def from_hdu(cls, hdu) -> ParametricPSF:
+        """Read from a GADF table HDU with one column per parameter.
+
+        Widths must be in angle units (deg if without unit); unused Gaussian widths
+        written as 0 (CTA 1DC) become 1 deg, as in gammapy.
+
+        Parameters
+        ----------
+        hdu : `~gwidgets.core.io.fits.TableHDU`
+            The PSF HDU.
+
+        Returns
+        -------
+        ParametricPSF
+            An instance of the class called.
+
+        Raises
+        ------
+        ~gwidgets.errors.MissingColumnError
+            If an axis or parameter column is missing.
+        ~gwidgets.errors.UnitError
+            If a width is not in angle units.
+        ~gwidgets.errors.UnsupportedFormatError
+            If a cell does not match the axes.
+        """
         names = column_names(hdu)
         axes = [read_axis(hdu, name, names) for name in cls.required_axes]
         shape = tuple(ax.nbin for ax in axes)
@@ -128,7 +161,29 @@ class ParametricPSF(IRF):
         return out
 
     def evaluate_parameters(self, energy_true, offset) -> dict:
-        """Interpolated parameters as Quantities (widths in deg)."""
+        """Interpolated parameters as Quantities (widths in deg).
+
+        Parameters
+        ----------
+        energy_true : `~astropy.units.Quantity`
+            True energy (numbers are TeV).
+        offset : `~astropy.units.Quantity`
+            Field-of-view offset (numbers are deg).
+
+        Returns
+        -------
+        dict
+            Parameter name → Quantity, of the broadcast shape of the coordinates.
+
+        Examples
+        --------
+        >>> import numpy as np, astropy.units as u
+        >>> from gwidgets.core.irf import IRFAxis, PSFKing
+        >>> axes = [IRFAxis([0.1, 1, 10], "energy_true", unit="TeV"), IRFAxis([0, 1, 2], "offset", unit="deg")]
+        >>> psf = PSFKing(axes, {"gamma": np.full((2, 2), 2.0), "sigma": np.full((2, 2), 0.1)})
+        >>> psf.evaluate_parameters(1 * u.TeV, 0.5 * u.deg)
+        {'gamma': <Quantity 2.>, 'sigma': <Quantity 0.1 deg>}
+        """
         values = self._parameter_values(energy_true, offset)
         return {k: u.Quantity(v, u.deg if k.startswith("sigma") else self.param_units[k]) for k, v in values.items()}
 
@@ -141,6 +196,27 @@ class ParametricPSF(IRF):
 
         Where an extrapolated width is clipped to 0 the profile is undefined
         (gammapy returns NaN there); it is 0 here.
+
+        Parameters
+        ----------
+        rad : `~astropy.units.Quantity` or array-like
+            Angular distance from the source (numbers are deg).
+        energy_true : `~astropy.units.Quantity`
+            True energy (numbers are TeV).
+        offset : `~astropy.units.Quantity`
+            Field-of-view offset (numbers are deg).
+        **kwargs
+            Not accepted (a `TypeError`), for the signature of `IRF.evaluate`.
+
+        Returns
+        -------
+        astropy.units.Quantity
+            dP/dΩ in sr-1, of the broadcast shape of the arguments.
+
+        Raises
+        ------
+        TypeError
+            If an argument is missing or another one is given.
         """
         if rad is None or energy_true is None or offset is None or kwargs:
             raise TypeError(f"{type(self).__name__}.evaluate needs rad, energy_true and offset")
@@ -151,14 +227,59 @@ class ParametricPSF(IRF):
         return u.Quantity(value, u.sr**-1, copy=None)
 
     def containment(self, rad, energy_true, offset) -> np.ndarray:
-        """Fraction of the PSF within ``rad`` (arrays broadcast)."""
+        """Fraction of the PSF within ``rad`` (arrays broadcast).
+
+        Parameters
+        ----------
+        rad : `~astropy.units.Quantity` or array-like
+            Radius (numbers are deg).
+        energy_true : `~astropy.units.Quantity`
+            True energy (numbers are TeV).
+        offset : `~astropy.units.Quantity`
+            Field-of-view offset (numbers are deg).
+
+        Returns
+        -------
+        numpy.ndarray
+            Fractions in [0, 1] (0 where the profile is undefined).
+        """
         pars = self._parameter_values(energy_true, offset)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             value = self.containment_direct(self._rad_deg(rad), **pars)
         return np.where(np.isfinite(value), value, 0.0)
 
     def containment_radius(self, fraction, energy_true, offset) -> Angle:
-        """Radius containing ``fraction`` of the PSF (arrays broadcast), an Angle in deg."""
+        """Radius containing ``fraction`` of the PSF (arrays broadcast), an Angle in deg.
+
+        Parameters
+        ----------
+        fraction : float or array-like
+            Containment fraction(s) in [0, 1].
+        energy_true : `~astropy.units.Quantity`
+            True energy (numbers are TeV).
+        offset : `~astropy.units.Quantity`
+            Field-of-view offset (numbers are deg).
+
+        Returns
+        -------
+        astropy.coordinates.Angle
+            The radii in deg.
+
+        Raises
+        ------
+        ValueError
+            If a fraction is outside [0, 1].
+
+        Examples
+        --------
+        >>> import numpy as np, astropy.units as u
+        >>> from gwidgets.core.irf import IRFAxis, PSFKing
+        >>> axes = [IRFAxis([0.1, 1, 10], "energy_true", unit="TeV"), IRFAxis([0, 1, 2], "offset", unit="deg")]
+        >>> psf = PSFKing(axes, {"gamma": np.full((2, 2), 2.0), "sigma": np.full((2, 2), 0.1)})
+        >>> r = psf.containment_radius(0.68, 1 * u.TeV, 0.5 * u.deg)
+        >>> round(float(psf.containment(r, 1 * u.TeV, 0.5 * u.deg)), 6)
+        0.68
+        """
         fraction = check_fraction(fraction)
         pars = self._parameter_values(energy_true, offset)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -192,20 +313,60 @@ class PSF3Gauss(ParametricPSF):
 
     @staticmethod
     def profile_deg2(rad, **pars):
-        """dP/dΩ in deg-2 at ``rad`` (deg)."""
+        """dP/dΩ in deg-2 at ``rad`` (deg).
+
+        Parameters
+        ----------
+        rad : numpy.ndarray
+            Angular distance from the source in deg.
+        **pars : numpy.ndarray
+            ``sigma_1``, ``sigma_2``, ``sigma_3`` (deg), ``scale``, ``ampl_2``, ``ampl_3``.
+
+        Returns
+        -------
+        numpy.ndarray
+            dP/dΩ in deg-2 (the three Gaussians normalised to a total of 1).
+        """
         sigmas, norms = _normalised_norms(**pars)
         terms = [n * (1 / (2 * np.pi * s * s)) * np.exp(-0.5 * (rad * rad) / (s * s)) for n, s in zip(norms, sigmas)]
         return terms[0] + terms[1] + terms[2]
 
     @staticmethod
     def containment_direct(rad, **pars):
+        """Fraction of the PSF within ``rad`` (deg), analytically.
+
+        Parameters
+        ----------
+        rad : numpy.ndarray
+            Radius in deg.
+        **pars : numpy.ndarray
+            ``sigma_1``, ``sigma_2``, ``sigma_3`` (deg), ``scale``, ``ampl_2``, ``ampl_3``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Fractions in [0, 1].
+        """
         sigmas, norms = _normalised_norms(**pars)
         terms = [n * (1 - np.exp(-0.5 * rad**2 / (s * s))) for n, s in zip(norms, sigmas)]
         return terms[0] + terms[1] + terms[2]
 
     @classmethod
     def radius_direct(cls, fraction, **pars):
-        """Containment radius (deg) by bisection between the components' own radii."""
+        """Containment radius (deg) by bisection between the components' own radii.
+
+        Parameters
+        ----------
+        fraction : numpy.ndarray
+            Containment fraction(s) in [0, 1].
+        **pars : numpy.ndarray
+            ``sigma_1``, ``sigma_2``, ``sigma_3`` (deg), ``scale``, ``ampl_2``, ``ampl_3``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Radii in deg (inf for a fraction of 1, NaN where all weights are 0).
+        """
         sigmas, norms = _normalised_norms(**pars)
         shape = np.broadcast_shapes(np.shape(fraction), *(np.shape(s) for s in sigmas))
         f = np.broadcast_to(fraction, shape)
@@ -234,6 +395,22 @@ class PSFKing(ParametricPSF):
 
     @staticmethod
     def profile_deg2(rad, gamma, sigma):
+        """dP/dΩ in deg-2 of the King function at ``rad`` (deg).
+
+        Parameters
+        ----------
+        rad : numpy.ndarray
+            Angular distance from the source in deg.
+        gamma : numpy.ndarray
+            Tail index (> 1).
+        sigma : numpy.ndarray
+            Width in deg.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(1 - 1/γ) / (2πσ²) · (1 + r² / (2γσ²))^(-γ)``.
+        """
         term1 = 1 / (2 * np.pi * sigma**2)
         term2 = 1 - 1 / gamma
         term3 = (1 + rad**2 / (2 * gamma * sigma**2)) ** (-gamma)
@@ -241,9 +418,40 @@ class PSFKing(ParametricPSF):
 
     @staticmethod
     def containment_direct(rad, gamma, sigma):
+        """Fraction of the King PSF within ``rad`` (deg): ``1 - (1 + r² / (2γσ²))^(1-γ)``.
+
+        Parameters
+        ----------
+        rad : numpy.ndarray
+            Radius in deg.
+        gamma : numpy.ndarray
+            Tail index (> 1).
+        sigma : numpy.ndarray
+            Width in deg.
+
+        Returns
+        -------
+        numpy.ndarray
+            Fractions in [0, 1].
+        """
         return 1 - (1 + rad**2 / (2 * gamma * sigma**2)) ** (1 - gamma)
 
     @staticmethod
     def radius_direct(fraction, gamma, sigma):
-        """Analytic inverse of the containment: σ·sqrt(2γ((1 − f)^(1/(1−γ)) − 1))."""
+        """Analytic inverse of the containment: σ·sqrt(2γ((1 − f)^(1/(1−γ)) − 1)).
+
+        Parameters
+        ----------
+        fraction : numpy.ndarray
+            Containment fraction(s) in [0, 1].
+        gamma : numpy.ndarray
+            Tail index (> 1).
+        sigma : numpy.ndarray
+            Width in deg.
+
+        Returns
+        -------
+        numpy.ndarray
+            Radii in deg.
+        """
         return sigma * np.sqrt(2 * gamma * ((1 - fraction) ** (1 / (1 - gamma)) - 1))

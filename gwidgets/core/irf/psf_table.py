@@ -14,7 +14,23 @@ _DEG2_TO_SR = (np.pi / 180.0) ** 2
 
 
 def check_fraction(fraction) -> np.ndarray:
-    """Containment fraction(s) as an array, checked to be within [0, 1]."""
+    """Containment fraction(s) as an array, checked to be within [0, 1].
+
+    Parameters
+    ----------
+    fraction : float or array-like
+        The fraction(s).
+
+    Returns
+    -------
+    numpy.ndarray
+        The fractions as floats.
+
+    Raises
+    ------
+    ValueError
+        If a fraction is outside [0, 1].
+    """
     fraction = np.asarray(fraction, dtype=float)
     if np.any((fraction < 0) | (fraction > 1)):
         raise ValueError(f"Containment fraction must be within [0, 1], got {fraction}")
@@ -67,7 +83,23 @@ class PSFTable(IRF):
             return ~((energy_true >= e[0]) & (energy_true <= e[-1])) | ~((offset >= o[0]) & (offset <= o[-1]))
 
     def containment(self, rad, energy_true, offset) -> np.ndarray:
-        """Fraction of the PSF within ``rad`` (arrays broadcast): an ndarray."""
+        """Fraction of the PSF within ``rad`` (arrays broadcast): an ndarray.
+
+        Parameters
+        ----------
+        rad : `~astropy.units.Quantity` or array-like
+            Radius (numbers are in the rad axis unit, deg).
+        energy_true : `~astropy.units.Quantity`
+            True energy (numbers are TeV).
+        offset : `~astropy.units.Quantity`
+            Field-of-view offset (numbers are deg).
+
+        Returns
+        -------
+        numpy.ndarray
+            Fractions (the table's integral, which may differ slightly from 1);
+            0 outside the energy or offset range.
+        """
         interp, nodes = self._containment_table()
         x = self._coordinates({"energy_true": energy_true, "offset": offset, "rad": rad})
         r = np.clip(x[2] * self.axes["rad"].unit.to(u.deg), 0, nodes[-1])
@@ -84,6 +116,25 @@ class PSFTable(IRF):
         Exact for the interpolated table (the containment is piecewise linear
         in rad between the rad nodes); NaN where the table never reaches
         ``fraction`` (e.g. outside the energy or offset range).
+
+        Parameters
+        ----------
+        fraction : float or array-like
+            Containment fraction(s) in [0, 1].
+        energy_true : `~astropy.units.Quantity`
+            True energy (numbers are TeV).
+        offset : `~astropy.units.Quantity`
+            Field-of-view offset (numbers are deg).
+
+        Returns
+        -------
+        astropy.coordinates.Angle
+            The radii in deg.
+
+        Raises
+        ------
+        ValueError
+            If a fraction is outside [0, 1].
         """
         fraction = check_fraction(fraction)
         interp, nodes = self._containment_table()

@@ -39,6 +39,37 @@ class RadMax2D(IRF):
 
         Evaluates to ``value`` everywhere (nearest-node, no fill value), as
         gammapy's ``RadMax2D.from_irf``; ``fixed_value`` holds it as an Angle.
+
+        Parameters
+        ----------
+        value : float or `~astropy.units.Quantity`
+            The radius (numbers are deg).
+        aeff : `~gwidgets.core.irf.EffectiveArea2D`, optional
+            IRF whose ``energy_true`` and ``offset`` axes give the ranges.
+        energy_axis, offset_axis : `~gwidgets.core.irf.axes.IRFAxis`, optional
+            The ranges, if no ``aeff`` is given (or to override its axes).
+
+        Returns
+        -------
+        RadMax2D
+            A point-like, one-bin table.
+
+        Raises
+        ------
+        TypeError
+            If neither ``aeff`` nor both axes are given.
+
+        Examples
+        --------
+        >>> import numpy as np, astropy.units as u
+        >>> from gwidgets.core.irf import EffectiveArea2D, IRFAxis
+        >>> energy = IRFAxis(np.geomspace(0.1, 100, 4), "energy_true", unit="TeV")
+        >>> offset = IRFAxis([0, 1, 2], "offset", unit="deg")
+        >>> aeff = EffectiveArea2D([energy, offset], np.full((3, 2), 1e5), unit="m2")
+        >>> from gwidgets.core.irf import RadMax2D
+        >>> rad_max = RadMax2D.from_fixed(0.1, aeff)
+        >>> rad_max.evaluate(energy=[0.2, 50] * u.TeV, offset=1 * u.deg), rad_max.is_fixed
+        (<Quantity [0.1, 0.1] deg>, True)
         """
         value = Angle(value if isinstance(value, u.Quantity) else float(value), u.deg)
         if aeff is not None:
@@ -62,7 +93,18 @@ class RadMax2D(IRF):
 
 
 def fixed_rad_max(irf) -> RadMax2D | None:
-    """The fixed RAD_MAX of a point-like IRF (its header keyword ``RAD_MAX``) as a `RadMax2D`, else None."""
+    """The fixed RAD_MAX of a point-like IRF (its header keyword ``RAD_MAX``) as a `RadMax2D`, else None.
+
+    Parameters
+    ----------
+    irf : `~gwidgets.core.irf.IRF`
+        A point-like IRF with ``energy_true`` and ``offset`` axes (AEFF or EDISP).
+
+    Returns
+    -------
+    RadMax2D or None
+        The constant radius over the IRF's ranges; None without a numeric ``RAD_MAX``.
+    """
     value = getattr(irf, "meta", {}).get("RAD_MAX")
     if value is None or isinstance(value, (str, bool)):
         return None

@@ -60,6 +60,16 @@ def hdu_class_from_header(hdu) -> str | None:
 
     Returns the lower-case HDUCLAS4 (or HDUCLAS2) when the combination is not
     known, and None when the HDU has neither keyword.
+
+    Parameters
+    ----------
+    hdu : `~gwidgets.core.io.fits.TableHDU`
+        The IRF HDU (its columns decide when HDUCLAS4 is missing).
+
+    Returns
+    -------
+    str or None
+        The lower-case HDU class.
     """
     c2 = str(hdu.header.get("HDUCLAS2", "") or "").strip().upper()
     c4 = str(hdu.header.get("HDUCLAS4", "") or "").strip().upper()
@@ -76,11 +86,37 @@ def load_irf(hdu, hdu_class: str | None = None):
     """Read an IRF HDU (`gwidgets.core.io.fits.TableHDU`) into the class for ``hdu_class``.
 
     ``hdu_class`` (e.g. ``"aeff_2d"``, as the HDU index's ``HDU_CLASS``)
-    defaults to the one the HDU's keywords give.  Raises
-    `~gwidgets.errors.UnsupportedFormatError` naming file and HDU for any
-    other class, and the errors of the class' ``from_hdu``.
+    defaults to the one the HDU's keywords give.
 
-    >>> aeff = load_irf(FitsFile(path)["EFFECTIVE AREA"])     # doctest: +SKIP
+    Parameters
+    ----------
+    hdu : `~gwidgets.core.io.fits.TableHDU`
+        The IRF HDU.
+    hdu_class : str, optional
+        GADF HDU class, a key of `IRF_REGISTRY`.
+
+    Returns
+    -------
+    `~gwidgets.core.irf.IRF`
+        An instance of the registered class.
+
+    Raises
+    ------
+    ~gwidgets.errors.UnsupportedFormatError
+        Naming file and HDU for a class not in `IRF_REGISTRY`; and the errors
+        of the class' ``from_hdu``.
+
+    Examples
+    --------
+    >>> import io, numpy as np
+    >>> from astropy.io import fits
+    >>> from gwidgets.core.io.fits import FitsFile
+    >>> from gwidgets.core.irf import EffectiveArea2D, IRFAxis
+    >>> axes = [IRFAxis([0.1, 1, 10], "energy_true", unit="TeV"), IRFAxis([0, 1, 2], "offset", unit="deg")]
+    >>> buf = io.BytesIO()
+    >>> fits.HDUList([fits.PrimaryHDU(), EffectiveArea2D(axes, np.ones((2, 2))).to_hdu()]).writeto(buf)
+    >>> load_irf(FitsFile("aeff.fits", data=buf.getvalue())["EFFECTIVE AREA"])
+    EffectiveArea2D(energy_true: 2 bins 0.1–10 TeV, offset: 2 bins 0–2 deg; unit m2; full-enclosure)
     """
     tag = str(hdu_class).strip().lower() if hdu_class else hdu_class_from_header(hdu)
     if tag not in IRF_REGISTRY:
