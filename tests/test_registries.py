@@ -1,0 +1,190 @@
+"""The one registry type: every registry refuses a duplicate name, and the "add a model" recipe works.
+
+The recipe of docs/extending.md is followed literally: the toy model is ONE file
+(`tests/toy_model_plugin.py`) plus ONE line (``register(ExpSpectrum)``); it must then
+round-trip through YAML, evaluate to its analytic formula and fit (simulated counts
+give back the true parameter: pulls centred on 0 with width 1).
+"""
+import importlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gwidgets.core.registry import Registry, RegistryError
+
+TAGS = ("ExpSpectrum", "ExpSpectrumSpectralModel", "toy-exp")
+
+
+@pytest.fixture
+def toy():
+    from gwidgets.core.models import KIND_REGISTRY, register
+    from toy_model_plugin import ExpSpectrum
+
+    register(ExpSpectrum)  # the one line of the recipe
+    yield ExpSpectrum
+    for tag in TAGS:
+        KIND_REGISTRY["spectral"].remove(tag)
+
+
+def test_toy_model_round_trips_through_yaml(toy, tmp_path):
+    from gwidgets.core.models import Models, SkyModel, get_model_class
+
+    assert get_model_class("toy-exp", "spectral") is toy
+    models = Models([SkyModel(toy(amplitude="3e-11 cm-2 s-1 TeV-1", e_cut="1.5 TeV"), name="src")])
+    models["src"].spectral_model.e_cut.error = 0.25
+    models.write(tmp_path / "models.yaml")
+    assert "type: ExpSpectrumSpectralModel" in (tmp_path / "models.yaml").read_text()
+    back = Models.read(tmp_path / "models.yaml")
+    spec = back["src"].spectral_model
+    assert type(spec) is toy
+    assert spec.amplitude.value == 3e-11 and spec.e_cut.value == 1.5 and spec.e_cut.error == 0.25
+    # gammapy's short form of the tag reads too
+    alias = Models.from_dict({"components": [{"name": "a", "type": "SkyModel",
+                                              "spectral": {"type": "toy-exp",
+                                                           "parameters": [{"name": "e_cut", "value": 3.0,
+                                                                           "unit": "TeV"}]}}]})
+    assert type(alias["a"].spectral_model) is toy and alias["a"].spectral_model.e_cut.value == 3.0
+
+
+def test_toy_model_evaluates_and_integrates_to_its_formula(toy):
+    import astropy.units as u
+
+    model = toy(amplitude="2e-11 cm-2 s-1 TeV-1", e_cut="0.8 TeV")
+    energy = np.geomspace(0.1, 20, 7)
+    expected = 2e-11 * np.exp(-energy / 0.8)
+    np.testing.assert_allclose(model(energy * u.TeV).to_value("cm-2 s-1 TeV-1"), expected, rtol=1e-12)
+    # no evaluate_integral: the numeric integral must equal the analytic one
+    e1, e2 = energy[:-1], energy[1:]
+    analytic = 2e-11 * 0.8 * (np.exp(-e1 / 0.8) - np.exp(-e2 / 0.8))
+    np.testing.assert_allclose(model.integral_values(e1, e2), analytic, rtol=1e-6)
+
+
+def _simulated_dataset(model, seed):
+    from gwidgets.core.datasets import SpectrumDataset
+
+    edges = np.geomspace(0.1, 20, 31)
+    exposure = np.full(30, 3e13)  # cm2 s: ~700 counts
+    npred = exposure * model.integral_values(edges[:-1], edges[1:])
+    counts = np.random.default_rng(seed).poisson(npred).astype(float)
+    return SpectrumDataset(counts, exposure, edges, name=f"sim{seed}")
+
+
+def test_toy_model_fit_recovers_the_simulated_cutoff(toy):
+    from gwidgets.core.datasets import Datasets
+    from gwidgets.core.fit import Fit
+    from gwidgets.core.models import SkyModel
+
+    truth = toy(amplitude="2e-11 cm-2 s-1 TeV-1", e_cut="1.2 TeV")
+    pulls = []
+    for seed in range(25):
+        datasets = Datasets([_simulated_dataset(truth, seed)])
+        fitted = toy(amplitude="1e-11 cm-2 s-1 TeV-1", e_cut="3 TeV")
+        datasets.models = [SkyModel(fitted, name="src")]
+        result = Fit().run(datasets)
+        assert result.success, result.message
+        e_cut = fitted.e_cut
+        pulls.append((e_cut.value - 1.2) / e_cut.error)
+    pulls = np.array(pulls)
+    # 25 closure fits: mean pull within 3 standard errors of 0, width compatible with 1
+    assert abs(pulls.mean()) < 3 / np.sqrt(len(pulls)), pulls
+    assert 0.6 < pulls.std(ddof=1) < 1.4, pulls
+
+
+# ---------------------------------------------------------------------------- duplicates are refused
+def _dummy(analysis, folder=None):
+    return []
+
+
+def _registries():
+    """(registry, name already in it, another object): one per kind of registry in gwidgets."""
+    from gwidgets.core.analysis import PLOTS, STEPS, WRITERS, Plot, Step
+    from gwidgets.core.irf import IRF_REGISTRY, PSFKing
+    from gwidgets.core.models import KIND_REGISTRY, GaussianSpectral
+    from gwidgets.state.estimator_jobs import PRODUCTS
+
+    return {
+        "spectral model": (KIND_REGISTRY["spectral"], "PowerLaw", GaussianSpectral),
+        "IRF class": (IRF_REGISTRY, "aeff_2d", PSFKing),
+        "analysis step": (STEPS, "fit", Step(_dummy, product="x")),
+        "plot": (PLOTS, "spectrum", Plot("tests:_dummy", applies=bool)),
+        "product writer": (WRITERS, "models", _dummy),
+        "session product": (PRODUCTS, "profile", ("x_result", "x")),
+    }
+
+
+@pytest.mark.parametrize("kind", ["spectral model", "IRF class", "analysis step", "plot", "product writer",
+                                  "session product"])
+def test_every_registry_refuses_a_second_entry_under_a_taken_name(kind):
+    registry, name, other = _registries()[kind]
+    before = registry[name]
+    with pytest.raises(RegistryError, match=f"^{kind} '{name}' is already registered") as info:
+        registry.add(name, other)
+    message = str(info.value)
+    # both entries are named: the one registered and the one refused
+    assert f"cannot register {_qual(other)} under the same name" in message
+    assert f"({_qual(before)})" in message
+    assert registry[name] is before  # nothing replaced
+
+
+def _qual(obj):
+    mod = getattr(obj, "__module__", None) or type(obj).__module__
+    return f"{mod}.{getattr(obj, '__qualname__', None) or type(obj).__qualname__}"
+
+
+def test_a_model_class_with_a_taken_tag_is_refused_whole(toy):
+    """``register`` refuses a class whose tag another class of the same kind has, and registers none of its names."""
+    from gwidgets.core.models import KIND_REGISTRY, get_model_class, register
+
+    clash = type("ClashSpectrum", (toy,), {"tag": ("ClashSpectrumSpectralModel", "toy-exp")})
+    with pytest.raises(RegistryError, match=r"spectral model 'toy-exp' is already registered "
+                                            r"\(toy_model_plugin.ExpSpectrum\); cannot register .*ClashSpectrum"):
+        register(clash)
+    assert "ClashSpectrum" not in KIND_REGISTRY["spectral"]
+    # the same short alias in another kind is no clash: lookups are per kind
+    assert get_model_class("gauss", "spectral").kind == "spectral"
+    assert get_model_class("gauss", "temporal").kind == "temporal"
+
+
+def test_unknown_name_lists_the_known_ones():
+    from gwidgets.core.analysis import STEPS
+
+    with pytest.raises(RegistryError, match="unknown analysis step 'fti'; known: datasets, fit, flux_points"):
+        STEPS["fti"]
+
+
+def test_a_new_step_is_one_file_plus_one_line(tmp_path, monkeypatch):
+    """A step registered with one ``STEPS.add`` line is planned, run after its needs, and its product kept."""
+    from gwidgets.core.analysis import STEPS, Analysis, Step
+
+    calls = []
+
+    def count(analysis, progress=None):
+        calls.append(analysis.models)
+        analysis.n_components = len(analysis.models)
+        return analysis.n_components
+
+    STEPS.add("n_components", Step(count, product="n_components", needs=("models",)))
+    try:
+        config = {"models": {"components": [{"name": "src", "type": "SkyModel",
+                                             "spectral": {"type": "PowerLawSpectralModel"}}]}}
+        analysis = Analysis(config)
+        assert "n_components" in analysis.planned_steps()
+        assert analysis.run_step("n_components") == 1  # ran the models step first
+        assert analysis.models.names == ["src"] and calls == [analysis.models]
+    finally:
+        STEPS.remove("n_components")
+
+
+def test_analysis_draws_its_plots_without_importing_the_plotting_package():
+    """``gw.Analysis`` is the core class: the PNG plots exist without ``gwidgets.plotting`` being imported."""
+    code = ("import sys, gwidgets as gw; A = gw.Analysis;"
+            "from gwidgets.core.analysis import PLOTS;"
+            "assert A.__module__ == 'gwidgets.core.analysis.analysis', A.__module__;"
+            "assert 'gwidgets.plotting' not in sys.modules;"
+            "print(sorted(PLOTS)); [p.load() for p in PLOTS.values()]")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['light_curve', 'spectrum']"
+    for plot in importlib.import_module("gwidgets.core.analysis").PLOTS.values():
+        assert callable(plot.load())
