@@ -32,7 +32,16 @@ class MapAxis:
         ``"energy"`` (reconstructed), ``"energy_true"``, ``"offset"``,
         ``"migra"``, ``"rad"``, … — names follow gammapy's.
     interp : {"log", "lin"}
-        Scale of centres and interpolation (``"log"``: geometric centres).
+        Scale of centres and interpolation (``"log"``: geometric centres);
+        default ``"log"`` for names starting with ``energy``, else ``"lin"``.
+    unit : str or `~astropy.units.Unit`, optional
+        Unit of ``edges`` (converted to it if ``edges`` is a Quantity).
+
+    Raises
+    ------
+    ~gwidgets.errors.GwidgetsError
+        For fewer than two edges, edges that do not increase strictly, an
+        unknown ``interp``, or a log axis with an edge <= 0.
     """
 
     def __init__(self, edges, name: str = "energy", interp: str | None = None, unit=None):
@@ -61,6 +70,27 @@ class MapAxis:
 
         Edges are half-way between nodes (in log for log axes), the outer ones
         extrapolated by half a spacing; ``center`` returns the nodes exactly.
+
+        Parameters
+        ----------
+        nodes : `~astropy.units.Quantity` or array-like
+            Increasing bin centres.
+        name : str, optional
+            Axis name.
+        interp : {"log", "lin"}, optional
+            Axis scale (default as for the constructor).
+        unit : str or `~astropy.units.Unit`, optional
+            Unit of ``nodes``.
+
+        Returns
+        -------
+        MapAxis
+            The axis.
+
+        Examples
+        --------
+        >>> MapAxis.from_nodes([0.0, 0.5, 1.0], unit="deg").edges
+        <Quantity [-0.25,  0.25,  0.75,  1.25] deg>
         """
         q = u.Quantity(nodes, unit) if unit is not None else u.Quantity(nodes)
         x = np.asarray(q.value, dtype=float)
@@ -78,7 +108,31 @@ class MapAxis:
         return axis
     @classmethod
     def from_energy_bounds(cls, e_min, e_max, nbin: int, unit=None, per_decade: bool = False, name: str = "energy"):
-        """Log-spaced energy axis; ``nbin`` bins in total, or per decade."""
+        """Log-spaced energy axis; ``nbin`` bins in total, or per decade.
+
+        Parameters
+        ----------
+        e_min, e_max : `~astropy.units.Quantity` or str
+            Energy range (``"1 TeV"`` strings are accepted).
+        nbin : int
+            Number of bins, or of bins per decade with ``per_decade`` (rounded up).
+        unit : str or `~astropy.units.Unit`, optional
+            Unit of the axis; default that of ``e_min``.
+        per_decade : bool, optional
+            Read ``nbin`` per decade.
+        name : str, optional
+            Axis name (``"energy"`` or ``"energy_true"``).
+
+        Returns
+        -------
+        MapAxis
+            A log axis.
+
+        Raises
+        ------
+        ~gwidgets.errors.GwidgetsError
+            Unless ``0 < e_min < e_max``.
+        """
         e_min = u.Quantity(e_min, unit)
         e_max = u.Quantity(e_max, unit)
         unit = unit or e_min.unit
@@ -90,10 +144,51 @@ class MapAxis:
 
     @classmethod
     def from_energy_edges(cls, edges, unit=None, name: str = "energy"):
+        """Log-scale energy axis with the given edges.
+
+        Parameters
+        ----------
+        edges : `~astropy.units.Quantity` or array-like
+            Increasing, positive edges.
+        unit : str or `~astropy.units.Unit`, optional
+            Unit of ``edges``.
+        name : str, optional
+            Axis name.
+
+        Returns
+        -------
+        MapAxis
+            The axis.
+        """
         return cls(u.Quantity(edges, unit), name=name, interp="log")
 
     @classmethod
     def from_bounds(cls, lo, hi, nbin: int, unit="", name: str = "offset", interp: str = "lin"):
+        """Axis of ``nbin`` equal bins (in its scale) between ``lo`` and ``hi``.
+
+        Parameters
+        ----------
+        lo, hi : `~astropy.units.Quantity` or float
+            Range of the axis.
+        nbin : int
+            Number of bins.
+        unit : str or `~astropy.units.Unit`, optional
+            Unit of the axis; a Quantity ``lo``/``hi`` keeps its own if ``unit`` is empty.
+        name : str, optional
+            Axis name.
+        interp : {"lin", "log"}, optional
+            Spacing of the edges.
+
+        Returns
+        -------
+        MapAxis
+            The axis.
+
+        Examples
+        --------
+        >>> MapAxis.from_bounds(0, 2, nbin=4, unit="deg").center
+        <Quantity [0.25, 0.75, 1.25, 1.75] deg>
+        """
         lo = u.Quantity(lo, unit).value if not isinstance(lo, u.Quantity) else lo.to_value(unit or lo.unit)
         hi = u.Quantity(hi, unit).value if not isinstance(hi, u.Quantity) else hi.to_value(unit or hi.unit)
         edges = np.geomspace(lo, hi, nbin + 1) if interp == "log" else np.linspace(lo, hi, nbin + 1)
@@ -102,18 +197,22 @@ class MapAxis:
     # ----------------------------------------------------------- properties
     @property
     def edges(self) -> u.Quantity:
+        """Bin edges, shape ``(nbin + 1,)``."""
         return u.Quantity(self._edges, self.unit)
 
     @property
     def edges_min(self) -> u.Quantity:
+        """Lower bin edges."""
         return self.edges[:-1]
 
     @property
     def edges_max(self) -> u.Quantity:
+        """Upper bin edges."""
         return self.edges[1:]
 
     @property
     def center(self) -> u.Quantity:
+        """Bin centres: the nodes of an axis built from nodes, else geometric (log) or arithmetic (lin) means."""
         if self._nodes is not None:
             return u.Quantity(self._nodes, self.unit)
         e = self._edges
@@ -122,10 +221,12 @@ class MapAxis:
 
     @property
     def bin_width(self) -> u.Quantity:
+        """Bin widths."""
         return u.Quantity(np.diff(self._edges), self.unit)
 
     @property
     def nbin(self) -> int:
+        """Number of bins."""
         return len(self._edges) - 1
 
     def __len__(self):
@@ -133,15 +234,42 @@ class MapAxis:
 
     @property
     def bounds(self) -> u.Quantity:
+        """First and last edge."""
         return self.edges[[0, -1]]
 
     def edges_in(self, unit) -> np.ndarray:
-        """Edges as floats in ``unit`` (the fast path)."""
+        """Edges as floats in ``unit`` (the fast path).
+
+        Parameters
+        ----------
+        unit : str or `~astropy.units.Unit`
+            Target unit.
+
+        Returns
+        -------
+        numpy.ndarray
+            The edges, shape ``(nbin + 1,)``.
+        """
         return self.edges.to_value(unit)
 
     # ------------------------------------------------------------ indexing
     def coord_to_idx(self, coord, clip: bool = False) -> np.ndarray:
-        """Bin index of each coordinate (-1 outside the axis unless ``clip``)."""
+        """Bin index of each coordinate (-1 outside the axis unless ``clip``).
+
+        The last edge belongs to the last bin.
+
+        Parameters
+        ----------
+        coord : `~astropy.units.Quantity` or array-like
+            Coordinates (numbers are in the axis unit).
+        clip : bool, optional
+            Give the nearest bin instead of -1 outside.
+
+        Returns
+        -------
+        numpy.ndarray
+            Integer bin indices, of the shape of ``coord``.
+        """
         x = u.Quantity(coord, self.unit).to_value(self.unit)
         idx = np.searchsorted(self._edges, x, side="right") - 1
         # the last edge belongs to the last bin
@@ -151,19 +279,63 @@ class MapAxis:
         return np.where((idx < 0) | (idx >= self.nbin), -1, idx)
 
     def slice(self, sl: slice) -> MapAxis:
+        """The axis restricted to the bins ``sl`` selects (step ignored).
+
+        Parameters
+        ----------
+        sl : slice
+            Bin range.
+
+        Returns
+        -------
+        MapAxis
+            The sub-axis.
+        """
         start, stop, _ = sl.indices(self.nbin)
         return MapAxis(self.edges[start : stop + 1], name=self.name, interp=self.interp)
 
     def squash(self) -> MapAxis:
-        """One bin covering the whole axis."""
+        """One bin covering the whole axis.
+
+        Returns
+        -------
+        MapAxis
+            One bin from the first to the last edge.
+        """
         return MapAxis(self.bounds, name=self.name, interp=self.interp)
 
     def copy(self, **kwargs) -> MapAxis:
+        """A copy, with the constructor arguments in ``kwargs`` replaced.
+
+        Parameters
+        ----------
+        **kwargs
+            ``edges``, ``name``, ``interp`` or ``unit``.
+
+        Returns
+        -------
+        MapAxis
+            The new axis.
+        """
         kw = dict(edges=self.edges, name=self.name, interp=self.interp)
         kw.update(kwargs)
         return MapAxis(**kw)
 
     def is_allclose(self, other: MapAxis, rtol: float = 1e-6) -> bool:
+        """Whether ``other`` has the same bins (to ``rtol``) in an equivalent unit; names are not compared.
+
+        Parameters
+        ----------
+        other : MapAxis
+            The axis to compare (anything else gives False).
+        rtol : float, optional
+            Relative tolerance on the edges.
+
+        Returns
+        -------
+        bool
+            True if the edges agree.
+        """
         return (
             isinstance(other, MapAxis)
             and self.nbin == other.nbin
@@ -185,7 +357,16 @@ class MapAxis:
         return n, n + "_MIN", n + "_MAX"
 
     def to_bands_columns(self, table: Table, idx: np.ndarray):
-        """Add this axis' columns (gammapy's "gadf" BANDS layout) for bin indices ``idx``."""
+        """Add this axis' columns (gammapy's "gadf" BANDS layout) for bin indices ``idx``.
+
+        Parameters
+        ----------
+        table : `~astropy.table.Table`
+            Table to add the centre, min and max columns to (``ENERGY``, ``E_MIN``,
+            ``E_MAX`` for ``energy``, else ``<NAME>``, ``<NAME>_MIN``, ``<NAME>_MAX``).
+        idx : numpy.ndarray
+            Bin index of each row.
+        """
         c, lo, hi = self._colnames()
         table[c] = self.center[idx]
         table[lo] = self.edges_min[idx]
@@ -193,6 +374,22 @@ class MapAxis:
 
     @classmethod
     def from_bands_columns(cls, table, colnames: list[str], interp: str) -> MapAxis:
+        """Axis from the min / max columns of a "gadf" BANDS table.
+
+        Parameters
+        ----------
+        table : `~astropy.table.Table`
+            The BANDS table.
+        colnames : list of str
+            Names of the min and max columns (e.g. ``["E_MIN", "E_MAX"]``).
+        interp : {"log", "lin"}
+            Axis scale.
+
+        Returns
+        -------
+        MapAxis
+            The axis (named ``energy`` for ``E_MIN``, else after the column stem, lower case).
+        """
         lo, hi = colnames
         lo_v = np.unique(u.Quantity(table[lo]))
         hi_v = np.unique(u.Quantity(table[hi]))

@@ -23,7 +23,38 @@ __all__ = ["Map"]
 
 
 class Map:
-    """Data on a `WcsGeom` (shape ``geom.data_shape``) with a unit."""
+    """Data on a `WcsGeom` (shape ``geom.data_shape``) with a unit.
+
+    Parameters
+    ----------
+    geom : WcsGeom
+        The geometry.
+    data : array-like, optional
+        Values, shape ``geom.data_shape``; zeros if None.
+    unit : str or `~astropy.units.Unit`, optional
+        Unit of the values.
+    meta : dict, optional
+        Metadata (str, int, float and bool values are written to FITS).
+
+    Raises
+    ------
+    ~gwidgets.errors.GwidgetsError
+        If the data shape does not match the geometry.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from astropy.coordinates import SkyCoord
+    >>> from gwidgets.core.geom import MapAxis, WcsGeom
+    >>> energy = MapAxis.from_energy_bounds("1 TeV", "10 TeV", nbin=2)
+    >>> geom = WcsGeom.create(SkyCoord(83.63, 22.01, unit="deg"), binsz=0.1, npix=(4, 3), axes=[energy])
+    >>> m = Map.from_geom(geom, unit="cm-2 s-1", fill=1.0)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     m.write(f"{tmp}/map.fits")
+    ...     back = Map.read(f"{tmp}/map.fits")
+    >>> back.data.shape, back.unit, back.geom == geom
+    ((2, 3, 4), Unit("1 / (s cm2)"), True)
+    """
 
     def __init__(self, geom: WcsGeom, data=None, unit="", meta=None):
         self.geom = geom
@@ -38,20 +69,69 @@ class Map:
 
     @classmethod
     def from_geom(cls, geom: WcsGeom, unit="", dtype=float, fill=0):
+        """A map on ``geom`` filled with ``fill``.
+
+        Parameters
+        ----------
+        geom : WcsGeom
+            The geometry.
+        unit : str or `~astropy.units.Unit`, optional
+            Unit of the values.
+        dtype : data-type, optional
+            Data type.
+        fill : scalar, optional
+            Value of every pixel.
+
+        Returns
+        -------
+        Map
+            The map.
+        """
         return cls(geom, np.full(geom.data_shape, fill, dtype=dtype), unit)
 
     @property
     def quantity(self) -> u.Quantity:
+        """The data with its unit (no copy)."""
         return u.Quantity(self.data, self.unit, copy=False)
 
     def copy(self, **kwargs) -> Map:
+        """A copy with a copied data array; ``kwargs`` replace constructor arguments.
+
+        Parameters
+        ----------
+        **kwargs
+            ``geom``, ``data``, ``unit`` or ``meta``.
+
+        Returns
+        -------
+        Map
+            The new map (its meta dict is shared with this one unless replaced).
+        """
         kw = dict(geom=self.geom, data=self.data.copy(), unit=self.unit, meta=self.meta)
         kw.update(kwargs)
         return Map(**kw)
 
     # ------------------------------------------------------------- filling
     def fill_events(self, events, weights=None) -> Map:
-        """Histogram an `EventList` (sky position and, if the map has one, reco energy)."""
+        """Histogram an `EventList` (sky position and, if the map has one, reco energy).
+
+        Parameters
+        ----------
+        events : `~gwidgets.core.data.events.EventList`
+            The events; those outside the map (or its energy axis) are ignored.
+        weights : array-like, optional
+            Weight of each event (default 1).
+
+        Returns
+        -------
+        Map
+            This map, filled in place.
+
+        Raises
+        ------
+        ~gwidgets.errors.GwidgetsError
+            If the map has a non-spatial axis other than ``energy``.
+        """
         iy, ix = self.geom.coord_to_idx(events.radec)
         idx = [iy, ix]
         good = iy >= 0
@@ -68,12 +148,38 @@ class Map:
 
     # ----------------------------------------------------------- reductions
     def sum_over_axes(self, keepdims: bool = False) -> Map:
+        """Sum over the non-spatial axes.
+
+        Parameters
+        ----------
+        keepdims : bool, optional
+            Keep each axis as one bin spanning it; else return an image.
+
+        Returns
+        -------
+        Map
+            The summed map.
+        """
         n = len(self.geom.axes)
         data = self.data.sum(axis=tuple(range(n)), keepdims=keepdims)
         geom = self.geom.to_cube([a.squash() for a in self.geom.axes]) if keepdims else self.geom.to_image()
         return Map(geom, data, self.unit, self.meta)
 
     def cutout(self, position, width) -> Map:
+        """A cut-out of ``width`` centred (to the nearest pixel) on ``position``; pixels beyond the map are 0.
+
+        Parameters
+        ----------
+        position : `~astropy.coordinates.SkyCoord`
+            Centre of the cut-out.
+        width : `~astropy.coordinates.Angle` or pair of them
+            Size (one value, or (lon, lat)).
+
+        Returns
+        -------
+        Map
+            The cut-out, with the same non-spatial axes.
+        """
         geom = self.geom.cutout(position, width)
         sy, sx = geom._cutout_slices
         ny, nx = self.geom.npix[1], self.geom.npix[0]
@@ -89,7 +195,20 @@ class Map:
 
     # ------------------------------------------------------------------ I/O
     def to_hdulist(self, hdu: str = "PRIMARY") -> fits.HDUList:
-        """HDUs in gammapy's "gadf" map format (image + ``<HDU>_BANDS`` table)."""
+        """HDUs in gammapy's "gadf" map format (image + ``<HDU>_BANDS`` table).
+
+        float64 data are written as float32, bool as uint8.
+
+        Parameters
+        ----------
+        hdu : str, optional
+            Name of the image HDU; ``"PRIMARY"`` writes the image in the primary HDU.
+
+        Returns
+        -------
+        astropy.io.fits.HDUList
+            The HDUs.
+        """
         header = self.geom.to_header()
         bands_name = f"{hdu}_BANDS"
         if self.geom.axes:
@@ -122,11 +241,40 @@ class Map:
         return fits.HDUList(hdus)
 
     def write(self, path, hdu: str = "PRIMARY", overwrite: bool = False):
+        """Write in gammapy's "gadf" map format (see `to_hdulist`).
+
+        Parameters
+        ----------
+        path : str or Path
+            Output file.
+        hdu : str, optional
+            Name of the image HDU.
+        overwrite : bool, optional
+            Replace an existing file.
+        """
         self.to_hdulist(hdu).writeto(path, overwrite=overwrite)
 
     @classmethod
     def read(cls, path, hdu: str | None = None) -> Map:
-        """Read a map written by gwidgets or gammapy ("gadf" WCS format)."""
+        """Read a map written by gwidgets or gammapy ("gadf" WCS format).
+
+        Parameters
+        ----------
+        path : str or Path
+            The FITS file.
+        hdu : str, optional
+            Name of the image HDU; default the first image with at least two axes.
+
+        Returns
+        -------
+        Map
+            The map, with its non-spatial axes from the BANDS HDU.
+
+        Raises
+        ------
+        ~gwidgets.errors.MissingHDUError
+            If there is no image HDU (or no HDU ``hdu``).
+        """
         from ..io.fits import FitsFile
 
         ff = FitsFile(path)

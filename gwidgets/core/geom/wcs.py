@@ -29,7 +29,19 @@ _FRAMES = {"icrs": ("RA---", "DEC--"), "galactic": ("GLON-", "GLAT-")}
 
 
 class WcsGeom:
-    """Sky pixels (an `astropy.wcs.WCS` of ``npix = (nx, ny)``) + extra axes."""
+    """Sky pixels (an `astropy.wcs.WCS` of ``npix = (nx, ny)``) + extra axes.
+
+    Build one with `create`.
+
+    Parameters
+    ----------
+    wcs : `~astropy.wcs.WCS`
+        Celestial WCS of the image.
+    npix : tuple of int
+        ``(nx, ny)``.
+    axes : list of `~gwidgets.core.geom.MapAxis`, optional
+        Non-spatial axes, in gammapy's order (the data shape is their reverse).
+    """
 
     def __init__(self, wcs: WCS, npix, axes=()):
         self.wcs = wcs
@@ -42,6 +54,33 @@ class WcsGeom:
 
         ``width`` (Angle, or a pair for (lon, lat)) or ``npix`` ((nx, ny) or n)
         sets the size. ``frame`` defaults to ``skydir``'s ("icrs" or "galactic").
+
+        Parameters
+        ----------
+        skydir : `~astropy.coordinates.SkyCoord` or tuple
+            Centre, or ``(lon, lat)`` in deg in ``frame``.
+        binsz : float or `~astropy.coordinates.Angle`, optional
+            Pixel size (deg).
+        width : `~astropy.coordinates.Angle` or pair of them, optional
+            Size of the image.
+        npix : int or tuple of int, optional
+            Number of pixels, instead of ``width``.
+        frame : {"icrs", "galactic"}, optional
+            Coordinate frame.
+        proj : str, optional
+            WCS projection code (``"CAR"``, ``"TAN"``, ...).
+        axes : list of `~gwidgets.core.geom.MapAxis`, optional
+            Non-spatial axes.
+
+        Returns
+        -------
+        WcsGeom
+            The geometry.
+
+        Raises
+        ------
+        ~gwidgets.errors.GwidgetsError
+            For an unknown frame, neither ``width`` nor ``npix``, or fewer than one pixel.
         """
         if isinstance(skydir, (tuple, list)):
             skydir = SkyCoord(*skydir, unit="deg", frame=frame or "icrs")
@@ -75,52 +114,130 @@ class WcsGeom:
     # ---------------------------------------------------------- properties
     @property
     def frame(self) -> str:
+        """``"icrs"`` or ``"galactic"``, from the WCS axis types."""
         return "galactic" if self.wcs.wcs.ctype[0].startswith("GLON") else "icrs"
 
     @property
     def projection(self) -> str:
+        """The WCS projection code (e.g. ``"CAR"``)."""
         return self.wcs.wcs.ctype[0][-3:]
 
     @property
     def binsz(self) -> float:
+        """Pixel size in deg (latitude axis)."""
         return abs(float(self.wcs.wcs.cdelt[1]))
 
     @property
     def data_shape(self) -> tuple:
+        """Shape of a map's data: ``(*reversed axes nbins, ny, nx)``."""
         return tuple(ax.nbin for ax in reversed(self.axes)) + (self.npix[1], self.npix[0])
 
     @property
     def center_skydir(self) -> SkyCoord:
+        """Sky position of the image centre."""
         x, y = (self.npix[0] - 1) / 2.0, (self.npix[1] - 1) / 2.0
         return self.wcs.pixel_to_world(x, y)
 
     @property
     def width(self) -> Angle:
+        """Image size ``(lon, lat)`` in deg."""
         return Angle([self.npix[0] * self.binsz, self.npix[1] * self.binsz], "deg")
 
     def axis(self, name: str) -> MapAxis:
+        """The non-spatial axis called ``name``.
+
+        Parameters
+        ----------
+        name : str
+            Axis name.
+
+        Returns
+        -------
+        `~gwidgets.core.geom.MapAxis`
+            The axis.
+
+        Raises
+        ------
+        ~gwidgets.errors.GwidgetsError
+            If there is no such axis.
+        """
         for ax in self.axes:
             if ax.name == name:
                 return ax
         raise GwidgetsError(f"Geometry has no axis '{name}' (axes: {[a.name for a in self.axes]})")
 
     def to_image(self) -> WcsGeom:
+        """The same sky pixels without non-spatial axes.
+
+        Returns
+        -------
+        WcsGeom
+            The image geometry.
+        """
         return WcsGeom(self.wcs, self.npix, ())
 
     def to_cube(self, axes) -> WcsGeom:
+        """The same sky pixels with other non-spatial axes.
+
+        Parameters
+        ----------
+        axes : list of `~gwidgets.core.geom.MapAxis`
+            The axes.
+
+        Returns
+        -------
+        WcsGeom
+            The new geometry.
+        """
         return WcsGeom(self.wcs, self.npix, list(axes))
 
     # ---------------------------------------------------------- coordinates
     def pixel_centers(self) -> SkyCoord:
-        """Sky coordinates of all pixel centres, shape (ny, nx)."""
+        """Sky coordinates of all pixel centres, shape (ny, nx).
+
+        Returns
+        -------
+        astropy.coordinates.SkyCoord
+            Coordinates of shape ``(ny, nx)``.
+        """
         y, x = np.mgrid[0 : self.npix[1], 0 : self.npix[0]]
         return self.wcs.pixel_to_world(x, y)
 
     def world_to_pixel(self, coords: SkyCoord):
+        """Pixel coordinates (0-based, floats) of sky positions.
+
+        Parameters
+        ----------
+        coords : `~astropy.coordinates.SkyCoord`
+            Sky positions.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(x, y)``.
+        """
         return self.wcs.world_to_pixel(coords)
 
     def coord_to_idx(self, coords: SkyCoord):
-        """(iy, ix) integer pixel indices; -1 where outside the image."""
+        """(iy, ix) integer pixel indices; -1 where outside the image.
+
+        Parameters
+        ----------
+        coords : `~astropy.coordinates.SkyCoord`
+            Sky positions.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(iy, ix)``, of the shape of ``coords``.
+
+        Examples
+        --------
+        >>> from astropy.coordinates import SkyCoord
+        >>> geom = WcsGeom.create(SkyCoord(0, 0, unit="deg", frame="galactic"), binsz=0.5, npix=4)
+        >>> geom.coord_to_idx(SkyCoord([0.1, 5.0], [0.1, 0.0], unit="deg", frame="galactic"))
+        (array([ 2, -1]), array([ 1, -1]))
+        """
         x, y = self.wcs.world_to_pixel(coords)
         ix = np.floor(np.asarray(x) + 0.5).astype(int)
         iy = np.floor(np.asarray(y) + 0.5).astype(int)
@@ -130,10 +247,28 @@ class WcsGeom:
         return iy, ix
 
     def contains(self, coords: SkyCoord) -> np.ndarray:
+        """Whether sky positions fall inside the image.
+
+        Parameters
+        ----------
+        coords : `~astropy.coordinates.SkyCoord`
+            Sky positions.
+
+        Returns
+        -------
+        numpy.ndarray
+            Boolean array of the shape of ``coords``.
+        """
         return self.coord_to_idx(coords)[0] >= 0
 
     def solid_angle(self) -> u.Quantity:
-        """Solid angle of each pixel, shape (ny, nx) (exact for CAR/TAN via corner areas)."""
+        """Solid angle of each pixel, shape (ny, nx) (exact for CAR/TAN via corner areas).
+
+        Returns
+        -------
+        astropy.units.Quantity
+            Solid angles in sr, shape ``(ny, nx)``.
+        """
         y, x = np.mgrid[0 : self.npix[1] + 1, 0 : self.npix[0] + 1] - 0.5
         corners = self.wcs.pixel_to_world(x, y)
         lon = corners.spherical.lon.rad
@@ -146,10 +281,35 @@ class WcsGeom:
         return u.Quantity(_tri_area(a, b, c) + _tri_area(a, c, d), "sr")
 
     def separation(self, center: SkyCoord) -> Angle:
+        """Angular distance of each pixel centre from ``center``.
+
+        Parameters
+        ----------
+        center : `~astropy.coordinates.SkyCoord`
+            Reference position.
+
+        Returns
+        -------
+        astropy.coordinates.Angle
+            Separations, shape ``(ny, nx)``.
+        """
         return self.pixel_centers().separation(center)
 
     def region_mask(self, regions, inside: bool = True) -> np.ndarray:
-        """Boolean image mask of pixels whose centres are in any of the `regions` sky regions."""
+        """Boolean image mask of pixels whose centres are in any of the `regions` sky regions.
+
+        Parameters
+        ----------
+        regions : `regions.SkyRegion` or list of them
+            The regions (an empty list gives no pixel).
+        inside : bool, optional
+            True: pixels inside; False: pixels outside all regions.
+
+        Returns
+        -------
+        numpy.ndarray
+            Boolean mask, shape ``(ny, nx)``.
+        """
         regions = regions if isinstance(regions, (list, tuple)) else [regions]
         mask = np.zeros((self.npix[1], self.npix[0]), dtype=bool)
         if regions:
@@ -163,7 +323,20 @@ class WcsGeom:
         return mask if inside else ~mask
 
     def cutout(self, position: SkyCoord, width) -> WcsGeom:
-        """A sub-geometry of ``width`` centred (to the nearest pixel) on ``position``."""
+        """A sub-geometry of ``width`` centred (to the nearest pixel) on ``position``.
+
+        Parameters
+        ----------
+        position : `~astropy.coordinates.SkyCoord`
+            Centre of the cut-out.
+        width : `~astropy.coordinates.Angle` or pair of them
+            Size (one value, or (lon, lat)).
+
+        Returns
+        -------
+        WcsGeom
+            The sub-geometry (same pixel size and non-spatial axes).
+        """
         w = _angle_deg(width)
         w = (w, w) if np.ndim(w) == 0 else tuple(w)
         nx, ny = int(np.round(w[0] / self.binsz)), int(np.round(w[1] / self.binsz))
@@ -179,11 +352,32 @@ class WcsGeom:
 
     # ------------------------------------------------------------------ I/O
     def to_header(self):
+        """The WCS as a FITS header.
+
+        Returns
+        -------
+        astropy.io.fits.Header
+            The celestial WCS keywords.
+        """
         header = self.wcs.to_header()
         return header
 
     @classmethod
     def from_header(cls, header, axes=()):
+        """Geometry from a FITS image header.
+
+        Parameters
+        ----------
+        header : `~astropy.io.fits.Header`
+            Header with the celestial WCS and NAXIS1/NAXIS2.
+        axes : list of `~gwidgets.core.geom.MapAxis`, optional
+            Non-spatial axes.
+
+        Returns
+        -------
+        WcsGeom
+            The geometry.
+        """
         wcs = WCS(header, naxis=2)
         return cls(wcs, (int(header["NAXIS1"]), int(header["NAXIS2"])), axes)
 
