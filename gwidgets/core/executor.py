@@ -59,8 +59,9 @@ class Executor:
     name = "base"
 
     def imap(self, func: Callable, items: Iterable, progress=None, token: CancelToken | None = None,
-             errors: str = "raise", labels=None, max_in_flight: int | None = None) -> Iterator[tuple[int, Any]]:
-        """Yield ``(index, result)`` in completion order (serial: input order).
+             errors: str = "raise", labels=None, max_in_flight: int | None = None,
+             ordered: bool = False) -> Iterator[tuple[int, Any]]:
+        """Yield ``(index, result)`` as items finish (serial, or ``ordered=True``: in input order).
 
         Parameters
         ----------
@@ -77,7 +78,10 @@ class Executor:
         labels : sequence of str, optional
             One label per item, passed to ``progress``.
         max_in_flight : int, optional
-            Items submitted but not yet yielded (default: back-end specific).
+            Items submitted but not yet yielded, finished ones waiting for their
+            turn included (default: back-end specific).
+        ordered : bool
+            Yield in input order (finished items wait for the earlier ones).
 
         Returns
         -------
@@ -91,7 +95,7 @@ class Executor:
         items = list(items)
         out = [None] * len(items)
         for i, result in self.imap(func, items, progress=progress, token=token, errors=errors, labels=labels,
-                                   max_in_flight=max(len(items), 1)):
+                                   max_in_flight=max(len(items), 1), ordered=False):
             out[i] = result
         return out
 
@@ -116,12 +120,56 @@ def _total(items) -> int:
     return len(items) if hasattr(items, "__len__") else 0
 
 
+def _windowed(submit, wait_first, cancel, items, limit, ordered, report, labels):
+    """Keep at most ``limit`` items submitted or waiting for their turn; yield ``(index, result)``."""
+    total = _total(items)
+    source = enumerate(items)
+    pending, waiting = {}, {}
+    next_out = done = 0
+
+    def fill():
+        while len(pending) + len(waiting) < limit:
+            for i, item in source:
+                pending[submit(item)] = i
+                break
+            else:
+                return
+
+    report(0, total, "")
+    try:
+        fill()
+        while pending or waiting:
+            if ordered and next_out in waiting:
+                ready = [(next_out, waiting.pop(next_out))]
+                next_out += 1
+            else:
+                ready = []
+                for fut in wait_first(list(pending)):
+                    i = pending.pop(fut)
+                    result = fut.result()
+                    if hasattr(fut, "release"):
+                        fut.release()  # Dask: the cluster may forget it now
+                    if ordered:
+                        waiting[i] = result
+                    else:
+                        ready.append((i, result))
+            for i, result in ready:
+                done += 1
+                report(done, total, _label(labels, i))
+                fill()
+                yield i, result
+    except BaseException:
+        cancel(list(pending))
+        raise
+
+
 class SerialExecutor(Executor):
     """Runs items one after the other in this process (streams: one item in memory at a time)."""
 
     name = "serial"
 
-    def imap(self, func, items, progress=None, token=None, errors="raise", labels=None, max_in_flight=None):
+    def imap(self, func, items, progress=None, token=None, errors="raise", labels=None, max_in_flight=None,
+             ordered=False):
         """`Executor.imap`: one item after the other, in input order (``max_in_flight`` is ignored)."""
         report = make_progress(progress, token)
         total = _total(items)
@@ -141,39 +189,15 @@ class ProcessExecutor(Executor):
     def __init__(self, n_jobs: int | None = None):
         self.n_jobs = n_jobs or os.cpu_count() or 1
 
-    def imap(self, func, items, progress=None, token=None, errors="raise", labels=None, max_in_flight=None):
+    def imap(self, func, items, progress=None, token=None, errors="raise", labels=None, max_in_flight=None,
+             ordered=False):
         """`Executor.imap` on the pool; ``max_in_flight`` defaults to twice the workers."""
-        report = make_progress(progress, token)
-        total = _total(items)
         limit = max(1, max_in_flight or 2 * self.n_jobs)
-        source = enumerate(items)
-        report(0, total, "")
         with ProcessPoolExecutor(max_workers=self.n_jobs) as pool:
-            pending = {}
-
-            def submit_next():
-                for i, item in source:
-                    pending[pool.submit(_call, func, item, errors == "collect")] = i
-                    return True
-                return False
-
-            while len(pending) < limit and submit_next():
-                pass
-            done = 0
-            try:
-                while pending:
-                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        i = pending.pop(fut)
-                        result = fut.result()
-                        done += 1
-                        report(done, total, _label(labels, i))
-                        submit_next()
-                        yield i, result
-            except BaseException:
-                for f in pending:
-                    f.cancel()
-                raise
+            yield from _windowed(lambda item: pool.submit(_call, func, item, errors == "collect"),
+                                 lambda fs: wait(fs, return_when=FIRST_COMPLETED)[0],
+                                 lambda fs: [f.cancel() for f in fs],
+                                 items, limit, ordered, make_progress(progress, token), labels)
 
     def __repr__(self):
         return f"ProcessExecutor(n_jobs={self.n_jobs})"
@@ -228,41 +252,15 @@ class DaskExecutor(Executor):
             self._owned.insert(0, client)
         self.client = client
 
-    def imap(self, func, items, progress=None, token=None, errors="raise", labels=None, max_in_flight=None):
+    def imap(self, func, items, progress=None, token=None, errors="raise", labels=None, max_in_flight=None,
+             ordered=False):
         """`Executor.imap` on the cluster; ``max_in_flight`` defaults to twice its worker threads."""
-        from dask.distributed import as_completed as dask_completed
+        from dask.distributed import wait as dask_wait
 
-        report = make_progress(progress, token)
-        total = _total(items)
         limit = max(1, max_in_flight or 2 * max(1, self.n_threads()))
-        source = enumerate(items)
-        index = {}
-        queue = dask_completed()
-        report(0, total, "")
-
-        def submit_next():
-            for i, item in source:
-                fut = self.client.submit(_call, func, item, errors == "collect", pure=False)
-                index[fut.key] = i
-                queue.add(fut)
-                return True
-            return False
-
-        while len(index) < limit and submit_next():
-            pass
-        done = 0
-        try:
-            for fut in queue:
-                i = index.pop(fut.key)
-                result = fut.result()
-                fut.release()
-                done += 1
-                report(done, total, _label(labels, i))
-                submit_next()
-                yield i, result
-        except BaseException:
-            self.client.cancel(list(queue.futures))
-            raise
+        yield from _windowed(lambda item: self.client.submit(_call, func, item, errors == "collect", pure=False),
+                             lambda fs: dask_wait(list(fs), return_when="FIRST_COMPLETED").done, self.client.cancel,
+                             items, limit, ordered, make_progress(progress, token), labels)
 
     def n_threads(self) -> int:
         """Worker threads of the cluster now (0 if no worker has joined yet)."""

@@ -31,7 +31,8 @@ from typing import Any
 from .executor import get_executor
 from .progress import make_progress
 
-__all__ = ["Stack", "StackResult", "stack_stream", "reduce_chunk", "WithObsId", "light_observations"]
+__all__ = ["Stack", "StackResult", "stack_stream", "reduce_chunk", "WithObsId", "light_observations",
+           "LightObservations"]
 
 
 class Stack:
@@ -73,7 +74,7 @@ class Stack:
         self.n_added += 1
 
 
-def reduce_chunk(func: Callable, chunk: list, name: str = "stacked", release: bool = True):
+def reduce_chunk(func: Callable, chunk: list, name: str = "stacked"):
     """Reduce the items of ``chunk`` one by one and stack them (runs on a worker).
 
     Parameters
@@ -84,9 +85,6 @@ def reduce_chunk(func: Callable, chunk: list, name: str = "stacked", release: bo
         Items (observations).
     name : str
         Name of the partial stack.
-    release : bool
-        Call ``item.release()`` after reducing it, where items have one
-        (`~gwidgets.core.data.Observation` forgets its events and IRFs).
 
     Returns
     -------
@@ -96,11 +94,7 @@ def reduce_chunk(func: Callable, chunk: list, name: str = "stacked", release: bo
     acc = Stack(name)
     infos = []
     for item in chunk:
-        try:
-            dataset, info = func(item)
-        finally:
-            if release and hasattr(item, "release"):
-                item.release()
+        dataset, info = func(item)
         acc.add(dataset)
         infos.append(info)
     return acc.dataset, infos, acc.n_added
@@ -149,7 +143,7 @@ class _Chunks:
 
 
 def stack_stream(func: Callable, items: Iterable, executor="serial", name: str = "stacked", chunk_size: int = 1,
-                 max_in_flight: int | None = None, progress=None, token=None, release: bool = True) -> StackResult:
+                 max_in_flight: int | None = None, ordered: bool = True, progress=None, token=None) -> StackResult:
     """Reduce every item and stack the results as they arrive (never all per-run results at once).
 
     Parameters
@@ -160,7 +154,10 @@ def stack_stream(func: Callable, items: Iterable, executor="serial", name: str =
         ``WithObsId(MapDatasetMaker(...).run)``; must pickle for process and
         Dask executors.
     items : iterable
-        Observations (anything ``func`` takes).
+        Observations (anything ``func`` takes). Best a generator such as
+        `light_observations`: each observation is then made when its task is
+        submitted and dropped once reduced, with its events and IRFs (a list
+        keeps every observation, and what it loaded, until the end).
     executor : str, Executor or dask Client
         Where the reduction runs (`~gwidgets.core.executor.get_executor`).
     name : str
@@ -169,10 +166,13 @@ def stack_stream(func: Callable, items: Iterable, executor="serial", name: str =
         Runs per task, stacked on the worker before they travel.
     max_in_flight : int, optional
         Tasks submitted and not yet stacked (default: the executor's).
+    ordered : bool
+        Stack in input order (default): the stack is then bit-for-bit the same
+        on every back-end for a given ``chunk_size``, at the price of idle
+        workers while a slow chunk holds up later ones. False: stack in
+        arrival order (equal up to floating-point rounding).
     progress, token
         ``progress(done_runs, total_runs, message)`` and a `CancelToken`.
-    release : bool
-        See `reduce_chunk`.
 
     Returns
     -------
@@ -188,8 +188,9 @@ def stack_stream(func: Callable, items: Iterable, executor="serial", name: str =
     acc = Stack(name)
     infos: dict[int, list] = {}
     done = n_stacked = 0
-    task = _ChunkTask(func, name, release)
-    for i, (partial, chunk_infos, n) in ex.imap(task, chunks, token=token, max_in_flight=max_in_flight):
+    task = _ChunkTask(func, name)
+    for i, (partial, chunk_infos, n) in ex.imap(task, chunks, token=token, max_in_flight=max_in_flight,
+                                                       ordered=ordered):
         acc.add(partial)
         infos[i] = chunk_infos
         done += len(chunk_infos)
@@ -199,23 +200,24 @@ def stack_stream(func: Callable, items: Iterable, executor="serial", name: str =
 
 
 class _ChunkTask:
-    """Picklable ``chunk -> reduce_chunk(func, chunk, name, release)``."""
+    """Picklable ``chunk -> reduce_chunk(func, chunk, name)``."""
 
-    def __init__(self, func, name, release):
-        self.func, self.name, self.release = func, name, release
+    def __init__(self, func, name):
+        self.func, self.name = func, name
 
     def __call__(self, chunk):
-        return reduce_chunk(self.func, chunk, self.name, self.release)
+        return reduce_chunk(self.func, chunk, self.name)
 
 
-def light_observations(store, obs_ids=None, required_irf="full-enclosure"):
-    """The observations of ``store``, each bound to a store of its own index rows only (a generator).
+def light_observations(store, obs_ids=None, required_irf="full-enclosure") -> LightObservations:
+    """The observations of ``store``, each bound to a store of its own index rows only (made lazily).
 
     An `~gwidgets.core.data.Observation` pickles its data store, index tables
     included: 2.1 MB per observation of a 1000-run store, and growing with the
     store, so sending every run of a large store to workers costs O(N²). These
-    observations pickle in a few kB whatever the size of the store; they are
-    made one at a time as the executor asks for them.
+    observations pickle in ~10 kB whatever the size of the store; each is made
+    when iterated to, so a consumer that drops it after use (`stack_stream`)
+    never holds more than a few observations or their loaded events and IRFs.
 
     Parameters
     ----------
@@ -226,34 +228,54 @@ def light_observations(store, obs_ids=None, required_irf="full-enclosure"):
     required_irf : str or list
         Checked per observation as in `DataStore.get_observations`.
 
-    Yields
-    ------
-    Observation
+    Returns
+    -------
+    LightObservations
+        Sized and iterable (again and again), yielding `Observation` s.
 
     Examples
     --------
     >>> import pickle, gwidgets as gw
     >>> store = gw.example_store()
-    >>> obs = next(light_observations(store, [1002]))
-    >>> obs.obs_id, len(pickle.dumps(obs)) < len(pickle.dumps(store.obs(1002))) / 2
-    (1002, True)
+    >>> light = light_observations(store, [1002, 1003])
+    >>> obs = next(iter(light))
+    >>> len(light), obs.obs_id, len(pickle.dumps(obs)) < len(pickle.dumps(store.obs(1002))) / 2
+    (2, 1002, True)
     """
-    import numpy as np
+    ids = [int(i) for i in (store.obs_ids if obs_ids is None else obs_ids)]
+    return LightObservations(store, ids, required_irf)
 
-    from .data import DataStore, HDUIndex
 
-    index = store.hdu_index
-    hdu_ids = np.asarray(index.table["OBS_ID"]).astype(np.int64)
-    obs_rows = {int(o): i for i, o in enumerate(np.asarray(store.obs_table["OBS_ID"]).astype(np.int64))}
-    order = np.argsort(hdu_ids, kind="stable")
-    sorted_ids = hdu_ids[order]
-    ids = store.obs_ids if obs_ids is None else obs_ids
-    for obs_id in ids:
-        obs_id = int(obs_id)
-        lo, hi = np.searchsorted(sorted_ids, [obs_id, obs_id + 1])
-        rows = np.sort(order[lo:hi])
-        table = store.obs_table[[obs_rows[obs_id]]] if obs_id in obs_rows else store.obs_table[:0]
+class LightObservations:
+    """What `light_observations` returns: ``len()`` and iteration over freshly made observations."""
+
+    def __init__(self, store, obs_ids: list, required_irf="full-enclosure"):
+        import numpy as np
+
+        self.store, self.obs_ids, self.required_irf = store, list(obs_ids), required_irf
+        hdu_ids = np.asarray(store.hdu_index.table["OBS_ID"]).astype(np.int64)
+        self._order = np.argsort(hdu_ids, kind="stable")
+        self._sorted_ids = hdu_ids[self._order]
+        self._obs_rows = {int(o): i for i, o in enumerate(np.asarray(store.obs_table["OBS_ID"]).astype(np.int64))}
+
+    def __len__(self):
+        return len(self.obs_ids)
+
+    def __iter__(self):
+        for obs_id in self.obs_ids:
+            yield self.observation(obs_id)
+
+    def observation(self, obs_id: int):
+        """One observation, bound to a `DataStore` of its own HDU-index and observation-table rows."""
+        import numpy as np
+
+        from .data import DataStore, HDUIndex
+
+        store, index = self.store, self.store.hdu_index
+        lo, hi = np.searchsorted(self._sorted_ids, [obs_id, obs_id + 1])
+        rows = np.sort(self._order[lo:hi])
+        table = store.obs_table[[self._obs_rows[obs_id]]] if obs_id in self._obs_rows else store.obs_table[:0]
         small = DataStore(HDUIndex(index.table[rows], index.base_dir, index.filename), table, name=store.name)
         obs = small.obs(obs_id)
-        obs.check(required_irf)
-        yield obs
+        obs.check(self.required_irf)
+        return obs
