@@ -12,7 +12,21 @@ import sys
 import numpy as np
 import pytest
 
-from gwidgets.core.registry import Registry, RegistryError
+from gwidgets.core.registry import RegistryError
+
+SMALL = """
+data:
+  datastore: $GWIDGETS_DATA/joint-crab/data/hess
+  obs_ids: [23523, 23526]
+  required_irf: point-like
+datasets:
+  on_region: {frame: icrs, lon: 83.633 deg, lat: 22.014 deg, radius: 0.11 deg}
+models:
+  - name: crab
+    type: SkyModel
+    spectral: {type: LogParabolaSpectralModel, log_base: 10}
+fit: {e_min: 0.66 TeV, e_max: 30 TeV}
+"""
 
 TAGS = ("ExpSpectrum", "ExpSpectrumSpectralModel", "toy-exp")
 
@@ -188,3 +202,49 @@ def test_analysis_draws_its_plots_without_importing_the_plotting_package():
     assert out.strip() == "['light_curve', 'spectrum']"
     for plot in importlib.import_module("gwidgets.core.analysis").PLOTS.values():
         assert callable(plot.load())
+
+
+EXCESS_PLOT = '''
+from gwidgets.plotting.analysis_plots import new_figure
+
+
+def excess_png(analysis, folder):
+    fig, ax = new_figure()
+    ax.bar(analysis.datasets.names, [float(d.excess.sum()) for d in analysis.datasets])
+    fig.savefig(folder / "excess.png")
+    return "excess.png"
+'''
+
+
+def test_step_plot_and_writer_recipes_of_the_docs(tmp_path, monkeypatch, data_dir):
+    """docs/extending.md's step, plot and writer recipes: each one function plus one line, and ``run`` uses them."""
+    import warnings
+
+    from gwidgets.core.analysis import PLOTS, STEPS, WRITERS, Analysis, Plot, Step
+
+    monkeypatch.setenv("GWIDGETS_DATA", str(data_dir))
+    warnings.simplefilter("ignore")
+    (tmp_path / "excess_plot.py").write_text(EXCESS_PLOT)
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def run(analysis, progress=None):
+        analysis.excess = sum(float(d.excess.sum()) for d in analysis.datasets)
+        return analysis.excess
+
+    def write_excess(analysis, folder):
+        (folder / "excess.txt").write_text(f"{analysis.excess}\n")
+        return ["excess.txt"]
+
+    STEPS.add("excess", Step(run, product="excess", needs=("datasets",)))
+    PLOTS.add("excess", Plot("excess_plot:excess_png", applies=lambda a: a.datasets is not None))
+    WRITERS.add("excess", write_excess)
+    try:
+        analysis = Analysis(SMALL)
+        assert analysis.planned_steps() == ["observations", "datasets", "models", "fit", "excess", "write"]
+        out = analysis.run(outdir=tmp_path / "out")
+    finally:
+        STEPS.remove("excess"), PLOTS.remove("excess"), WRITERS.remove("excess")
+    excess = sum(float(np.sum(d.counts - d.alpha * d.counts_off)) for d in analysis.datasets)  # ON - alpha OFF
+    assert float((out / "excess.txt").read_text()) == pytest.approx(excess, rel=1e-12) and excess > 100
+    assert (out / "plots" / "excess.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "plots" / "spectrum.png").exists()
