@@ -1,7 +1,7 @@
 """PSF kernels and energy-dispersion matrices of a map dataset, at one sky position.
 
 A `PSFKernel` is the PSF of each true-energy bin integrated over the pixels
-of a small odd-sized image (the PSF IRF evaluated on ``oversample``² points
+of a small odd-sized image (the PSF IRF evaluated on ``oversample`` × ``oversample`` points
 per pixel, summed, normalised to 1), ready for `scipy.signal.fftconvolve`.
 `irf_at_position` evaluates the PSF kernel and the EDISP matrix of one
 observation at the offset of a sky position; `combine_weighted` merges the

@@ -31,7 +31,7 @@ _TINY = np.finfo(float).tiny
 
 
 def unit_vectors(coords) -> np.ndarray:
-    """ICRS unit vectors, shape (3, *coords.shape)."""
+    """ICRS unit vectors, shape ``(3, *coords.shape)``."""
     c = coords.icrs.cartesian
     return np.stack([c.x.value, c.y.value, c.z.value])
 

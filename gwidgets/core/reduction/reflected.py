@@ -74,7 +74,9 @@ class ReflectedRegionsResult:
 class ReflectedRegionsFinder:
     """Find OFF regions by rotating the ON region about the pointing position.
 
-    Parameters (names and defaults as gammapy's)
+    The parameters have gammapy's names and defaults.
+
+    Parameters
     ----------
     angle_increment : Angle
         Rotation step when a candidate overlaps the exclusion mask (0.1 rad).
