@@ -438,6 +438,10 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
             self.datasets = datasets
         return value
 
+    def predictions_ready(self) -> bool:
+        """True when `predictions` needs no data reduction (the datasets are up to date): cheap enough for a redraw."""
+        return "predictions" in self.graph and not self.graph.is_stale("datasets")
+
     def npred(self) -> dict:
         """Name → predicted counts per reco bin (current parameters)."""
         return {k: p.npred for k, p in self.predictions().items()}
