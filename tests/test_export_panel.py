@@ -93,7 +93,8 @@ def test_bad_loads_show_an_error_and_keep_the_users_work(edited, store, tmp_path
     before = (list(s.selection), s.on_region, s.required_irf)
     panel = ExportPanel(s, filename=str(tmp_path / "missing.yaml"))
     panel.load_config_button.click()
-    assert "missing.yaml" in panel.message.value and "Error" in panel.message.value and s.error
+    assert "missing.yaml" in panel.banner.value and "Error" in panel.banner.value and s.error
+    assert panel.message.value == "" and "missing.yaml" in s.error
     # a config naming an observation the store does not have
     cfg = edited.export_config()
     cfg["data"]["obs_ids"] = [23523, 999999]
@@ -101,17 +102,17 @@ def test_bad_loads_show_an_error_and_keep_the_users_work(edited, store, tmp_path
     cfg.write(bad)
     panel.filename.value = str(bad)
     panel.load_config_button.click()
-    assert "999999" in panel.message.value
+    assert "999999" in panel.banner.value
     # an unknown key: the config validation names it
     bad_key = tmp_path / "bad_key.yaml"
     bad_key.write_text((tmp_path / "bad_obs.yaml").read_text().replace("obs_ids:", "obs_idz:"))
     panel.filename.value = str(bad_key)
     panel.load_config_button.click()
-    assert "obs_idz" in panel.message.value
+    assert "obs_idz" in panel.banner.value
     assert (list(s.selection), s.on_region, s.required_irf) == before  # nothing of the user's work was lost
     panel.filename.value = ""
     panel.save_config_button.click()
-    assert "file name" in panel.message.value
+    assert "file name" in panel.banner.value and not s.busy
     s.close()
 
 
@@ -119,7 +120,7 @@ def test_exported_script_gives_the_same_fit(edited, tmp_path):
     panel = ExportPanel(edited, filename=str(tmp_path / "crab.yaml"))
     panel.save_script_button.click()
     script = tmp_path / "crab.py"
-    assert script.exists(), panel.message.value
+    assert script.exists(), (panel.message.value, edited.error)
     start = [p.value for p in edited.models.parameters]
     code = ("import json, runpy; g = runpy.run_path(%r); r = g['result']; "
             "print('RESULT', json.dumps({'stat': r.total_stat, 'success': bool(r.success), "

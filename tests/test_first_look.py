@@ -100,8 +100,8 @@ def test_fit_recovers_the_truth(dashboard, truth):
 def test_views_are_filled(dashboard):
     s = dashboard.session
     assert s.counts_map is not None and s.counts_map.data.sum() > 1000
-    dashboard.fit.flush()
-    assert dashboard.fit.n_draws >= 1 and "✔" in dashboard.fit.covariance.value
+    dashboard.fit_view.flush()
+    assert dashboard.fit_view.n_draws >= 1 and "✔" in dashboard.fit_view.covariance.value
     assert "1σ band" in dashboard.sed.info.value
     fp = s.flux_points_result
     assert fp is not None

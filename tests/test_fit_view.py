@@ -57,12 +57,19 @@ def test_selection_rebuilds_datasets_and_on_region_changes_counts(hess_session):
     s.set_on_region(CircleSkyRegion(CRAB, 0.11 * u.deg))
     ds = s.compute("datasets")
     assert s.datasets is ds and ds.names == ["23523", "23526"]
-    spectra = s.compute("spectra")
-    for d, e in zip(ds, spectra):  # the core's own conversion of the same extraction
+    from gwidgets.core.reduction.safe_mask import SafeMaskMaker
+    from gwidgets.core.reduction.spectrum import SpectrumExtractor
+
+    settings = s.reduction_settings
+    extractor = SpectrumExtractor(CircleSkyRegion(CRAB, 0.11 * u.deg), settings.energy_axis, settings.energy_axis_true)
+    for d, o in zip(ds, s.compute("observations")):  # the core's extraction of the same run, the IRF's safe range
+        e = extractor.run(o)
         ref = SpectrumDatasetOnOff.from_extraction(e)
+        ref.mask_safe, _ = SafeMaskMaker(["aeff-default"]).run(e, o)
         np.testing.assert_array_equal(d.counts, ref.counts)
         np.testing.assert_array_equal(d.counts_off, ref.counts_off)
         np.testing.assert_array_equal(d.mask_safe, ref.mask_safe)
+        assert 0 < d.mask_safe.sum() < len(d.mask_safe)  # the session's datasets carry the safe mask
     # a new selection → new datasets
     s.select([23523, 23526, 23559])
     assert s.graph.is_stale("datasets")
@@ -185,7 +192,7 @@ def test_fit_errors_are_shown_and_the_model_is_kept(crab_session):
     finally:
         for p in params:
             p.frozen = p.name == "reference"
-    assert "No free parameters" in s.error and "No free parameters" in view.error_area.value
+    assert "No free parameters" in s.error and "No free parameters" in view.banner.value
     assert [p.value for p in params] == values and not s.fitting
     s.error = ""
 
@@ -272,9 +279,9 @@ def test_dashboard_composes_fit_spectrum_and_sed_views(hess_session):
     s.select([23523, 23526])
     s.set_on_region(CircleSkyRegion(CRAB, 0.11 * u.deg))
     board = Dashboard(session=s)
-    assert isinstance(board.fit, FV) and isinstance(board.spectrum, SpectrumView) and isinstance(board.sed, SEDView)
+    assert isinstance(board.fit_view, FV) and isinstance(board.spectrum, SpectrumView) and isinstance(board.sed, SEDView)
     s.compute("datasets")
-    assert list(board.fit.dataset.options) == s.datasets.names
+    assert list(board.fit_view.dataset.options) == s.datasets.names
     assert board.spectrum.dataset.options[0] == "all datasets (sum)"
     assert f"counts {sum(d.counts[d.mask_safe].sum() for d in s.datasets):.0f}" in board.spectrum.info.value
     # a fit error from the page goes to the StatusBar, the model stays
@@ -283,12 +290,12 @@ def test_dashboard_composes_fit_spectrum_and_sed_views(hess_session):
     for p in spectral.parameters:
         p.frozen = True
     try:
-        board.fit.run_fit()
+        board.fit_view.run_fit()
     finally:
         for p, f in zip(spectral.parameters, frozen):
             p.frozen = f
-    assert "No free parameters" in s.error and "No free parameters" in board.status.error_box.value
-    assert board.fit.error_area.value == ""  # shown once, by the StatusBar
+    assert "No free parameters" in s.error and "No free parameters" in board.status.banner.value
+    assert board.fit_view.banner is None  # shown once, by the StatusBar
     assert spectral.alpha.value == alpha and [p.frozen for p in spectral.parameters] == frozen
     s.error = ""
 

@@ -118,7 +118,7 @@ def test_busy_is_shown_while_an_action_runs(session):
     session.observe(lambda c: seen.append(c["new"]), "busy")
     with view.action(busy="saving…"):
         assert session.busy and session.status == "saving…"
-    assert not session.busy and seen == [True, False]
+    assert not session.busy and seen == [True, False] and session.status == ""
     with view.action(busy="loading…"):
         raise GwidgetsError("no such file 'x.yaml'")
     assert not session.busy and session.error == "no such file 'x.yaml'"

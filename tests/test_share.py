@@ -51,6 +51,6 @@ def test_dashboard_has_fewer_models():
     store = DataStore.from_dir(STORES["jc-hess"])
     dash = Dashboard(session=AnalysisSession(store, background=False, required_irf="point-like"))
     assert dash.n_shared_models > 50
-    layouts = {id(x.layout) for x in (dash.browser.summary, dash.sky.info, dash.fit.info)}
+    layouts = {id(x.layout) for x in (dash.browser.summary, dash.sky.info, dash.fit_view.info)}
     assert len(layouts) == 1  # default layouts are one model
     dash.status.dismiss.layout.display = ""  # a layout changed at run time has its own model

@@ -71,7 +71,7 @@ def test_worker_results_reach_every_view_in_the_kernel_thread(stores, monkeypatc
             session.fit()
             _run_until(loop, lambda: session.fit_result is not None and not session.fitting)
             outcome.update(success=session.fit_result.success, error=session.error,
-                           params=dashboard.fit.params.value)
+                           params=dashboard.fit_view.params.value)
             session.close()
         except BaseException as exc:  # noqa: BLE001 - reported by the test below
             outcome["exception"] = exc

@@ -48,7 +48,7 @@ def test_sky_view_draws_on_region_and_off_regions(session):
     status = StatusBar(session)
     session.select([23523, 23526])
     session.wait(60)
-    assert session.counts_map is not None and sky.image.image.value[:4] == b"\x89PNG"
+    assert session.counts_map is not None and sky.figure.image[:4] == b"\x89PNG"
     sky.mode.value = "draw ON"
     x, y = sky._to_xy(CRAB)
     sky.draw_circle(float(x), float(y), 0.11)
@@ -56,10 +56,13 @@ def test_sky_view_draws_on_region_and_off_regions(session):
     assert session.on_region.center.separation(CRAB) < 0.001 * u.deg
     expected = ReflectedRegionsFinder().run(session.on_region, session.store.obs(23523).pointing_radec)
     assert len(session.off_regions[23523].regions) == len(expected.regions)
-    assert len(sky.off_lines.x) == sum(len(r.regions) for r in session.off_regions.values())
-    # moving the ON handle moves the region and the OFF regions follow
+    # one NaN-terminated polyline per OFF region
+    assert np.isnan(sky.off_lines.x).sum() == sum(len(r.regions) for r in session.off_regions.values())
+    # dragging the ON handle in the page (the message the page sends on release) moves the region, the OFF
+    # regions follow
     before = [r.center for r in session.off_regions[23523].regions]
-    sky.handle.y = [float(y) + 0.1]
+    sky.figure.dispatch({"event": "drag", "mark": sky.figure.marks.index(sky.handle), "index": 0, "final": True,
+                         "x": float(x), "y": float(y) + 0.1})
     session.wait(60)
     assert abs(session.on_region.center.dec.deg - (CRAB.dec.deg + 0.1)) < 0.01
     after = [r.center for r in session.off_regions[23523].regions]
@@ -79,4 +82,4 @@ def test_sky_view_draws_on_region_and_off_regions(session):
     sel = list(session.selection)
     with session.capture_errors():
         session.select([42])
-    assert "42" in status.error_box.value and session.selection == sel
+    assert "42" in status.banner.value and session.selection == sel

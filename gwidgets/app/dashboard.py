@@ -74,8 +74,8 @@ class Dashboard(w.VBox):
         if session.models is None:
             session.set_models(default_models(session))
         self.models = ModelEditor(session)
-        self.fit = FitView(session, show_errors=False)  # the StatusBar shows the errors
-        panels = [("Fit", lambda: self.fit), ("Spectrum", self._make_spectrum), ("SED", self._make_sed)]
+        self.fit_view = FitView(session, show_errors=False)  # the StatusBar shows the errors
+        panels = [("Fit", lambda: self.fit_view), ("Spectrum", self._make_spectrum), ("SED", self._make_sed)]
         if aladin:
             panels.append(("Aladin sky", self._make_aladin))
         self.tabs = LazyTabs(panels)

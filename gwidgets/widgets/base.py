@@ -55,7 +55,7 @@ import ipywidgets as w
 from ..errors import GwidgetsError
 from ._coalesce import Coalescer
 
-__all__ = ["SessionView", "error_html", "error_message"]
+__all__ = ["SessionView", "close_tree", "error_html", "error_message"]
 
 #: inline style of the error banner (the one place it is written)
 ERROR_STYLE = "background:#fdecea;color:#611a15;border-left:4px solid #f44336;padding:4px 8px;font-family:sans-serif"
@@ -152,8 +152,8 @@ class SessionView(w.VBox):
         super().__init__(children, **kwargs)
         self.add_class("gw-session-view")
         if self.banner is not None:
-            self.watch(session, self._show_error, "error")
-            self._show_error()
+            self.watch(session, self.show_error, "error")
+            self.show_error()
 
     # ------------------------------------------------------------- observing
     def watch(self, source, handler: Callable, names=None):
@@ -231,7 +231,7 @@ class SessionView(w.VBox):
         None
         """
         session = self.session
-        was_busy = session.busy
+        was_busy, was_status = session.busy, session.status
         if clear:
             session.error = ""
             self._own_error = None
@@ -248,6 +248,8 @@ class SessionView(w.VBox):
         finally:
             if busy:
                 session.busy = was_busy
+                if session.status == busy:  # nothing said what happened since: the line shows what it showed
+                    session.status = was_status
 
     def report(self, message: str | None):
         """Show ``message`` as the error in the page (``session.error``).
@@ -263,7 +265,8 @@ class SessionView(w.VBox):
         self._own_error = message
         session.error = message
 
-    def _show_error(self, *_):
+    def show_error(self, *_):
+        """Show ``session.error`` in the banner (called on every change of it)."""
         self.banner.value = error_html(self.session.error)
 
     # -------------------------------------------------------------- teardown
@@ -274,5 +277,22 @@ class SessionView(w.VBox):
             coalescer.cancel()
         self._coalescers = []
         for child in list(self.children):
-            child.close()
+            close_tree(child)
         super().close()
+
+
+def close_tree(widget):
+    """Close ``widget`` and the boxes' children below it (a `SessionView` closes itself, observers first).
+
+    Parameters
+    ----------
+    widget : ipywidgets.Widget
+        The root of the tree to close.
+    """
+    if isinstance(widget, SessionView):
+        widget.close()
+        return
+    for child in list(getattr(widget, "children", None) or ()):
+        if isinstance(child, w.Widget):
+            close_tree(child)
+    widget.close()

@@ -12,8 +12,8 @@ Three buttons over a filename box, all going through the session
   from the file — every view follows, as they all observe the session.
 
 Errors (a missing file, a bad key, an unknown observation …) are shown in the
-panel's message area and in ``session.error``; a failed load leaves the
-session exactly as it was.
+panel's error banner (``show_errors``) and in ``session.error``; a failed load
+leaves the session exactly as it was.
 
 >>> panel = ExportPanel(session, filename="my_analysis.yaml")   # doctest: +SKIP
 >>> panel.save_config_button.click()                            # doctest: +SKIP
@@ -26,15 +26,14 @@ from pathlib import Path
 import ipywidgets as w
 
 from ..errors import GwidgetsError
+from .base import SessionView
 
 __all__ = ["ExportPanel"]
 
-_ERROR = ('<div style="background:#fdecea;color:#611a15;border-left:4px solid #f44336;padding:4px 8px">'
-          "<b>Error:</b> {}</div>")
 _OK = '<span style="color:#2e7d32">{}</span>'
 
 
-class ExportPanel(w.VBox):
+class ExportPanel(SessionView):
     """Save / load the analysis of an `AnalysisSession` (see the module docs).
 
     Parameters
@@ -44,10 +43,12 @@ class ExportPanel(w.VBox):
         Initial content of the filename box (the config; the script gets the same stem with ``.py``).
     directory : str or Path
         Where relative filenames are resolved (default: the working directory).
+    show_errors : bool
+        Show ``session.error`` in the panel's banner (False where a `StatusBar` shows it).
     """
 
-    def __init__(self, session, filename: str = "analysis.yaml", directory=None, **kwargs):
-        self.session = session
+    def __init__(self, session, filename: str = "analysis.yaml", directory=None, show_errors: bool = True,
+                 **kwargs):
         self.directory = Path(directory) if directory is not None else None
         self.filename = w.Text(value=filename, description="file", layout=w.Layout(width="320px"))
         self.filename.add_class("gw-export-filename")
@@ -59,12 +60,13 @@ class ExportPanel(w.VBox):
         self.load_config_button.add_class("gw-export-load-config")
         self.message = w.HTML()
         self.message.add_class("gw-export-message")
-        self.save_config_button.on_click(lambda _: self._action(self.save_config))
-        self.save_script_button.on_click(lambda _: self._action(self.save_script))
-        self.load_config_button.on_click(lambda _: self._action(self.load_config))
-        super().__init__([w.HBox([w.HTML("<b>Analysis</b>", layout=w.Layout(width="70px")), self.filename,
-                                  self.save_config_button, self.save_script_button, self.load_config_button]),
-                          self.message], **kwargs)
+        self.save_config_button.on_click(lambda _: self.run(self.save_config, "Save config"))
+        self.save_script_button.on_click(lambda _: self.run(self.save_script, "Save script"))
+        self.load_config_button.on_click(lambda _: self.run(self.load_config, "Load config"))
+        super().__init__(session, [w.HBox([w.HTML("<b>Analysis</b>", layout=w.Layout(width="70px")), self.filename,
+                                           self.save_config_button, self.save_script_button,
+                                           self.load_config_button]),
+                                   self.message], show_errors=show_errors, **kwargs)
         self.add_class("gw-export-panel")
 
     # ------------------------------------------------------------ paths
@@ -102,16 +104,12 @@ class ExportPanel(w.VBox):
         self.message.value = _OK.format(html.escape(text))
         return path
 
-    def _action(self, func):
-        """Run a button's action: any error is shown here and in ``session.error``, never raised."""
-        try:
+    def run(self, func, what: str):
+        """What a button does: ``func()``, its error shown in the page (`SessionView.action`), never raised.
+
+        Returns what ``func`` returns (the path), None after an error.
+        """
+        self.message.value = ""
+        with self.action(what, busy=f"{what}…"):
             return func()
-        except GwidgetsError as exc:
-            text = str(exc)
-        except OSError as exc:
-            text = f"{type(exc).__name__}: {exc}"
-        except Exception as exc:  # noqa: BLE001 - shown in the page, the user's work stays
-            text = f"{type(exc).__name__}: {exc}"
-        self.message.value = _ERROR.format(html.escape(text))
-        self.session.error = text
         return None

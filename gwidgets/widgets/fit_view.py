@@ -33,8 +33,8 @@ import threading
 import ipywidgets as w
 import numpy as np
 
-from ._coalesce import Coalescer
 from ._plot import figure, set_errorbars
+from .base import SessionView
 from .canvas_plot import CanvasFigure, CanvasLines, CanvasScatter, Scale
 
 __all__ = ["FitView"]
@@ -44,7 +44,7 @@ def _fmt(v) -> str:
     return "–" if v is None or not math.isfinite(v) else f"{v:.4g}"
 
 
-class FitView(w.VBox):
+class FitView(SessionView):
     """Live fit view bound to an `AnalysisSession` (see the module docs).
 
     Parameters
@@ -54,12 +54,11 @@ class FitView(w.VBox):
         Coalescing delay [s] of redraws (0: the next turn of the kernel's loop — a burst of
         messages already queued still gives one redraw).
     show_errors : bool
-        Show ``session.error`` in the view's own error area (the Dashboard has a StatusBar instead).
+        Show ``session.error`` in the view's own banner (the Dashboard has a StatusBar instead).
     """
 
     def __init__(self, session, delay: float = 0.0, show_errors: bool = True, width: int = 560, **kwargs):
         self.session = session
-        self.show_errors = show_errors
         self.n_draws = 0
         self.n_live_draws = 0  # draws made from a running fit's callback
         self._data_key = None
@@ -67,7 +66,6 @@ class FitView(w.VBox):
         # the fit thread writes the latest progress, the widget thread takes it: one lock, or a final
         # progress written between the take and the clear is lost (the table then stays "running")
         self._progress_lock = threading.Lock()
-        self._coalescer = Coalescer(self._flush, delay, loop=session.ui.loop)
 
         self.fit_button = w.Button(description="Fit", icon="play", button_style="primary")
         self.fit_button.add_class("gw-fit-button")
@@ -77,8 +75,6 @@ class FitView(w.VBox):
         self.dataset.add_class("gw-fit-dataset")
         self.info = w.HTML()
         self.info.add_class("gw-fit-info")
-        self.error_area = w.HTML()
-        self.error_area.add_class("gw-fit-error")
         self.params = w.HTML()
         self.params.add_class("gw-fit-params")
         self.covariance = w.HTML()
@@ -106,22 +102,24 @@ class FitView(w.VBox):
         self.fit_button.on_click(lambda _: self.run_fit())
         self.stop_button.on_click(lambda _: self.session.stop_fit())
         self.dataset.observe(lambda _: self.redraw(), "value")
-        session.observe(self._on_datasets, "datasets")
-        session.observe(self._on_version, "model_version")
-        session.observe(self._on_progress, "fit_progress")
-        session.observe(self._on_fitting, "fitting")
-        session.observe(self._on_result, "fit_result")
-        session.observe(lambda _: self._draw_result(self.session.fit_result), "fit_stale")
-        session.observe(self._on_error, "error")
         legend = w.HTML("<span style='color:#444'>● counts</span> &nbsp; <span style='color:#1f77b4'>■ excess</span>"
                         " &nbsp; <span style='color:#d62728'>— npred</span>")
-        super().__init__([w.HBox([w.HTML("<b>Fit</b>", layout=w.Layout(width="40px")), self.fit_button,
-                                  self.stop_button, self.dataset]),
-                          self.error_area, legend, self.spectrum_figure, self.residual_figure, self.info,
-                          w.HBox([self.params, self.covariance]), self.profile_box], **kwargs)
+        super().__init__(session, [w.HBox([w.HTML("<b>Fit</b>", layout=w.Layout(width="40px")), self.fit_button,
+                                           self.stop_button, self.dataset]),
+                                   legend, self.spectrum_figure, self.residual_figure, self.info,
+                                   w.HBox([self.params, self.covariance]), self.profile_box],
+                         show_errors=show_errors, **kwargs)
         self.add_class("gw-fit-view")
+        self._coalescer = self.coalescer(self._flush, delay)
+        self.watch(session, self._on_datasets, "datasets")
+        self.watch(session, self._on_version, "model_version")
+        self.watch(session, self._on_progress, "fit_progress")
+        self.watch(session, self._on_fitting, "fitting")
+        self.watch(session, self._on_result, "fit_result")
+        self.watch(session, lambda _: self._draw_result(self.session.fit_result), "fit_stale")
+        self.watch(session, self._update_profile_choices, ["models", "fit_result"])
+        self.watch(session, self._on_profile, "profile_result")
         self._on_datasets()
-        self._on_error()
         self._update_profile_choices()
 
     # ------------------------------------------------------------ profile
@@ -138,9 +136,6 @@ class FitView(w.VBox):
         self.profile_info = w.HTML()
         self.profile_info.add_class("gw-fit-profile-info")
         self.profile_box = w.VBox([w.HBox([self.profile_button, self.profile_parameter]), self.profile_info])
-        self.session.observe(self._update_profile_choices, ["models", "fit_result"])
-        if hasattr(self.session, "profile_result"):
-            self.session.observe(self._on_profile, "profile_result")
 
     def _ensure_profile_figure(self):
         if self.profile_figure is not None:
@@ -174,10 +169,9 @@ class FitView(w.VBox):
 
     def run_profile(self, n: int = 21):
         """What the Profile button does: ``session.stat_profile`` of the chosen parameter (errors in the page)."""
-        with self.session.capture_errors():
-            if self.profile_parameter.value is None:
-                return
-            self.session.error = ""
+        if self.profile_parameter.value is None:
+            return
+        with self.action("Profile", clear=True):
             param = list(self.session.models.parameters)[self.profile_parameter.value]
             self.profile_info.value = f"<span style='color:#555'>profiling {html.escape(param.name)}…</span>"
             self.session.stat_profile(param, n=n)
@@ -205,8 +199,7 @@ class FitView(w.VBox):
     # ------------------------------------------------------------ actions
     def run_fit(self):
         """What the Fit button does (errors are shown in the page)."""
-        with self.session.capture_errors():
-            self.session.error = ""
+        with self.action("Fit", clear=True):
             self.session.fit()
 
     # ------------------------------------------------------ session → view
@@ -238,12 +231,6 @@ class FitView(w.VBox):
     def _on_result(self, change):
         self._draw_result(change["new"])
 
-    def _on_error(self, *_):
-        err = self.session.error if self.show_errors else ""
-        self.error_area.value = (
-            '<div style="background:#fdecea;color:#611a15;border-left:4px solid #f44336;padding:4px 8px">'
-            f"<b>Error:</b> {html.escape(err)}</div>" if err else "")
-
     # ------------------------------------------------------------ drawing
     def flush(self):
         """Redraw now (scripts and tests; the page does it by itself)."""
@@ -261,13 +248,11 @@ class FitView(w.VBox):
         s = self.session
         if s.fitting or s.models is None or s.datasets is None:
             return None, None
-        if "predictions" not in s.graph or s.graph.is_stale("datasets"):
+        if not s.predictions_ready():
             return None, None
-        try:
+        with self.action("Cannot compute the predicted counts"):
             return s.predictions(), None
-        except Exception as exc:  # noqa: BLE001 - shown in the page
-            s.error = f"Cannot compute the predicted counts: {type(exc).__name__}: {exc}"
-            return None, None
+        return None, None
 
     def _flush(self):
         preds, progress = self._current_predictions()
@@ -305,8 +290,9 @@ class FitView(w.VBox):
         self.residual_figure.render()
 
     def _fix_ranges(self, p):
-        """Explicit scale ranges per dataset: a parameter change then moves marks, never the axes
-        (an auto-ranged scale re-renders every mark and axis on it in the browser).
+        """Explicit scale ranges per dataset: a parameter change then moves marks, never the axes.
+
+        An auto-ranged scale re-renders every mark and axis on it in the browser.
         """
         e = p.energy_edges
         self.sx.min, self.sx.max = float(e[0]), float(e[-1])

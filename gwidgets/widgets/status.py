@@ -5,34 +5,30 @@ import html
 
 import ipywidgets as w
 
+from .base import SessionView
+
 __all__ = ["StatusBar"]
 
 
-class StatusBar(w.VBox):
-    """Error area + status line, bound to ``session.error`` / ``session.status`` / ``session.busy``."""
+class StatusBar(SessionView):
+    """The error banner for every view of the page, and the status line.
+
+    Bound to ``session.error`` / ``session.status`` / ``session.busy``; **dismiss** clears the error.
+    """
 
     def __init__(self, session, **kwargs):
-        self.session = session
-        self.error_box = w.HTML()
-        self.error_box.add_class("gw-error")
         self.status = w.HTML()
         self.status.add_class("gw-status")
         self.dismiss = w.Button(description="dismiss", layout=w.Layout(width="80px", display="none"))
         self.dismiss.on_click(lambda _: setattr(self.session, "error", ""))
-        session.observe(self._update, ["error", "status", "busy"])
-        super().__init__([w.HBox([self.error_box, self.dismiss]), self.status], **kwargs)
-        self._update()
+        super().__init__(session, [w.HBox([self.dismiss, self.status])], show_errors=True, **kwargs)
+        self.watch(session, self._update_status, ["status", "busy"])
+        self._update_status()
 
-    def _update(self, *_):
-        err = self.session.error
-        if err:
-            self.error_box.value = (
-                '<div style="background:#fdecea;color:#611a15;border-left:4px solid #f44336;'
-                f'padding:4px 8px;font-family:sans-serif"><b>Error:</b> {html.escape(err)}</div>'
-            )
-            self.dismiss.layout.display = ""
-        else:
-            self.error_box.value = ""
-            self.dismiss.layout.display = "none"
+    def show_error(self, *_):
+        super().show_error()
+        self.dismiss.layout.display = "" if self.session.error else "none"
+
+    def _update_status(self, *_):
         busy = "⏳ " if self.session.busy else ""
         self.status.value = f'<span style="color:#555">{busy}{html.escape(self.session.status)}</span>'
