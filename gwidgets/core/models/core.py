@@ -115,7 +115,27 @@ def get_model_class(tag: str, kind: str | None = None):
 
 @dataclass(frozen=True)
 class ParameterDef:
-    """Declaration of one parameter of a model class (defaults and canonical unit)."""
+    """Declaration of one parameter of a model class (defaults and canonical unit).
+
+    Parameters
+    ----------
+    name : str
+        Parameter name.
+    value : float
+        Default value, in ``unit``.
+    unit : str, optional
+        Canonical unit: the unit ``evaluate`` expects plain floats in.
+    min, max : float, optional
+        Default bounds in ``unit`` (NaN: none).
+    frozen : bool, optional
+        Frozen by default.
+    is_norm : bool, optional
+        Whether the parameter is a normalisation.
+    interp : {"lin", "log"}, optional
+        Natural scale for sliders and scans.
+    description : str, optional
+        One line shown in the widgets.
+    """
 
     name: str
     value: float
@@ -128,7 +148,20 @@ class ParameterDef:
     description: str = ""
 
     def check_unit(self, unit, where=""):
-        """Raise `ParameterError` naming the parameter if ``unit`` does not convert to ours."""
+        """Raise `ParameterError` naming the parameter if ``unit`` does not convert to ours.
+
+        Parameters
+        ----------
+        unit : str or `~astropy.units.Unit`
+            The unit to check.
+        where : str, optional
+            Prefix of the message (e.g. the model type).
+
+        Raises
+        ------
+        ParameterError
+            If ``unit`` is not a unit or not convertible to the canonical unit.
+        """
         try:
             ok = u.Unit(unit).is_equivalent(u.Unit(self.unit))
         except (ValueError, TypeError):
@@ -139,13 +172,43 @@ class ParameterDef:
             )
 
     def bound_in(self, unit):
-        """(min, max) converted to ``unit``."""
+        """(min, max) converted to ``unit``.
+
+        Parameters
+        ----------
+        unit : str or `~astropy.units.Unit`
+            Target unit, convertible to the canonical unit.
+
+        Returns
+        -------
+        tuple of float
+            ``(min, max)`` in ``unit`` (NaN where unbounded).
+        """
         if u.Unit(unit) == u.Unit(self.unit):
             return self.min, self.max
         f = u.Unit(self.unit).to(unit)
         return self.min * f, self.max * f
 
     def make(self, value=None) -> Parameter:
+        """A `Parameter` with these defaults, or with the given value.
+
+        Parameters
+        ----------
+        value : float, str, `~astropy.units.Quantity` or Parameter, optional
+            The value (floats are in the canonical unit; a Quantity or string is
+            converted to it); a `Parameter` is checked for its unit and returned as
+            is. Default: the declared value.
+
+        Returns
+        -------
+        Parameter
+            The parameter.
+
+        Raises
+        ------
+        ParameterError
+            If the value's unit does not convert to the canonical unit, or it is not a number.
+        """
         if value is None:
             value = self.value
         if isinstance(value, Parameter):
@@ -172,6 +235,23 @@ def parameter_to_dict(p: Parameter, pdef: ParameterDef | None = None, full_outpu
     ``frozen`` is always written (gammapy fills missing keys with *its*
     defaults); ``min``/``max`` only when they differ from the class defaults
     (which equal gammapy's) unless ``full_output``.
+
+    Parameters
+    ----------
+    p : Parameter
+        The parameter (a linked one writes the error, bounds and frozen flag of
+        the parameter it follows).
+    pdef : ParameterDef, optional
+        Its declaration, for the default bounds.
+    full_output : bool, optional
+        Write ``error``, ``min`` and ``max`` always.
+    link : str, optional
+        Link label, written as ``link``.
+
+    Returns
+    -------
+    dict
+        ``name``, ``value``, ``unit``, ``frozen`` and the optional keys.
     """
     unit = p.unit.to_string("fits") if p.unit != u.one else ""
     d = {"name": p.name, "value": float(p.value), "unit": unit}
@@ -193,7 +273,29 @@ def parameter_to_dict(p: Parameter, pdef: ParameterDef | None = None, full_outpu
 
 
 def parameter_from_dict(data: dict, pdef: ParameterDef, where="") -> Parameter:
-    """Build a `Parameter` from a YAML entry, missing keys taken from ``pdef``."""
+    """Build a `Parameter` from a YAML entry, missing keys taken from ``pdef``.
+
+    Parameters
+    ----------
+    data : dict
+        The YAML entry (``name``, ``value``, ``unit``, ``min``, ``max``,
+        ``frozen``, ``error``, ``interp``).
+    pdef : ParameterDef
+        Declaration of the parameter.
+    where : str, optional
+        Prefix of error messages (e.g. the model type).
+
+    Returns
+    -------
+    Parameter
+        The parameter.
+
+    Raises
+    ------
+    ParameterError
+        For a unit not convertible to the canonical one, a value that is not a
+        finite number, bounds that are not numbers, or ``min > max``.
+    """
     unit = data.get("unit")
     if unit is None:
         unit = pdef.unit
@@ -230,11 +332,23 @@ class Model:
 
     Parameters may be given as keyword arguments: a float (in the canonical
     unit), a Quantity, a string like ``"2 TeV"`` or a `Parameter`.
+    A parameter is also an attribute (``model.index``); assigning a number or
+    Quantity to it sets its value.
 
     Serialisation follows gammapy's YAML layout: ``to_dict()`` gives
     ``{"type": tag, "parameters": [...], **extra}`` and the classmethod
     ``from_dict`` reverses it. Subclasses with extra constructor arguments
     (frame, tables, ...) override ``_extra_to_dict`` / ``_kwargs_from_dict``.
+
+    Parameters
+    ----------
+    **kwargs
+        Parameter values by name; others take the declared defaults.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown parameter name or a value in a wrong unit.
     """
 
     tag: ClassVar[tuple[str, ...]] = ()
@@ -275,21 +389,56 @@ class Model:
 
     # --------------------------------------------------------------- values
     def parameter_quantities(self) -> dict:
+        """Parameter values with their units.
+
+        Returns
+        -------
+        dict
+            Parameter name → `~astropy.units.Quantity`.
+        """
         return {p.name: p.quantity for p in self.parameters}
 
     def canonical_values(self) -> dict:
-        """Parameter values as floats in the canonical units of ``parameter_defs``."""
+        """Parameter values as floats in the canonical units of ``parameter_defs``.
+
+        Returns
+        -------
+        dict
+            Parameter name → float.
+        """
         out = {}
         for p, unit in zip(self.parameters, self._canonical):
             out[p.name] = p.value if p.unit == unit else p.quantity.to_value(unit)
         return out
 
     def get_parameter(self, path: str) -> Parameter:
-        """Parameter by name (sub-models of compound models: ``"model1.index"``)."""
+        """Parameter by name (sub-models of compound models: ``"model1.index"``).
+
+        Parameters
+        ----------
+        path : str
+            Parameter name, or dotted path for compound models.
+
+        Returns
+        -------
+        Parameter
+            The parameter.
+
+        Raises
+        ------
+        ParameterError
+            If there is no such parameter.
+        """
         return self.parameters[path]
 
     def parameter_paths(self) -> list[tuple[str, Parameter]]:
-        """(path, parameter) for every parameter, paths relative to this model."""
+        """(path, parameter) for every parameter, paths relative to this model.
+
+        Returns
+        -------
+        list of tuple
+            ``(path, Parameter)`` pairs, in order.
+        """
         return [(p.name, p) for p in self.parameters]
 
     def freeze(self):
@@ -302,6 +451,13 @@ class Model:
             p.frozen = d.frozen
 
     def copy(self):
+        """A copy with copied (unlinked) parameters; other attributes are shared.
+
+        Returns
+        -------
+        Model
+            The copy, of the same class.
+        """
         new = type(self).__new__(type(self))
         new.__dict__.update(self.__dict__)
         new.__dict__["parameters"] = self.parameters.copy()
@@ -312,6 +468,18 @@ class Model:
         """Model as a dict in gammapy's YAML layout (``type`` + ``parameters``).
 
         ``links`` maps ``id(parameter)`` to a link label (set by `Models`).
+
+        Parameters
+        ----------
+        full_output : bool, optional
+            Write every parameter key, defaults included.
+        links : dict, optional
+            ``id(parameter)`` → link label.
+
+        Returns
+        -------
+        dict
+            ``{"type": type_tag, **extra, "parameters": [...]}``.
         """
         links = links or {}
         pars = [parameter_to_dict(p, d, full_output, links.get(id(p)))
@@ -341,7 +509,23 @@ class Model:
 
     @classmethod
     def from_dict(cls, data: dict):
-        """Build from a dict in gammapy's YAML layout (``{"type", "parameters", ...}``)."""
+        """Build from a dict in gammapy's YAML layout (``{"type", "parameters", ...}``).
+
+        Parameters
+        ----------
+        data : dict
+            The model entry (also accepted wrapped as ``{kind: {...}}``).
+
+        Returns
+        -------
+        Model
+            An instance of the class called.
+
+        Raises
+        ------
+        ParameterError
+            For an unknown parameter or an invalid entry.
+        """
         if len(data) == 1 and cls.kind in data:  # gammapy's {"spectral": {...}} wrapping
             data = data[cls.kind]
         model = cls(**cls._kwargs_from_dict(data), **cls._parameters_from_dict(data))

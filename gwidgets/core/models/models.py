@@ -36,7 +36,21 @@ __all__ = ["Models"]
 
 
 class Models:
-    """A list of `SkyModel` / `FoVBackgroundModel` with unique names."""
+    """A list of `SkyModel` / `FoVBackgroundModel` with unique names.
+
+    Indexing takes a position, a name, a slice or a list of names (the last two
+    give a new `Models`).
+
+    Parameters
+    ----------
+    models : SkyModel, FoVBackgroundModel or iterable of them, optional
+        The models.
+
+    Raises
+    ------
+    ParameterError
+        For an object that is not a model, or a name used twice.
+    """
 
     def __init__(self, models=()):
         self._models: list = []
@@ -53,18 +67,70 @@ class Models:
             raise ParameterError(f"Model names must be unique: '{model.name}' is already in the collection")
 
     def append(self, model):
+        """Add a model at the end.
+
+        Parameters
+        ----------
+        model : SkyModel or FoVBackgroundModel
+            The model; its name must not be in the collection.
+
+        Raises
+        ------
+        ParameterError
+            For an object that is not a model, or a name already taken.
+        """
         self._check(model)
         self._models.append(model)
 
     def extend(self, models):
+        """Append several models.
+
+        Parameters
+        ----------
+        models : iterable of SkyModel or FoVBackgroundModel
+            The models.
+
+        Raises
+        ------
+        ParameterError
+            As `append`.
+        """
         for m in models:
             self.append(m)
 
     def insert(self, index, model):
+        """Insert a model before position ``index``.
+
+        Parameters
+        ----------
+        index : int
+            Position.
+        model : SkyModel or FoVBackgroundModel
+            The model.
+
+        Raises
+        ------
+        ParameterError
+            As `append`.
+        """
         self._check(model)
         self._models.insert(index, model)
 
     def remove(self, model):
+        """Remove a model.
+
+        Parameters
+        ----------
+        model : str, SkyModel or FoVBackgroundModel
+            The model or its name.
+
+        Raises
+        ------
+        KeyError
+            For an unknown name.
+        ValueError
+            For a model not in the collection.
+        """
         self._models.remove(self[model] if isinstance(model, str) else model)
 
     def __len__(self):
@@ -79,6 +145,25 @@ class Models:
         return any(m is item for m in self._models)
 
     def index(self, key) -> int:
+        """Position of a model.
+
+        Parameters
+        ----------
+        key : str, SkyModel or FoVBackgroundModel
+            Model name, or the model itself.
+
+        Returns
+        -------
+        int
+            Its position.
+
+        Raises
+        ------
+        KeyError
+            For an unknown name.
+        StopIteration
+            For a model object not in the collection.
+        """
         if isinstance(key, str):
             for i, m in enumerate(self._models):
                 if m.name == key:
@@ -110,6 +195,7 @@ class Models:
 
     @property
     def names(self) -> list[str]:
+        """Model names, in order."""
         return [m.name for m in self._models]
 
     @property
@@ -118,7 +204,20 @@ class Models:
         return {m.dataset_name: m for m in self._models if isinstance(m, FoVBackgroundModel)}
 
     def select(self, dataset_name: str | None = None, kind: str | None = None) -> Models:
-        """Models that apply to ``dataset_name`` (``datasets_names`` None = all); ``kind`` "sky" or "background"."""
+        """Models that apply to ``dataset_name`` (``datasets_names`` None = all); ``kind`` "sky" or "background".
+
+        Parameters
+        ----------
+        dataset_name : str, optional
+            Keep models whose ``datasets_names`` is None or contains it (None: all).
+        kind : {"sky", "background"}, optional
+            Keep only sky models or only background models.
+
+        Returns
+        -------
+        Models
+            The selected models (the same objects).
+        """
         out = []
         for m in self._models:
             if kind == "sky" and not isinstance(m, SkyModel) or kind == "background" and isinstance(m, SkyModel):
@@ -135,32 +234,96 @@ class Models:
         return Parameters([p for m in self._models for p in m.parameters])
 
     def parameter_paths(self) -> list[tuple[str, object]]:
-        """(``"name.component.parameter"``, parameter) for every parameter."""
+        """(``"name.component.parameter"``, parameter) for every parameter.
+
+        Returns
+        -------
+        list of tuple
+            ``(path, Parameter)`` pairs, in model order.
+        """
         return [(f"{m.name}.{path}", p) for m in self._models for path, p in m.parameter_paths()]
 
     def get_parameter(self, path: str):
-        """Parameter by path, e.g. ``"crab.spectral.index"`` or ``"crab.index"``."""
+        """Parameter by path, e.g. ``"crab.spectral.index"`` or ``"crab.index"``.
+
+        Parameters
+        ----------
+        path : str
+            ``"<model name>.<component>.<parameter>"`` or ``"<model name>.<parameter>"``.
+
+        Returns
+        -------
+        Parameter
+            The parameter.
+
+        Raises
+        ------
+        ParameterError
+            If no model or parameter matches.
+        """
         for m in sorted(self._models, key=lambda m: -len(m.name)):  # longest name first (names may hold dots)
             if path.startswith(m.name + "."):
                 return m.get_parameter(path[len(m.name) + 1:])
         raise ParameterError(f"No model for parameter path '{path}' (models: {', '.join(self.names)})")
 
     def path_of(self, parameter) -> str | None:
+        """Path of a parameter (the first one that holds this object).
+
+        Parameters
+        ----------
+        parameter : Parameter
+            The parameter.
+
+        Returns
+        -------
+        str or None
+            Its path, None if it is not in the collection.
+        """
         return next((path for path, p in self.parameter_paths() if p is parameter), None)
 
     def freeze(self, kind: str | None = None, names=None):
-        """Freeze the parameters of all models (or ``names``), optionally of one component kind."""
+        """Freeze the parameters of all models (or ``names``), optionally of one component kind.
+
+        Parameters
+        ----------
+        kind : {"spectral", "spatial", "temporal"}, optional
+            Component to freeze (default all).
+        names : list of str, optional
+            Models to freeze (default all).
+        """
         for m in self._models if names is None else [self[n] for n in names]:
             m.freeze(kind)
 
     def unfreeze(self, kind: str | None = None, names=None):
-        """Restore default frozen states (``reference`` parameters stay frozen)."""
+        """Restore default frozen states (``reference`` parameters stay frozen).
+
+        Parameters
+        ----------
+        kind : {"spectral", "spatial", "temporal"}, optional
+            Component to unfreeze (default all).
+        names : list of str, optional
+            Models to unfreeze (default all).
+        """
         for m in self._models if names is None else [self[n] for n in names]:
             m.unfreeze(kind)
 
     # ---------------------------------------------------------------- links
     def link(self, leader: str, *followers: str):
-        """Make the parameters at ``followers`` follow the one at ``leader`` (paths)."""
+        """Make the parameters at ``followers`` follow the one at ``leader`` (paths).
+
+        Parameters
+        ----------
+        leader : str
+            Path of the leading parameter.
+        *followers : str
+            Paths of the parameters that follow it.
+
+        Raises
+        ------
+        ParameterError
+            Without followers, for an unknown path, or a link that cannot be made
+            (a cycle, units not convertible).
+        """
         if not followers:
             raise ParameterError("Models.link needs the path of the leading parameter and at least one follower")
         lead = self.get_parameter(leader)
@@ -172,7 +335,13 @@ class Models:
                 raise ParameterError(f"Cannot link '{path}' to '{leader}': {exc}") from None
 
     def unlink(self, *paths: str):
-        """Unlink the parameters at ``paths`` (they keep the current shared value)."""
+        """Unlink the parameters at ``paths`` (they keep the current shared value).
+
+        Parameters
+        ----------
+        *paths : str
+            Parameter paths.
+        """
         for path in paths:
             self.get_parameter(path).link_to(None)
 
@@ -192,12 +361,41 @@ class Models:
 
     # ------------------------------------------------------------------ I/O
     def to_dict(self, full_output=False) -> dict:
-        """Gammapy's model layout: ``{"components": [...]}``."""
+        """Gammapy's model layout: ``{"components": [...]}``.
+
+        Parameters
+        ----------
+        full_output : bool, optional
+            Write every parameter key, defaults included.
+
+        Returns
+        -------
+        dict
+            The models as plain data, with link labels.
+        """
         return components_to_dict(self, full_output)
 
     @classmethod
     def from_dict(cls, data: dict, path=None) -> Models:
-        """From ``{"components": [...]}``; ``path`` resolves relative template filenames."""
+        """From ``{"components": [...]}``; ``path`` resolves relative template filenames.
+
+        Parameters
+        ----------
+        data : dict
+            Gammapy's model layout.
+        path : str or Path, optional
+            Folder that relative template file names are relative to.
+
+        Returns
+        -------
+        Models
+            The models, with their links re-created.
+
+        Raises
+        ------
+        ParameterError
+            For an invalid component (the message names it).
+        """
         models, links = components_from_dict(data, path)
         out = cls(models)
         for lead, follower in links:
@@ -205,15 +403,64 @@ class Models:
         return out
 
     def to_yaml(self, full_output=False) -> str:
+        """The models as YAML text (see `to_dict`).
+
+        Parameters
+        ----------
+        full_output : bool, optional
+            Write every parameter key, defaults included.
+
+        Returns
+        -------
+        str
+            YAML text that gammapy's ``Models.from_yaml`` reads.
+        """
         return dump_yaml(self.to_dict(full_output))
 
     @classmethod
     def from_yaml(cls, text: str, path=None) -> Models:
+        """Models from YAML text (gammapy's layout, or ours).
+
+        Parameters
+        ----------
+        text : str
+            The YAML.
+        path : str or Path, optional
+            Folder that relative template file names are relative to.
+
+        Returns
+        -------
+        Models
+            The models.
+
+        Raises
+        ------
+        ParameterError
+            For invalid YAML or an invalid component.
+        """
         return cls.from_dict(load_yaml(text), path)
 
     @classmethod
     def read(cls, filename) -> Models:
-        """Read a model YAML file (gammapy's or ours), with the covariance file its ``covariance:`` key names."""
+        """Read a model YAML file (gammapy's or ours), with the covariance file its ``covariance:`` key names.
+
+        Parameters
+        ----------
+        filename : str or Path
+            The YAML file.
+
+        Returns
+        -------
+        Models
+            The models, with the covariance attached if a covariance file is named.
+
+        Raises
+        ------
+        ParameterError
+            For invalid content, prefixed with the file name.
+        ~gwidgets.errors.FileNotFoundGwError
+            If the file does not exist.
+        """
         text = read_text(filename)
         try:
             data = load_yaml(text, f"'{filename}'")
@@ -230,6 +477,24 @@ class Models:
 
         With ``write_covariance`` and a covariance on any spectral model (a fit attaches
         one), gammapy's ``<stem>_covariance.dat`` is written beside it and named in the YAML.
+
+        Parameters
+        ----------
+        filename : str or Path
+            The YAML file.
+        overwrite : bool, optional
+            Replace an existing file.
+        full_output : bool, optional
+            Write every parameter key, defaults included.
+        write_templates : bool, optional
+            Write template models whose file does not exist yet.
+        write_covariance : bool, optional
+            Write the covariance file when there is a covariance.
+
+        Raises
+        ------
+        ~gwidgets.errors.GwidgetsError
+            If the file exists and ``overwrite`` is False.
         """
         filename = Path(filename)
         if filename.exists() and not overwrite:
@@ -249,7 +514,13 @@ class Models:
         filename.write_text(dump_yaml(data))
 
     def copy(self) -> Models:
-        """Deep copy; links between the copied parameters are re-created."""
+        """Deep copy; links between the copied parameters are re-created.
+
+        Returns
+        -------
+        Models
+            Copies of the models (with copied parameters).
+        """
         links = self.links
         out = Models([m.copy() for m in self._models])
         for lead, follower in links:
@@ -262,7 +533,13 @@ class Models:
         return f"Models({len(self)}:\n{inner}\n)" if self._models else "Models(0)"
 
     def to_parameters_table(self):
-        """Parameters as an astropy Table with a leading ``model`` column (the model name)."""
+        """Parameters as an astropy Table with a leading ``model`` column (the model name).
+
+        Returns
+        -------
+        astropy.table.Table
+            One row per parameter (see `Parameters.to_table`).
+        """
         rows = []
         for m in self._models:
             for _ in m.parameters:

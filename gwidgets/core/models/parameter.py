@@ -2,7 +2,7 @@
 
 A :class:`Parameter` stores ``value = factor × scale``; the minimiser works on
 ``factor`` (numbers near 1) while users see ``value`` in ``unit``.  Changes are
-observable: ``param.observe(callback)`` calls ``callback(param, old, new)`` after
+observable: ``param.observe(callback)`` calls ``callback(param, attribute, old, new)`` after
 each change of value, bounds, frozen flag or error (the widgets listen this
 way; a callback costs one function call, nothing when there is none).
 
@@ -65,9 +65,11 @@ class Parameter:
     Parameters
     ----------
     name : str
+        Parameter name (non-empty).
     value : float, str or `~astropy.units.Quantity`
         A Quantity or a string like ``"2.3 TeV"`` also sets ``unit``.
     unit : str or `~astropy.units.Unit`
+        Unit of the value, bounds and error (converted to, if ``value`` has a unit).
     min, max : float or Quantity
         Bounds (NaN = none), in ``unit``.
     frozen : bool
@@ -81,6 +83,14 @@ class Parameter:
         Whether this is a normalisation (used by the flux-point estimators).
     interp : {"lin", "log"}
         Natural scale for sliders and scans.
+    description : str, optional
+        One line shown in the widgets.
+
+    Raises
+    ------
+    ParameterError
+        For an empty name, a value that is not finite or not convertible to
+        ``unit``, or ``min > max``.
     """
 
     __slots__ = ("name", "_value", "unit", "_min", "_max", "_frozen", "_error", "scale",
@@ -129,6 +139,7 @@ class Parameter:
 
     @property
     def value(self) -> float:
+        """The value in ``unit`` (that of the linked parameter if linked); setting it notifies observers."""
         if self.linked_to is not None:
             return self.linked_to.value
         return self._value
@@ -147,7 +158,13 @@ class Parameter:
             self._notify("value", old, v)
 
     def set_value_unchecked(self, v: float):
-        """Set ``value`` from a float in ``unit`` with no checks (the fit's hot path)."""
+        """Set ``value`` from a float in ``unit`` with no checks (the fit's hot path).
+
+        Parameters
+        ----------
+        v : float
+            The new value in ``unit``.
+        """
         if self.linked_to is not None:
             self.linked_to.set_value_unchecked(v)
             return
@@ -158,6 +175,7 @@ class Parameter:
 
     @property
     def quantity(self) -> u.Quantity:
+        """The value with its unit; set it with any convertible Quantity."""
         return u.Quantity(self.value, self.unit)
 
     @quantity.setter
@@ -166,6 +184,7 @@ class Parameter:
 
     @property
     def factor(self) -> float:
+        """``value / scale``: the number the minimiser works on."""
         return self.value / self.scale
 
     @factor.setter
@@ -179,6 +198,7 @@ class Parameter:
     # ----------------------------------------------------------------- bounds
     @property
     def min(self) -> float:
+        """Lower bound in ``unit`` (NaN: none); setting it checks ``min <= max``."""
         return self._min
 
     @min.setter
@@ -191,6 +211,7 @@ class Parameter:
 
     @property
     def max(self) -> float:
+        """Upper bound in ``unit`` (NaN: none); setting it checks ``min <= max``."""
         return self._max
 
     @max.setter
@@ -203,14 +224,22 @@ class Parameter:
 
     @property
     def factor_min(self) -> float:
+        """Lower bound divided by ``scale``."""
         return self._min / self.scale
 
     @property
     def factor_max(self) -> float:
+        """Upper bound divided by ``scale``."""
         return self._max / self.scale
 
     def check_bounds(self):
-        """Raise `ParameterError` if the value is outside [min, max]."""
+        """Raise `ParameterError` if the value is outside [min, max].
+
+        Raises
+        ------
+        ParameterError
+            Naming the parameter, its value and bounds.
+        """
         v = self.value
         if (math.isfinite(self._min) and v < self._min) or (math.isfinite(self._max) and v > self._max):
             raise ParameterError(
@@ -219,6 +248,7 @@ class Parameter:
 
     @property
     def frozen(self) -> bool:
+        """Whether the parameter is left out of fits."""
         return self._frozen
 
     @frozen.setter
@@ -229,6 +259,7 @@ class Parameter:
 
     @property
     def error(self) -> float:
+        """1σ error in ``unit`` (0 if unknown)."""
         return self._error
 
     @error.setter
@@ -245,6 +276,24 @@ class Parameter:
         root of the chain. If the units differ but are convertible, this
         parameter takes ``other``'s unit (bounds and error converted). The
         observers of this parameter are told of every change of the shared value.
+
+        Parameters
+        ----------
+        other : Parameter or None
+            The parameter to follow; None unlinks.
+
+        Raises
+        ------
+        ParameterError
+            If the link would make a cycle, or the units are not convertible.
+
+        Examples
+        --------
+        >>> a, b = Parameter("index", 2.0), Parameter("index", 2.5)
+        >>> b.link_to(a)
+        >>> a.value = 3.0
+        >>> b.value, b.linked_to is a
+        (3.0, True)
         """
         if other is None:
             master = self.linked_to
@@ -286,12 +335,34 @@ class Parameter:
 
     # -------------------------------------------------------------- observing
     def observe(self, callback: Callable):
-        """Call ``callback(param, attribute, old, new)`` after each change."""
+        """Call ``callback(param, attribute, old, new)`` after each change.
+
+        ``attribute`` is ``"value"``, ``"min"``, ``"max"``, ``"frozen"`` or ``"error"``.
+
+        Parameters
+        ----------
+        callback : callable
+            ``callback(param, attribute, old, new)``.
+
+        Examples
+        --------
+        >>> p = Parameter("index", 2.0)
+        >>> p.observe(lambda param, attribute, old, new: print(param.name, attribute, old, new))
+        >>> p.value = 2.5
+        index value 2.0 2.5
+        """
         if self._listeners is None:
             self._listeners = []
         self._listeners.append(callback)
 
     def unobserve(self, callback: Callable):
+        """Stop calling ``callback`` (no error if it was not observing).
+
+        Parameters
+        ----------
+        callback : callable
+            A callback given to `observe`.
+        """
         if self._listeners and callback in self._listeners:
             self._listeners.remove(callback)
 
@@ -301,6 +372,14 @@ class Parameter:
 
     # ----------------------------------------------------------------- export
     def to_dict(self) -> dict:
+        """The parameter as a plain dict (for YAML).
+
+        Returns
+        -------
+        dict
+            ``name``, ``value``, ``unit`` (FITS string), and ``error``, ``min``,
+            ``max``, ``frozen``, ``is_norm`` when set.
+        """
         d = {"name": self.name, "value": self.value, "unit": self.unit.to_string("fits") if self.unit != u.one else ""}
         if self._error:
             d["error"] = self._error
@@ -315,6 +394,13 @@ class Parameter:
         return d
 
     def copy(self) -> Parameter:
+        """An unlinked, unobserved copy.
+
+        Returns
+        -------
+        Parameter
+            A new parameter with the same value, unit, bounds, flags, error and scale.
+        """
         p = Parameter(self.name, self.value, self.unit, self._min, self._max, self._frozen, self._error,
                       self.scale, self.is_norm, self.interp, self.description)
         return p
@@ -338,6 +424,13 @@ class Parameters:
     Parameters appear once even if several names point to the same object;
     a linked parameter is kept (its value follows the parameter it links to)
     but is not counted among the free parameters.
+
+    Parameters
+    ----------
+    parameters : iterable of Parameter, optional
+        The parameters (duplicates of the same object are dropped).
+    covariance : numpy.ndarray, optional
+        Covariance matrix over the parameters, in their units.
 
     Examples
     --------
@@ -384,19 +477,39 @@ class Parameters:
         return matches[0]
 
     def index(self, key) -> int:
+        """Position of a parameter.
+
+        Parameters
+        ----------
+        key : str, int or Parameter
+            Name, position or the parameter itself.
+
+        Returns
+        -------
+        int
+            Its index.
+
+        Raises
+        ------
+        ParameterError
+            If there is no such parameter or the name is ambiguous.
+        """
         p = self[key]
         return next(i for i, q in enumerate(self._parameters) if q is p)
 
     @property
     def names(self) -> list[str]:
+        """Parameter names, in order."""
         return [p.name for p in self._parameters]
 
     @property
     def free_parameters(self) -> Parameters:
+        """The parameters that are neither frozen nor linked."""
         return Parameters([p for p in self._parameters if not p.frozen and p.linked_to is None])
 
     @property
     def values(self) -> np.ndarray:
+        """Values as an array, in order; set all at once (one value each)."""
         return np.array([p.value for p in self._parameters], dtype=float)
 
     @values.setter
@@ -409,15 +522,29 @@ class Parameters:
 
     @property
     def errors(self) -> np.ndarray:
+        """Errors as an array, in order."""
         return np.array([p.error for p in self._parameters], dtype=float)
 
     # -------------------------------------------------------------- snapshots
     def snapshot(self) -> list[tuple]:
-        """State to restore later with :meth:`restore` (values, errors, frozen flags)."""
+        """State to restore later with :meth:`restore` (values, errors, frozen flags).
+
+        Returns
+        -------
+        list of tuple
+            ``(parameter, value, error, frozen)`` per parameter.
+        """
         return [(p, p._value, p._error, p._frozen) for p in self._parameters]
 
     @staticmethod
     def restore(snapshot):
+        """Restore values (of unlinked parameters), errors and frozen flags from a `snapshot`.
+
+        Parameters
+        ----------
+        snapshot : list of tuple
+            What `snapshot` returned.
+        """
         for p, value, error, frozen in snapshot:
             if p.linked_to is None:
                 p.set_value_unchecked(value)
@@ -425,19 +552,36 @@ class Parameters:
             p.frozen = frozen
 
     def freeze_all(self):
+        """Freeze every parameter."""
         for p in self._parameters:
             p.frozen = True
 
     def unfreeze_all(self):
+        """Unfreeze every parameter."""
         for p in self._parameters:
             p.frozen = False
 
     def check_bounds(self):
+        """Check every parameter's value against its bounds.
+
+        Raises
+        ------
+        ParameterError
+            For the first parameter outside its bounds.
+        """
         for p in self._parameters:
             p.check_bounds()
 
     def set_covariance_errors(self, covariance, parameters=None):
-        """Attach a covariance (matrix over ``parameters``, default: all) and set errors."""
+        """Attach a covariance (matrix over ``parameters``, default: all) and set errors.
+
+        Parameters
+        ----------
+        covariance : array-like
+            Matrix over ``parameters``, in their units; other rows and columns are 0.
+        parameters : list of Parameter, optional
+            The parameters it is over (default all, in order).
+        """
         parameters = list(parameters or self._parameters)
         covariance = np.asarray(covariance, dtype=float)
         full = np.zeros((len(self), len(self)))
@@ -448,6 +592,13 @@ class Parameters:
             p.error = math.sqrt(max(full[i, i], 0.0))
 
     def correlation(self) -> np.ndarray | None:
+        """Correlation matrix from the covariance.
+
+        Returns
+        -------
+        numpy.ndarray or None
+            ``cov / outer(σ, σ)`` (NaN where an error is 0); None without covariance.
+        """
         if self.covariance is None:
             return None
         err = np.sqrt(np.diag(self.covariance))
@@ -456,7 +607,13 @@ class Parameters:
 
     # ---------------------------------------------------------------- display
     def to_table(self) -> Table:
-        """Name, value, unit, error, min, max, frozen, linked_to, as an astropy Table."""
+        """Name, value, unit, error, min, max, frozen, linked_to, as an astropy Table.
+
+        Returns
+        -------
+        astropy.table.Table
+            One row per parameter (column ``link``: name of the linked parameter or ``""``).
+        """
         rows = [
             (p.name, p.value, p.unit.to_string(), p.error, p.min, p.max, p.frozen,
              p.linked_to.name if p.linked_to is not None else "")
@@ -470,7 +627,13 @@ class Parameters:
         return t
 
     def copy(self) -> Parameters:
-        """Copies of the parameters (and of the covariance, if any)."""
+        """Copies of the parameters (and of the covariance, if any).
+
+        Returns
+        -------
+        `Parameters`
+            Unlinked copies of the parameters.
+        """
         cov = None if self.covariance is None else np.array(self.covariance, dtype=float)
         return Parameters([p.copy() for p in self._parameters], covariance=cov)
 

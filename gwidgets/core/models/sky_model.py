@@ -65,6 +65,7 @@ class SkyComponent:
 
     @property
     def spectral_model(self):
+        """The spectral model (required; setting it checks the type)."""
         return self._spectral_model
 
     @spectral_model.setter
@@ -73,6 +74,7 @@ class SkyComponent:
 
     @property
     def spatial_model(self):
+        """The spatial model, or None."""
         return self._spatial_model
 
     @spatial_model.setter
@@ -91,10 +93,33 @@ class SkyComponent:
         return self._parameters
 
     def parameter_paths(self) -> list[tuple[str, object]]:
+        """Paths relative to this model, e.g. ``"spectral.index"``, with their parameters.
+
+        Returns
+        -------
+        list of tuple
+            ``("<component>.<name>", Parameter)`` for every parameter.
+        """
         return [(f"{kind}.{name}", p) for kind, m in self._parts().items() for name, p in m.parameter_paths()]
 
     def get_parameter(self, path: str):
-        """Parameter by path: ``"spectral.index"``, or a name unique in this model (``"index"``)."""
+        """Parameter by path: ``"spectral.index"``, or a name unique in this model (``"index"``).
+
+        Parameters
+        ----------
+        path : str
+            ``"<component>.<name>"`` or a parameter name unique in this model.
+
+        Returns
+        -------
+        `~gwidgets.core.models.parameter.Parameter`
+            The parameter.
+
+        Raises
+        ------
+        ParameterError
+            If the path is unknown or ambiguous (the message lists the paths).
+        """
         head, _, rest = path.partition(".")
         parts = self._parts()
         if head in parts and rest:
@@ -107,19 +132,32 @@ class SkyComponent:
         raise ParameterError(f"Parameter '{path}' is {what} in model '{self.name}' (paths: {have})")
 
     def freeze(self, kind: str | None = None):
-        """Freeze all parameters (or those of one component: "spectral", "spatial", "temporal")."""
+        """Freeze all parameters (or those of one component: "spectral", "spatial", "temporal").
+
+        Parameters
+        ----------
+        kind : {"spectral", "spatial", "temporal"}, optional
+            Component to freeze (default all).
+        """
         for k, m in self._parts().items():
             if kind in (None, k):
                 m.freeze()
 
     def unfreeze(self, kind: str | None = None):
-        """Restore the default frozen state (``reference`` etc. stay frozen)."""
+        """Restore the default frozen state (``reference`` etc. stay frozen).
+
+        Parameters
+        ----------
+        kind : {"spectral", "spatial", "temporal"}, optional
+            Component to unfreeze (default all).
+        """
         for k, m in self._parts().items():
             if kind in (None, k):
                 m.unfreeze()
 
     @property
     def frozen(self) -> bool:
+        """True if every parameter is frozen."""
         return all(p.frozen for p in self.parameters)
 
     def _repr_html_(self):
@@ -133,14 +171,22 @@ class SkyModel(SkyComponent):
     Parameters
     ----------
     spectral_model : SpectralModel
+        Spectrum, dN/dE.
     spatial_model : SpatialModel, optional
+        Morphology (None: a spectrum-only model, as in 1D analyses).
     temporal_model : TemporalModel, optional
+        Light curve.
     name : str, optional
         Unique within a `Models`; a random 8-character name by default (as gammapy).
     datasets_names : list of str, optional
         Datasets the model applies to (None: all).
     apply_irf : dict, optional
         gammapy's ``{"exposure": True, "psf": True, "edisp": True}`` flags.
+
+    Raises
+    ------
+    ParameterError
+        If a component is missing (spectral) or of the wrong kind.
     """
 
     tag = ("SkyModel", "sky-model")
@@ -157,6 +203,7 @@ class SkyModel(SkyComponent):
 
     @property
     def temporal_model(self):
+        """The temporal model, or None."""
         return self._temporal_model
 
     @temporal_model.setter
@@ -169,7 +216,23 @@ class SkyModel(SkyComponent):
         return None if self.spatial_model is None else self.spatial_model.position
 
     def evaluate(self, energy_tev, lon=None, lat=None, time=None):
-        """dN/dE [cm-2 s-1 TeV-1] × spatial [sr-1] × temporal norm, on floats (TeV, deg, MJD)."""
+        """dN/dE [cm-2 s-1 TeV-1] × spatial [sr-1] × temporal norm, on floats (TeV, deg, MJD).
+
+        Parameters
+        ----------
+        energy_tev : array-like
+            Energies in TeV.
+        lon, lat : array-like, optional
+            Sky position in deg (in the spatial model's frame); ignored if None.
+        time : array-like, optional
+            Times in MJD; ignored if None.
+
+        Returns
+        -------
+        numpy.ndarray
+            Differential flux in cm-2 s-1 TeV-1 (× sr-1 with a position), broadcast
+            over the arguments.
+        """
         value = self.spectral_model.dnde_values(energy_tev)
         if self.spatial_model is not None and lon is not None:
             value = value * self.spatial_model.values(lon, lat)
@@ -178,12 +241,40 @@ class SkyModel(SkyComponent):
         return value
 
     def copy(self, name=None, **kwargs):
+        """A copy with copied components; ``kwargs`` replace components.
+
+        Parameters
+        ----------
+        name : str, optional
+            Name of the copy (default the same name).
+        **kwargs
+            ``spectral_model``, ``spatial_model`` or ``temporal_model``.
+
+        Returns
+        -------
+        SkyModel
+            The copy.
+        """
         parts = {f"{k}_model": m.copy() for k, m in self._parts().items()}
         parts.update(kwargs)
         return SkyModel(name=name if name is not None else self.name, datasets_names=self.datasets_names,
                         apply_irf=self.apply_irf, **parts)
 
     def to_dict(self, full_output=False, links=None) -> dict:
+        """The model in gammapy's YAML layout.
+
+        Parameters
+        ----------
+        full_output : bool, optional
+            Write every parameter key, defaults included.
+        links : dict, optional
+            ``id(parameter)`` → link label.
+
+        Returns
+        -------
+        dict
+            ``name``, ``type``, the components and non-default ``apply_irf`` / ``datasets_names``.
+        """
         data = {"name": self.name, "type": "SkyModel"}
         if self.apply_irf != self._APPLY_IRF_DEFAULT:
             data["apply_irf"] = dict(self.apply_irf)
@@ -195,6 +286,23 @@ class SkyModel(SkyComponent):
 
     @classmethod
     def from_dict(cls, data: dict):
+        """Build from gammapy's YAML layout (see `to_dict`).
+
+        Parameters
+        ----------
+        data : dict
+            The model entry.
+
+        Returns
+        -------
+        SkyModel
+            The model.
+
+        Raises
+        ------
+        ParameterError
+            Naming the model, for a missing spectral model or an invalid component.
+        """
         name = data.get("name")
         try:
             parts = {f"{k}_model": _component_from_dict(k, data.get(k)) for k in _KINDS}
@@ -211,10 +319,33 @@ class SkyModel(SkyComponent):
 
 @register
 class FoVBackgroundModel(SkyComponent):
-    """Corrections to a dataset's background: a norm spectral model (default `PowerLawNorm`:
-    ``norm``, ``tilt``, ``reference``) and optionally a spatial model.
+    """Corrections to a dataset's background: a norm spectral model and optionally a spatial model.
 
+    The default spectral model is `PowerLawNorm` (``norm``, ``tilt``,
+    ``reference``); its parameters are also attributes (``bkg.norm``).
     The name defaults to ``"<dataset_name>-bkg"`` (as gammapy).
+
+    Parameters
+    ----------
+    dataset_name : str
+        The dataset whose background it corrects.
+    spectral_model : SpectralModel, optional
+        A norm (dimensionless) spectral model.
+    spatial_model : SpatialModel, optional
+        Spatial correction.
+    name : str, optional
+        Model name.
+
+    Raises
+    ------
+    ParameterError
+        If the spectral model is not a norm model.
+
+    Examples
+    --------
+    >>> bkg = FoVBackgroundModel("obs-1")
+    >>> bkg.name, bkg.norm.value, bkg.tilt.frozen
+    ('obs-1-bkg', 1.0, True)
     """
 
     tag = ("FoVBackgroundModel", "fov-bkg")
@@ -231,6 +362,7 @@ class FoVBackgroundModel(SkyComponent):
 
     @property
     def dataset_name(self) -> str:
+        """Name of the dataset the model belongs to."""
         return self.datasets_names[0]
 
     def __getattr__(self, name):
@@ -243,17 +375,59 @@ class FoVBackgroundModel(SkyComponent):
             raise AttributeError(f"'FoVBackgroundModel' has no attribute or parameter '{name}'") from None
 
     def evaluate(self, energy_tev, lon=None, lat=None):
+        """Correction factor of the background (× spatial model values if any).
+
+        Parameters
+        ----------
+        energy_tev : array-like
+            Energies in TeV.
+        lon, lat : array-like, optional
+            Sky position in deg; ignored if None or without a spatial model.
+
+        Returns
+        -------
+        numpy.ndarray
+            The (dimensionless) norm values, broadcast over the arguments.
+        """
         value = self.spectral_model.dnde_values(energy_tev)
         if self.spatial_model is not None and lon is not None:
             value = value * self.spatial_model.values(lon, lat)
         return value
 
     def copy(self, name=None, **kwargs):
+        """A copy with copied components; ``kwargs`` replace components.
+
+        Parameters
+        ----------
+        name : str, optional
+            Name of the copy (default the same name).
+        **kwargs
+            ``spectral_model`` or ``spatial_model``.
+
+        Returns
+        -------
+        FoVBackgroundModel
+            The copy (same dataset).
+        """
         parts = {f"{k}_model": m.copy() for k, m in self._parts().items()}
         parts.update(kwargs)
         return FoVBackgroundModel(self.dataset_name, name=name if name is not None else self.name, **parts)
 
     def to_dict(self, full_output=False, links=None) -> dict:
+        """The model in gammapy's YAML layout.
+
+        Parameters
+        ----------
+        full_output : bool, optional
+            Write every parameter key, defaults included.
+        links : dict, optional
+            ``id(parameter)`` → link label.
+
+        Returns
+        -------
+        dict
+            ``type``, ``datasets_names``, the components and a non-default ``name``.
+        """
         data = {"type": "FoVBackgroundModel", "datasets_names": list(self.datasets_names)}
         if self.name != f"{self.dataset_name}-bkg":
             data["name"] = self.name
@@ -263,6 +437,23 @@ class FoVBackgroundModel(SkyComponent):
 
     @classmethod
     def from_dict(cls, data: dict):
+        """Build from gammapy's YAML layout (see `to_dict`).
+
+        Parameters
+        ----------
+        data : dict
+            The model entry.
+
+        Returns
+        -------
+        FoVBackgroundModel
+            The model.
+
+        Raises
+        ------
+        ParameterError
+            Unless exactly one dataset name is given, or for an invalid component.
+        """
         names = data.get("datasets_names") or []
         if len(names) != 1:
             raise ParameterError(f"FoVBackgroundModel needs exactly one dataset name, got {names!r}")
