@@ -31,3 +31,51 @@ def test_dashboard_command_serves_the_example_store(new_page, artifacts, tmp_pat
     log = server_log(proc)
     assert code == 0, log
     assert "Kernel shutdown" in log, log
+
+
+def _kernel_count(proc) -> int:
+    import psutil
+
+    n = 0
+    for child in psutil.Process(proc.pid).children(recursive=True):
+        try:
+            n += any("ipykernel_launcher" in part for part in child.cmdline())
+        except psutil.Error:
+            continue
+    return n
+
+
+def test_kernel_of_a_vanished_page_is_culled(playwright_browser, tmp_path):
+    """A page closed without its unload request (lid closed, network gone): Voilà never hears about it,
+    and without culling its kernel would live until the server stops. With ``--cull-idle-timeout 4`` it
+    is gone within a few culling intervals; the pre-heated kernel stays."""
+    pytest.importorskip("voila")
+    psutil = pytest.importorskip("psutil")
+    import time
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "gwidgets.app.cli_dashboard", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+           "--cull-idle-timeout", "4"]
+    proc = start_server(cmd, tmp_path, server_env(), tmp_path / "cli.log", port)
+    try:
+        deadline = time.monotonic() + 120
+        while _kernel_count(proc) < 1 and time.monotonic() < deadline:  # the pre-heated kernel
+            time.sleep(0.5)
+        pool = _kernel_count(proc)
+        context = playwright_browser.new_context()
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
+        page.wait_for_selector(".gw-dashboard .noUi-handle", state="visible", timeout=120_000)
+        deadline = time.monotonic() + 120
+        while _kernel_count(proc) <= pool and time.monotonic() < deadline:  # the pool refills
+            time.sleep(0.5)
+        assert _kernel_count(proc) == pool + 1, server_log(proc)
+        context.close()  # no beforeunload: Voilà's shutdown-on-unload request is never sent
+        closed = time.monotonic()
+        while _kernel_count(proc) > pool and time.monotonic() - closed < 60:
+            time.sleep(1.0)
+        assert _kernel_count(proc) == pool, f"kernel still alive 60 s after its page closed\n{server_log(proc)}"
+        assert psutil.Process(proc.pid).is_running()
+    finally:
+        stop(proc)
+        proc.log_file.close()
