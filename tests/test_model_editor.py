@@ -278,17 +278,16 @@ def test_dashboard_has_a_model_editor(session):
 
 # --------------------------------------- sky_draw helper (wired by the lead into SkyView)
 def test_circle_click_drawer():
-    import bqplot as bq
+    from gwidgets.widgets.canvas_plot import CanvasFigure, Scale
 
-    sx, sy = bq.LinearScale(), bq.LinearScale()
-    image = bq.Image(image=w.Image(value=b"", format="png"), scales={"x": sx, "y": sy})
-    fig = bq.Figure(marks=[image], interaction=bq.interacts.BrushSelector(x_scale=sx, y_scale=sy))
+    fig = CanvasFigure([], Scale(), Scale())
     circles = []
-    drawer = CircleClickDrawer(image, on_circle=lambda *c: circles.append(c), figure=fig)
-    assert fig.interaction is None and drawer.marker in fig.marks
-    drawer._on_element_click(image, {"event": "element_click", "data": {"click_x": 1.0, "click_y": 2.0}})
+    drawer = CircleClickDrawer(fig, on_circle=lambda *c: circles.append(c))
+    assert drawer.marker in fig.marks
+    fig.dispatch({"event": "click", "x": 1.0, "y": 2.0})  # what a click in the page sends
     assert list(drawer.marker.x) == [1.0] and circles == []
-    drawer._on_element_click(image, {"event": "element_click", "data": {"click_x": 4.0, "click_y": 6.0}})
+    assert fig.series[-1]["x"] == [1.0]  # the pending centre is shown
+    fig.dispatch({"event": "click", "x": 4.0, "y": 6.0})
     assert circles == [(1.0, 2.0, 5.0)] and len(drawer.marker.x) == 0
     drawer.enabled = False
     drawer.click(0, 0)

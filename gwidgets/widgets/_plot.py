@@ -33,8 +33,9 @@ def positive(x, y, *more):
 
 
 def errorbar_xy(x, lo, hi):
-    """All error bars as ONE polyline broken by NaN (bqplot has no error-bar mark; one SVG path
-    instead of one per point keeps the browser's redraw cheap): ``(xs, ys)`` of length 3 n.
+    """All error bars as ONE polyline broken by NaN: ``(xs, ys)`` of length 3 n.
+
+    bqplot has no error-bar mark; one SVG path instead of one per point keeps the browser's redraw cheap.
     """
     x = np.asarray(x, float)
     nan = np.full_like(x, np.nan)

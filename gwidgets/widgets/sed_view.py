@@ -15,6 +15,10 @@
   ``n bins`` log-spaced bins between ``e_min`` and ``e_max``; the view draws
   ``session.flux_points_result`` whenever it changes.
 
+The plot is one canvas (`CanvasFigure`, log axes laid out so that no tick label collides);
+its *PNG* / *SVG* buttons save it, and from Python ``view.save("sed.png")`` / ``view.to_svg()``
+give the same figure (matplotlib, `gwidgets.widgets.save_image`).
+
 >>> view = SEDView(session, source="crab")           # doctest: +SKIP
 >>> view.flux_points_button.click()                  # doctest: +SKIP
 >>> view.set_flux_points(Table.read("flux_points.fits"))   # doctest: +SKIP
@@ -29,7 +33,9 @@ import numpy as np
 
 from ..errors import GwidgetsError
 from ._coalesce import Coalescer
-from ._plot import energy_band_inputs, errorbar_xy, figure, positive, read_energy_band, set_errorbars
+from ._plot import energy_band_inputs, errorbar_xy, positive, read_energy_band, set_errorbars
+from .canvas_plot import CanvasFigure, CanvasFill, CanvasLines, CanvasScatter, Scale
+from .save_image import SaveImageMixin
 
 __all__ = ["SEDView", "flux_points_arrays", "upper_limit_arrows"]
 
@@ -61,7 +67,8 @@ def flux_points_arrays(table):
         dnde = u.Quantity(table["dnde"]).to(dnde_unit) if table["dnde"].unit else table["dnde"] * dnde_unit
         e2 = (e ** 2 * dnde).to(E2_UNIT)
         if "dnde_err" in cols:
-            de = u.Quantity(table["dnde_err"]).to(dnde_unit) if table["dnde_err"].unit else table["dnde_err"] * dnde_unit
+            de = (u.Quantity(table["dnde_err"]).to(dnde_unit) if table["dnde_err"].unit
+                  else table["dnde_err"] * dnde_unit)
             err = (e ** 2 * de).to(E2_UNIT)
         else:
             err = e2 * np.nan
@@ -78,28 +85,24 @@ def flux_points_arrays(table):
     return e.value, e2, err.value, ul
 
 
-class SEDView(w.VBox):
+class SEDView(SaveImageMixin, w.VBox):
     """Model SED (with error band after a fit) and flux points, bound to an `AnalysisSession`."""
 
     def __init__(self, session, source: str | None = None, energy_range=(0.03, 100.0), width: int = 520,
                  delay: float = 0.05, fp_range=(0.1, 30.0), fp_bins: int = 8, **kwargs):
-        import bqplot as bq
-
         self.session = session
         self.source = source
         self.energies = np.geomspace(*energy_range, 60)
-        self.sx, self.sy = bq.LogScale(), bq.LogScale()
-        sc = {"x": self.sx, "y": self.sy}
-        self.model_line = bq.Lines(x=[], y=[], scales=sc, colors=["#d62728"], stroke_width=2)
-        self.band = bq.Lines(x=[], y=[], scales=sc, colors=["#d62728"], fill="inside", fill_opacities=[0.25],
-                             stroke_width=0, opacities=[0.0])
-        self.fp_bars = bq.Lines(x=[], y=[], scales=sc, colors=["#222"])
-        self.fp = bq.Scatter(x=[], y=[], scales=sc, colors=["#222"], default_size=20)
-        self.fp_ul_stems = bq.Lines(x=[], y=[], scales=sc, colors=["#222"])
-        self.fp_ul = bq.Scatter(x=[], y=[], scales=sc, colors=["#222"], marker="triangle-down", default_size=30)
-        self.figure = figure([self.band, self.model_line, self.fp_bars, self.fp, self.fp_ul_stems, self.fp_ul],
-                             self.sx, self.sy,
-                             "E [TeV]", "E² dN/dE [TeV cm⁻² s⁻¹]", 280, width, "gw-sed-figure")
+        self.sx, self.sy = Scale(log=True, pad=0.03), Scale(log=True, pad=0.05)
+        self.model_line = CanvasLines(color="#d62728", width=2, name="model")
+        self.band = CanvasFill(color="#d62728", opacity=0.25, name="band")
+        self.fp_bars = CanvasLines(color="#222", name="flux-point-errors")
+        self.fp = CanvasScatter(color="#222", size=3.5, name="flux-points")
+        self.fp_ul_stems = CanvasLines(color="#222", name="upper-limit-stems")
+        self.fp_ul = CanvasScatter(color="#222", marker="triangle-down", size=5, name="upper-limits")
+        self.figure = CanvasFigure([self.band, self.model_line, self.fp_bars, self.fp, self.fp_ul_stems, self.fp_ul],
+                                   self.sx, self.sy, "E [TeV]", "E² dN/dE [TeV cm⁻² s⁻¹]", 280, width,
+                                   "gw-sed-figure", name="sed")
         self.info = w.HTML()
         self.info.add_class("gw-sed-info")
         self.fp_info = w.HTML()
@@ -148,6 +151,7 @@ class SEDView(w.VBox):
         name, spectral = self._spectral()
         if spectral is None:
             self.info.value = "<i>No model.</i>"
+            self.figure.render()
             return
         result = self.session.fit_result
         fitted = result is not None and result.success and spectral.covariance is not None
@@ -163,6 +167,7 @@ class SEDView(w.VBox):
                 self.band.y = np.concatenate([np.maximum(mid - errn, mid * 1e-3), (mid + errp)[::-1]])
             else:
                 self.band.x, self.band.y = [], []
+        self.figure.render()
         band = "with 1σ band from the fit covariance" if fitted else "no fit covariance yet"
         self.info.value = f"model '{html.escape(name)}' {band}"
 
@@ -174,4 +179,5 @@ class SEDView(w.VBox):
             set_errorbars(self.fp_bars, self.fp, e[~ul], e2[~ul], err[~ul], log=True)
             self.fp_ul_stems.x, self.fp_ul_stems.y = stem_x, stem_y
             self.fp_ul.x, self.fp_ul.y = head_x, head_y
+        self.figure.render()
         self.fp_info.value = f"{int((~ul).sum())} flux points, {int(ul.sum())} upper limits"

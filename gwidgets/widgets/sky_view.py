@@ -1,11 +1,15 @@
 """SkyView: the counts map of the selection, pointings, ON / OFF / exclusion regions; draw by mouse.
 
 Display coordinates are the map's projection plane scaled to degrees around
-the map centre (longitude increasing to the left, as on the sky). A
-click-drag (brush) draws a circle — the ON region or an exclusion region,
-depending on the mode (two clicks on the image: centre, then edge); the ON centre handle can be dragged to move it and the
-radius box resizes it. Reflected OFF regions are drawn as soon as an ON region
-exists (from ``session.off_regions``).
+the map centre (longitude increasing to the left, as on the sky). The view is
+one canvas (`CanvasFigure`: no bqplot): the mouse wheel zooms, a drag pans,
+⟲ resets the view. Two clicks draw a circle — the ON region or an exclusion
+region, depending on the mode (centre, then a point on the edge:
+`CircleClickDrawer`); the ON centre handle can be dragged to move it and the
+radius box resizes it; in "select pointings" mode a click on a pointing selects
+it (shift-click adds or removes it). Reflected OFF regions are drawn as soon as
+an ON region exists (from ``session.off_regions``). *PNG* / *SVG* save the
+figure; from Python ``sky.save("sky.png")`` or ``sky.to_svg()``.
 """
 from __future__ import annotations
 
@@ -15,6 +19,9 @@ import astropy.units as u
 import ipywidgets as w
 import numpy as np
 from astropy.coordinates import SkyCoord
+
+from .canvas_plot import CanvasFigure, CanvasLines, CanvasScatter, Scale
+from .save_image import SaveImageMixin
 
 __all__ = ["SkyView"]
 
@@ -46,35 +53,33 @@ def _circle_xy(center_xy, radius, n=64):
     return center_xy[0] + radius * np.cos(t), center_xy[1] + radius * np.sin(t)
 
 
-class SkyView(w.VBox):
+def _broken(lines) -> tuple[np.ndarray, np.ndarray]:
+    """Several polylines as one, each followed by a NaN (a break)."""
+    xs, ys = lines
+    if not xs:
+        return np.zeros(0), np.zeros(0)
+    nan = np.array([np.nan])
+    return (np.concatenate([np.concatenate([np.asarray(x, float), nan]) for x in xs]),
+            np.concatenate([np.concatenate([np.asarray(y, float), nan]) for y in ys]))
+
+
+class SkyView(SaveImageMixin, w.VBox):
     """Sky image + regions, bound to an `AnalysisSession`."""
 
     def __init__(self, session, size: int = 520, **kwargs):
-        import bqplot as bq
-        from bqplot.interacts import BrushSelector
+        from .sky_draw import CircleClickDrawer
 
         self.session = session
-        self.sx = bq.LinearScale(reverse=True)
-        self.sy = bq.LinearScale()
-        self.image = bq.Image(image=w.Image(value=b"", format="png"), scales={"x": self.sx, "y": self.sy}, x=[0, 1], y=[0, 1])
-        self.pointings = bq.Scatter(x=[], y=[], scales={"x": self.sx, "y": self.sy}, colors=["#4fc3f7"],
-                                    default_size=40, marker="cross", interactions={"click": "select"},
-                                    selected_style={"fill": "#ffee58", "stroke": "#ffee58"})
-        self.on_line = bq.Lines(x=[], y=[], scales={"x": self.sx, "y": self.sy}, colors=["#00e676"], stroke_width=2)
-        self.off_lines = bq.Lines(x=[], y=[], scales={"x": self.sx, "y": self.sy}, colors=["#ffffff"], stroke_width=1,
-                                  line_style="dashed")
-        self.excl_lines = bq.Lines(x=[], y=[], scales={"x": self.sx, "y": self.sy}, colors=["#ff5252"], stroke_width=2)
-        self.handle = bq.Scatter(x=[], y=[], scales={"x": self.sx, "y": self.sy}, colors=["#00e676"], default_size=90,
-                                 enable_move=True, update_on_move=False)
-        self.brush = BrushSelector(x_scale=self.sx, y_scale=self.sy, color="#00e676")
-        ax = bq.Axis(scale=self.sx, label="RA / l [deg]", grid_lines="none")
-        ay = bq.Axis(scale=self.sy, label="Dec / b [deg]", orientation="vertical", grid_lines="none")
-        self.figure = bq.Figure(
-            marks=[self.image, self.pointings, self.off_lines, self.excl_lines, self.on_line, self.handle],
-            axes=[ax, ay], interaction=self.brush, animation_duration=0,
-            layout=w.Layout(width=f"{size}px", height=f"{size}px"), fig_margin={"top": 10, "bottom": 45, "left": 55, "right": 10},
-        )
-        self.figure.add_class("gw-sky-figure")
+        self.sx = Scale(reverse=True)
+        self.sy = Scale()
+        self.pointings = CanvasScatter(color="#4fc3f7", size=6, marker="cross", pickable=True, name="pointings")
+        self.off_lines = CanvasLines(color="#ffffff", width=1, dash=True, name="off-regions")
+        self.excl_lines = CanvasLines(color="#ff5252", width=2, name="exclusion-regions")
+        self.on_line = CanvasLines(color="#00e676", width=2, name="on-region")
+        self.handle = CanvasScatter(color="#00e676", size=7, marker="handle", draggable=True, name="on-centre")
+        self.figure = CanvasFigure([self.pointings, self.off_lines, self.excl_lines, self.on_line, self.handle],
+                                   self.sx, self.sy, "RA / l [deg]", "Dec / b [deg]", height=size, width=size,
+                                   css="gw-sky-figure", zoom=True, name="sky")
         self.mode = w.ToggleButtons(options=["draw ON", "draw exclusion", "select pointings"], value="draw ON")
         self.mode.add_class("gw-sky-mode")
         self.radius = w.BoundedFloatText(value=0.11, min=0.01, max=5, step=0.01, description="ON radius [°]",
@@ -89,16 +94,12 @@ class SkyView(w.VBox):
         self._drawing = False
         self._obs_ids: list[int] = []
 
-        self.brush.observe(self._on_brush, "brushing")
-        from .sky_draw import CircleClickDrawer
-
-        # two clicks on the image (centre, then edge) draw a circle: bqplot's brush never
-        # reports coordinates for real mouse input and its overlay hides the image's clicks
-        self.drawer = CircleClickDrawer(self.image, on_circle=self.draw_circle, figure=self.figure)
+        # two clicks (centre, then edge) draw a circle; a drag pans the view or moves the ON centre
+        self.drawer = CircleClickDrawer(self.figure, on_circle=self.draw_circle)
+        self.figure.on("click", self._on_click)
+        self.figure.on("drag", self._on_drag)
         self.mode.observe(self._on_mode, "value")
-        self.handle.observe(self._on_handle, ["x", "y"])
         self.radius.observe(self._on_radius, "value")
-        self.pointings.observe(self._on_pointing_click, "selected")
         self.clear_excl.on_click(lambda _: setattr(self.session, "exclusion_regions", []))
         session.observe(self._draw_map, "counts_map")
         session.observe(self._draw_regions, ["on_region", "exclusion_regions", "off_regions"])
@@ -122,7 +123,8 @@ class SkyView(w.VBox):
         crval = g.wcs.wcs.crval
         crpix = g.wcs.wcs.crpix
         cdelt = g.wcs.wcs.cdelt
-        return crval[0] + (np.asarray(x) - (crpix[0] - 1)) * cdelt[0], crval[1] + (np.asarray(y) - (crpix[1] - 1)) * cdelt[1]
+        return (crval[0] + (np.asarray(x) - (crpix[0] - 1)) * cdelt[0],
+                crval[1] + (np.asarray(y) - (crpix[1] - 1)) * cdelt[1])
 
     def _to_sky(self, x, y) -> SkyCoord:
         g = self._geom
@@ -144,11 +146,10 @@ class SkyView(w.VBox):
         x0, y0 = self._to_xy(m.geom.wcs.pixel_to_world(-0.5, -0.5))
         x1, y1 = self._to_xy(m.geom.wcs.pixel_to_world(nx - 0.5, ny - 0.5))
         with self.figure.hold_sync():
-            self.image.image = w.Image(value=_png(image), format="png")
-            self.image.x = [float(x0), float(x1)]
-            self.image.y = [float(y0), float(y1)]
+            self.figure.set_image(_png(image), [float(x0), float(x1), float(y0), float(y1)])
             self.sx.min, self.sx.max = float(min(x0, x1)), float(max(x0, x1))
             self.sy.min, self.sy.max = float(min(y0, y1)), float(max(y0, y1))
+            self.figure.render()
         self.info.value = f"{int(image.sum())} counts in the map ({m.geom.frame}, {m.geom.binsz:g}°/pixel)"
         self._draw_pointings()
         self._draw_regions()
@@ -158,10 +159,10 @@ class SkyView(w.VBox):
         self._obs_ids = [int(x) for x in table["OBS_ID"]]
         x, y = self._to_xy(table.pointing_radec)
         sel = set(self.session.selection)
-        with self.figure.hold_sync():
-            self.pointings.x, self.pointings.y = x, y
-            self.pointings.selected = [i for i, oid in enumerate(self._obs_ids) if oid in sel] or None
-            self._fit_scales()
+        self.pointings.x, self.pointings.y = x, y
+        self.pointings.selected = [i for i, oid in enumerate(self._obs_ids) if oid in sel] or None
+        self._fit_scales()
+        self.figure.render()
 
     def sky_extent(self) -> tuple[float, float, float, float]:
         """``(x_min, x_max, y_min, y_max)`` the axes show before the counts map exists (display degrees).
@@ -201,10 +202,8 @@ class SkyView(w.VBox):
         if self._geom is not None:
             return
         x0, x1, y0, y1 = self.sky_extent()
-        with self.sx.hold_sync():
-            self.sx.min, self.sx.max = x0, x1
-        with self.sy.hold_sync():
-            self.sy.min, self.sy.max = y0, y1
+        self.sx.min, self.sx.max = x0, x1
+        self.sy.min, self.sy.max = y0, y1
 
     def _region_lines(self, regions):
         xs, ys = [], []
@@ -231,21 +230,18 @@ class SkyView(w.VBox):
             self._drawing = False
 
     def _draw_regions_now(self, s):
-        with self.figure.hold_sync():
-            if s.on_region is not None:
-                xs, ys = self._region_lines([s.on_region])
-                self.on_line.x, self.on_line.y = xs[0], ys[0]
-                cx, cy = self._to_xy(s.on_region.center)
-                self.handle.x, self.handle.y = [float(cx)], [float(cy)]
-            else:
-                self.on_line.x, self.on_line.y = [], []
-                self.handle.x, self.handle.y = [], []
-            offs = [r for res in (s.off_regions or {}).values() for r in res.regions]
-            xs, ys = self._region_lines(offs)
-            self.off_lines.x, self.off_lines.y = (xs, ys) if xs else ([], [])
-            xs, ys = self._region_lines(s.exclusion_regions)
-            self.excl_lines.x, self.excl_lines.y = (xs, ys) if xs else ([], [])
-            self._fit_scales()
+        if s.on_region is not None:
+            self.on_line.x, self.on_line.y = _broken(self._region_lines([s.on_region]))
+            cx, cy = self._to_xy(s.on_region.center)
+            self.handle.x, self.handle.y = [float(cx)], [float(cy)]
+        else:
+            self.on_line.x, self.on_line.y = [], []
+            self.handle.x, self.handle.y = [], []
+        offs = [r for res in (s.off_regions or {}).values() for r in res.regions]
+        self.off_lines.x, self.off_lines.y = _broken(self._region_lines(offs))
+        self.excl_lines.x, self.excl_lines.y = _broken(self._region_lines(s.exclusion_regions))
+        self._fit_scales()
+        self.figure.render()
         n_off = {k: len(v.regions) for k, v in (s.off_regions or {}).items()}
         if n_off:
             reasons = [v.reason for v in s.off_regions.values() if v.reason]
@@ -261,16 +257,9 @@ class SkyView(w.VBox):
 
     # ------------------------------------------------------------ interaction
     def _on_mode(self, change):
+        self.drawer.cancel()
         self.drawer.enabled = change["new"] != "select pointings"
-        self.brush.color = "#ff5252" if change["new"] == "draw exclusion" else "#00e676"
-
-    def _on_brush(self, change):
-        if change["new"] or self.brush.selected_x is None or self.brush.selected_y is None:
-            return  # wait for the end of the drag
-        (x0, x1), (y0, y1) = self.brush.selected_x, self.brush.selected_y
-        self.draw_circle((x0 + x1) / 2, (y0 + y1) / 2, max(abs(x1 - x0), abs(y1 - y0)) / 2)
-        self.brush.selected_x = None
-        self.brush.selected_y = None
+        self.drawer.marker.color = "#ff5252" if change["new"] == "draw exclusion" else "#00e676"
 
     def draw_circle(self, x, y, radius):
         """Create a circle at display coordinates (what a click-drag does)."""
@@ -287,15 +276,24 @@ class SkyView(w.VBox):
                 self.radius.value = round(float(radius), 4)
                 self.session.set_on_region(region)
 
-    def _on_handle(self, change):
-        if self._drawing or self.session.on_region is None or len(self.handle.x) != 1 or len(self.handle.y) != 1:
+    def _on_drag(self, event):
+        """The ON centre dragged in the page (``final``: the mouse was released) moves the ON region."""
+        if event.get("mark") is not self.handle or not event.get("final", True):
+            return
+        self.move_on_region(float(event["x"]), float(event["y"]))
+
+    def move_on_region(self, x, y):
+        """Move the ON region's centre to display coordinates ``(x, y)`` (what dragging its handle does)."""
+        if self._drawing or self.session.on_region is None:
             return
         from regions import CircleSkyRegion
 
-        center = self._to_sky(self.handle.x[0], self.handle.y[0])
+        center = self._to_sky(x, y)
         if center.separation(self.session.on_region.center) > 1e-6 * u.deg:
             with self.session.capture_errors():
                 self.session.set_on_region(CircleSkyRegion(center, self.session.on_region.radius))
+        else:
+            self.figure.render(force=True)  # put the handle back where the region is
 
     def _on_radius(self, change):
         on = self.session.on_region
@@ -307,10 +305,16 @@ class SkyView(w.VBox):
             with self.session.capture_errors():
                 self.session.set_on_region(CircleSkyRegion(on.center, change["new"] * u.deg))
 
-    def _on_pointing_click(self, change):
-        if self.mode.value != "select pointings" or change["new"] is None:
+    def _on_click(self, event):
+        """In "select pointings" mode a click on a pointing selects its observation (shift: adds / removes it)."""
+        if self.mode.value != "select pointings" or event.get("mark") is not self.pointings:
             return
-        ids = [self._obs_ids[i] for i in change["new"]]
-        if sorted(ids) != sorted(self.session.selection):
+        oid = self._obs_ids[int(event["index"])]
+        current = list(self.session.selection)
+        if event.get("shift"):
+            ids = [i for i in current if i != oid] if oid in current else [*current, oid]
+        else:
+            ids = [oid]
+        if sorted(ids) != sorted(current):
             with self.session.capture_errors():
                 self.session.select(ids)
