@@ -87,8 +87,8 @@ def make_map_datasets(observations, center: SkyCoord, settings: dict | None = No
     dict
         name -> MapDataset; ``"stacked"`` first.
     """
-    from ..core.datasets.map_reduce import MapDatasetMaker
     from ..core.geom import MapAxis, WcsGeom
+    from ..core.reduction.map_dataset_maker import MapDatasetMaker
 
     s = dict(MAP3D_SETTINGS, **(settings or {}))
     unknown = set(s) - set(MAP3D_SETTINGS)
@@ -164,6 +164,8 @@ class MapSession(HasTraits):
     def __init__(self, datasets=None, models=None, background: bool = True, smooth_radius: float = 0.1,
                  store=None, **kwargs):
         self.store = store
+        #: the `AnalysisSession` whose selection `build_selected` reduces (`from_analysis`)
+        self.source = None
         self.background = background
         self._lock = threading.RLock()
         self._residuals: dict = {}
@@ -227,6 +229,32 @@ class MapSession(HasTraits):
                 c = geom.center_skydir.spherical
                 self.region = {"lon": float(c.lon.deg), "lat": float(c.lat.deg), "radius": 0.2}
 
+    @classmethod
+    def from_analysis(cls, session, **kwargs) -> MapSession:
+        """A 3D session over the data store of an `AnalysisSession` (``session``).
+
+        `build_selected` reduces its selected runs, centred on its ON region, starting from its sky models.
+
+        >>> maps = MapSession.from_analysis(analysis_session)     # doctest: +SKIP
+        >>> maps.build_selected(wait=True)                         # doctest: +SKIP
+        """
+        out = cls(store=session.store, background=session.background, **kwargs)
+        out.source = session
+        return out
+
+    def build_selected(self, per_observation: bool = False, wait: bool = False):
+        """`build` from the selection of the `AnalysisSession` this session follows (`from_analysis`)."""
+        src = getattr(self, "source", None)
+        if src is None:
+            raise GwidgetsError("This 3D session follows no analysis session: use build(store, obs_ids)")
+        on = src.on_region
+        center = on.center.icrs if on is not None and hasattr(on, "center") else None
+        start = None
+        if src.models is not None:
+            start = [m.copy() for m in src.models if type(m).__name__ == "SkyModel" and m.spatial_model is not None]
+        return self.build(src.store, src.selection, center=center, per_observation=per_observation, wait=wait,
+                          start_models=start or None)
+
     def show(self, name: str):
         """Show (and fit) the dataset ``name``."""
         if name not in self.datasets:
@@ -234,10 +262,11 @@ class MapSession(HasTraits):
         self.dataset_name = name
 
     def build(self, store, obs_ids, center: SkyCoord | None = None, settings: dict | None = None,
-              per_observation: bool = False, wait: bool = False):
+              per_observation: bool = False, wait: bool = False, start_models=None):
         """Reduce the observations ``obs_ids`` of ``store`` (worker thread if ``background``) and show them.
 
-        ``center`` defaults to the mean pointing. The current sky models are kept (moved onto the new datasets).
+        ``center`` defaults to the mean pointing. The current sky models are kept (moved onto the new datasets);
+        without any, ``start_models`` (else a point source at the centre).
         """
         ids = [int(i) for i in np.atleast_1d(obs_ids)] if obs_ids is not None else []
         if not ids:
@@ -256,7 +285,8 @@ class MapSession(HasTraits):
                 t0 = time.perf_counter()
                 sets = make_map_datasets(observations, where, settings, per_observation, token=token)
                 sky = [m for m in (self.models or []) if type(m).__name__ == "SkyModel"]
-                sky = [m for m in sky if m.spatial_model is not None] or [_default_sky_model(where)]
+                sky = ([m for m in sky if m.spatial_model is not None] or list(start_models or [])
+                       or [_default_sky_model(where)])
                 self.set_datasets(sets, sky)
                 self.status = (f"3D dataset of {len(observations)} observation(s) built in "
                                f"{time.perf_counter() - t0:.1f} s")

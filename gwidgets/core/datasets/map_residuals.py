@@ -197,16 +197,18 @@ class ResidualMaps:
         return out
 
     def images(self) -> dict:
-        """``{"counts", "npred", "significance"}`` images (ny, nx) for the current parameters.
+        """``{"counts", "npred", "significance", "counts_smooth", "npred_smooth"}`` images (ny, nx).
 
-        Counts and npred are not smoothed; the significance is computed after smoothing both by ``smooth_radius``.
+        For the current parameters. The significance is computed from counts and npred smoothed by
+        ``smooth_radius`` (``counts_smooth``, ``npred_smooth``).
         """
         npred = self.background_image() + self.signal_image()
         n_s = gaussian_filter(npred, self.smooth_pix) if self.smooth_pix > 0 else npred
         with np.errstate(invalid="ignore", divide="ignore"):
             sig = (self._counts_smooth - n_s) / np.sqrt(n_s)
         sig[~(n_s > 0) | ~self.valid] = np.nan
-        return {"counts": self.counts, "npred": npred, "significance": sig}
+        return {"counts": self.counts, "npred": npred, "significance": sig, "counts_smooth": self._counts_smooth,
+                "npred_smooth": n_s}
 
     def full(self) -> dict:
         """The same images computed the plain way from ``dataset.npred()`` (the reference for `images`)."""
@@ -222,17 +224,52 @@ class ResidualMaps:
         ``center`` is a SkyCoord or (lon, lat) in degrees in the map's frame.
         """
         geom = self.dataset.counts.geom
-        if not isinstance(center, SkyCoord):
-            lon, lat = center
-            center = SkyCoord(float(lon), float(lat), unit="deg", frame=geom.frame)
+        if isinstance(center, SkyCoord):
+            c = center.transform_to(geom.frame).spherical
+            center = (float(c.lon.deg), float(c.lat.deg))
         r = u.Quantity(radius, u.deg).to_value(u.deg)
         if not np.isfinite(r) or r <= 0:
             raise DatasetError(f"Region radius must be a positive angle, got {radius}")
-        return np.asarray(geom.separation(center).to_value(u.deg) <= r)
+        if getattr(self, "_xyz", None) is None:  # unit vectors of the pixel centres, once
+            sph = geom.pixel_centers().spherical
+            lon, lat = sph.lon.rad, sph.lat.rad
+            self._xyz = np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=-1)
+        lon0, lat0 = np.radians(center[0]), np.radians(center[1])
+        v = np.array([np.cos(lat0) * np.cos(lon0), np.cos(lat0) * np.sin(lon0), np.sin(lat0)])
+        return self._xyz @ v >= np.cos(np.radians(r))
 
     def region_spectrum(self, center, radius) -> dict:
-        """Counts, background, npred and residuals per reco-energy bin in a circle (see `region_spectrum`)."""
-        return region_spectrum(self.dataset, self.region_mask(center, radius), self.cutouts)
+        """Counts, background, npred and residuals per reco-energy bin in a circle (as `region_spectrum`).
+
+        What depends only on the circle (its mask, the counts and background in it) is kept until the circle
+        moves; each call then sums the background norm and the sky models' cut-outs inside it.
+        """
+        ds = self.dataset
+        key = (tuple(center) if not isinstance(center, SkyCoord) else (center.ra.deg, center.dec.deg),
+               u.Quantity(radius, u.deg).to_value(u.deg))
+        if getattr(self, "_region_key", None) != key:
+            region = self.region_mask(center, radius)
+            full_mask = ds.mask
+            sel = np.broadcast_to(region[None], ds.counts.data.shape) if full_mask is None else full_mask & region[None]
+            self._region = {
+                "sel": sel, "n_pixels": int(region.sum()),
+                "counts": (ds.counts.data * sel).sum(axis=(1, 2)).astype(float),
+                "background": (np.zeros(sel.shape[0]) if ds.background is None
+                               else (ds.background.data * sel).sum(axis=(1, 2))),
+            }
+            self._region_key = key
+        reg = self._region
+        bkg_model = background_model(ds)
+        if bkg_model is not None and bkg_model.spatial_model is not None:
+            background = (ds.npred_background().data * reg["sel"]).sum(axis=(1, 2))
+        elif bkg_model is not None:
+            background = reg["background"] * np.asarray(bkg_model.spectral_model.dnde_values(self._e_center), float)
+        else:
+            background = reg["background"]
+        signal = np.zeros(reg["counts"].shape)
+        for _, sl, values in self.cutouts():
+            signal += np.einsum("ijk,ijk->i", values, reg["sel"][(slice(None),) + sl], optimize=False)
+        return _spectrum_dict(ds, reg["counts"], background, signal, reg["n_pixels"])
 
 
 def region_spectrum(dataset, region, cutouts=None) -> dict:
@@ -276,9 +313,13 @@ def region_spectrum(dataset, region, cutouts=None) -> dict:
     signal = np.zeros(shape[0])
     for _, sl, values in (cutouts if cutouts is not None else Cutouts(dataset))():
         signal += (values * sel[(slice(None),) + sl]).sum(axis=(1, 2))
+    return _spectrum_dict(dataset, counts, background, signal, int(region.sum()))
+
+
+def _spectrum_dict(dataset, counts, background, signal, n_pixels) -> dict:
     npred = background + signal
     with np.errstate(invalid="ignore", divide="ignore"):
-        significance = np.where(npred > 0, (counts - npred) / np.sqrt(npred), np.nan)
+        significance = np.where(npred > 0, (counts - npred) / np.sqrt(np.where(npred > 0, npred, 1.0)), np.nan)
     return {"energy_edges": dataset.counts.geom.axis("energy").edges.to_value(u.TeV), "counts": counts,
             "background": background, "npred": npred, "residuals": counts - npred, "significance": significance,
-            "n_pixels": int(region.sum())}
+            "n_pixels": n_pixels}
