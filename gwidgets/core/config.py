@@ -36,6 +36,7 @@ import yaml
 
 from ..errors import GwidgetsError
 from .datapaths import config_environ
+from .executor import EXECUTOR_TYPES
 
 __all__ = ["AnalysisConfig", "ConfigError", "SCHEMA", "expand_path", "unset_variables"]
 
@@ -66,7 +67,7 @@ _GROUP = {"name": ("str",), **_SELECTION, "spectra": ("path",), "on_radius": Q("
           "fit": {"e_min": Q("TeV"), "e_max": Q("TeV")}}
 
 SCHEMA = {
-    "general": {"outdir": ("path",), "executor": ("choice", ["serial", "processes", "dask"]), "n_jobs": ("int",),
+    "general": {"outdir": ("path",), "executor": ("executor",), "n_jobs": ("int",),
                 "overwrite": ("bool",)},
     "data": {**_SELECTION, "groups": ("sections", _GROUP)},
     "datasets": {
@@ -104,8 +105,9 @@ _VAR = re.compile(r"\$(\w+|\{[^}]*\})")
 
 
 def unset_variables(text: str) -> list[str]:
-    """Names of the ``$VAR`` / ``${VAR}`` in ``text`` that are not set in the environment
-    (``$GWIDGETS_DATA`` is always set: unset, it is the default data root, see `gwidgets.core.datapaths`).
+    """Names of the ``$VAR`` / ``${VAR}`` in ``text`` that are not set in the environment.
+
+    ``$GWIDGETS_DATA`` is always set: unset, it is the default data root, see `gwidgets.core.datapaths`.
     """
     env = config_environ()
     names = [m.group(1).strip("{}") for m in _VAR.finditer(str(text))]
@@ -147,6 +149,41 @@ def _check_models(path: str, value):
         return value
     raise ConfigError(f"'{path}' must be a model YAML path, a list of model components or a mapping with "
                       f"'components', got {value!r}")
+
+
+#: ``general.executor`` as a mapping: ``{type: dask, address: tcp://host:port}`` or ``{type: ..., n_workers: N}``
+_EXECUTOR = {"type": ("choice", list(EXECUTOR_TYPES)), "address": ("str",), "n_workers": ("int",)}
+_ADDRESS = re.compile(r"^(tcp|tls|ucx|ws|wss)://[^\s/:]+:\d{1,5}$")
+
+
+def _check_executor(path: str, value):
+    """``general.executor``: a type name, or a mapping {type, address, n_workers} (named errors)."""
+    if isinstance(value, str):
+        if value not in EXECUTOR_TYPES:
+            raise ConfigError(f"'{path}' = {value!r} is not allowed; choose one of {list(EXECUTOR_TYPES)} or a "
+                              "mapping {type: dask, address: 'tcp://host:port'}")
+        return value
+    if not isinstance(value, dict):
+        raise ConfigError(f"'{path}' must be one of {list(EXECUTOR_TYPES)} or a mapping with type, address, "
+                          f"n_workers, got {value!r}")
+    out = _validate(value, _EXECUTOR, path)
+    if "type" not in out:
+        raise ConfigError(f"'{path}.type' is missing; choose one of {list(EXECUTOR_TYPES)}")
+    if "address" in out:
+        if out["type"] != "dask":
+            raise ConfigError(f"'{path}.address' needs type 'dask', not {out['type']!r}")
+        if not _ADDRESS.match(out["address"]):
+            raise ConfigError(f"'{path}.address' = {out['address']!r} is not a scheduler address; "
+                              "expected 'tcp://host:port'")
+        if "n_workers" in out:
+            raise ConfigError(f"'{path}': give 'address' (an existing cluster) or 'n_workers' (a local one), "
+                              "not both")
+    if "n_workers" in out:
+        if out["type"] == "serial":
+            raise ConfigError(f"'{path}.n_workers' needs type 'processes' or 'dask', not 'serial'")
+        if out["n_workers"] < 1:
+            raise ConfigError(f"'{path}.n_workers' = {out['n_workers']} must be at least 1")
+    return out
 
 
 def _check_time(path: str, value):
@@ -197,6 +234,8 @@ def _check_leaf(path: str, spec, value):
         return _expand_if_set(value) if kind == "path" else value
     if kind == "models":
         return _check_models(path, value)
+    if kind == "executor":
+        return _check_executor(path, value)
     if kind == "time_intervals":
         return _check_time_intervals(path, value)
     if kind == "sections":
