@@ -260,7 +260,7 @@ def test_replacing_models_rebuilds_and_unwatches(session, editor):
     new_models = Models([SkyModel(PowerLaw(), name="pl")])
     session.set_models(new_models)
     assert [r.path for r in editor.rows] == ["pl.spectral.index", "pl.spectral.amplitude", "pl.spectral.reference"]
-    assert editor._on_param not in (old._listeners or [])
+    assert not editor.watching(old)
     old.value = 1.0  # the old model is not shown any more: nothing happens
     editor.flush()
     assert editor.row("pl.spectral.index").text.value == "2"
@@ -297,3 +297,14 @@ def test_circle_click_drawer():
     drawer.click(0, 0)
     drawer.click(0, 0)  # zero radius: nothing
     assert len(circles) == 1
+
+
+def test_a_closed_editor_is_never_called_again(session, editor):
+    rows, param = editor.rows, spectral(session).alpha
+    assert editor.watching(session) and editor.watching(param)
+    editor.close()
+    assert not editor.watching(session) and not editor.watching(param)
+    assert all(r.comm is None and r.slider.comm is None for r in rows)  # the rows left the page too
+    param.value = 2.9
+    session.set_models(Models([SkyModel(PowerLaw(), name="pl")]))
+    assert editor.rows is rows

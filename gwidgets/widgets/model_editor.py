@@ -18,14 +18,14 @@ hand it to ``session.set_models`` (so the session watches the new parameters);
 the editor rebuilds its rows whenever ``session.models`` is replaced. Parameter
 changes made elsewhere (a fit) move the widgets, coalesced: one widget update
 per burst (see `Coalescer`). Errors go to ``session.error`` (shown by the
-StatusBar) and leave the models as they were.
+StatusBar) through `SessionView.action` and leave the models as they were;
+closing the editor stops its observers (session and parameters).
 
 >>> editor = ModelEditor(session)                       # doctest: +SKIP
 >>> editor.row("source.spectral.alpha").slider.value = 2.6   # doctest: +SKIP
 """
 from __future__ import annotations
 
-import contextlib
 import html
 
 import ipywidgets as w
@@ -34,7 +34,7 @@ from astropy.coordinates import SkyCoord
 
 from ..core.models import KIND_REGISTRY, LogParabola, Models, PointSpatialModel, SkyModel
 from ..errors import GwidgetsError
-from ._coalesce import Coalescer
+from .base import SessionView, close_tree
 from .parameter_row import ParameterRow, css_name
 
 __all__ = ["ModelEditor", "default_models", "default_position", "model_types"]
@@ -100,16 +100,14 @@ def default_models(session, name: str = "source") -> Models:
     return Models([SkyModel(spectral, spatial, name=name)])
 
 
-class ModelEditor(w.VBox):
+class ModelEditor(SessionView):
     """Sky-model editor bound to an `AnalysisSession` (see the module docs)."""
 
     def __init__(self, session, delay: float = 0.05, **kwargs):
         self.session = session
         self.rows: list[ParameterRow] = []
-        self._watched: list = []
+        self._params: list = []
         self._rows_of: dict[int, list[ParameterRow]] = {}
-        self._own_error: str | None = None
-        self._coalescer = Coalescer(self._flush, delay, loop=session.ui.loop)
         self.version = w.HTML()
         self.version.add_class("gw-model-version")
         self.name = w.Text(placeholder="component name", layout=w.Layout(width="160px"))
@@ -140,13 +138,14 @@ class ModelEditor(w.VBox):
         self.load_button.on_click(lambda _: self.load(self.path.value))
         self.save_button.on_click(lambda _: self.save(self.path.value))
         self.upload.observe(self._on_upload, "value")
-        session.observe(self._on_models, "models")
-        session.observe(self._on_version, "model_version")
         header = w.HBox([w.HTML("<b>Models</b>", layout=w.Layout(width="80px")), self.version])
         controls = w.HBox([self.name, self.spectral_type, self.spatial_type, self.add_button, self.remove_button])
         files = w.HBox([self.path, self.load_button, self.save_button, self.upload])
-        super().__init__([header, controls, files, self.body], **kwargs)
+        super().__init__(session, [header, controls, files, self.body], **kwargs)
         self.add_class("gw-model-editor")
+        self._coalescer = self.coalescer(self._flush, delay)
+        self.watch(session, self._on_models, "models")
+        self.watch(session, self._on_version, "model_version")
         self.rebuild()
 
     # ------------------------------------------------------------- access
@@ -156,28 +155,6 @@ class ModelEditor(w.VBox):
             if r.path == path:
                 return r
         raise KeyError(f"No parameter row '{path}' (have: {', '.join(r.path for r in self.rows)})")
-
-    # ------------------------------------------------------------- errors
-    @contextlib.contextmanager
-    def _action(self):
-        """A UI action: errors are shown through ``session.error`` (never lost in the browser console)."""
-        try:
-            yield
-        except GwidgetsError as exc:
-            self._report(str(exc))
-        except (OSError, ValueError, TypeError, KeyError) as exc:
-            self._report(f"{type(exc).__name__}: {exc}")
-        else:
-            self._report(None)
-
-    def _report(self, message: str | None):
-        if message is None:  # success: clear an error this editor showed
-            if self._own_error is not None and self.session.error == self._own_error:
-                self.session.error = ""
-            self._own_error = None
-            return
-        self._own_error = message
-        self.session.error = message
 
     # ------------------------------------------------------------ actions
     def _new_name(self) -> str:
@@ -190,7 +167,7 @@ class ModelEditor(w.VBox):
 
     def add_component(self, name: str | None = None, spectral: str | None = None, spatial: str | None = None):
         """Add a SkyModel of the chosen types (name from the name box, else ``source[-N]``)."""
-        with self._action():
+        with self.action("Add component"):
             name = (name if name is not None else self.name.value).strip() or self._new_name()
             spec_cls = _model_class("spectral", spectral or self.spectral_type.value)
             model = SkyModel(spec_cls(), _spatial(spatial or self.spatial_type.value, default_position(self.session)),
@@ -201,7 +178,7 @@ class ModelEditor(w.VBox):
 
     def remove_component(self, name: str | None = None):
         """Remove the component named ``name`` (default: the name box)."""
-        with self._action():
+        with self.action("Remove component"):
             name = (name if name is not None else self.name.value).strip()
             models = self.session.models
             have = list(models.names) if models is not None else []
@@ -214,13 +191,13 @@ class ModelEditor(w.VBox):
 
     def load(self, path):
         """Read a model YAML file into the session."""
-        with self._action():
+        with self.action("Load YAML", busy=f"reading {path}…"):
             self.session.set_models(str(path).strip())
             self.session.status = f"models read from {path}"
 
     def save(self, path):
         """Write the session's models to a YAML file (overwriting)."""
-        with self._action():
+        with self.action("Save YAML", busy=f"writing {path}…"):
             if self.session.models is None:
                 raise GwidgetsError("There are no models to save")
             self.session.models.write(str(path).strip(), overwrite=True)
@@ -231,7 +208,7 @@ class ModelEditor(w.VBox):
         if not files:
             return
         item = files[0]
-        with self._action():
+        with self.action("Upload YAML"):
             try:
                 text = bytes(item["content"]).decode("utf-8")
             except UnicodeDecodeError:
@@ -267,30 +244,33 @@ class ModelEditor(w.VBox):
     def rebuild(self):
         """Recreate the parameter rows for the current ``session.models``."""
         self._coalescer.cancel()
-        for p in self._watched:
-            p.unobserve(self._on_param)
-        self._watched = []
+        for p in self._params:
+            self.unwatch(p)
+        self._params = []
+        old = self.body.children
         self.rows = []
         self._rows_of: dict[int, list[ParameterRow]] = {}
         children = []
         models = self.session.models
         for m in models or ():
-            parts = m._parts() if hasattr(m, "_parts") else {}
-            kinds = " × ".join(type(part).__name__ for part in parts.values())
+            kinds = " × ".join(type(getattr(m, f"{kind}_model")).__name__
+                               for kind in dict.fromkeys(path.split(".")[0] for path, _ in m.parameter_paths()))
             head = w.HTML(f"<b>{html.escape(m.name)}</b> <span style='color:#555'>{html.escape(kinds)}</span>")
             head.add_class("gw-model-component")
             head.add_class(f"gw-model-component-{css_name(m.name)}")
             children.append(head)
             for path, p in m.parameter_paths():
-                row = ParameterRow(p, f"{m.name}.{path}", self._report)
+                row = ParameterRow(p, f"{m.name}.{path}", self.action)
                 self.rows.append(row)
                 self._rows_of.setdefault(id(p), []).append(row)
                 # a linked parameter notifies its own observers when the leader changes
-                if p not in self._watched:
-                    p.observe(self._on_param)
-                    self._watched.append(p)
+                if p not in self._params:
+                    self.watch(p, self._on_param)
+                    self._params.append(p)
                 children.append(row)
         if not children:
             children = [w.HTML("<i>No models: add a component or load a YAML file.</i>")]
         self.body.children = children
+        for widget in old:  # the old rows leave the page (their models too)
+            close_tree(widget)
         self._flush()

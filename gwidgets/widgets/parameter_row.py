@@ -1,6 +1,8 @@
 """ParameterRow: one model parameter as slider + value box + unit + bounds + error + frozen toggle.
 
-The row writes only to its `Parameter` (``value``, ``frozen``); the model
+The row writes only to its `Parameter` (``value``, ``frozen``), inside its
+view's ``action`` (`SessionView.action`: a bad value is shown in the page and
+the parameter keeps its value); the model
 editor listens to the parameters and calls `ParameterRow.sync` (coalesced) when
 something else — a fit, a script, a YAML load — changed them, so widgets and
 parameters stay in step without feedback loops: while a row writes its own
@@ -18,6 +20,7 @@ import math
 import re
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 import astropy.units as u
 import ipywidgets as w
@@ -99,7 +102,8 @@ def parse_value(text, param, where: str | None = None) -> float:
     lo, hi = param.min, param.max
     if (math.isfinite(lo) and value < lo) or (math.isfinite(hi) and value > hi):
         raise ParameterError(
-            f"Parameter '{name}': {value:g} is outside its bounds [{_bound(lo)}, {_bound(hi)}] (kept {_fmt(param.value)})"
+            f"Parameter '{name}': {value:g} is outside its bounds [{_bound(lo)}, {_bound(hi)}] "
+            f"(kept {_fmt(param.value)})"
         )
     return value
 
@@ -148,14 +152,14 @@ class ParameterRow(w.HBox):
     param : `~gwidgets.core.models.Parameter`
     path : str
         Its path in the models (``"source.spectral.alpha"``), used in messages and CSS classes.
-    report : callable
-        ``report(message)`` shows an error (``None``: the last edit succeeded).
+    action : callable
+        The view's `SessionView.action`: each edit runs in ``with action():``, which shows its error in the page.
     """
 
-    def __init__(self, param, path: str, report: Callable[[str | None], None], **kwargs):
+    def __init__(self, param, path: str, action: Callable[[], AbstractContextManager], **kwargs):
         self.param = param
         self.path = path
-        self._report = report
+        self._action = action
         self._local = threading.local()
         self.dirty = False
         lo, hi, log = slider_range(param)
@@ -166,7 +170,8 @@ class ParameterRow(w.HBox):
         slider_style = _shared(w.SliderStyle)
         if log:
             elo, ehi = math.log10(lo), math.log10(hi)
-            self.slider = w.FloatLogSlider(value=param.value, base=10, min=elo, max=ehi, step=(ehi - elo) / SLIDER_STEPS,
+            self.slider = w.FloatLogSlider(value=param.value, base=10, min=elo, max=ehi,
+                                           step=(ehi - elo) / SLIDER_STEPS,
                                            readout=False, layout=_layout("240px"), style=slider_style)
         else:
             self.slider = w.FloatSlider(value=param.value, min=lo, max=hi, step=(hi - lo) / SLIDER_STEPS,
@@ -180,13 +185,15 @@ class ParameterRow(w.HBox):
         self.frozen = w.ToggleButton(value=param.frozen, description="frozen", icon="lock",
                                      tooltip="frozen parameters are not fitted", layout=_layout("90px"),
                                      style=_shared(ToggleButtonStyle))
-        for widget, cls in ((self.slider, "gw-param-slider"), (self.text, "gw-param-value"), (self.unit, "gw-param-unit"),
-                            (self.bounds, "gw-param-bounds"), (self.err, "gw-param-err"), (self.frozen, "gw-param-frozen")):
+        for widget, cls in ((self.slider, "gw-param-slider"), (self.text, "gw-param-value"),
+                            (self.unit, "gw-param-unit"), (self.bounds, "gw-param-bounds"),
+                            (self.err, "gw-param-err"), (self.frozen, "gw-param-frozen")):
             widget.add_class(cls)
         self.slider.observe(self._on_slider, "value")
         self.text.observe(self._on_text, "value")
         self.frozen.observe(self._on_frozen, "value")
-        super().__init__([self.name_label, self.slider, self.text, self.unit, self.bounds, self.err, self.frozen], **kwargs)
+        super().__init__([self.name_label, self.slider, self.text, self.unit, self.bounds, self.err, self.frozen],
+                         **kwargs)
         self.add_class("gw-param-row")
         self.add_class(f"gw-param-{css_name(path)}")
         self.sync()
@@ -234,21 +241,13 @@ class ParameterRow(w.HBox):
     def _on_text(self, change):
         if self._syncing:
             return
-        try:
-            value = parse_value(change["new"], self.param, self.path)
-        except ParameterError as exc:
-            self._report(str(exc))
-            self.sync()  # show the value that was kept
-            return
-        self._set(value)
+        with self._action():
+            self._write("value", parse_value(change["new"], self.param, self.path))
+        self.sync()  # the new value, or the one that was kept
 
     def _set(self, value: float):
-        try:
+        with self._action():
             self._write("value", value)
-        except ParameterError as exc:
-            self._report(str(exc))
-        else:
-            self._report(None)
         self.sync()
 
     def _on_frozen(self, change):
