@@ -8,7 +8,7 @@
 First paint: the browser must create a model and a view for every widget
 before the page shows anything, so only the panels seen at once are built
 with the page (observation list, sky map, model editor, fit view); the
-spectrum, SED and Aladin panels sit in tabs of a `LazyTabs` and are built
+spectrum, SED, 3D maps and Aladin panels sit in tabs of a `LazyTabs` and are built
 the first time their tab is opened (or their attribute is read).
 """
 from __future__ import annotations
@@ -75,7 +75,8 @@ class Dashboard(w.VBox):
             session.set_models(default_models(session))
         self.models = ModelEditor(session)
         self.fit_view = FitView(session, show_errors=False)  # the StatusBar shows the errors
-        panels = [("Fit", lambda: self.fit_view), ("Spectrum", self._make_spectrum), ("SED", self._make_sed)]
+        panels = [("Fit", lambda: self.fit_view), ("Spectrum", self._make_spectrum), ("SED", self._make_sed),
+                  ("3D maps", self._make_maps)]
         if aladin:
             panels.append(("Aladin sky", self._make_aladin))
         self.tabs = LazyTabs(panels)
@@ -114,6 +115,20 @@ class Dashboard(w.VBox):
 
         return SEDView(self.session)
 
+    def _make_maps(self):
+        """The 3D mode: a `MapSession` following this session, and its `MapView`.
+
+        The selected runs are stacked into a MapDataset in the 3D session's worker when the tab opens.
+        """
+        from ..state.map_session import MapSession
+        from ..widgets.map_view import MapView
+
+        self.map_session = MapSession.from_analysis(self.session)
+        view = MapView(self.map_session, show_errors=True)
+        if self.session.selection:
+            view.build()
+        return view
+
     def _make_aladin(self):
         from ..widgets.aladin_view import AladinView
 
@@ -128,6 +143,11 @@ class Dashboard(w.VBox):
     def sed(self):
         """The `SEDView` (built now if its tab was never opened)."""
         return self.tabs.panel("SED")
+
+    @property
+    def maps(self):
+        """The 3D `MapView` (built now, and its dataset reduced, if its tab was never opened)."""
+        return self.tabs.panel("3D maps")
 
     @property
     def aladin(self):
