@@ -70,7 +70,20 @@ def _wrap_phi(phi_deg):
 
 
 class SpatialModel(Model):
-    """Base class of spatial models (``frame`` + parameters lon_0/lat_0 in degrees)."""
+    """Base class of spatial models (``frame`` + parameters lon_0/lat_0 in degrees).
+
+    Parameters
+    ----------
+    frame : str, optional
+        Astropy frame name of the centre and of ``evaluate``'s coordinates: "icrs" (default) or "galactic".
+    **kwargs
+        Parameter values by name.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown frame or parameter.
+    """
 
     kind: ClassVar[str] = "spatial"
     #: whether the YAML entry carries ``frame`` (gammapy omits it for constant models)
@@ -94,6 +107,20 @@ class SpatialModel(Model):
 
     @classmethod
     def from_position(cls, position: SkyCoord, **kwargs):
+        """A model centred on ``position``, in its frame.
+
+        Parameters
+        ----------
+        position : `~astropy.coordinates.SkyCoord`
+            The centre; its frame becomes the model frame.
+        **kwargs
+            Other parameters.
+
+        Returns
+        -------
+        SpatialModel
+            An instance of the class called.
+        """
         frame = position.frame.name
         sph = position.spherical
         return cls(lon_0=sph.lon.to(u.deg), lat_0=sph.lat.to(u.deg), frame=frame, **kwargs)
@@ -105,11 +132,35 @@ class SpatialModel(Model):
 
     # ------------------------------------------------------------ evaluate
     def values(self, lon_deg, lat_deg):
-        """sr-1 at (lon, lat) given as floats in degrees in the model frame."""
+        """sr-1 at (lon, lat) given as floats in degrees in the model frame.
+
+        Parameters
+        ----------
+        lon_deg, lat_deg : array-like
+            Positions in deg.
+
+        Returns
+        -------
+        numpy.ndarray
+            Surface brightness in sr-1.
+        """
         return self.evaluate(np.asarray(lon_deg, float), np.asarray(lat_deg, float), **self.canonical_values())
 
     def __call__(self, lon, lat=None):
-        """sr-1 at ``lon, lat`` (Quantities in the model frame) or at a SkyCoord."""
+        """sr-1 at ``lon, lat`` (Quantities in the model frame) or at a SkyCoord.
+
+        Parameters
+        ----------
+        lon : `~astropy.units.Quantity` or `~astropy.coordinates.SkyCoord`
+            Longitude (numbers are deg), or the positions (any frame).
+        lat : `~astropy.units.Quantity`, optional
+            Latitude, when ``lon`` is not a SkyCoord.
+
+        Returns
+        -------
+        astropy.units.Quantity
+            Surface brightness in sr-1.
+        """
         if isinstance(lon, SkyCoord):
             c = lon.transform_to(self.frame).spherical
             lon, lat = c.lon, c.lat
@@ -126,11 +177,40 @@ class SpatialModel(Model):
         return lon, lat
 
     def evaluate_wcs(self, wcs, shape) -> np.ndarray:
-        """sr-1 at the centres of the pixels of a 2D celestial ``wcs`` of ``shape`` (ny, nx)."""
+        """sr-1 at the centres of the pixels of a 2D celestial ``wcs`` of ``shape`` (ny, nx).
+
+        Parameters
+        ----------
+        wcs : `~astropy.wcs.WCS`
+            Celestial WCS (any frame; positions are transformed to the model frame).
+        shape : tuple of int
+            ``(ny, nx)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Surface brightness in sr-1, shape ``shape``.
+        """
         return self.values(*self._world_in_frame(wcs, shape))
 
     def integrate_wcs(self, wcs, shape, oversampling: int | None = None) -> np.ndarray:
-        """Fraction of the model's flux in each pixel (oversampled sum of value × solid angle)."""
+        """Fraction of the model's flux in each pixel (oversampled sum of value × solid angle).
+
+        Parameters
+        ----------
+        wcs : `~astropy.wcs.WCS`
+            Celestial WCS.
+        shape : tuple of int
+            ``(ny, nx)``.
+        oversampling : int, optional
+            Sub-pixels per pixel side; default from the model's smallest scale
+            (3 sub-pixels per scale, at most 20).
+
+        Returns
+        -------
+        numpy.ndarray
+            Fraction of the flux in each pixel, shape ``shape``.
+        """
         if oversampling is None:
             oversampling = self._default_oversampling(wcs)
         ny, nx = shape
@@ -169,6 +249,15 @@ class PointSpatialModel(SpatialModel):
     ``evaluate`` is zero everywhere (a delta has no finite value); use
     `integrate_wcs`, which puts the flux in the four nearest pixels with
     bilinear weights that preserve the centroid (as gammapy).
+
+    Parameters
+    ----------
+    lon_0 : float, str or `~astropy.units.Quantity`, optional
+        Longitude of the centre, in the model frame. Default 0 deg.
+    lat_0 : float, str or `~astropy.units.Quantity`, optional
+        Latitude of the centre, in the model frame. Default 0 deg, bounds [-90, 90].
+    frame : str, optional
+        Astropy frame name of the centre and of ``evaluate``'s coordinates: "icrs" (default) or "galactic".
     """
 
     tag = ("PointSpatialModel", "point")
@@ -176,9 +265,41 @@ class PointSpatialModel(SpatialModel):
 
     @staticmethod
     def evaluate(lon, lat, lon_0, lat_0):
+        """Surface brightness at (``lon``, ``lat``), on floats in deg.
+
+        Parameters
+        ----------
+        lon, lat : numpy.ndarray
+            Positions in deg, in the model frame.
+        lon_0 : float
+            Longitude of the centre, in the model frame. In deg.
+        lat_0 : float
+            Latitude of the centre, in the model frame. In deg.
+
+        Returns
+        -------
+        numpy.ndarray
+            Zeros (a delta function has no finite value).
+        """
         return np.zeros(np.broadcast(np.asarray(lon), np.asarray(lat)).shape)
 
     def integrate_wcs(self, wcs, shape, oversampling=None):
+        """The flux in the four nearest pixels, with bilinear weights that preserve the centroid.
+
+        Parameters
+        ----------
+        wcs : `~astropy.wcs.WCS`
+            Celestial WCS.
+        shape : tuple of int
+            ``(ny, nx)``.
+        oversampling : int, optional
+            Ignored.
+
+        Returns
+        -------
+        numpy.ndarray
+            Fraction of the flux in each pixel, shape ``shape``.
+        """
         ny, nx = shape
         wframe = frame_of_wcs(wcs)
         pos = self.position.transform_to(wframe).spherical
@@ -189,6 +310,20 @@ class PointSpatialModel(SpatialModel):
         return np.where(dx < 1, 1 - dx, 0) * np.where(dy < 1, 1 - dy, 0)
 
     def evaluate_wcs(self, wcs, shape):
+        """`integrate_wcs` divided by the pixel solid angles.
+
+        Parameters
+        ----------
+        wcs : `~astropy.wcs.WCS`
+            Celestial WCS.
+        shape : tuple of int
+            ``(ny, nx)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Mean surface brightness of each pixel in sr-1.
+        """
         return self.integrate_wcs(wcs, shape) / pixel_solid_angle(wcs, shape)
 
 
@@ -200,6 +335,21 @@ class GaussianSpatialModel(SpatialModel):
     ``sigma`` is the major semi-axis, ``e`` the eccentricity, ``phi`` the
     position angle of the major axis (east of north); normalised in the
     small-angle limit, as gammapy.
+
+    Parameters
+    ----------
+    lon_0 : float, str or `~astropy.units.Quantity`, optional
+        Longitude of the centre, in the model frame. Default 0 deg.
+    lat_0 : float, str or `~astropy.units.Quantity`, optional
+        Latitude of the centre, in the model frame. Default 0 deg, bounds [-90, 90].
+    sigma : float, str or `~astropy.units.Quantity`, optional
+        Width σ (major semi-axis if elongated). Default 1 deg, min 0.
+    e : float, str or `~astropy.units.Quantity`, optional
+        Eccentricity of the ellipse (0: circular). Default 0, frozen, bounds [0, 1].
+    phi : float, str or `~astropy.units.Quantity`, optional
+        Position angle of the major axis, east of north. Default 0 deg, frozen, bounds [-180, 180].
+    frame : str, optional
+        Astropy frame name of the centre and of ``evaluate``'s coordinates: "icrs" (default) or "galactic".
     """
 
     tag = ("GaussianSpatialModel", "gauss")
@@ -207,6 +357,28 @@ class GaussianSpatialModel(SpatialModel):
 
     @staticmethod
     def evaluate(lon, lat, lon_0, lat_0, sigma, e, phi):
+        """Surface brightness at (``lon``, ``lat``), on floats in deg.
+
+        Parameters
+        ----------
+        lon, lat : numpy.ndarray
+            Positions in deg, in the model frame.
+        lon_0 : float
+            Longitude of the centre, in the model frame. In deg.
+        lat_0 : float
+            Latitude of the centre, in the model frame. In deg.
+        sigma : float
+            Width σ (major semi-axis if elongated). In deg.
+        e : float
+            Eccentricity of the ellipse (0: circular).
+        phi : float
+            Position angle of the major axis, east of north. In deg.
+
+        Returns
+        -------
+        numpy.ndarray
+            Surface brightness in sr-1, broadcast over ``lon`` and ``lat``.
+        """
         lon, lat, lon_0, lat_0 = np.radians(lon), np.radians(lat), np.radians(lon_0), np.radians(lat_0)
         sigma = np.radians(sigma)
         sep = angular_separation(lon, lat, lon_0, lat_0)
@@ -221,6 +393,7 @@ class GaussianSpatialModel(SpatialModel):
 
     @property
     def evaluation_radius(self):
+        """Five times ``sigma``."""
         return 5 * self.sigma.quantity
 
     def _min_scale_deg(self):
@@ -234,6 +407,23 @@ class DiskSpatialModel(SpatialModel):
 
     ``edge_width`` is the fraction of ``r_0`` over which the edge drops from
     95 % to 5 % (gammapy's definition; 0 gives a sharp edge).
+
+    Parameters
+    ----------
+    lon_0 : float, str or `~astropy.units.Quantity`, optional
+        Longitude of the centre, in the model frame. Default 0 deg.
+    lat_0 : float, str or `~astropy.units.Quantity`, optional
+        Latitude of the centre, in the model frame. Default 0 deg, bounds [-90, 90].
+    r_0 : float, str or `~astropy.units.Quantity`, optional
+        Radius (major semi-axis if elongated). Default 1 deg, min 0.
+    e : float, str or `~astropy.units.Quantity`, optional
+        Eccentricity of the ellipse (0: circular). Default 0, frozen, bounds [0, 1].
+    phi : float, str or `~astropy.units.Quantity`, optional
+        Position angle of the major axis, east of north. Default 0 deg, frozen, bounds [-180, 180].
+    edge_width : float, str or `~astropy.units.Quantity`, optional
+        Fraction of ``r_0`` over which the edge drops from 95 % to 5 % (0: sharp). Default 0.01, frozen, bounds [0, 1].
+    frame : str, optional
+        Astropy frame name of the centre and of ``evaluate``'s coordinates: "icrs" (default) or "galactic".
     """
 
     tag = ("DiskSpatialModel", "disk")
@@ -256,6 +446,30 @@ class DiskSpatialModel(SpatialModel):
 
     @staticmethod
     def evaluate(lon, lat, lon_0, lat_0, r_0, e, phi, edge_width):
+        """Surface brightness at (``lon``, ``lat``), on floats in deg.
+
+        Parameters
+        ----------
+        lon, lat : numpy.ndarray
+            Positions in deg, in the model frame.
+        lon_0 : float
+            Longitude of the centre, in the model frame. In deg.
+        lat_0 : float
+            Latitude of the centre, in the model frame. In deg.
+        r_0 : float
+            Radius (major semi-axis if elongated). In deg.
+        e : float
+            Eccentricity of the ellipse (0: circular).
+        phi : float
+            Position angle of the major axis, east of north. In deg.
+        edge_width : float
+            Fraction of ``r_0`` over which the edge drops from 95 % to 5 % (0: sharp).
+
+        Returns
+        -------
+        numpy.ndarray
+            Surface brightness in sr-1, broadcast over ``lon`` and ``lat``.
+        """
         lon, lat, lon_0, lat_0 = np.radians(lon), np.radians(lat), np.radians(lon_0), np.radians(lat_0)
         r_0 = np.radians(r_0)
         sep = angular_separation(lon, lat, lon_0, lat_0)
@@ -271,6 +485,7 @@ class DiskSpatialModel(SpatialModel):
 
     @property
     def evaluation_radius(self):
+        """``1.1 × r_0 × (1 + edge_width)``."""
         return 1.1 * self.r_0.quantity * (1 + self.edge_width.value)
 
     def _min_scale_deg(self):
@@ -280,13 +495,47 @@ class DiskSpatialModel(SpatialModel):
 
 @register
 class ShellSpatialModel(SpatialModel):
-    """Projection of a uniformly emitting spherical shell (inner radius ``radius``, thickness ``width``)."""
+    """Projection of a uniformly emitting spherical shell (inner radius ``radius``, thickness ``width``).
+
+    Parameters
+    ----------
+    lon_0 : float, str or `~astropy.units.Quantity`, optional
+        Longitude of the centre, in the model frame. Default 0 deg.
+    lat_0 : float, str or `~astropy.units.Quantity`, optional
+        Latitude of the centre, in the model frame. Default 0 deg, bounds [-90, 90].
+    radius : float, str or `~astropy.units.Quantity`, optional
+        Inner radius of the shell. Default 1 deg.
+    width : float, str or `~astropy.units.Quantity`, optional
+        Thickness of the shell. Default 0.2 deg.
+    frame : str, optional
+        Astropy frame name of the centre and of ``evaluate``'s coordinates: "icrs" (default) or "galactic".
+    """
 
     tag = ("ShellSpatialModel", "shell")
     parameter_defs = (_LON, _LAT, ParameterDef("radius", 1.0, "deg"), ParameterDef("width", 0.2, "deg"))
 
     @staticmethod
     def evaluate(lon, lat, lon_0, lat_0, radius, width):
+        """Surface brightness at (``lon``, ``lat``), on floats in deg.
+
+        Parameters
+        ----------
+        lon, lat : numpy.ndarray
+            Positions in deg, in the model frame.
+        lon_0 : float
+            Longitude of the centre, in the model frame. In deg.
+        lat_0 : float
+            Latitude of the centre, in the model frame. In deg.
+        radius : float
+            Inner radius of the shell. In deg.
+        width : float
+            Thickness of the shell. In deg.
+
+        Returns
+        -------
+        numpy.ndarray
+            Surface brightness in sr-1, broadcast over ``lon`` and ``lat``.
+        """
         lon, lat, lon_0, lat_0 = np.radians(lon), np.radians(lat), np.radians(lon_0), np.radians(lat_0)
         r_in, r_out = np.radians(radius), np.radians(radius + width)
         sep = angular_separation(lon, lat, lon_0, lat_0)
@@ -298,6 +547,7 @@ class ShellSpatialModel(SpatialModel):
 
     @property
     def evaluation_radius(self):
+        """Outer radius, ``radius + width``."""
         return self.radius.quantity + self.width.quantity
 
     def _min_scale_deg(self):
@@ -306,7 +556,15 @@ class ShellSpatialModel(SpatialModel):
 
 @register
 class ConstantSpatialModel(SpatialModel):
-    """Constant surface brightness ``value`` (sr-1; isotropic: 1/4π integrates to 1)."""
+    """Constant surface brightness ``value`` (sr-1; isotropic: 1/4π integrates to 1).
+
+    Parameters
+    ----------
+    value : float, str or `~astropy.units.Quantity`, optional
+        Surface brightness. Default 1 sr-1, frozen.
+    frame : str, optional
+        Astropy frame name of the centre and of ``evaluate``'s coordinates: "icrs" (default) or "galactic".
+    """
 
     tag = ("ConstantSpatialModel", "const")
     parameter_defs = (ParameterDef("value", 1.0, "sr-1", frozen=True),)
@@ -314,4 +572,18 @@ class ConstantSpatialModel(SpatialModel):
 
     @staticmethod
     def evaluate(lon, lat, value):
+        """Surface brightness at (``lon``, ``lat``), on floats in deg.
+
+        Parameters
+        ----------
+        lon, lat : numpy.ndarray
+            Positions in deg, in the model frame.
+        value : float
+            Surface brightness. In sr-1.
+
+        Returns
+        -------
+        numpy.ndarray
+            Surface brightness in sr-1, broadcast over ``lon`` and ``lat``.
+        """
         return np.ones(np.broadcast(np.asarray(lon), np.asarray(lat)).shape) * value

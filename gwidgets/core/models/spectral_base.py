@@ -47,6 +47,27 @@ def integrate_loglog(func, e_min, e_max, n_sub: int | None = None, breakpoints=(
     exact to ~1e-10 for the smooth spectra used in gamma-ray astronomy.
     ``breakpoints`` (energies of kinks, e.g. template nodes) split the
     intervals further, so piecewise-smooth spectra integrate as accurately.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(energy)`` → dN/dE, on float arrays (TeV).
+    e_min, e_max : array-like
+        Integration bounds in TeV (they broadcast).
+    n_sub : int, optional
+        Number of log sub-intervals per interval.
+    breakpoints : array-like, optional
+        Energies (TeV) of kinks of ``func``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The integrals, of the broadcast shape of the bounds (units of ``func`` × TeV).
+
+    Examples
+    --------
+    >>> float(integrate_loglog(lambda e: e ** -2.0, 1.0, 10.0))
+    0.9
     """
     e_min = np.asarray(e_min, dtype=float)
     e_max = np.asarray(e_max, dtype=float)
@@ -73,7 +94,27 @@ def integrate_loglog(func, e_min, e_max, n_sub: int | None = None, breakpoints=(
 
 
 def pl_integral(x_min, x_max, gamma, scale):
-    """``scale · ∫ x^-gamma dx`` over [x_min, x_max] (the log form for gamma = 1)."""
+    """``scale · ∫ x^-gamma dx`` over [x_min, x_max] (the log form for gamma = 1).
+
+    Parameters
+    ----------
+    x_min, x_max : array-like
+        Integration bounds (dimensionless: energies divided by a reference).
+    gamma : array-like
+        Power-law index.
+    scale : array-like
+        Factor in front.
+
+    Returns
+    -------
+    numpy.ndarray
+        The integrals, broadcast over the arguments.
+
+    Examples
+    --------
+    >>> float(pl_integral(1.0, 10.0, 2.0, 1.0))
+    0.9
+    """
     g = 1.0 - np.asarray(gamma, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         pl = (np.power(x_max, g) - np.power(x_min, g)) / g
@@ -101,6 +142,7 @@ class SpectralModel(Model):
 
     @property
     def is_norm_spectral_model(self) -> bool:
+        """True for dimensionless (norm) models, whose values multiply another spectrum."""
         return self.value_unit == u.one
 
     @property
@@ -109,22 +151,65 @@ class SpectralModel(Model):
         return self._value_unit
 
     def __call__(self, energy):
+        """dN/dE at ``energy``.
+
+        Parameters
+        ----------
+        energy : `~astropy.units.Quantity`
+            Energies (numbers are TeV).
+
+        Returns
+        -------
+        astropy.units.Quantity
+            dN/dE in cm-2 s-1 TeV-1 (dimensionless for norm models).
+        """
         energy = u.Quantity(energy, _E)
         return u.Quantity(self.dnde_values(energy.to_value(_E)), self.value_unit)
 
     # float fast path: energies in TeV, results in canonical units
     def dnde_values(self, energy_tev):
+        """dN/dE on floats: energies in TeV, result in ``value_unit``.
+
+        Parameters
+        ----------
+        energy_tev : array-like
+            Energies in TeV.
+
+        Returns
+        -------
+        numpy.ndarray
+            dN/dE in cm-2 s-1 TeV-1 (dimensionless for norm models).
+        """
         return self.evaluate(np.asarray(energy_tev, dtype=float), **self.canonical_values())
 
     def breakpoints(self) -> np.ndarray:
-        """Energies (TeV) where dN/dE has a kink; numerical integration splits there."""
+        """Energies (TeV) where dN/dE has a kink; numerical integration splits there.
+
+        Returns
+        -------
+        numpy.ndarray
+            The energies in TeV (empty for smooth models).
+        """
         return np.empty(0)
 
     def _numeric(self, func, e_min_tev, e_max_tev):
         return integrate_loglog(func, e_min_tev, e_max_tev, breakpoints=self.breakpoints())
 
     def integral_values(self, e_min_tev, e_max_tev):
-        """∫ dN/dE over [e_min, e_max] (floats in TeV) in cm-2 s-1."""
+        """∫ dN/dE over [e_min, e_max] (floats in TeV) in cm-2 s-1.
+
+        Analytic where the class has ``evaluate_integral``, else numerical (`integrate_loglog`).
+
+        Parameters
+        ----------
+        e_min_tev, e_max_tev : array-like
+            Energy bounds in TeV.
+
+        Returns
+        -------
+        numpy.ndarray
+            Integral flux in cm-2 s-1 (TeV for norm models).
+        """
         params = self.canonical_values()
         analytic = getattr(self, "evaluate_integral", None)
         if analytic is not None:
@@ -132,7 +217,18 @@ class SpectralModel(Model):
         return self._numeric(lambda e: self.evaluate(e, **params), e_min_tev, e_max_tev)
 
     def energy_flux_values(self, e_min_tev, e_max_tev):
-        """∫ E dN/dE over [e_min, e_max] (floats in TeV) in TeV cm-2 s-1."""
+        """∫ E dN/dE over [e_min, e_max] (floats in TeV) in TeV cm-2 s-1.
+
+        Parameters
+        ----------
+        e_min_tev, e_max_tev : array-like
+            Energy bounds in TeV.
+
+        Returns
+        -------
+        numpy.ndarray
+            Energy flux in TeV cm-2 s-1 (TeV2 for norm models).
+        """
         params = self.canonical_values()
         analytic = getattr(self, "evaluate_energy_flux", None)
         if analytic is not None:
@@ -141,17 +237,51 @@ class SpectralModel(Model):
 
     # Quantity API
     def integral(self, e_min, e_max):
-        """Integral flux between two energies (Quantities), in cm-2 s-1 (TeV for norm models)."""
+        """Integral flux between two energies (Quantities), in cm-2 s-1 (TeV for norm models).
+
+        Parameters
+        ----------
+        e_min, e_max : `~astropy.units.Quantity`
+            Energy bounds (numbers are TeV).
+
+        Returns
+        -------
+        astropy.units.Quantity
+            Integral flux, in cm-2 s-1 (TeV for norm models).
+        """
         values = self.integral_values(u.Quantity(e_min, _E).to_value(_E), u.Quantity(e_max, _E).to_value(_E))
         return u.Quantity(values, self.value_unit * _E)
 
     def energy_flux(self, e_min, e_max):
-        """Energy flux between two energies, in erg cm-2 s-1."""
+        """Energy flux between two energies, in erg cm-2 s-1.
+
+        Parameters
+        ----------
+        e_min, e_max : `~astropy.units.Quantity`
+            Energy bounds (numbers are TeV).
+
+        Returns
+        -------
+        astropy.units.Quantity
+            Energy flux in erg cm-2 s-1 (TeV2 for norm models).
+        """
         values = self.energy_flux_values(u.Quantity(e_min, _E).to_value(_E), u.Quantity(e_max, _E).to_value(_E))
         q = u.Quantity(values, self.value_unit * _E**2)
         return q.to("erg cm-2 s-1") if q.unit.is_equivalent("erg cm-2 s-1") else q
 
     def e2dnde(self, energy):
+        """E² dN/dE at ``energy``.
+
+        Parameters
+        ----------
+        energy : `~astropy.units.Quantity`
+            Energies (numbers are TeV).
+
+        Returns
+        -------
+        astropy.units.Quantity
+            In erg cm-2 s-1 (TeV2 for norm models).
+        """
         energy = u.Quantity(energy, _E)
         q = energy**2 * self(energy)
         return q.to("erg cm-2 s-1") if q.unit.is_equivalent("erg cm-2 s-1") else q
@@ -191,6 +321,30 @@ class SpectralModel(Model):
         >>> pl.covariance = np.diag([0.01, 1e-26, 0.0])
         >>> pl.evaluate_error([1, 10] * u.TeV).shape
         (3, 2)
+
+        Parameters
+        ----------
+        energy : `~astropy.units.Quantity`
+            Energies (numbers are TeV).
+        n_samples : int, optional
+            Number of draws for ``method="sample"``.
+        random_state : int, optional
+            Seed of the draws.
+        method : {"sample", "linear"}, optional
+            Sampling (gammapy 2.1) or first-order propagation.
+        epsilon : float, optional
+            Relative step of the numerical derivatives for ``method="linear"``.
+        covariance : array-like, optional
+            Covariance to use instead of the model's.
+        n_sigma : float, optional
+            Width of the band in σ.
+        samples : numpy.ndarray, optional
+            Parameter draws ``(n, n_parameters)`` in the parameters' units, replacing the random ones.
+
+        Returns
+        -------
+        astropy.units.Quantity
+            Shape ``(3, *energy.shape)``: value, negative and positive error, in cm-2 s-1 TeV-1.
         """
         e = u.Quantity(energy, _E).to_value(_E)
         return self._errors(lambda m: m.dnde_values(np.asarray(e, float)[..., None]), self.value_unit, method,
@@ -199,7 +353,32 @@ class SpectralModel(Model):
 
     def integral_error(self, energy_min, energy_max, n_samples=3500, random_state=42, method="sample",
                        epsilon=1e-4, covariance=None, n_sigma=1.0, samples=None):
-        """Integral flux and its errors (value, errn, errp), as `evaluate_error`; cm-2 s-1."""
+        """Integral flux and its errors (value, errn, errp), as `evaluate_error`; cm-2 s-1.
+
+        Parameters
+        ----------
+        energy_min, energy_max : `~astropy.units.Quantity`
+            Energy bounds (numbers are TeV).
+        n_samples : int, optional
+            Number of draws for ``method="sample"``.
+        random_state : int, optional
+            Seed of the draws.
+        method : {"sample", "linear"}, optional
+            Sampling (gammapy 2.1) or first-order propagation.
+        epsilon : float, optional
+            Relative step of the numerical derivatives for ``method="linear"``.
+        covariance : array-like, optional
+            Covariance to use instead of the model's.
+        n_sigma : float, optional
+            Width of the band in σ.
+        samples : numpy.ndarray, optional
+            Parameter draws ``(n, n_parameters)`` in the parameters' units, replacing the random ones.
+
+        Returns
+        -------
+        astropy.units.Quantity
+            Shape ``(3, *bounds shape)``: value, negative and positive error, in cm-2 s-1.
+        """
         lo = np.asarray(u.Quantity(energy_min, _E).to_value(_E), float)[..., None]
         hi = np.asarray(u.Quantity(energy_max, _E).to_value(_E), float)[..., None]
         return self._errors(lambda m: m.integral_values(lo, hi), self.value_unit * _E, method, covariance,
@@ -208,7 +387,32 @@ class SpectralModel(Model):
 
     def energy_flux_error(self, energy_min, energy_max, n_samples=3500, random_state=42, method="sample",
                           epsilon=1e-4, covariance=None, n_sigma=1.0, samples=None):
-        """Energy flux and its errors (value, errn, errp), as `evaluate_error`; erg cm-2 s-1."""
+        """Energy flux and its errors (value, errn, errp), as `evaluate_error`; erg cm-2 s-1.
+
+        Parameters
+        ----------
+        energy_min, energy_max : `~astropy.units.Quantity`
+            Energy bounds (numbers are TeV).
+        n_samples : int, optional
+            Number of draws for ``method="sample"``.
+        random_state : int, optional
+            Seed of the draws.
+        method : {"sample", "linear"}, optional
+            Sampling (gammapy 2.1) or first-order propagation.
+        epsilon : float, optional
+            Relative step of the numerical derivatives for ``method="linear"``.
+        covariance : array-like, optional
+            Covariance to use instead of the model's.
+        n_sigma : float, optional
+            Width of the band in σ.
+        samples : numpy.ndarray, optional
+            Parameter draws ``(n, n_parameters)`` in the parameters' units, replacing the random ones.
+
+        Returns
+        -------
+        astropy.units.Quantity
+            Shape ``(3, *bounds shape)``: value, negative and positive error, in erg cm-2 s-1.
+        """
         lo = np.asarray(u.Quantity(energy_min, _E).to_value(_E), float)[..., None]
         hi = np.asarray(u.Quantity(energy_max, _E).to_value(_E), float)[..., None]
         q = self._errors(lambda m: m.energy_flux_values(lo, hi), self.value_unit * _E**2, method, covariance,
@@ -227,6 +431,25 @@ class SpectralModel(Model):
         >>> pl.covariance = np.diag([0.01, 1e-26, 0.0])
         >>> pl.sed_error([1, 10] * u.TeV, method="linear")[0]
         <Quantity [1.e-12, 1.e-12] TeV / (s cm2)>
+
+        Parameters
+        ----------
+        energy : `~astropy.units.Quantity`
+            Energies (numbers are TeV).
+        sed_type : {"dnde", "e2dnde"}, optional
+            Quantity of the band.
+        **kwargs
+            Options of `evaluate_error`.
+
+        Returns
+        -------
+        astropy.units.Quantity
+            Shape ``(3, *energy.shape)``: value, errn, errp.
+
+        Raises
+        ------
+        ParameterError
+            For an unknown ``sed_type``.
         """
         if sed_type not in SED_POWERS:
             from .parameter import ParameterError
@@ -258,7 +481,17 @@ class SpectralModel(Model):
 
 @register
 class PowerLaw(SpectralModel):
-    r"""Power law: :math:`\phi(E) = \phi_0 (E / E_0)^{-\Gamma}`."""
+    r"""Power law: :math:`\phi(E) = \phi_0 (E / E_0)^{-\Gamma}`.
+
+    Parameters
+    ----------
+    index : float, str or `~astropy.units.Quantity`, optional
+        Spectral index Γ. Default 2.
+    amplitude : float, str or `~astropy.units.Quantity`, optional
+        Differential flux at ``reference``. Default 1e-12 cm-2 s-1 TeV-1.
+    reference : float, str or `~astropy.units.Quantity`, optional
+        Reference energy. Default 1 TeV, frozen.
+    """
 
     tag = ("PowerLawSpectralModel", "PowerLaw", "pl")
     parameter_defs = (
@@ -269,14 +502,68 @@ class PowerLaw(SpectralModel):
 
     @staticmethod
     def evaluate(energy, index, amplitude, reference):
+        """dN/dE at ``energy``, on floats in the canonical units.
+
+        Parameters
+        ----------
+        energy : numpy.ndarray
+            Energies in TeV.
+        index : float
+            Spectral index Γ.
+        amplitude : float
+            Differential flux at ``reference``. In cm-2 s-1 TeV-1.
+        reference : float
+            Reference energy. In TeV.
+
+        Returns
+        -------
+        numpy.ndarray
+            dN/dE in cm-2 s-1 TeV-1.
+        """
         return amplitude * (energy / reference) ** (-index)
 
     @staticmethod
     def evaluate_integral(e_min, e_max, index, amplitude, reference):
+        """Analytic ∫ dN/dE dE over [e_min, e_max], on floats in the canonical units.
+
+        Parameters
+        ----------
+        e_min, e_max : numpy.ndarray
+            Energy bounds in TeV.
+        index : float
+            Spectral index Γ.
+        amplitude : float
+            Differential flux at ``reference``. In cm-2 s-1 TeV-1.
+        reference : float
+            Reference energy. In TeV.
+
+        Returns
+        -------
+        numpy.ndarray
+            Integral flux in cm-2 s-1.
+        """
         return pl_integral(e_min / reference, e_max / reference, index, amplitude * reference)
 
     @staticmethod
     def evaluate_energy_flux(e_min, e_max, index, amplitude, reference):
+        """Analytic ∫ E dN/dE dE over [e_min, e_max], on floats in the canonical units.
+
+        Parameters
+        ----------
+        e_min, e_max : numpy.ndarray
+            Energy bounds in TeV.
+        index : float
+            Spectral index Γ.
+        amplitude : float
+            Differential flux at ``reference``. In cm-2 s-1 TeV-1.
+        reference : float
+            Reference energy. In TeV.
+
+        Returns
+        -------
+        numpy.ndarray
+            Energy flux in TeV cm-2 s-1.
+        """
         return pl_integral(e_min / reference, e_max / reference, index - 1.0, amplitude * reference**2)
 
 
@@ -289,6 +576,19 @@ class LogParabola(SpectralModel):
     β₁₀ = β_e · ln 10). In YAML a base-10 model is written with gammapy's β_e
     (so gammapy evaluates the same spectrum) and ``gwidgets_log_base: 10``;
     earlier files with ``log_base: 10`` (β₁₀ in the file) still read.
+
+    Parameters
+    ----------
+    amplitude : float, str or `~astropy.units.Quantity`, optional
+        Differential flux at ``reference``. Default 1e-12 cm-2 s-1 TeV-1.
+    reference : float, str or `~astropy.units.Quantity`, optional
+        Reference energy. Default 10 TeV, frozen.
+    alpha : float, str or `~astropy.units.Quantity`, optional
+        Spectral index α at ``reference``. Default 2.
+    beta : float, str or `~astropy.units.Quantity`, optional
+        Curvature β (of the natural log; of log10 with ``log_base=10``). Default 1.
+    log_base : {"e", 10}, optional
+        Base of the logarithm in the exponent.
     """
 
     tag = ("LogParabolaSpectralModel", "LogParabola", "lp")
@@ -308,6 +608,16 @@ class LogParabola(SpectralModel):
         self.__dict__["log_base"] = str(log_base)
 
     def canonical_values(self):
+        """Parameter values in canonical units, with β as the natural-log curvature.
+
+        For ``log_base=10`` the stored β₁₀ is divided by ln 10, so that the static
+        ``evaluate`` (natural log) gives the same spectrum.
+
+        Returns
+        -------
+        dict
+            Parameter name → float.
+        """
         values = super().canonical_values()
         if self.log_base == "10":
             values["beta"] = values["beta"] / np.log(10)
@@ -315,11 +625,45 @@ class LogParabola(SpectralModel):
 
     @staticmethod
     def evaluate(energy, amplitude, reference, alpha, beta):
+        """dN/dE at ``energy``, on floats in the canonical units.
+
+        Parameters
+        ----------
+        energy : numpy.ndarray
+            Energies in TeV.
+        amplitude : float
+            Differential flux at ``reference``. In cm-2 s-1 TeV-1.
+        reference : float
+            Reference energy. In TeV.
+        alpha : float
+            Spectral index α at ``reference``.
+        beta : float
+            Curvature β (of the natural log; of log10 with ``log_base=10``).
+
+        Returns
+        -------
+        numpy.ndarray
+            dN/dE in cm-2 s-1 TeV-1.
+        """
         xx = energy / reference
         return amplitude * xx ** (-alpha - beta * np.log(xx))
 
     # YAML: a base-10 log-parabola is written with gammapy's natural-log beta (see yaml_io)
     def to_dict(self, full_output=False, links=None) -> dict:
+        """The model in gammapy's YAML layout (β of the natural log, see the class doc).
+
+        Parameters
+        ----------
+        full_output : bool, optional
+            Write every parameter key, defaults included.
+        links : dict, optional
+            ``id(parameter)`` → link label.
+
+        Returns
+        -------
+        dict
+            The model entry.
+        """
         data = super().to_dict(full_output, links)
         if self.log_base == "10":
             data["parameters"] = [scale_parameter_entry(e, 1 / np.log(10)) if e["name"] == "beta" else e
@@ -328,6 +672,18 @@ class LogParabola(SpectralModel):
 
     @classmethod
     def from_dict(cls, data: dict):
+        """Build from gammapy's YAML layout (also our base-10 and legacy ``log_base`` entries).
+
+        Parameters
+        ----------
+        data : dict
+            The model entry.
+
+        Returns
+        -------
+        LogParabola
+            The model.
+        """
         if len(data) == 1 and cls.kind in data:
             data = data[cls.kind]
         if str(data.get(LOG10_BETA_KEY, "")) == "10":
