@@ -26,8 +26,8 @@ import html
 
 import ipywidgets as w
 
-from ..errors import GwidgetsError
 from .aladin_assets import ALADIN_LITE_VERSION, AladinAssetError, fetch_aladin_js, find_aladin_js, local_widget_esm
+from .base import SessionView
 
 __all__ = ["AladinView"]
 
@@ -47,8 +47,8 @@ def _aladin_class(esm: str) -> type:
     if cls is None:
         from ipyaladin import Aladin
 
-        cls = type("LocalAladin", (Aladin,), {"_esm": esm, "__module__": __name__,
-                                               "__doc__": "ipyaladin's Aladin with Aladin Lite loaded from a local copy"})
+        doc = "ipyaladin's Aladin with Aladin Lite loaded from a local copy"
+        cls = type("LocalAladin", (Aladin,), {"_esm": esm, "__module__": __name__, "__doc__": doc})
         _CLASSES.clear()
         _CLASSES[esm] = cls
     return cls
@@ -62,7 +62,7 @@ def _drawable(regions) -> list:
                                                  RectangleSkyRegion))]
 
 
-class AladinView(w.VBox):
+class AladinView(SessionView):
     """Pointings (markers) and ON / OFF / exclusion regions of ``session`` in Aladin Lite.
 
     Parameters
@@ -80,7 +80,6 @@ class AladinView(w.VBox):
 
     def __init__(self, session, survey: str = "P/DSS2/color", height: int = 420, fov: float = 5.0, aladin_js=None,
                  **kwargs):
-        self.session = session
         self.survey, self.height, self.fov = survey, int(height), float(fov)
         self.aladin = None
         self.n_redraws = 0
@@ -93,9 +92,9 @@ class AladinView(w.VBox):
                                         layout=w.Layout(width="220px", display="none"))
         self.download_button.add_class("gw-aladin-download")
         self.download_button.on_click(self._on_download)
-        super().__init__([self.note, self.download_button], **kwargs)
+        super().__init__(session, [self.note, self.download_button], **kwargs)
         self.add_class("gw-aladin-view")
-        session.observe(self._redraw, ["selection", "on_region", "off_regions", "exclusion_regions"])
+        self.watch(session, self._redraw, ["selection", "on_region", "off_regions", "exclusion_regions"])
         self._start(aladin_js)
 
     # ------------------------------------------------------------------ set-up
@@ -124,7 +123,7 @@ class AladinView(w.VBox):
             return False
         self.aladin = _aladin_class(esm)(target=self._target(), fov=self.fov, survey=self.survey,
                                          height=self.height)
-        self.aladin.observe(self._redraw, "_is_loaded")
+        self.watch(self.aladin, self._redraw, "_is_loaded")
         self._intro = (f"Aladin Lite {ALADIN_LITE_VERSION} (local copy). Green: ON region, blue: OFF regions, red: "
                        "exclusions, markers: selected pointings. Survey tiles need network; without it the "
                        "background stays grey.")
@@ -135,12 +134,11 @@ class AladinView(w.VBox):
 
     def _on_download(self, _=None):
         self._say("Downloading Aladin Lite…")
-        try:
+        with self.action("Download Aladin Lite", busy="downloading Aladin Lite…"):
             fetch_aladin_js()
-        except GwidgetsError as exc:
-            self._say(f"Download failed: {html.escape(str(exc))}", offer_download=True)
+            self._start()
             return
-        self._start()
+        self._say(f"Download failed: {html.escape(self.session.error)}", offer_download=True)
 
     def _target(self) -> str:
         s = self.session

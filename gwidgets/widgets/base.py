@@ -125,8 +125,9 @@ class SessionView(w.VBox):
 
     Parameters
     ----------
-    session : AnalysisSession
-        The session the view shows.
+    session : AnalysisSession or None
+        The session the view shows (None for a view of data given to it directly, e.g. a table: it then
+        has no actions and no banner).
     children : sequence of Widget
         The view's widgets (the error banner goes first when ``show_errors``).
     show_errors : bool
@@ -145,7 +146,7 @@ class SessionView(w.VBox):
         self.last_traceback = ""
         self.banner = None
         children = list(children)
-        if show_errors:
+        if show_errors and session is not None:
             self.banner = w.HTML()
             self.banner.add_class("gw-error")
             children.insert(0, self.banner)
@@ -204,11 +205,14 @@ class SessionView(w.VBox):
     # ------------------------------------------------------ the kernel's thread
     def on_ui(self, func: Callable, *args):
         """Run ``func(*args)`` in the kernel's thread (at once when already there, or outside a kernel)."""
-        self.session.ui.call(func, *args)
+        if self.session is None:
+            func(*args)
+        else:
+            self.session.ui.call(func, *args)
 
     def coalescer(self, flush: Callable[[], None], delay: float = 0.0) -> Coalescer:
         """A `Coalescer` flushing on the kernel's loop, cancelled by `close`."""
-        coalescer = Coalescer(flush, delay, loop=self.session.ui.loop)
+        coalescer = Coalescer(flush, delay, loop=self.session.ui.loop if self.session is not None else None)
         self._coalescers.append(coalescer)
         return coalescer
 

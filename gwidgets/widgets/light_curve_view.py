@@ -3,7 +3,8 @@
 Columns: ``time_min`` / ``time_max`` (MJD, or astropy Time columns) and a flux
 quantity with its error — the first of ``flux``/``flux_err``, ``norm``/``norm_err``,
 ``dnde``/``dnde_err``, ``e2dnde``/``e2dnde_err`` present. Rows with ``is_ul``
-are drawn as downward triangles at their UL value (``<quantity>_ul``, when present). Several energy bins (2D columns) use the first.
+are drawn as downward triangles at their UL value (``<quantity>_ul``, when
+present). Several energy bins (2D columns) use the first.
 
 With a session, the **Light curve** button asks it for a light curve
 (``session.light_curve``: one bin per observation, in the band e_min–e_max,
@@ -24,6 +25,7 @@ import numpy as np
 
 from ..errors import GwidgetsError
 from ._plot import energy_band_inputs, figure, read_energy_band, set_errorbars
+from .base import SessionView
 
 __all__ = ["LightCurveView", "light_curve_arrays", "LC_QUANTITIES"]
 
@@ -61,13 +63,11 @@ def light_curve_arrays(table):
     return (t0 + t1) / 2, (t1 - t0) / 2, value, err, ul, name, unit
 
 
-class LightCurveView(w.VBox):
+class LightCurveView(SessionView):
     """Light curve from a table or from a session (see the module docs); shows nothing until there is one."""
 
     def __init__(self, session=None, width: int = 520, band=(1.0, 100.0), **kwargs):
         import bqplot as bq
-
-        self.session = session
 
         self.sx, self.sy = bq.LinearScale(), bq.LinearScale()
         sc = {"x": self.sx, "y": self.sy}
@@ -86,17 +86,16 @@ class LightCurveView(w.VBox):
         self.light_curve_button.add_class("gw-lc-button")
         self.light_curve_button.on_click(lambda _: self.compute_light_curve())
         controls = [w.HBox([self.light_curve_button, self.e_min, self.e_max])] if session is not None else []
-        super().__init__([w.HTML("<b>Light curve</b>"), *controls, self.figure, self.info], **kwargs)
+        super().__init__(session, [w.HTML("<b>Light curve</b>"), *controls, self.figure, self.info], **kwargs)
         self.add_class("gw-lc-view")
         if session is not None:
-            session.observe(self._on_light_curve, "light_curve_result")
+            self.watch(session, self._on_light_curve, "light_curve_result")
             self._on_light_curve()
 
     def compute_light_curve(self):
         """What the button does: ``session.light_curve`` per observation (errors are shown in the page)."""
-        with self.session.capture_errors():
+        with self.action("Light curve", clear=True):
             lo, hi = read_energy_band(self.e_min, self.e_max, "Light curve")
-            self.session.error = ""
             self.session.light_curve(energy_edges=[lo, hi] * u.TeV)
 
     def _on_light_curve(self, *_):

@@ -10,12 +10,14 @@ import astropy.units as u
 import ipywidgets as w
 import numpy as np
 
+from .base import SessionView
+
 __all__ = ["ObservationBrowser"]
 
 _SORT_KEYS = {"OBS_ID": "OBS_ID", "target": "OBJECT", "zenith": "ZEN_PNT", "livetime": "LIVETIME", "time": "TSTART"}
 
 
-class ObservationBrowser(w.VBox):
+class ObservationBrowser(SessionView):
     """Observation table with filters (target, zenith, offset from the ON region, livetime) and multi-select.
 
     Parameters
@@ -26,18 +28,20 @@ class ObservationBrowser(w.VBox):
     """
 
     def __init__(self, session, rows: int = 12, **kwargs):
-        self.session = session
         table = session.store.obs_table
         self._table = table
         zen = np.asarray(table["ZEN_PNT"]) if "ZEN_PNT" in table.colnames else np.zeros(len(table))
         lt = np.asarray(table["LIVETIME"]) if "LIVETIME" in table.colnames else np.zeros(len(table))
         self.target = w.Text(placeholder="target name contains…", description="Target", layout=w.Layout(width="260px"))
-        self.zenith = w.FloatRangeSlider(value=[0, 90], min=0, max=90, step=1, description="Zenith [°]", continuous_update=False)
+        self.zenith = w.FloatRangeSlider(value=[0, 90], min=0, max=90, step=1, description="Zenith [°]",
+                                         continuous_update=False)
         self.offset_max = w.FloatSlider(value=10, min=0, max=10, step=0.1, description="Offset ≤ [°]",
                                         continuous_update=False, tooltip="distance of the pointing from the ON region")
-        self.min_livetime = w.FloatText(value=0.0, description="Livetime ≥ [min]", style={"description_width": "initial"},
+        self.min_livetime = w.FloatText(value=0.0, description="Livetime ≥ [min]",
+                                        style={"description_width": "initial"},
                                         layout=w.Layout(width="200px"))
-        self.sort = w.Dropdown(options=list(_SORT_KEYS), value="OBS_ID", description="Sort by", layout=w.Layout(width="200px"))
+        self.sort = w.Dropdown(options=list(_SORT_KEYS), value="OBS_ID", description="Sort by",
+                               layout=w.Layout(width="200px"))
         self.listing = w.SelectMultiple(options=[], rows=rows, layout=w.Layout(width="100%", font_family="monospace"))
         self.listing.add_class("gw-obs-list")
         self.select_shown = w.Button(description="Select all shown", icon="check-square")
@@ -52,13 +56,14 @@ class ObservationBrowser(w.VBox):
         self.listing.observe(self._on_pick, "value")
         self.select_shown.on_click(lambda _: self._select_ids(self.shown_ids()))
         self.clear.on_click(lambda _: self._select_ids([]))
-        session.observe(self._redraw, ["selection", "on_region"])
         header = w.HTML("<b>Observations</b> — " + f"{len(table)} in '{session.store.name}'")
         super().__init__(
+            session,
             [header, w.HBox([self.target, self.sort]), w.HBox([self.zenith, self.offset_max]),
              self.min_livetime, self.listing, w.HBox([self.select_shown, self.clear]), self.summary],
             **kwargs,
         )
+        self.watch(session, self._redraw, ["selection", "on_region"])
         self._redraw()
 
     # ------------------------------------------------------------ filtering
@@ -104,7 +109,8 @@ class ObservationBrowser(w.VBox):
             self._updating = False
         sel = self.session.selection
         rows = self._table[np.isin(np.asarray(self._table["OBS_ID"]), sel)] if sel else self._table[:0]
-        lt = (np.asarray(rows["LIVETIME"]).sum() * u.s).to_value("h") if len(rows) and "LIVETIME" in rows.colnames else 0.0
+        has_livetime = len(rows) and "LIVETIME" in rows.colnames
+        lt = (np.asarray(rows["LIVETIME"]).sum() * u.s).to_value("h") if has_livetime else 0.0
         self.summary.value = f"<b>{len(sel)}</b> selected, livetime <b>{lt:.2f} h</b> — {len(ids)} shown"
 
     def _on_pick(self, change):
@@ -115,5 +121,5 @@ class ObservationBrowser(w.VBox):
         self._select_ids(hidden_selected + list(change["new"]))
 
     def _select_ids(self, ids):
-        with self.session.capture_errors():
+        with self.action("Select observations"):
             self.session.select(sorted(set(int(i) for i in ids)))
