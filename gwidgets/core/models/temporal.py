@@ -52,7 +52,20 @@ def _t_ref(frozen=True):
 
 
 class TemporalModel(Model):
-    """Base class: ``scale`` (time scale of the MJD values) + parameters."""
+    """Base class: ``scale`` (time scale of the MJD values) + parameters.
+
+    Parameters
+    ----------
+    scale : str, optional
+        Time scale of the MJD values (an `astropy.time.Time` scale, default "utc").
+    **kwargs
+        Parameter values by name.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown time scale or parameter.
+    """
 
     kind: ClassVar[str] = "temporal"
 
@@ -71,6 +84,7 @@ class TemporalModel(Model):
 
     @property
     def reference_time(self) -> Time:
+        """``t_ref`` as a `~astropy.time.Time` (in ``scale``); settable."""
         return Time(self.t_ref.quantity.to_value(u.d), format="mjd", scale=self.scale)
 
     @reference_time.setter
@@ -78,10 +92,33 @@ class TemporalModel(Model):
         self.t_ref.value = Time(t_ref, scale=self.scale).mjd
 
     def values(self, mjd):
+        """Norm at times given as MJD floats.
+
+        Parameters
+        ----------
+        mjd : array-like
+            Times in MJD, in ``scale``.
+
+        Returns
+        -------
+        numpy.ndarray
+            The dimensionless norm.
+        """
         return self.evaluate(np.asarray(mjd, dtype=float), **self.canonical_values())
 
     def __call__(self, time):
-        """Norm at ``time`` (`~astropy.time.Time`, or MJD as float / Quantity)."""
+        """Norm at ``time`` (`~astropy.time.Time`, or MJD as float / Quantity).
+
+        Parameters
+        ----------
+        time : `~astropy.time.Time`, `~astropy.units.Quantity` or array-like
+            Times (Quantities and numbers are MJD, in ``scale``).
+
+        Returns
+        -------
+        numpy.ndarray
+            The dimensionless norm.
+        """
         return self.values(self._mjd(time))
 
     def _integral_mjd(self, t0, t1):
@@ -92,7 +129,24 @@ class TemporalModel(Model):
         return np.sum(self.values(nodes) * _GL_W, axis=-1) * half
 
     def integral(self, t_min, t_max):
-        """∫ f dt over each interval / summed duration of all intervals (gammapy's convention)."""
+        """∫ f dt over each interval / summed duration of all intervals (gammapy's convention).
+
+        Parameters
+        ----------
+        t_min, t_max : `~astropy.time.Time`, `~astropy.units.Quantity` or array-like
+            Interval bounds (Quantities and numbers are MJD).
+
+        Returns
+        -------
+        numpy.ndarray
+            One value per interval, dimensionless.
+
+        Examples
+        --------
+        >>> from gwidgets.core.models import ConstantTemporalModel
+        >>> ConstantTemporalModel().integral([0.0, 1.0], [1.0, 4.0]).tolist()
+        [0.25, 0.75]
+        """
         t0, t1 = self._mjd(t_min), self._mjd(t_max)
         return self._integral_mjd(t0, t1) / np.sum(t1 - t0)
 
@@ -106,12 +160,30 @@ class TemporalModel(Model):
 
 @register
 class ConstantTemporalModel(TemporalModel):
-    """Constant norm 1."""
+    """Constant norm 1.
+
+    Parameters
+    ----------
+    scale : str, optional
+        Time scale of the MJD values (default "utc").
+    """
 
     tag = ("ConstantTemporalModel", "const")
 
     @staticmethod
     def evaluate(time):
+        """Norm at ``time``, on floats in MJD.
+
+        Parameters
+        ----------
+        time : numpy.ndarray
+            Times in MJD, in the model's time scale.
+
+        Returns
+        -------
+        numpy.ndarray
+            The dimensionless norm.
+        """
         return np.ones(np.shape(time))
 
     def _integral_mjd(self, t0, t1):
@@ -120,13 +192,43 @@ class ConstantTemporalModel(TemporalModel):
 
 @register
 class LinearTemporalModel(TemporalModel):
-    """``alpha + beta (t − t_ref)``."""
+    """``alpha + beta (t − t_ref)``.
+
+    Parameters
+    ----------
+    alpha : float, str or `~astropy.units.Quantity`, optional
+        Norm at ``t_ref``. Default 1.
+    beta : float, str or `~astropy.units.Quantity`, optional
+        Slope of the norm. Default 0 d-1.
+    t_ref : float, str or `~astropy.units.Quantity`, optional
+        Reference time (MJD, in the model's time scale). Default 51544 d, frozen.
+    scale : str, optional
+        Time scale of the MJD values (an `astropy.time.Time` scale, default "utc").
+    """
 
     tag = ("LinearTemporalModel", "linear")
     parameter_defs = (ParameterDef("alpha", 1.0, ""), ParameterDef("beta", 0.0, "d-1"), _t_ref())
 
     @staticmethod
     def evaluate(time, alpha, beta, t_ref):
+        """Norm at ``time``, on floats in MJD.
+
+        Parameters
+        ----------
+        time : numpy.ndarray
+            Times in MJD, in the model's time scale.
+        alpha : float
+            Norm at ``t_ref``.
+        beta : float
+            Slope of the norm. In d-1.
+        t_ref : float
+            Reference time (MJD, in the model's time scale). In d.
+
+        Returns
+        -------
+        numpy.ndarray
+            The dimensionless norm.
+        """
         return alpha + beta * (time - t_ref)
 
     def _integral_mjd(self, t0, t1):
@@ -136,13 +238,39 @@ class LinearTemporalModel(TemporalModel):
 
 @register
 class ExpDecayTemporalModel(TemporalModel):
-    """``exp(−(t − t_ref) / t0)``."""
+    """``exp(−(t − t_ref) / t0)``.
+
+    Parameters
+    ----------
+    t0 : float, str or `~astropy.units.Quantity`, optional
+        Decay time. Default 1 d.
+    t_ref : float, str or `~astropy.units.Quantity`, optional
+        Reference time (MJD, in the model's time scale). Default 51544 d, frozen.
+    scale : str, optional
+        Time scale of the MJD values (an `astropy.time.Time` scale, default "utc").
+    """
 
     tag = ("ExpDecayTemporalModel", "exp-decay")
     parameter_defs = (ParameterDef("t0", 1.0, "d"), _t_ref())
 
     @staticmethod
     def evaluate(time, t0, t_ref):
+        """Norm at ``time``, on floats in MJD.
+
+        Parameters
+        ----------
+        time : numpy.ndarray
+            Times in MJD, in the model's time scale.
+        t0 : float
+            Decay time. In d.
+        t_ref : float
+            Reference time (MJD, in the model's time scale). In d.
+
+        Returns
+        -------
+        numpy.ndarray
+            The dimensionless norm.
+        """
         return np.exp(-(time - t_ref) / t0)
 
     def _integral_mjd(self, t0, t1):
@@ -152,13 +280,39 @@ class ExpDecayTemporalModel(TemporalModel):
 
 @register
 class GaussianTemporalModel(TemporalModel):
-    """``exp(−(t − t_ref)² / 2σ²)`` (peak 1 at ``t_ref``)."""
+    """``exp(−(t − t_ref)² / 2σ²)`` (peak 1 at ``t_ref``).
+
+    Parameters
+    ----------
+    t_ref : float, str or `~astropy.units.Quantity`, optional
+        Time of the peak (MJD, in the model's time scale). Default 51544 d.
+    sigma : float, str or `~astropy.units.Quantity`, optional
+        Width σ. Default 1 d.
+    scale : str, optional
+        Time scale of the MJD values (an `astropy.time.Time` scale, default "utc").
+    """
 
     tag = ("GaussianTemporalModel", "gauss")
     parameter_defs = (_t_ref(frozen=False), ParameterDef("sigma", 1.0, "d"))
 
     @staticmethod
     def evaluate(time, t_ref, sigma):
+        """Norm at ``time``, on floats in MJD.
+
+        Parameters
+        ----------
+        time : numpy.ndarray
+            Times in MJD, in the model's time scale.
+        t_ref : float
+            Time of the peak (MJD, in the model's time scale). In d.
+        sigma : float
+            Width σ. In d.
+
+        Returns
+        -------
+        numpy.ndarray
+            The dimensionless norm.
+        """
         return np.exp(-((time - t_ref) ** 2) / (2 * sigma**2))
 
     def _integral_mjd(self, t0, t1):
@@ -179,8 +333,15 @@ class LightCurveTemplateTemporalModel(TemporalModel):
         Norms at the nodes.
     t_ref : `~astropy.time.Time` or float (MJD), optional
         Reference time; default: the first node for absolute times, else 2000-01-01.
+    scale : str, optional
+        Time scale of the MJD values (default "utc").
     filename : str, optional
         FITS table (TIME, NORM + MJDREFI/MJDREFF/TIMESYS), written in YAML.
+
+    Raises
+    ------
+    ParameterError
+        If the times do not increase or do not match the values in length.
     """
 
     tag = ("LightCurveTemplateTemporalModel", "template")
@@ -203,13 +364,29 @@ class LightCurveTemplateTemporalModel(TemporalModel):
 
     @property
     def time_nodes(self) -> Time:
+        """Node times as `~astropy.time.Time` (``t_ref`` + offsets)."""
         return Time(self.t_ref.quantity.to_value(u.d) + self._offsets, format="mjd", scale=self.scale)
 
     @property
     def norms(self) -> np.ndarray:
+        """Norms at the nodes."""
         return self._norms
 
     def evaluate(self, time, t_ref):
+        """Norm at ``time``: linear interpolation, 0 outside the nodes, clipped at 0.
+
+        Parameters
+        ----------
+        time : array-like
+            Times in MJD, in ``scale``.
+        t_ref : float
+            Reference time in MJD.
+
+        Returns
+        -------
+        numpy.ndarray
+            The dimensionless norm.
+        """
         t = np.asarray(time, float) - t_ref
         return np.clip(np.interp(t, self._offsets, self._norms, left=0.0, right=0.0), 0, None)
 
@@ -230,6 +407,13 @@ class LightCurveTemplateTemporalModel(TemporalModel):
         return primitive(t1) - primitive(t0)
 
     def copy(self):
+        """A copy with copied parameters (the node arrays are shared, never modified).
+
+        Returns
+        -------
+        LightCurveTemplateTemporalModel
+            The copy.
+        """
         new = LightCurveTemplateTemporalModel.__new__(LightCurveTemplateTemporalModel)
         new.__dict__.update(self.__dict__)
         new.__dict__["parameters"] = self.parameters.copy()
@@ -238,7 +422,28 @@ class LightCurveTemplateTemporalModel(TemporalModel):
     # ------------------------------------------------------------------ I/O
     @classmethod
     def read(cls, filename, scale="utc"):
-        """Read a light-curve table (gammapy's "table" format)."""
+        """Read a light-curve table (gammapy's "table" format).
+
+        Parameters
+        ----------
+        filename : str or Path
+            FITS table with TIME (offsets from MJDREFI/MJDREFF, in days unless a
+            unit says otherwise) and NORM columns.
+        scale : str, optional
+            Time scale of the model.
+
+        Returns
+        -------
+        LightCurveTemplateTemporalModel
+            The model (``filename`` set).
+
+        Raises
+        ------
+        ~gwidgets.errors.FileNotFoundGwError
+            If the file does not exist.
+        ~gwidgets.errors.UnsupportedFormatError
+            Without TIME and NORM columns, or for an energy-dependent NORM.
+        """
         from astropy.table import Table
 
         if not Path(filename).exists():
@@ -263,7 +468,20 @@ class LightCurveTemplateTemporalModel(TemporalModel):
                    filename=str(filename))
 
     def write(self, filename=None, overwrite=False):
-        """Write as a FITS table TIME [d], NORM with the reference time in MJDREFI/MJDREFF/TIMESYS."""
+        """Write as a FITS table TIME [d], NORM with the reference time in MJDREFI/MJDREFF/TIMESYS.
+
+        Parameters
+        ----------
+        filename : str or Path, optional
+            Output file (it becomes the model's ``filename``); default the model's.
+        overwrite : bool, optional
+            Replace an existing file.
+
+        Raises
+        ------
+        ParameterError
+            If there is no file name.
+        """
         from astropy.table import Table
 
         if filename is not None:
@@ -287,6 +505,25 @@ class LightCurveTemplateTemporalModel(TemporalModel):
 
     @classmethod
     def from_dict(cls, data):
+        """Build from a YAML entry: a ``filename`` (gammapy's "table" format) or our inline ``time`` + ``values``.
+
+        Parameters
+        ----------
+        data : dict
+            The model entry.
+
+        Returns
+        -------
+        LightCurveTemplateTemporalModel
+            The model.
+
+        Raises
+        ------
+        ~gwidgets.errors.UnsupportedFormatError
+            For a file format other than "table".
+        ParameterError
+            Without ``filename`` or ``time`` + ``values``.
+        """
         if len(data) == 1 and "temporal" in data:
             data = data["temporal"]
         scale = data.get("scale", "utc")
