@@ -77,8 +77,9 @@ def cmd_simulate(args) -> int:
 
 
 def _stop_on_terminate() -> dict:
-    """SIGTERM / SIGHUP (``kill``, a process manager, a closed terminal) stop ``gwidgets run`` as Ctrl-C does:
-    the output is written all or nothing, so no partial folder is left. Returns the previous handlers.
+    """SIGTERM / SIGHUP (``kill``, a process manager, a closed terminal) stop ``gwidgets run`` as Ctrl-C does.
+
+    The output is written all or nothing, so no partial folder is left. Returns the previous handlers.
     """
     import threading
 

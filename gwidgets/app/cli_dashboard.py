@@ -4,8 +4,8 @@ Writes the dashboard notebook (the same code as ``notebooks/dashboard.ipynb``)
 into a temporary directory and runs ``python -m voila`` on it, handing the data
 store PATH to the kernel in the internal ``GWIDGETS_DASHBOARD_STORE``
 environment variable (no PATH: the simulated example store). ``GWIDGETS_DATA``
-is the data root of the public data sets (`gwidgets.core.datapaths`), never a store. Voilà is only imported by the child process, so
-importing this module (and ``gwidgets.cli``) stays cheap.
+is the data root of the public data sets (`gwidgets.core.datapaths`), never a store. Voilà is only
+imported by the child process, so importing this module (and ``gwidgets.cli``) stays cheap.
 
 Wiring into ``gwidgets.cli``::
 
@@ -25,8 +25,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-__all__ = ["add_parser", "run", "main", "dashboard_notebook", "write_notebook", "voila_command", "voila_env", "popen_kwargs",
-           "STORE_ENV", "IRF_ENV", "NOTEBOOK_NAME", "CULL_IDLE_TIMEOUT"]
+__all__ = ["add_parser", "run", "main", "dashboard_notebook", "write_notebook", "voila_command", "voila_env",
+           "popen_kwargs", "STORE_ENV", "IRF_ENV", "NOTEBOOK_NAME", "CULL_IDLE_TIMEOUT"]
 
 #: internal: the data store path that ``gwidgets dashboard PATH`` hands to the dashboard notebook's kernel
 STORE_ENV = "GWIDGETS_DASHBOARD_STORE"
@@ -138,8 +138,9 @@ def voila_command(notebook, port: int | None = None, no_browser: bool = False, i
 
 
 def voila_env(path=None, required_irf: str | None = None, base: dict | None = None) -> dict:
-    """Environment for Voilà: this interpreter's directory first on PATH (so the ``python3``
-    kernel is this environment), the data store path and the required IRFs.
+    """Environment for Voilà: this interpreter first on PATH, the data store path and the required IRFs.
+
+    This interpreter's directory comes first on PATH so that the ``python3`` kernel is this environment.
     """
     env = dict(os.environ if base is None else base)
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
@@ -158,9 +159,10 @@ def _default_sigint():  # pragma: no cover - runs in the child between fork and 
 
 
 def popen_kwargs() -> dict:
-    """Popen options so that SIGINT stops Voilà cleanly even when this process ignores SIGINT
-    (a command started in the background by a non-interactive shell does; Python then keeps
-    ignoring it, and so would Voilà), and Voilà in a process group of its own: a terminal sends
+    """Popen options so that SIGINT stops Voilà cleanly even when this process ignores SIGINT.
+
+    (A command started in the background by a non-interactive shell does; Python then keeps
+    ignoring it, and so would Voilà.) Voilà also runs in a process group of its own: a terminal sends
     Ctrl-C to its whole foreground group, and a second SIGINT (the one ``run`` forwards) would
     interrupt Voilà while it shuts its kernels down (traceback, exit code 254, kernels left).
     """
@@ -172,8 +174,9 @@ STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SI
 
 
 def _forward_stop_signals(proc: subprocess.Popen) -> dict:
-    """Install handlers that stop Voilà with one SIGINT (its clean shutdown), and SIGTERM if asked again;
-    returns the previous handlers. Signals this process ignores (``nohup``, ``&``) stay ignored.
+    """Install handlers that stop Voilà with one SIGINT (its clean shutdown), and SIGTERM if asked again.
+
+    Returns the previous handlers. Signals this process ignores (``nohup``, ``&``) stay ignored.
     """
     if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
         return {}

@@ -25,8 +25,10 @@ __all__ = ["Dashboard"]
 
 
 class Dashboard(w.VBox):
-    """Observation browser + sky view/region editor + model editor + fit view + spectrum / SED / Aladin tabs
-    + status (errors shown in the page), over one `AnalysisSession`.
+    """The dashboard: every view over one `AnalysisSession`.
+
+    Observation browser + sky view/region editor + model editor + fit view + spectrum / SED / Aladin tabs
+    + status (errors shown in the page).
 
     Parameters
     ----------

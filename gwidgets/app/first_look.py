@@ -230,9 +230,10 @@ SHOWN_FALLBACK = 10.0
 
 
 def start_when(when: str = "auto") -> str:
-    """``"now"`` or ``"shown"``: ``"auto"`` waits for the page only in a Voilà kernel that a visitor's
-    request started (``VOILA_PREHEAT=False``: the page is loading while the kernel computes); a
-    pre-heated Voilà kernel, a notebook or a script start at once (nobody is waiting yet).
+    """``"now"`` or ``"shown"``: when the first look starts.
+
+    ``"auto"`` waits for the page only in a Voilà kernel that a visitor's request started
+    (``VOILA_PREHEAT=False``: the page is loading while the kernel computes); a pre-heated Voilà kernel, a notebook or a script start at once (nobody is waiting yet).
     """
     if when not in ("auto", "now", "shown"):
         from ..errors import GwidgetsError
@@ -281,8 +282,10 @@ def start_first_look(session, widget=None, when: str = "auto", fallback: float =
 
 
 def default_analysis(session, fit: bool = True, flux_points: bool = True) -> FirstLook:
-    """`apply_first_look` then `run_first_look`: select all observations, put the ON region on the
-    target, use the default model and fit it (see the module docs).
+    """`apply_first_look` then `run_first_look`.
+
+    Select all observations, put the ON region on the target, use the default model and fit it
+    (see the module docs).
     """
     look = apply_first_look(session)
     run_first_look(session, fit=fit, flux_points=flux_points)

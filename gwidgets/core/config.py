@@ -21,7 +21,8 @@ Examples
 >>> AnalysisConfig.from_dict({"datasets": {"tpye": "1d"}})
 Traceback (most recent call last):
 ...
-gwidgets.core.config.ConfigError: Unknown key 'datasets.tpye'; allowed keys: background, containment_correction, geom, on_region, safe_mask, stack, type
+gwidgets.core.config.ConfigError: Unknown key 'datasets.tpye'; allowed keys: background,
+containment_correction, geom, on_region, safe_mask, stack, type
 """
 from __future__ import annotations
 
@@ -55,7 +56,8 @@ def Q(unit, positive: bool = False):
 _ENERGY_AXIS = {"min": Q("TeV", True), "max": Q("TeV", True), "nbins": ("int",), "per_decade": ("bool",),
                 "edges": ("list", Q("TeV"))}
 _SKYPOS = {"frame": ("choice", ["icrs", "galactic"]), "lon": Q("deg"), "lat": Q("deg")}
-_SAFE_MASK = {"methods": ("list", ("choice", ["aeff-default", "aeff-max", "edisp-bias", "bkg-peak", "user", "offset-max"])),
+_SAFE_MASK = {"methods": ("list", ("choice", ["aeff-default", "aeff-max", "edisp-bias", "bkg-peak", "user",
+                                               "offset-max"])),
               "aeff_percent": ("float",), "bias_percent": ("float",), "e_min": Q("TeV"), "e_max": Q("TeV"),
               "offset_max": Q("deg")}
 _SELECTION = {"datastore": ("path",), "obs_ids": ("list", ("int",)), "required_irf": ("any",),
@@ -63,7 +65,8 @@ _SELECTION = {"datastore": ("path",), "obs_ids": ("list", ("int",)), "required_i
               "obs_time": {"start": ("str",), "stop": ("str",)},
               "obs_object": ("str",), "zenith_max": Q("deg")}
 #: one group of observations of a joint analysis (e.g. one instrument of joint-crab)
-_GROUP = {"name": ("str",), **_SELECTION, "spectra": ("path",), "on_radius": Q("deg", True), "safe_mask": _SAFE_MASK, "stack": ("bool",),
+_GROUP = {"name": ("str",), **_SELECTION, "spectra": ("path",), "on_radius": Q("deg", True), "safe_mask": _SAFE_MASK,
+          "stack": ("bool",),
           "fit": {"e_min": Q("TeV"), "e_max": Q("TeV")}}
 
 SCHEMA = {
@@ -73,7 +76,8 @@ SCHEMA = {
     "datasets": {
         "type": ("choice", ["1d", "3d"]),
         "stack": ("bool",),
-        "geom": {"skydir": _SKYPOS, "binsize": Q("deg", True), "width": Q("deg", True), "projection": ("choice", ["CAR", "TAN"]),
+        "geom": {"skydir": _SKYPOS, "binsize": Q("deg", True), "width": Q("deg", True),
+                 "projection": ("choice", ["CAR", "TAN"]),
                  "axes": {"energy": _ENERGY_AXIS, "energy_true": _ENERGY_AXIS}},
         "on_region": {**_SKYPOS, "radius": Q("deg", True)},
         "background": {"method": ("choice", ["reflected", "ring", "fov"]), "exclusion": ("any",),
@@ -195,7 +199,8 @@ def _check_time(path: str, value):
         else:
             Time(str(value))
     except (ValueError, TypeError):
-        raise ConfigError(f"'{path}' = {value!r} is not a time; use ISO ('2004-12-04T22:00:00') or MJD (53343.9)") from None
+        raise ConfigError(f"'{path}' = {value!r} is not a time; use ISO ('2004-12-04T22:00:00') "
+                          "or MJD (53343.9)") from None
     return value
 
 
@@ -218,9 +223,11 @@ def _check_leaf(path: str, spec, value):
         try:
             q = u.Quantity(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"'{path}' = {value!r} is not a quantity; expected a value in {spec[1]} (e.g. '1 {spec[1]}')") from None
+            raise ConfigError(f"'{path}' = {value!r} is not a quantity; expected a value in {spec[1]} "
+                              f"(e.g. '1 {spec[1]}')") from None
         if q.unit == u.one and spec[1] not in ("", None):
-            raise ConfigError(f"'{path}' = {value!r} has no unit; expected a value in {spec[1]} (e.g. '{value} {spec[1]}')")
+            raise ConfigError(f"'{path}' = {value!r} has no unit; expected a value in {spec[1]} "
+                              f"(e.g. '{value} {spec[1]}')")
         try:
             q = q.to(spec[1])
         except u.UnitConversionError:

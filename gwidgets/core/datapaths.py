@@ -23,7 +23,9 @@ Examples
 >>> gw.data_path("joint-crab/results/spectra")
 Traceback (most recent call last):
 ...
-gwidgets.core.datapaths.MissingDataError: Data not found: '/data/gamma/joint-crab/results/spectra' does not exist (data root: $GWIDGETS_DATA = '/data/gamma'). Fetch it with `gwidgets download joint-crab` (it downloads into the data root), or set GWIDGETS_DATA to the folder that holds joint-crab/.
+gwidgets.core.datapaths.MissingDataError: Data not found: '/data/gamma/joint-crab/results/spectra' does not exist
+(data root: $GWIDGETS_DATA = '/data/gamma'). Fetch it with `gwidgets download joint-crab` (it downloads into the
+data root), or set GWIDGETS_DATA to the folder that holds joint-crab/.
 >>> del os.environ["GWIDGETS_DATA"]
 """
 from __future__ import annotations
@@ -98,8 +100,10 @@ def data_path(*parts) -> Path:
 
 
 def config_environ() -> dict:
-    """The environment used to expand ``$VARS`` in configs: ``os.environ``, with ``GWIDGETS_DATA`` = `data_root`
-    when it is not set (so ``$GWIDGETS_DATA/joint-crab/...`` finds what ``gwidgets download`` fetched).
+    """The environment used to expand ``$VARS`` in configs.
+
+    ``os.environ``, with ``GWIDGETS_DATA`` = `data_root` when it is not set (so
+    ``$GWIDGETS_DATA/joint-crab/...`` finds what ``gwidgets download`` fetched).
 
     >>> "GWIDGETS_DATA" in config_environ()
     True

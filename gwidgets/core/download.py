@@ -244,7 +244,7 @@ def download(name: str = "all", dest=None, progress=None, manifest=None, base_ur
         done = 0
         update, close = _bar(total, n) if show_progress else (None, None)
 
-        def on_bytes(k, f=None):
+        def on_bytes(k, f=None, *, update=update, total=total, n=n):  # this data set's bar, total and name
             nonlocal done
             done += k
             if update is not None:

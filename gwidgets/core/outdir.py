@@ -19,7 +19,8 @@ Anything else is refused with a `ConfigError` that says why, before any work.
 >>> check_outdir(folder, overwrite=True)
 Traceback (most recent call last):
 ...
-gwidgets.core.config.ConfigError: 'general.outdir': refusing to overwrite '...results': it has no .gwidgets-output marker, so gwidgets did not write it (choose another output folder)
+gwidgets.core.config.ConfigError: 'general.outdir': refusing to overwrite '...results': it has no
+.gwidgets-output marker, so gwidgets did not write it (choose another output folder)
 """
 from __future__ import annotations
 
@@ -100,8 +101,9 @@ def input_paths(config, base_dir=None) -> list[Path]:
 
 def check_outdir(outdir, overwrite: bool, config_dir=None, inputs=(), key: str = "general.outdir",
                  allow_empty: bool = False) -> None:
-    """Raise a `ConfigError` naming ``key`` before any work if ``outdir`` exists and may not be replaced
-    (see the module doc); ``allow_empty``: an existing empty folder is used as it is.
+    """Raise a `ConfigError` naming ``key`` before any work if ``outdir`` exists and may not be replaced.
+
+    See the module doc; ``allow_empty``: an existing empty folder is used as it is.
     """
     outdir = Path(outdir).absolute()
     if not outdir.exists():

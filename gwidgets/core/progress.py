@@ -53,7 +53,8 @@ class CancelToken:
             raise Cancelled(f"cancelled{(' ' + where) if where else ''}")
 
 
-def make_progress(progress: ProgressCallback | None, token: CancelToken | None = None) -> Callable[[int, int, str], None]:
+def make_progress(progress: ProgressCallback | None,
+                  token: CancelToken | None = None) -> Callable[[int, int, str], None]:
     """Combine a user callback and a cancel token into one ``report(done, total, message)``.
 
     ``report`` raises `Cancelled` if the token is set or the callback returns False.

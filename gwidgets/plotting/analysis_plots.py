@@ -33,8 +33,10 @@ def _energy_range(analysis):
 
 
 def spectrum_figure(analysis):
-    """The figure of spectrum.png: E² dN/dE of every fitted model with its 1σ band (shaded), and the
-    flux points (upper-limit bins as downward arrows).
+    """The figure of spectrum.png.
+
+    E² dN/dE of every fitted model with its 1σ band (shaded), and the flux points (upper-limit bins
+    as downward arrows).
     """
     from .sed import plot_flux_points, plot_spectrum_model
 

@@ -115,7 +115,10 @@ def plot_flux_points(flux_points, ax=None, sed_type: str = "e2dnde", **kwargs):
 
 
 def plot_light_curve(light_curve, ax=None, sed_type: str = "flux", band: int = 0, **kwargs):
-    """Flux vs time of a `LightCurve` with matplotlib (energy band ``band``); upper limits as arrows. Returns the axes."""
+    """Flux vs time of a `LightCurve` with matplotlib (energy band ``band``); upper limits as arrows.
+
+    Returns the axes.
+    """
     ax = _axes(ax)
     t = light_curve.to_table(sed_type)
     bands = np.unique(np.asarray(t["e_min"], float))

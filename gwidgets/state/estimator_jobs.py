@@ -45,7 +45,8 @@ def _free_index(models, parameter) -> int:
         for i, p in enumerate(params):
             if p is parameter:
                 return i
-        raise GwidgetsError(f"Parameter {getattr(parameter, 'name', parameter)!r} is not a parameter of the session's models")
+        raise GwidgetsError(f"Parameter {getattr(parameter, 'name', parameter)!r} is not a parameter "
+                            "of the session's models")
     matches = [i for i, p in enumerate(params) if p.name == parameter]
     if not matches:
         raise GwidgetsError(f"No parameter named '{parameter}' in the session's models "

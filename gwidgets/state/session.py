@@ -43,8 +43,8 @@ from ..core.data import DataStore
 from ..core.geom import Map, MapAxis, WcsGeom
 from ..errors import EmptySelectionError, GwidgetsError, ObservationNotFoundError
 from .config_io import ConfigMixin
-from .graph import Graph
 from .estimator_jobs import ProductsMixin
+from .graph import Graph
 from .spectral import assign_models, build_datasets, predictions
 from .ui_thread import UIThread, kernel_loop
 from .worker import Worker
@@ -69,7 +69,8 @@ def _sky_geom(observations, on_region, settings):
         center = SkyCoord(np.mean(pnt.cartesian.without_differentials()), representation_type="cartesian", frame="icrs")
         center = SkyCoord(center.spherical.lon, center.spherical.lat, frame="icrs")
     frame = settings.get("frame", "icrs")
-    return WcsGeom.create(center.transform_to(frame), binsz=settings["binsz"], width=settings["width"] * u.deg, frame=frame)
+    return WcsGeom.create(center.transform_to(frame), binsz=settings["binsz"], width=settings["width"] * u.deg,
+                          frame=frame)
 
 
 def _exclusion_mask(sky_geom, exclusion_regions):
@@ -183,7 +184,8 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
         self.graph.add_derived("sky_geom", ["observations", "on_region", "map_settings"], _sky_geom)
         self.graph.add_derived("exclusion_mask", ["sky_geom", "exclusion_regions"], _exclusion_mask)
         self.graph.add_derived("off_regions", ["observations", "on_region", "exclusion_mask"], _off_regions)
-        self.graph.add_derived("counts_map", ["observations", "sky_geom", "map_settings"], _counts_map, heavy=True, pass_token=True)
+        self.graph.add_derived("counts_map", ["observations", "sky_geom", "map_settings"], _counts_map, heavy=True,
+                               pass_token=True)
         self.graph.add_input("spectrum_settings", dict(DEFAULT_SPECTRUM_SETTINGS))
         self.graph.add_derived("spectra", ["observations", "on_region", "exclusion_mask", "spectrum_settings"], _spectra,
                                heavy=True, pass_token=True)

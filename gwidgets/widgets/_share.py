@@ -89,8 +89,10 @@ def _shared_instance(cls, shared: dict):
 
 
 def share_defaults(root, shared: dict | None = None, attrs=("layout", "style")) -> int:
-    """Give every widget below ``root`` whose ``layout`` / ``style`` is at its defaults the shared read-only
-    instance of that class; the replaced objects are closed (their models leave the page).
+    """Give every widget below ``root`` whose ``layout`` / ``style`` is at its defaults the shared instance.
+
+    The shared read-only instance of that class replaces it; the replaced objects are closed (their
+    models leave the page).
 
     Returns how many models were removed.
     """

@@ -130,7 +130,8 @@ class DataStore:
         hdu_file = Path(hdu_table_filename) if hdu_table_filename else _find_index(path, "hdu")
         obs_file = Path(obs_table_filename) if obs_table_filename else _find_index(path, "obs")
         if hdu_file is None:
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith((".fits", ".fits.gz", ".fit", ".fits.fz")))
+            suffixes = (".fits", ".fits.gz", ".fit", ".fits.fz")
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(suffixes))
             if not files:
                 raise NoDataError(f"No index files and no FITS files in directory '{path}'", path)
             return cls.from_files(files, name=path.name)
@@ -174,7 +175,8 @@ class DataStore:
             raise NoDataError("No files given to DataStore.from_files")
         hdu_table, obs_table = scan_files(paths)
         if len(obs_table) == 0:
-            raise NoDataError(f"None of the {len(paths)} files has an EVENTS HDU: {', '.join(str(p) for p in paths[:5])}")
+            raise NoDataError(f"None of the {len(paths)} files has an EVENTS HDU: "
+                              f"{', '.join(str(p) for p in paths[:5])}")
         hdu_index = HDUIndex(hdu_table, Path("/"), filename="(scanned files)")
         return cls(hdu_index, ObservationTable.from_index_table(obs_table, "(scanned files)"), name=name)
 
@@ -354,7 +356,8 @@ class DataStore:
         return f"DataStore({self.obs_table.summary()}, name='{self.name}')"
 
     def _repr_html_(self):
-        return f"<p><b>DataStore</b> '{html.escape(self.name)}': {html.escape(self.obs_table.summary())}</p>" + self.obs_table[:20]._repr_html_()
+        head = f"<p><b>DataStore</b> '{html.escape(self.name)}': {html.escape(self.obs_table.summary())}</p>"
+        return head + self.obs_table[:20]._repr_html_()
 
 
 def _find_index(path: Path, kind: str) -> Path | None:

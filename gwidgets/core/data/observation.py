@@ -411,7 +411,8 @@ class Observations(list):
         rows = []
         for o in self:
             pnt = o.pointing_radec
-            rows.append((o.obs_id, o.target_name, pnt.ra.deg, pnt.dec.deg, o.livetime.to_value("s"), ",".join(sorted(o.available_hdus))))
+            rows.append((o.obs_id, o.target_name, pnt.ra.deg, pnt.dec.deg, o.livetime.to_value("s"),
+                         ",".join(sorted(o.available_hdus))))
         t = Table(rows=rows, names=["OBS_ID", "OBJECT", "RA_PNT", "DEC_PNT", "LIVETIME", "HDUS"],
                   dtype=[np.int64, str, float, float, float, str]) if rows else Table()
         if rows:

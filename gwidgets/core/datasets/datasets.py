@@ -263,8 +263,8 @@ class Datasets:
             if p.is_dir():
                 paths = find_spectrum_files(p, pattern)
                 if not paths:
-                    raise DatasetError(f"No OGIP PHA or gadf spectrum files{f' matching {pattern!r}' if pattern else ''} "
-                                       f"in '{p}'")
+                    matching = f" matching {pattern!r}" if pattern else ""
+                    raise DatasetError(f"No OGIP PHA or gadf spectrum files{matching} in '{p}'")
             elif p.suffix.lower() in (".yaml", ".yml"):
                 paths = _paths_from_yaml(p)
             else:
@@ -272,8 +272,10 @@ class Datasets:
         return cls([read_spectrum_dataset(f, format=format) for f in paths], models=models)
 
     def write(self, directory, overwrite: bool = False, format: str = "ogip") -> list:
-        """Write every dataset into ``directory``: ``pha_obs<name>.fits`` (+ bkg/arf/rmf) for ``"ogip"``,
-        ``<name>.fits`` for ``"gadf"`` (gammapy's default format).
+        """Write every dataset into ``directory``.
+
+        ``pha_obs<name>.fits`` (+ bkg/arf/rmf) for ``"ogip"``, ``<name>.fits`` for ``"gadf"`` (gammapy's
+        default format).
         """
         directory = Path(directory)
         pattern = "{}.fits" if format == "gadf" else "pha_obs{}.fits"

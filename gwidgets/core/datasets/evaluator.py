@@ -161,7 +161,7 @@ class JointEvaluator:
         start = 0
         counts = {}
         for category in (0, 1, 4):
-            for d, idx, cat in per_set:
+            for d, _, cat in per_set:
                 sel = np.flatnonzero(cat == category)
                 if len(sel):
                     self.position[id(d)][sel] = np.arange(start, start + len(sel))
@@ -176,7 +176,7 @@ class JointEvaluator:
         def gather(getter, wstat_block, length):
             out = np.zeros(length)
             offset = 0 if wstat_block else self.nw
-            for d, idx, cat in per_set:
+            for d, idx, _ in per_set:
                 if (d.stat_type == "wstat") != wstat_block or not len(idx):
                     continue
                 pos = self.position[id(d)]

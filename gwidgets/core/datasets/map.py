@@ -58,18 +58,21 @@ class MapDataset:
                  livetime=None, irf_weights=None, meta=None):
         self.name = str(name)
         if exposure.geom.npix != counts.geom.npix:
-            raise DatasetError(f"Dataset '{self.name}': exposure pixels {exposure.geom.npix} differ from counts {counts.geom.npix}")
+            raise DatasetError(f"Dataset '{self.name}': exposure pixels {exposure.geom.npix} differ from counts "
+                               f"{counts.geom.npix}")
         exposure.geom.axis("energy_true")
         self.counts = counts
         self.exposure = exposure
         self.background = background
         if background is not None and background.data.shape != counts.data.shape:
-            raise DatasetError(f"Dataset '{self.name}': background shape {background.data.shape} != counts {counts.data.shape}")
+            raise DatasetError(f"Dataset '{self.name}': background shape {background.data.shape} "
+                               f"!= counts {counts.data.shape}")
         n_true, n_reco = exposure.data.shape[0], counts.data.shape[0]
         if edisp is not None:
             edisp = np.asarray(edisp, dtype=float)
             if edisp.shape != (n_true, n_reco):
-                raise DatasetError(f"Dataset '{self.name}': edisp matrix has shape {edisp.shape}, expected {(n_true, n_reco)}")
+                raise DatasetError(f"Dataset '{self.name}': edisp matrix has shape {edisp.shape}, "
+                                   f"expected {(n_true, n_reco)}")
         if psf is not None and psf.data.shape[0] != n_true:
             raise DatasetError(f"Dataset '{self.name}': PSF kernel has {psf.data.shape[0]} energies, exposure {n_true}")
         self.psf = psf
@@ -238,8 +241,10 @@ class MapDataset:
         return np.broadcast_to(np.asarray(bkg.spectral_model.dnde_values(e), float), (n_e,))
 
     def _signal_box(self):
-        """``(box, signal)``: the bounding box (y0, y1, x0, x1) of all sky models' cut-outs and their summed
-        predicted counts inside it, or ``(None, None)`` when no model has any pixel on the map.
+        """``(box, signal)`` of the sky models, or ``(None, None)`` when no model has any pixel on the map.
+
+        ``box`` is the bounding box (y0, y1, x0, x1) of all sky models' cut-outs, ``signal`` their summed
+        predicted counts inside it.
         """
         parts = [self._evaluator(m).compute() for m in self._sky_models()]
         parts = [(sl, v) for sl, v in parts if sl is not None]
@@ -273,7 +278,10 @@ class MapDataset:
         return cash_sum(c["counts"], self.npred().data, mask=c["mask"], truncation_value=TRUNCATION_VALUE)
 
     def residuals(self, method: str = "diff") -> Map:
-        """Counts − npred (``"diff"``), (counts − npred)/npred (``"diff/model"``) or /√npred (``"diff/sqrt(model)"``)."""
+        """Residual map: counts − npred (``"diff"``), (counts − npred)/npred (``"diff/model"``) or /√npred.
+
+        The last is ``"diff/sqrt(model)"``.
+        """
         npred = self.npred().data
         diff = self.counts.data - npred
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -289,14 +297,18 @@ class MapDataset:
 
     # ---------------------------------------------------------------- stacking
     def copy(self, name=None) -> MapDataset:
-        return MapDataset(self.counts.copy(), self.exposure.copy(), None if self.background is None else self.background.copy(),
+        return MapDataset(self.counts.copy(), self.exposure.copy(),
+                          None if self.background is None else self.background.copy(),
                           psf=None if self.psf is None else PSFKernel(self.psf.data.copy(), self.psf.binsz_deg),
                           edisp=None if self.edisp is None else self.edisp.copy(), mask_safe=self.mask_safe,
                           mask_fit=self.mask_fit, name=self.name if name is None else name, livetime=self.livetime,
                           irf_weights=self.irf_weights, meta=self.meta)
 
     def to_masked(self, name=None) -> MapDataset:
-        """A copy with counts, background and exposure set to 0 outside the safe mask (gammapy's stacking convention)."""
+        """A copy with counts, background and exposure set to 0 outside the safe mask.
+
+        This is gammapy's stacking convention.
+        """
         ds = self.copy(name=name)
         if self.mask_safe is not None:
             ds.counts = Map(self.counts.geom, self.counts.data * self.mask_safe, self.counts.unit)
@@ -322,7 +334,10 @@ class MapDataset:
                           livetime=self.livetime, irf_weights=self.irf_weights, meta=self.meta)
 
     def stack(self, other: MapDataset):
-        """Add ``other`` in place (counts, background, exposure inside each safe mask; PSF and EDISP exposure-weighted)."""
+        """Add ``other`` in place.
+
+        Counts, background and exposure inside each safe mask; PSF and EDISP exposure-weighted.
+        """
         if other.counts.data.shape != self.counts.data.shape or other.exposure.data.shape != self.exposure.data.shape:
             raise DatasetError(f"Cannot stack '{other.name}' onto '{self.name}': different geometries")
         a, b = self.to_masked(), other.to_masked()
@@ -333,9 +348,11 @@ class MapDataset:
         exposure = Map(self.exposure.geom, a.exposure.data + b.exposure.data, self.exposure.unit)
         w_a = self.irf_weights if self.irf_weights is not None else np.ones(self.exposure.data.shape[0])
         w_b = other.irf_weights if other.irf_weights is not None else np.ones(self.exposure.data.shape[0])
-        psf = combine_weighted([self.psf, other.psf], [w_a, w_b]) if (self.psf is not None and other.psf is not None) else (self.psf or other.psf)
+        psf = (combine_weighted([self.psf, other.psf], [w_a, w_b])
+               if (self.psf is not None and other.psf is not None) else (self.psf or other.psf))
         edisp = (combine_weighted([self.edisp, other.edisp], [w_a, w_b])
-                 if (self.edisp is not None and other.edisp is not None) else (self.edisp if self.edisp is not None else other.edisp))
+                 if (self.edisp is not None and other.edisp is not None)
+                 else (self.edisp if self.edisp is not None else other.edisp))
         if self.mask_safe is None or other.mask_safe is None:
             mask = None
         else:

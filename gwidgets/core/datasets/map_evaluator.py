@@ -33,7 +33,10 @@ DIRECT_MAX_PIXELS = 16
 
 
 def _place_kernels(image, nonzero, kernel):
-    """Convolution ("same") of a sparse ``image`` (ny, nx) with ``kernel`` (n_e, k, k), k odd, by adding shifted kernels."""
+    """Convolution ("same") of a sparse ``image`` (ny, nx) with ``kernel`` (n_e, k, k), k odd.
+
+    Computed by adding shifted kernels.
+    """
     n_e, k = kernel.shape[0], kernel.shape[1]
     h = k // 2
     ny, nx = image.shape
@@ -141,7 +144,9 @@ class MapEvaluator:
         return result
 
     def spatial_psf(self):
-        """Spatial flux fraction per pixel convolved with the PSF of each true-energy bin (cached by the spatial parameters).
+        """Spatial flux fraction per pixel convolved with the PSF of each true-energy bin.
+
+        Cached by the spatial parameters.
 
         As gammapy 2.1, the PSF acts on the spatial flux before the exposure is applied.
         """
@@ -158,7 +163,8 @@ class MapEvaluator:
             if len(nonzero) <= DIRECT_MAX_PIXELS:
                 values = _place_kernels(spatial, nonzero, kernel)
             else:
-                stack = np.broadcast_to(spatial, (kernel.shape[0],) + spatial.shape)  # fftconvolve's "same" crops to in1
+                # fftconvolve's "same" crops to in1
+                stack = np.broadcast_to(spatial, (kernel.shape[0],) + spatial.shape)
                 values = fftconvolve(stack, kernel, mode="same", axes=(1, 2))
                 np.clip(values, 0, None, out=values)
         else:

@@ -61,7 +61,8 @@ class PSFKernel:
         offset = u.Quantity(offset, u.deg)
         binsz = float(u.Quantity(binsz, u.deg).to_value(u.deg))
         if max_radius is None:
-            radii = np.asarray(psf.containment_radius(CONTAINMENT, energy_true=e_true * u.TeV, offset=offset).to_value(u.deg))
+            radii = psf.containment_radius(CONTAINMENT, energy_true=e_true * u.TeV, offset=offset)
+            radii = np.asarray(radii.to_value(u.deg))
             radii = radii[np.isfinite(radii)]
             r = float(radii.max()) if radii.size else 0.5
         else:

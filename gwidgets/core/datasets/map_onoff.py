@@ -108,7 +108,8 @@ class MapDatasetOnOff(MapDataset):
                                f"'{dataset.name}' {dataset.counts.data.shape}")
         counts_off = np.clip(np.asarray(result.counts_off.data, float), 0, None)
         acceptance_off = np.clip(np.asarray(result.acceptance_off.data, float), 0, None)
-        return cls(result.counts, dataset.exposure.copy(), counts_off, result.acceptance, acceptance_off, psf=dataset.psf, edisp=dataset.edisp, mask_safe=result.mask_safe,
+        return cls(result.counts, dataset.exposure.copy(), counts_off, result.acceptance, acceptance_off,
+                   psf=dataset.psf, edisp=dataset.edisp, mask_safe=result.mask_safe,
                    mask_fit=dataset.mask_fit, name=dataset.name if name is None else name, livetime=dataset.livetime,
                    irf_weights=dataset.irf_weights, meta=dataset.meta)
 

@@ -223,7 +223,7 @@ class SpectrumDatasetOnOff(SpectrumDataset):
         return super().read(filename, name=name, format=format)
 
     def to_ogip(self) -> OGIPSpectrum:
-        """This dataset as an `~gwidgets.core.io.ogip.OGIPSpectrum` (what `write` writes)."""
+        """The dataset as an `~gwidgets.core.io.ogip.OGIPSpectrum` (what `write` writes)."""
         spec = super().to_ogip()
         spec.background = None
         spec.acceptance = self.acceptance
@@ -231,8 +231,10 @@ class SpectrumDatasetOnOff(SpectrumDataset):
         return spec
 
     def write(self, filename, overwrite: bool = False, format: str = "ogip"):
-        """Write ``format`` ``"ogip"`` / ``"ogip-sherpa"`` (``filename`` = PHA and ``*_bkg``, ``*_arf``,
-        ``*_rmf`` next to it) or ``"gadf"`` (one file, gammapy's default format).
+        """Write the dataset as ``format`` ``"ogip"``, ``"ogip-sherpa"`` or ``"gadf"``.
+
+        OGIP: ``filename`` = PHA and ``*_bkg``, ``*_arf``, ``*_rmf`` next to it; GADF: one file,
+        gammapy's default format.
         """
         return write_spectrum(self.to_ogip(), filename, format=format, overwrite=overwrite)
 

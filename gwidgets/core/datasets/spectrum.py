@@ -337,7 +337,10 @@ class SpectrumDataset:
                                    f"{'true ' if attr.endswith('true') else ''}energy grids")
 
     def _stack_common(self, other):
-        """Counts, exposure, edisp, livetime and masks (gammapy's ``MapDataset.stack``); ``other`` masked by its mask_safe."""
+        """Stack counts, exposure, edisp, livetime and masks (gammapy's ``MapDataset.stack``).
+
+        ``other`` is masked by its mask_safe.
+        """
         safe = other.mask_safe
         any_safe = bool(safe.any())
         self.counts = self.counts + other.counts * safe
@@ -399,7 +402,7 @@ class SpectrumDataset:
         return cls.from_ogip(read_spectrum(filename, name=name, format=format), name=name)
 
     def to_ogip(self) -> OGIPSpectrum:
-        """This dataset as an `~gwidgets.core.io.ogip.OGIPSpectrum` (what `write` writes)."""
+        """The dataset as an `~gwidgets.core.io.ogip.OGIPSpectrum` (what `write` writes)."""
         return OGIPSpectrum(name=self.name, counts=self.counts, energy_edges=self._energy_edges,
                             energy_edges_true=self._energy_edges_true, exposure=self.exposure,
                             livetime=self.livetime, mask_safe=np.broadcast_to(self.mask_safe, self.counts.shape),
@@ -420,7 +423,8 @@ class SpectrumDataset:
         e_lo, e_hi = self.energy_range
         return (f"{type(self).__name__}(name='{self.name}', counts={int(round(float(self.counts.sum())))}, "
                 f"n_bins={len(self.counts)}, fit bins={int(np.sum(self.mask))} [{e_lo:.3g}, {e_hi:.3g}] TeV, "
-                f"livetime={self.livetime:.4g} s, models={type(self._models).__name__ if self._models is not None else None})")
+                f"livetime={self.livetime:.4g} s, "
+                f"models={type(self._models).__name__ if self._models is not None else None})")
 
     def _repr_html_(self):
         return f"<p><b>{type(self).__name__}</b> '{self.name}'</p>" + self.info_table()._repr_html_()

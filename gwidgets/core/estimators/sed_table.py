@@ -50,8 +50,9 @@ _FITS_KEYS = {"source": "SOURCE", "n_sigma": "N_SIGMA", "n_sigma_ul": "N_SIG_UL"
 
 
 def reference_columns(model, e_min, e_max, e_ref=None) -> dict:
-    """``e_ref`` (default the log centre) and the reference model's dnde, flux, eflux, e2dnde per bin
-    (floats in TeV units).
+    """``e_ref`` and the reference model's dnde, flux, eflux, e2dnde per bin.
+
+    ``e_ref`` defaults to the log centre; floats in TeV units.
     """
     e_min, e_max = np.asarray(e_min, float), np.asarray(e_max, float)
     e_ref = np.sqrt(e_min * e_max) if e_ref is None else np.asarray(e_ref, float)
@@ -86,7 +87,8 @@ def likelihood_table(table: Table, sed_type: str, reference_model=None, where: s
     ref_<sed_type>`` with the reference model (default gammapy's: power law of
     index 2, 1e-12 cm-2 s-1 TeV-1 at 1 TeV).
 
-    >>> t = Table({"e_min": [1, 3] * u.TeV, "e_max": [3, 10] * u.TeV, "dnde": [2e-12, 1e-13] * u.Unit("cm-2 s-1 TeV-1")})
+    >>> t = Table({"e_min": [1, 3] * u.TeV, "e_max": [3, 10] * u.TeV,
+    ...            "dnde": [2e-12, 1e-13] * u.Unit("cm-2 s-1 TeV-1")})
     >>> np.round(likelihood_table(t, "dnde")["norm"].data, 4)
     array([6., 3.])
     """

@@ -121,7 +121,6 @@ class TSMapEstimator:
 def _fit_norms(n, b, m, n_iter):
     """Per pixel: norm maximising Σ n log μ − μ with μ = b + norm·m over the footprint (Newton, μ kept > 0)."""
     sum_m = m.sum(axis=(-2, -1))
-    excess = n.sum(axis=(-2, -1)) - b.sum(axis=(-2, -1))
     with np.errstate(invalid="ignore", divide="ignore"):
         # start: the least-squares-like guess Σ(n − b)m / Σ m²
         norm = ((n - b) * m).sum(axis=(-2, -1)) / (m * m).sum(axis=(-2, -1))

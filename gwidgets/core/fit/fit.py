@@ -79,7 +79,7 @@ def unique_names(params) -> list:
     """Parameter names made unique for the minimiser (repeated names get their model's name or an index)."""
     names = [p.name for p in params]
     out = []
-    for i, (p, n) in enumerate(zip(params, names)):
+    for i, n in enumerate(names):
         out.append(n if names.count(n) == 1 else f"{n}_{i}")
     return out
 

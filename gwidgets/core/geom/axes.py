@@ -399,4 +399,5 @@ class MapAxis:
 
     def __repr__(self):
         e = self._edges
-        return f"MapAxis(name='{self.name}', nbin={self.nbin}, {e[0]:.4g}–{e[-1]:.4g} {self.unit}, interp='{self.interp}')"
+        return (f"MapAxis(name='{self.name}', nbin={self.nbin}, {e[0]:.4g}–{e[-1]:.4g} {self.unit}, "
+                f"interp='{self.interp}')")

@@ -187,7 +187,8 @@ class Map:
         ys = slice(max(sy.start, 0), min(sy.stop, ny))
         xs = slice(max(sx.start, 0), min(sx.stop, nx))
         if ys.start < ys.stop and xs.start < xs.stop:
-            out[..., ys.start - sy.start : ys.stop - sy.start, xs.start - sx.start : xs.stop - sx.start] = self.data[..., ys, xs]
+            dy, dx = slice(ys.start - sy.start, ys.stop - sy.start), slice(xs.start - sx.start, xs.stop - sx.start)
+            out[..., dy, dx] = self.data[..., ys, xs]
         return Map(geom, out, self.unit, self.meta)
 
     def __array__(self, dtype=None, copy=None):
@@ -216,7 +217,8 @@ class Map:
                 lo, hi = ax._colnames()[1:]
                 header[f"AXCOLS{i}"] = f"{lo},{hi}"
                 header[f"INTERP{i}"] = ax.interp
-            header["WCSSHAPE"] = "(" + ",".join(str(n) for n in (*self.geom.npix, *(a.nbin for a in self.geom.axes))) + ")"
+            shape = (*self.geom.npix, *(a.nbin for a in self.geom.axes))
+            header["WCSSHAPE"] = "(" + ",".join(str(n) for n in shape) + ")"
             header["BANDSHDU"] = bands_name
         header["META"] = json.dumps({k: v for k, v in self.meta.items() if isinstance(v, (str, int, float, bool))})
         header["BUNIT"] = self.unit.to_string("fits") if self.unit != u.one else ""

@@ -392,7 +392,7 @@ class TableHDU(_HDU):
     @cached_property
     def _layout(self):
         h = self.header
-        names, formats, shapes, units, scales = [], [], [], {}, {}
+        names, units, scales = [], {}, {}
         offset = 0
         fields = {}
         for i in range(1, int(h.get("TFIELDS", 0)) + 1):
@@ -608,7 +608,8 @@ class TableHDU(_HDU):
                 t[name] = self.quantity(name) if self.unit(name) else self.column(name)
             except UnitError:
                 t[name] = self.column(name)
-        t.meta.update({k: v for k, v in self.header.items() if not k.startswith(("TTYPE", "TFORM", "TUNIT", "TDIM", "NAXIS"))})
+        column_keys = ("TTYPE", "TFORM", "TUNIT", "TDIM", "NAXIS")
+        t.meta.update({k: v for k, v in self.header.items() if not k.startswith(column_keys)})
         return t
 
 

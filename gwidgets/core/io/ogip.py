@@ -754,7 +754,8 @@ def write_ogip(spec: OGIPSpectrum, path, overwrite: bool = False, format: str = 
         raise OGIPError(f"Unknown OGIP format '{format}' (use 'ogip' or 'ogip-sherpa')")
     factor, unit = (1.0, "TeV") if format == "ogip" else (1.0 / _KEV_TO_TEV, "keV")
     files = ogip_filenames(path)
-    wanted = ["pha", "arf"] + (["bkg"] if spec.counts_off is not None else []) + (["rmf"] if spec.edisp is not None else [])
+    wanted = (["pha", "arf"] + (["bkg"] if spec.counts_off is not None else [])
+              + (["rmf"] if spec.edisp is not None else []))
     if not overwrite:
         for key in wanted:
             if files[key].exists():

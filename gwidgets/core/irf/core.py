@@ -124,7 +124,8 @@ class IRF:
             raise ValueError(f"{type(self).__name__} needs axes {list(self.required_axes)}, got {list(names)}")
         unit = u.Unit(unit) if unit is not None else self.default_unit
         if not _equivalent(unit, self.default_unit):
-            raise u.UnitConversionError(f"{type(self).__name__}: unit '{unit}' is not convertible to '{self.default_unit}'")
+            raise u.UnitConversionError(f"{type(self).__name__}: unit '{unit}' is not convertible to "
+                                        f"'{self.default_unit}'")
         data = np.asarray(data)
         if data.dtype.kind != "f":
             data = data.astype(float)

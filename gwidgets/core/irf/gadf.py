@@ -22,7 +22,8 @@ from ...errors import MissingColumnError, UnitError, UnsupportedFormatError
 from ..io.fits import parse_unit
 from .axes import AXIS_INTERP, AXIS_UNITS, IRFAxis, edges_from_nodes
 
-__all__ = ["AXIS_COLUMNS", "column_names", "find_column", "read_axis", "read_unit", "read_array", "header_meta", "make_table_hdu"]
+__all__ = ["AXIS_COLUMNS", "column_names", "find_column", "read_axis", "read_unit", "read_array", "header_meta",
+           "make_table_hdu"]
 
 #: GADF column stems of each axis, in order of preference (the first one is written)
 AXIS_COLUMNS = {

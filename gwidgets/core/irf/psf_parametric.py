@@ -58,7 +58,8 @@ class ParametricPSF(IRF):
             data = {name: data[name] for name in data.dtype.names}
         missing = set(self.parameters) - set(data)
         if missing:
-            raise ValueError(f"{type(self).__name__} needs parameters {sorted(self.parameters)}; missing {sorted(missing)}")
+            raise ValueError(f"{type(self).__name__} needs parameters {sorted(self.parameters)}; "
+                             f"missing {sorted(missing)}")
         shape = self.data.shape
         params = {}
         for name in self.parameters:

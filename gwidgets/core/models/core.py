@@ -532,7 +532,8 @@ class Model:
         return model
 
     def __repr__(self):
-        pars = ", ".join(f"{p.name}={p.value:.4g}{(' ' + str(p.unit)) if p.unit != u.one else ''}" for p in self.parameters)
+        pars = ", ".join(f"{p.name}={p.value:.4g}{(' ' + str(p.unit)) if p.unit != u.one else ''}"
+                         for p in self.parameters)
         return f"{type(self).__name__}({pars})"
 
     def _repr_html_(self):

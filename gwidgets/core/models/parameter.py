@@ -46,7 +46,8 @@ def _to_float(x, unit, what, name):
             q = u.Quantity(x)
             return float(q.to_value(unit)) if q.unit != u.one or unit == u.one else float(q.value)
         except (u.UnitConversionError, TypeError, ValueError) as exc:
-            raise ParameterError(f"Parameter '{name}': {what} {x!r} is not convertible to unit '{unit}' ({exc})") from None
+            raise ParameterError(f"Parameter '{name}': {what} {x!r} is not convertible to unit '{unit}' "
+                                 f"({exc})") from None
     try:
         return float(x)
     except (TypeError, ValueError):
@@ -308,7 +309,8 @@ class Parameter:
         while root.linked_to is not None:
             root = root.linked_to
         if root is self:
-            raise ParameterError(f"Cannot link parameter '{self.name}' to itself (directly or through a chain of links)")
+            raise ParameterError(f"Cannot link parameter '{self.name}' to itself "
+                                 "(directly or through a chain of links)")
         if root.unit != self.unit:
             if not u.Unit(root.unit).is_equivalent(self.unit):
                 raise ParameterError(f"Cannot link '{self.name}' [{self.unit}] to '{other.name}' [{other.unit}]")
@@ -473,7 +475,8 @@ class Parameters:
         if not matches:
             raise ParameterError(f"No parameter named '{key}' (have: {', '.join(self.names)})")
         if len(matches) > 1:
-            raise ParameterError(f"Parameter name '{key}' is ambiguous here ({len(matches)} parameters); index by position or model")
+            raise ParameterError(f"Parameter name '{key}' is ambiguous here ({len(matches)} parameters); "
+                                 "index by position or model")
         return matches[0]
 
     def index(self, key) -> int:

@@ -98,7 +98,8 @@ class TemplateSpatialModel(SpatialModel):
         v = ((1 - tx) * (1 - ty) * d[iy, ix] + tx * (1 - ty) * d[iy, ix1]
              + (1 - tx) * ty * d[iy1, ix] + tx * ty * d[iy1, ix1])
         out = exp_values(v)
-        outside = (np.floor(x + 0.5) < 0) | (np.floor(x + 0.5) >= nx) | (np.floor(y + 0.5) < 0) | (np.floor(y + 0.5) >= ny)
+        ix, iy = np.floor(x + 0.5), np.floor(y + 0.5)
+        outside = (ix < 0) | (ix >= nx) | (iy < 0) | (iy >= ny)
         return np.where(outside | ~np.isfinite(out), 0.0, np.clip(out, 0, None))
 
     @property
@@ -121,7 +122,8 @@ class TemplateSpatialModel(SpatialModel):
         if not path.exists():
             raise FileNotFoundGwError(filename, referenced_by="TemplateSpatialModel")
         with fits.open(path) as hdul:
-            hdu = next((h for h in hdul if getattr(h, "data", None) is not None and h.is_image and h.data.ndim >= 2), None)
+            hdu = next((h for h in hdul if getattr(h, "data", None) is not None and h.is_image and h.data.ndim >= 2),
+                       None)
             if hdu is None:
                 raise UnsupportedFormatError(f"No image HDU in '{filename}'", filename)
             data = np.asarray(hdu.data, dtype=float)

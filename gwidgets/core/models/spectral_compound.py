@@ -219,7 +219,8 @@ class ScaleSpectral(_Composite):
     def to_dict(self, full_output=False, links=None):
         links = links or {}
         return {"type": "ScaleSpectralModel", "model": self.model.to_dict(full_output, links),
-                "parameters": [parameter_to_dict(self._norm, self._own_defs[0], full_output, links.get(id(self._norm)))]}
+                "parameters": [parameter_to_dict(self._norm, self._own_defs[0], full_output,
+                                                 links.get(id(self._norm)))]}
 
     @classmethod
     def from_dict(cls, data):

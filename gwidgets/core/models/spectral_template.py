@@ -71,7 +71,8 @@ class TemplateSpectral(SpectralModel):
         energy = u.Quantity(energy)
         values = u.Quantity(values)
         if energy.ndim != 1 or energy.shape != values.shape or len(energy) < 1:
-            raise ParameterError(f"TemplateSpectral: energy {energy.shape} and values {values.shape} must be 1D of equal length")
+            raise ParameterError(f"TemplateSpectral: energy {energy.shape} and values {values.shape} "
+                                 "must be 1D of equal length")
         e_tev = energy.to_value("TeV")
         if np.any(np.diff(e_tev) <= 0):
             raise ParameterError("TemplateSpectral: energies must be strictly increasing")
@@ -79,7 +80,8 @@ class TemplateSpectral(SpectralModel):
         try:
             v = values.to_value(unit)
         except u.UnitConversionError:
-            raise ParameterError(f"TemplateSpectral: values unit '{values.unit}' is neither dN/dE nor dimensionless") from None
+            raise ParameterError(f"TemplateSpectral: values unit '{values.unit}' is neither dN/dE "
+                                 "nor dimensionless") from None
         self.energy, self.values, self.meta = energy, values, dict(meta or {})
         self._value_unit = unit
         self._log_e = np.log(e_tev)

@@ -453,7 +453,8 @@ class LightCurveTemplateTemporalModel(TemporalModel):
         if "TIME" not in names or "NORM" not in names:
             raise UnsupportedFormatError(f"'{filename}': a light-curve template needs TIME and NORM columns", filename)
         col = table[names["TIME"]]
-        unit = col.unit if col.unit is not None and u.Unit(col.unit).is_equivalent(u.d) else u.Unit(table.meta.get("TIMEUNIT", "d"))
+        has_time_unit = col.unit is not None and u.Unit(col.unit).is_equivalent(u.d)
+        unit = col.unit if has_time_unit else u.Unit(table.meta.get("TIMEUNIT", "d"))
         meta = table.meta
         if "MJDREFI" in meta:
             t_ref = Time(float(meta["MJDREFI"]), float(meta.get("MJDREFF", 0.0)), format="mjd",

@@ -68,7 +68,7 @@ def link_labels(paths: list[tuple[str, object]]) -> dict[int, str]:
     """``id(parameter) -> label`` for every parameter linked to another one in ``paths``."""
     path_of = {id(p): path for path, p in paths}
     labels = {}
-    for path, p in paths:
+    for _, p in paths:
         if p.linked_to is None:
             continue
         master = _root(p)
@@ -126,7 +126,8 @@ def components_from_dict(data: dict, base_path=None) -> tuple[list, list[tuple[s
     for label, paths in groups.items():
         if len(paths) == 1:
             raise ParameterError(f"Parameter '{paths[0]}' has link label '{label}', which no other parameter carries: "
-                                 "the link points nowhere (give the same label to the parameters to link, or remove it)")
+                                 "the link points nowhere "
+                                 "(give the same label to the parameters to link, or remove it)")
         lead = next((p for p in paths if label.endswith("@" + p)), paths[0])
         links += [(lead, p) for p in paths if p != lead]
     return models, links

@@ -1,4 +1,4 @@
-"""When does a 1D extraction scale the exposure by the PSF containment of the ON region?
+"""When a 1D extraction scales the exposure by the PSF containment of the ON region.
 
 ``containment_correction`` takes three values:
 
@@ -45,7 +45,8 @@ def resolve_mode(value):
     >>> resolve_mode("sometimes")
     Traceback (most recent call last):
     ...
-    gwidgets.core.reduction.containment.ContainmentCorrectionError: containment_correction must be 'auto', True or False, not 'sometimes'
+    gwidgets.core.reduction.containment.ContainmentCorrectionError: containment_correction must be 'auto',
+    True or False, not 'sometimes'
     """
     if isinstance(value, (bool, np.bool_)):
         return bool(value)

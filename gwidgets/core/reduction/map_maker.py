@@ -111,7 +111,8 @@ class MapMaker:
             raise MissingIRFError(obs.obs_id, "aeff", obs.available_hdus)
         pointing = obs.pointing_radec
         offset = self.offset_image(obs)
-        outside = offset > self.offset_max.to_value("deg") if self.offset_max is not None else np.zeros(offset.shape, bool)
+        outside = (offset > self.offset_max.to_value("deg") if self.offset_max is not None
+                   else np.zeros(offset.shape, bool))
         counts = Map.from_geom(self.geom).fill_events(obs.events)
         e_true = self.energy_axis_true.center
         exposure = aeff_on_pixels(obs.aeff, e_true, offset) * obs.livetime.to_value("s")

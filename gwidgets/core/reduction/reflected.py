@@ -123,13 +123,15 @@ class ReflectedRegionsFinder:
         cx = cy = (npix - 1) / 2.0  # the pointing position in 0-based pixels
 
         if pix.contains(PixCoord(cx, cy)):
-            return ReflectedRegionsResult([], wcs, "the pointing position lies inside the ON region: no reflected OFF regions possible")
+            return ReflectedRegionsResult([], wcs, "the pointing position lies inside the ON region: "
+                                                   "no reflected OFF regions possible")
         if self.size_method == "pixel":
             size = self._pixel_angular_size(pix, cx, cy)
         else:
             size = self._angular_size(pix, cx, cy)
         if not np.isfinite(size) or size >= np.pi:
-            return ReflectedRegionsResult([], wcs, "the ON region is too large for its offset: no reflected OFF regions possible")
+            return ReflectedRegionsResult([], wcs, "the ON region is too large for its offset: "
+                                                   "no reflected OFF regions possible")
         angle_min = size + self.min_distance
         angle_max = TWO_PI - angle_min - self.min_distance_input
         excluded = self._excluded_pixels(exclusion_mask, wcs)

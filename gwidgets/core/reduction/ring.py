@@ -11,9 +11,11 @@ normalised to a peak of 1, as gammapy's ``RingBackgroundMaker``):
 
 Examples
 --------
->>> keep = dataset.counts.geom.to_image().region_mask([CircleSkyRegion(crab, 0.3 * u.deg)], inside=False)  # doctest: +SKIP
->>> result = RingBackgroundMaker(r_in="0.5 deg", width="0.3 deg", exclusion_mask=keep).run(dataset)         # doctest: +SKIP
->>> result.excess.data.sum()                                                                                 # doctest: +SKIP
+>>> around_crab = [CircleSkyRegion(crab, 0.3 * u.deg)]                                     # doctest: +SKIP
+>>> keep = dataset.counts.geom.to_image().region_mask(around_crab, inside=False)          # doctest: +SKIP
+>>> maker = RingBackgroundMaker(r_in="0.5 deg", width="0.3 deg", exclusion_mask=keep)     # doctest: +SKIP
+>>> result = maker.run(dataset)                                                           # doctest: +SKIP
+>>> result.excess.data.sum()                                                              # doctest: +SKIP
 """
 from __future__ import annotations
 

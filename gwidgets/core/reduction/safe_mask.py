@@ -119,7 +119,8 @@ class SafeMaskMaker:
 
     def _aeff_max(self, extraction, observation):
         if observation is None or observation.aeff is None:
-            raise SafeMaskError(f"Safe-mask method 'aeff-max' needs the observation's effective area (obs {extraction.obs_id})")
+            raise SafeMaskError("Safe-mask method 'aeff-max' needs the observation's effective area "
+                                f"(obs {extraction.obs_id})")
         aeff = observation.aeff
         edges = aeff.axes["energy_true"].edges if hasattr(aeff, "axes") else extraction.energy_axis_true.edges
         values = aeff.evaluate(energy_true=edges, offset=extraction.offset).value

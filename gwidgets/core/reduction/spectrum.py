@@ -7,9 +7,11 @@ processes or Dask) so that memory stays flat.
 
 Examples
 --------
->>> extractor = SpectrumExtractor(CircleSkyRegion(crab, 0.11 * u.deg),
-...                               energy_axis=MapAxis.from_energy_bounds(0.01 * u.TeV, 100 * u.TeV, 80),
-...                               energy_axis_true=MapAxis.from_energy_bounds(0.01 * u.TeV, 100 * u.TeV, 80, name="energy_true"))  # doctest: +SKIP
+>>> extractor = SpectrumExtractor(
+...     CircleSkyRegion(crab, 0.11 * u.deg),
+...     energy_axis=MapAxis.from_energy_bounds(0.01 * u.TeV, 100 * u.TeV, 80),
+...     energy_axis_true=MapAxis.from_energy_bounds(0.01 * u.TeV, 100 * u.TeV, 80, name="energy_true"),
+... )                                                                    # doctest: +SKIP
 >>> results = extractor.run_many(observations, executor="processes")    # doctest: +SKIP
 """
 from __future__ import annotations
@@ -391,13 +393,16 @@ class SpectrumExtractor:
         return result
 
     def _off_regions(self, on_region, pointing) -> ReflectedRegionsResult:
-        """The finder's OFF regions, computed once per (ON region, pointing): runs of one wobble position
-        (e.g. 125 FACT runs at 2 pointings) share them. The finder and the exclusion mask are fixed.
+        """The finder's OFF regions, computed once per (ON region, pointing).
+
+        Runs of one wobble position (e.g. 125 FACT runs at 2 pointings) share them. The finder and
+        the exclusion mask are fixed.
         """
         if not hasattr(on_region, "center"):
             return self.finder.run(on_region, pointing, exclusion_mask=self.exclusion_mask)
         c, p = on_region.center.icrs, pointing.icrs
-        key = (float(c.ra.deg), float(c.dec.deg), float(u.Quantity(getattr(on_region, "radius", 0 * u.deg)).to_value("deg")),
+        radius = float(u.Quantity(getattr(on_region, "radius", 0 * u.deg)).to_value("deg"))
+        key = (float(c.ra.deg), float(c.dec.deg), radius,
                type(on_region).__name__, float(p.ra.deg), float(p.dec.deg))
         cache = self.__dict__.setdefault("_off_cache", {})
         found = cache.get(key)

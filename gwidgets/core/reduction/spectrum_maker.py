@@ -108,8 +108,9 @@ class SpectrumDatasets(Datasets):
 
     @property
     def notes(self) -> BatchNotes:
-        """The batch's notes, one line per distinct cause (``.lines()``): what was noted, and why observations
-        were left out.
+        """The batch's notes, one line per distinct cause (``.lines()``).
+
+        What was noted, and why observations were left out.
         """
         notes = BatchNotes()
         for r in self.records:
@@ -120,8 +121,9 @@ class SpectrumDatasets(Datasets):
         return notes
 
     def table(self) -> Table:
-        """One row per input observation: obs_id, object, n_on, n_off, n_off_regions, offset, livetime,
-        containment_correction, reason.
+        """One row per input observation.
+
+        Columns: obs_id, object, n_on, n_off, n_off_regions, offset, livetime, containment_correction, reason.
         """
         cols = ["obs_id", "object", "n_on", "n_off", "n_off_regions", "offset_deg", "livetime_s",
                 "containment_correction", "reason"]

@@ -66,7 +66,8 @@ def _weights(nodes, x):
 def _with_edges(edges, centers, values):
     """Extend node values (…, K) with the linear extrapolation to both axis edges, clipped at 0."""
     lo = values[..., :1] + (values[..., 1:2] - values[..., :1]) * (edges[0] - centers[0]) / (centers[1] - centers[0])
-    hi = values[..., -1:] + (values[..., -1:] - values[..., -2:-1]) * (edges[-1] - centers[-1]) / (centers[-1] - centers[-2])
+    hi = (values[..., -1:]
+          + (values[..., -1:] - values[..., -2:-1]) * (edges[-1] - centers[-1]) / (centers[-1] - centers[-2]))
     grid = np.concatenate([[edges[0]], centers, [edges[-1]]])
     return grid, np.clip(np.concatenate([lo, values, hi], axis=-1), 0.0, None)
 
@@ -152,8 +153,9 @@ class InstrumentSampler:
         return self._frac
 
     def _rows(self, source):
-        """Per source: E·dN/dE·A_eff on the (θ, ln E) grid (s-1 per unit ln E); its E-integral per θ,
-        over all true energies and for reconstructed energies in E_RECO_RANGE.
+        """Per source: E·dN/dE·A_eff on the (θ, ln E) grid (s-1 per unit ln E), and its E-integrals.
+
+        The E-integral per θ, over all true energies and for reconstructed energies in E_RECO_RANGE.
         """
         rows = self._source_rows.get(source.name)
         if rows is None:
@@ -165,8 +167,9 @@ class InstrumentSampler:
         return rows
 
     def rate(self, source, offset, reco_range=False):
-        """Expected rate (s-1, norm 1) of ``source`` photons at offset(s) ``offset`` (deg); with
-        ``reco_range`` only those reconstructed within E_RECO_RANGE.
+        """Expected rate (s-1, norm 1) of ``source`` photons at offset(s) ``offset`` (deg).
+
+        With ``reco_range``, only those reconstructed within E_RECO_RANGE.
         """
         return np.interp(offset, self.theta, self._rows(source)[2 if reco_range else 1], right=0.0)
 
@@ -186,7 +189,8 @@ class InstrumentSampler:
         t_norm = float(sum(source.time_integral(a, b) for a, b in run.gtis))
         scale = run.deadc * t_norm  # s of live time × mean norm
         if source.is_point:
-            n = rng.poisson(scale * float(self.rate(source, separation(run.ra_pnt, run.dec_pnt, source.ra, source.dec))))
+            offset = separation(run.ra_pnt, run.dec_pnt, source.ra, source.dec)
+            n = rng.poisson(scale * float(self.rate(source, offset)))
             ra, dec = source.sample_directions(rng, n)
         else:  # thinning: candidates at the maximum rate, kept with probability rate(θ)/max
             r_max = float(integral.max())

@@ -55,8 +55,10 @@ def file_name(obs_id: int) -> str:
 
 
 def simulate_run_events(sampler, sources, run, seed):
-    """All events of one run (dict of arrays, reco-energy range applied) and the expected counts per component:
-    (in the reconstructed-energy range, i.e. in the file; for sources also over all true energies).
+    """All events of one run (dict of arrays, reco-energy range applied) and the expected counts per component.
+
+    Expected counts are in the reconstructed-energy range, i.e. in the file; for sources also over all
+    true energies.
     """
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1, run.index)))
     parts, expected, expected_true = [], {}, {}

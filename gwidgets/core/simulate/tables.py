@@ -184,9 +184,8 @@ class IRFTable:
         """Values at broadcast coordinates (energies in TeV, angles in deg)."""
         arrays = np.broadcast_arrays(*[np.asarray(coords[n], dtype=float) for n in self.names])
         outside = np.zeros(arrays[0].shape, dtype=bool)
-        corners = [(0, 1.0)]
         index = []
-        for axis, (name, x) in enumerate(zip(self.names, arrays)):
+        for name, x in zip(self.names, arrays):
             edges, nodes = self.edges[name], self.nodes[name]
             outside |= (x < edges[0]) | (x > edges[-1])
             t = np.log(x) if name.startswith("energy") else x
@@ -207,8 +206,9 @@ class IRFTable:
 
 
 def read_tables(hdus) -> dict:
-    """``{"aeff", "edisp", "psf", "bkg"}`` → `IRFTable`, read back from the serialised HDUs
-    (exactly the float32 values that go into the files).
+    """``{"aeff", "edisp", "psf", "bkg"}`` → `IRFTable`, read back from the serialised HDUs.
+
+    These are exactly the float32 values that go into the files.
     """
     buf = io.BytesIO()
     fits.HDUList([fits.PrimaryHDU(), *[h.copy() for h in hdus]]).writeto(buf)

@@ -41,7 +41,8 @@ def _spectral_model(spec, amplitude_factor=1.0):
     from ..models import LogParabola, PowerLaw
 
     if spec["type"] == "PowerLaw":
-        return PowerLaw(amplitude=spec["amplitude"] * amplitude_factor, reference=spec["reference"], index=spec["index"])
+        return PowerLaw(amplitude=spec["amplitude"] * amplitude_factor, reference=spec["reference"],
+                        index=spec["index"])
     return LogParabola(amplitude=spec["amplitude"] * amplitude_factor, reference=spec["reference"],
                        alpha=spec["alpha"], beta=spec["beta"])
 
@@ -104,8 +105,10 @@ def _source_entry(s, components):
 
 
 def truth_dict(sources, runs, expected, seed, background_rate) -> dict:
-    """The truth document. ``expected[obs_id]`` is a pair of dicts of expected counts per component:
-    in the reconstructed-energy range, and (sources only) over all true energies.
+    """The truth document.
+
+    ``expected[obs_id]`` is a pair of dicts of expected counts per component: in the
+    reconstructed-energy range, and (sources only) over all true energies.
     """
     components, names = _components(sources)
     return {
