@@ -233,7 +233,8 @@ def start_when(when: str = "auto") -> str:
     """``"now"`` or ``"shown"``: when the first look starts.
 
     ``"auto"`` waits for the page only in a Voilà kernel that a visitor's request started
-    (``VOILA_PREHEAT=False``: the page is loading while the kernel computes); a pre-heated Voilà kernel, a notebook or a script start at once (nobody is waiting yet).
+    (``VOILA_PREHEAT=False``: the page is loading while the kernel computes); a pre-heated Voilà kernel,
+    a notebook or a script start at once (nobody is waiting yet).
     """
     if when not in ("auto", "now", "shown"):
         from ..errors import GwidgetsError
