@@ -5,8 +5,8 @@ Uses `gwidgets.core.estimators.FluxPointsEstimator` (imported lazily: a clear
 """
 from __future__ import annotations
 
-from .base import require
 from ._estimator import UL_SELECTION, build, default_source
+from .base import require
 from .datasets import energy_axis
 
 __all__ = []

@@ -15,8 +15,8 @@ import numpy as np
 from astropy.time import Time
 
 from ...config import ConfigError
-from .base import require
 from ._estimator import UL_SELECTION, build, default_source
+from .base import require
 from .datasets import energy_axis
 
 __all__ = ["time_intervals"]
