@@ -102,7 +102,7 @@ class ConfigMixin(HasTraits):
         """Apply a `~gwidgets.core.analysis.export.SessionState`; on error the session is left unchanged."""
         from ..core.analysis.export import apply_state, store_dir
 
-        if "datasets" in self.graph and self.graph._node("datasets").compute is None:
+        if "datasets" in self.graph and self.graph.is_input("datasets"):
             raise GwidgetsError("This session was made from datasets: a config cannot be loaded into it "
                                 "(make a session over the config's data store)")
         store = self.store
