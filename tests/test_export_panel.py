@@ -140,3 +140,18 @@ def test_exported_script_gives_the_same_fit(edited, tmp_path):
     finally:
         for p, v in zip(edited.models.parameters, start):
             p.value = v
+
+
+def test_a_config_is_not_loaded_into_a_session_made_from_datasets(edited, tmp_path):
+    from gwidgets.core.datasets import Datasets, SpectrumDatasetOnOff
+
+    path = tmp_path / "crab.yaml"
+    edited.export_config().write(path)
+    ds = SpectrumDatasetOnOff(counts=[5.0, 3.0], exposure=[1e9, 1e9], energy_edges=[1.0, 2.0, 4.0],
+                              counts_off=[10.0, 8.0], acceptance_off=5.0, name="d")
+    s = AnalysisSession.from_datasets(Datasets([ds]), background=False)
+    panel = ExportPanel(s, filename=str(path))
+    panel.load_config_button.click()
+    assert "made from datasets" in s.error and "made from datasets" in panel.banner.value
+    assert s.datasets.names == ["d"] and s.store is None
+    s.close()

@@ -99,13 +99,12 @@ def test_parameter_change_recomputes_residuals_only(hess_session):
     s.select([23523, 23526])
     s.set_on_region(CircleSkyRegion(CRAB, 0.11 * u.deg))
     res0 = s.residuals()
-    nodes = s.graph._nodes
-    counts = {n: nodes[n].n_computed for n in ("spectra", "datasets", "observations")}
+    counts = {n: s.graph.n_computed(n) for n in ("spectra", "datasets", "observations")}
     s.models["crab"].spectral_model.alpha.value = 2.8
     assert s.graph.is_stale("predictions") and not s.graph.is_stale("datasets")
     res1 = s.residuals()
     npred = s.npred()
-    assert {n: nodes[n].n_computed for n in counts} == counts  # nothing re-reduced
+    assert {n: s.graph.n_computed(n) for n in counts} == counts  # nothing re-reduced
     for d in s.datasets:  # the core dataset's own residuals / npred at the same parameters
         np.testing.assert_allclose(res1[d.name], d.residuals(), rtol=1e-10, equal_nan=True)
         np.testing.assert_allclose(npred[d.name], d.npred(), rtol=1e-10)

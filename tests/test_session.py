@@ -29,7 +29,10 @@ def test_graph_recomputes_only_what_changed():
     g.set("b", 20)
     assert g.is_stale("sum") and not g.is_stale("a2")
     assert g.get("sum") == 22
-    assert g._nodes["a2"].n_computed == 1 and g._nodes["sum"].n_computed == 2
+    assert g.n_computed("a2") == 1 and g.n_computed("sum") == 2
+    assert g.is_input("b") and not g.is_input("sum") and g.n_computed("b") == 0
+    with pytest.raises(GwidgetsError, match="Unknown node 'nope'"):
+        g.is_input("nope")
     g.add_derived("bad", ["a"], lambda a: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         g.get("bad")
@@ -77,11 +80,11 @@ def test_session_counts_map_matches_direct_fill(hess_store):
     np.testing.assert_array_equal(counts.data, direct.data)
     assert s.counts_map is counts
     # moving the ON region re-centres the map; selection-derived observations are reused
-    n_obs = s.graph._nodes["observations"].n_computed
+    n_obs = s.graph.n_computed("observations")
     s.set_on_region(CircleSkyRegion(SkyCoord(83.9, 22.0, unit="deg"), 0.11 * u.deg))
     assert s.graph.is_stale("counts_map") and not s.graph.is_stale("observations")
     s.compute("counts_map")
-    assert s.graph._nodes["observations"].n_computed == n_obs
+    assert s.graph.n_computed("observations") == n_obs
 
 
 def test_session_background_and_errors(hess_store):
@@ -162,12 +165,12 @@ def test_moving_the_on_region_re_extracts_spectra_only(hess_store):
     spectra = s.compute("spectra")
     assert [r.obs_id for r in spectra] == [23523, 23526] and all(r.ok for r in spectra)
     n_on = sum(r.n_on for r in spectra)
-    counts_runs = s.graph._nodes["counts_map"].n_computed
+    counts_runs = s.graph.n_computed("counts_map")
     s.set_on_region(CircleSkyRegion(SkyCoord(83.633, 22.3, unit="deg"), 0.11 * u.deg))
     moved = s.compute("spectra")
     assert sum(r.n_on for r in moved) < n_on  # off the Crab: fewer ON counts
-    assert s.graph._nodes["counts_map"].n_computed == counts_runs  # the sky map was not recomputed
-    assert s.graph._nodes["observations"].n_computed == 1
+    assert s.graph.n_computed("counts_map") == counts_runs  # the sky map was not recomputed
+    assert s.graph.n_computed("observations") == 1
 
 
 def test_traits_passed_to_the_constructor_are_applied(hess_store):

@@ -55,7 +55,6 @@ class Graph:
     def __init__(self):
         self._nodes: dict[str, Node] = {}
         self._lock = threading.RLock()
-        self._listeners: list[Callable[[str], None]] = []
 
     # ------------------------------------------------------------- building
     def add_input(self, name: str, value=None):
@@ -68,14 +67,6 @@ class Graph:
             raise GwidgetsError(f"Node '{name}' depends on unknown node(s) {missing}")
         self._nodes[name] = Node(name, tuple(inputs), compute, heavy, pass_token=pass_token)
 
-    def observe(self, callback: Callable[[str], None]):
-        """``callback(name)`` after an input changes or a derived value is (re)computed."""
-        self._listeners.append(callback)
-
-    def _notify(self, name):
-        for cb in list(self._listeners):
-            cb(name)
-
     # --------------------------------------------------------------- inputs
     def set(self, name: str, value):
         node = self._node(name)
@@ -84,14 +75,12 @@ class Graph:
         with self._lock:
             node.value = value
             node.version += 1
-        self._notify(name)
 
     def touch(self, name: str):
         """Mark an input as changed in place (e.g. a model parameter moved)."""
         node = self._node(name)
         with self._lock:
             node.version += 1
-        self._notify(name)
 
     # -------------------------------------------------------------- reading
     def _node(self, name) -> Node:
@@ -99,6 +88,14 @@ class Graph:
             return self._nodes[name]
         except KeyError:
             raise GwidgetsError(f"Unknown node '{name}'") from None
+
+    def is_input(self, name: str) -> bool:
+        """True if ``name`` is an input node (set by `set`, never computed)."""
+        return self._node(name).compute is None
+
+    def n_computed(self, name: str) -> int:
+        """How many times the derived node ``name`` was computed and cached (0 for an input)."""
+        return self._node(name).n_computed
 
     def version(self, name: str) -> int:
         """An input's version; for a derived node, a tuple of its inputs' versions."""
@@ -151,11 +148,6 @@ class Graph:
             raise
         return self._store(name, key, value)
 
-    def compute_args(self, name: str, token=None):
-        """(key, args) needed to compute ``name`` now (its inputs computed if needed)."""
-        node = self._node(name)
-        return self.key(name), [self.get(i, token) for i in node.inputs]
-
     def _store(self, name, key, value):
         node = self._node(name)
         with self._lock:
@@ -165,14 +157,7 @@ class Graph:
             node.key = key
             node.error = None
             node.n_computed += 1
-        self._notify(name)
         return value
-
-    def store_result(self, name: str, key: tuple, value) -> bool:
-        """Store a value computed elsewhere (a worker) if ``key`` is still current."""
-        current = self.key(name) == key
-        self._store(name, key, value)
-        return current
 
     def __contains__(self, name):
         return name in self._nodes

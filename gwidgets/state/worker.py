@@ -94,10 +94,6 @@ class Worker:
         for job in jobs:
             job.cancel()
 
-    def running(self) -> list[str]:
-        with self._lock:
-            return [k for k, j in self._latest.items() if not j.done()]
-
     def wait(self, timeout: float | None = None):
         """Block until all submitted jobs are finished (tests, scripts)."""
         with self._lock:
