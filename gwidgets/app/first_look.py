@@ -162,7 +162,7 @@ def on_radius(store, obs_ids, target: SkyCoord) -> tuple[u.Quantity, str]:
     k = int(np.argsort(offsets)[len(offsets) // 2])
     try:
         psf = store.obs(int(rows["OBS_ID"][k])).psf
-    except Exception:  # noqa: BLE001 - an unreadable PSF: the default radius
+    except Exception:  # an unreadable PSF: the default radius
         psf = None
     if psf is None:
         return DEFAULT_RADIUS, "default"

@@ -116,7 +116,7 @@ class ProductsMixin(HasTraits):
         except GwidgetsError as exc:
             self.error = str(exc)
             self.status = f"{what} failed"
-        except Exception as exc:  # noqa: BLE001 - shown in the page, never lost in a thread
+        except Exception as exc:  # shown in the page, never lost in a thread
             self.error = f"Computing the {what} failed: {type(exc).__name__}: {exc}"
             self.status = f"{what} failed"
         finally:

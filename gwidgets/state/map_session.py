@@ -494,7 +494,7 @@ class MapSession(HasTraits):
         except GwidgetsError as exc:
             self.error = str(exc)
             self.status = "fit failed"
-        except Exception as exc:  # noqa: BLE001 - shown in the page, never lost in a thread
+        except Exception as exc:  # shown in the page, never lost in a thread
             self.error = f"Fit failed: {type(exc).__name__}: {exc}"
             self.status = "fit failed"
         finally:

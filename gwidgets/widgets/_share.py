@@ -54,7 +54,7 @@ def _is_default(obj) -> bool:
         try:
             if getattr(obj, name) != obj.trait_defaults(name):
                 return False
-        except Exception:  # noqa: BLE001 - a trait without a comparable default: keep the object as it is
+        except Exception:  # a trait without a comparable default: keep the object as it is
             return False
     return True
 

@@ -244,7 +244,7 @@ class SessionView(w.VBox):
             session.status = busy
         try:
             yield
-        except Exception as exc:  # noqa: BLE001 - shown in the page; the user's work stays as it was
+        except Exception as exc:  # shown in the page; the user's work stays as it was
             self.last_traceback = traceback.format_exc()
             self.report(error_message(exc, what))
         else:

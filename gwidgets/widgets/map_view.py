@@ -232,7 +232,7 @@ class MapView(SessionView):
         else:
             try:
                 images = s.images()
-            except Exception as exc:  # noqa: BLE001 - shown in the page
+            except Exception as exc:  # shown in the page
                 self.report(f"Cannot compute the maps: {type(exc).__name__}: {exc}")
                 return
         self._draw_image(images)

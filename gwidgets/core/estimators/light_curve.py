@@ -83,7 +83,7 @@ def _intervals(time_intervals):
     for i, pair in enumerate(time_intervals):
         try:
             start, stop = Time(pair[0]), Time(pair[1])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise EstimatorError(f"time_intervals[{i}] must be a (start, stop) pair of astropy Times: {exc}") from None
         if not stop > start:
             raise EstimatorError(f"time_intervals[{i}]: stop {stop.iso} is not after start {start.iso}")

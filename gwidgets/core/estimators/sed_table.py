@@ -273,7 +273,7 @@ class FluxPoints:
         fmt = cls._format(path, format)
         try:
             table = Table.read(str(path), format=fmt)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise DataFileError(f"Cannot read flux points from '{path}': {exc}", path) from exc
         inverse = {v: k for k, v in _FITS_KEYS.items()}
         table.meta = {inverse.get(k, k): v for k, v in table.meta.items()}

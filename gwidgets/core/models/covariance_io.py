@@ -65,7 +65,7 @@ def read_covariance(path) -> tuple[list[str], np.ndarray]:
         names = [str(n).strip() for n in table["Parameters"]]
         table.remove_column("Parameters")
         matrix = np.array([[float(v) for v in row] for row in table], dtype=float)
-    except Exception as exc:  # noqa: BLE001 - any parse failure names the file
+    except Exception as exc:  # any parse failure names the file
         raise DataFileError(f"Cannot read the covariance file '{path}': {exc}", path) from None
     if matrix.shape != (len(names), len(names)):
         raise DataFileError(f"Covariance file '{path}': {len(names)} parameters but a {matrix.shape} matrix", path)

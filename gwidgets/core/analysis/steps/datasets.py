@@ -135,7 +135,7 @@ def _time_range(obs, start, stop) -> dict:
     try:
         gti = obs.gti
         return {"time_start": Time(gti.time_start.min()), "time_stop": Time(gti.time_stop.max())}
-    except Exception:  # noqa: BLE001 - no GTI HDU: the observation's TSTART/TSTOP
+    except Exception:  # no GTI HDU: the observation's TSTART/TSTOP
         return {"time_start": start, "time_stop": stop}
 
 
