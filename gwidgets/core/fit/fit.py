@@ -182,7 +182,7 @@ class Fit:
                               self.throttle if throttle is None else throttle, token, self.store_trace)
         try:
             start = datasets.stat_sum()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise FitError(f"The fit statistic cannot be computed at the start values: "
                            f"{type(exc).__name__}: {exc}") from exc
         if not math.isfinite(start):
@@ -195,7 +195,7 @@ class Fit:
             minuit.migrad(ncall=self.maxfev)
         except StopFit as exc:
             cancelled, error = True, str(exc)
-        except Exception as exc:  # noqa: BLE001 - a model raising must not crash the caller
+        except Exception as exc:  # a model raising must not crash the caller
             error = f"{type(exc).__name__}: {exc}"
         if cancelled:
             if objective.best_factors is not None:
@@ -216,7 +216,7 @@ class Fit:
                     objective.set_factors(objective.best_factors)
         try:
             total = datasets.stat_sum()
-        except Exception:  # noqa: BLE001 - the model failed; the message says so already
+        except Exception:  # the model failed; the message says so already
             total = math.nan
         try:
             objective.report(total, final=True)
@@ -267,7 +267,7 @@ class Fit:
             fmin = minuit.fmin
             ok = (fmin is None or not fmin.hesse_failed) and bool(np.all(np.isfinite(factor_cov)))
             message = "Hesse terminated successfully." if ok else "Hesse failed."
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             factor_cov = np.full((len(free), len(free)), np.nan)
             ok, message = False, f"Hesse failed: {type(exc).__name__}: {exc}"
         # HESSE evaluates around the point: put the parameters back exactly where they were

@@ -89,7 +89,7 @@ def confidence(fit, datasets, parameter, sigma=1.0) -> dict:
             out = {"errp": err.upper * par.scale, "errn": -err.lower * par.scale, "success": bool(err.is_valid),
                    "message": "MINOS terminated successfully." if err.is_valid else "MINOS result is invalid.",
                    "nfev": int(err.nfcn)}
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             out = {"errp": np.nan, "errn": np.nan, "success": False, "message": f"MINOS failed: {exc}", "nfev": 0}
     finally:
         params.restore(snapshot)
@@ -120,7 +120,7 @@ def stat_contour(fit, datasets, x, y, numpoints=10, sigma=1.0) -> dict:
         try:
             points = np.asarray(minuit.mncontour(nx, ny, cl=chi2(2).cdf(sigma ** 2), size=int(numpoints)))
             ok, message = bool(np.all(np.isfinite(points))), "MINOS contour computed."
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             points, ok, message = np.full((0, 2), np.nan), False, f"MINOS contour failed: {exc}"
         out = {px.name: points[:, 0] * px.scale, py.name: points[:, 1] * py.scale, "success": ok,
                "message": message}
