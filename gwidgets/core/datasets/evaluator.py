@@ -307,12 +307,6 @@ class JointEvaluator:
         """Predicted signal in the global layout (see class doc); the last entry is the WStat sum."""
         return self._fold() / self.colscale
 
-    def npred_signal_of(self, dataset) -> np.ndarray:
-        """Predicted signal in the active bins of ``dataset`` (NaN for WStat bins without ON counts)."""
-        s = self.npred_signal()
-        pos = self.position[id(dataset)]
-        return np.where(pos >= 0, s[np.maximum(pos, 0)], np.nan)
-
     def _background(self):
         bkg = self.c_bkg0
         if self.background_terms:
@@ -403,7 +397,3 @@ class JointEvaluator:
                 stat = float(self._exact())
         self._key, self._stat = key, stat
         return stat
-
-    def invalidate(self):
-        """Forget the cached statistic (e.g. after changing a model's non-parameter data in place)."""
-        self._key = None
