@@ -67,7 +67,6 @@ def test_background_exact_integration_against_a_fine_grid(stores):
     bin, log-log rule between points: the IRF interpolates log values linearly in log E, so a fine grid converges);
     gammapy's edge-only rule ("edges") misses the curvature inside wide bins by up to several % per bin."""
     from gwidgets.errors import GwidgetsError
-    from gwidgets.core.reduction.map_maker import fov_coordinates
 
     obs = DataStore.from_dir(stores["hess-dr1"]).get_observations([23523])[0]
     edges = np.geomspace(0.5, 50, 5)  # 2 bins per decade: wide bins
@@ -75,8 +74,10 @@ def test_background_exact_integration_against_a_fine_grid(stores):
     e_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 200 * u.TeV, 4, name="energy_true")
     exact = MapMaker(geom, e_true).run(obs).background.data
     edge_only = MapMaker(geom, e_true, bkg_integration="edges").run(obs).background.data
-    # reference: the IRF evaluated on 40 sub-bins per bin at each pixel's FoV coordinates
-    lon, lat = fov_coordinates(geom.pixel_centers(), obs.pointing_radec)
+    # reference: the IRF evaluated on 40 sub-bins per bin at each pixel's FoV coordinates (astropy's
+    # RADEC-aligned offset frame of the pointing, as gammapy evaluates BKG_3D IRFs)
+    off = geom.pixel_centers().transform_to(obs.pointing_radec.icrs.skyoffset_frame())
+    lon, lat = off.lon.wrap_at(180 * u.deg).deg, off.lat.deg
     fine = np.geomspace(edges[0], edges[-1], 40 * (len(edges) - 1) + 1)
     rate = obs.bkg.evaluate(energy=fine[:, None, None] * u.TeV, fov_lon=lon[None] * u.deg, fov_lat=lat[None] * u.deg,
                             limit_extrapolation=True).to_value("s-1 TeV-1 sr-1")

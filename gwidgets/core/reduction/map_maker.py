@@ -20,14 +20,13 @@ from dataclasses import dataclass, field
 
 import astropy.units as u
 import numpy as np
-from astropy.coordinates import SkyCoord
 
 from ...errors import GwidgetsError, MissingIRFError
 from ..executor import get_executor
 from ..geom import Map, MapAxis, WcsGeom
 from .map_irf_eval import aeff_on_pixels, bkg_rate_limited, fov_lonlat, integrate_loglog, unit_vectors
 
-__all__ = ["MapCubes", "MapMaker", "fov_coordinates", "integrate_loglog_edges", "stack_cubes", "BKG_ENERGY_GRIDS"]
+__all__ = ["MapCubes", "MapMaker", "integrate_loglog_edges", "stack_cubes", "BKG_ENERGY_GRIDS"]
 
 
 def _edges_and_nodes(edges_mev, bkg) -> np.ndarray:
@@ -42,12 +41,6 @@ BKG_ENERGY_GRIDS = {
     "exact": _edges_and_nodes,
     "edges": lambda edges_mev, bkg: edges_mev,
 }
-
-
-def fov_coordinates(coords: SkyCoord, pointing: SkyCoord):
-    """(fov_lon, fov_lat) in deg in the RADEC-aligned FoV frame, as gammapy evaluates BKG_3D IRFs."""
-    off = coords.transform_to(pointing.icrs.skyoffset_frame())
-    return off.lon.wrap_at(180 * u.deg).deg, off.lat.deg
 
 
 def integrate_loglog_edges(values, edges, axis=0):
