@@ -478,7 +478,7 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
     def stop_fit(self):
         """Cancel a running fit; the parameters stay at the best point found so far."""
         self.worker.cancel("fit")
-        token = getattr(self, "_fit_token", None)
+        token = self._fit_token
         if token is not None:
             token.cancel()
 
