@@ -114,8 +114,10 @@ def _dummy(analysis, folder=None):
 def _registries():
     """(registry, name already in it, another object): one per kind of registry in gwidgets."""
     from gwidgets.core.analysis import PLOTS, STEPS, WRITERS, Plot, Step
+    from gwidgets.core.io.spectrum_formats import SPECTRUM_READERS, SPECTRUM_WRITERS
     from gwidgets.core.irf import IRF_REGISTRY, PSFKing
     from gwidgets.core.models import KIND_REGISTRY, GaussianSpectral
+    from gwidgets.core.models.spectral_errors import PROPAGATIONS
     from gwidgets.state.estimator_jobs import PRODUCTS
 
     return {
@@ -125,11 +127,15 @@ def _registries():
         "plot": (PLOTS, "spectrum", Plot("tests:_dummy", applies=bool)),
         "product writer": (WRITERS, "models", _dummy),
         "session product": (PRODUCTS, "profile", ("x_result", "x")),
+        "error propagation method": (PROPAGATIONS, "sample", _dummy),
+        "spectrum reader": (SPECTRUM_READERS, "gadf", _dummy),
+        "spectrum writer": (SPECTRUM_WRITERS, "ogip", _dummy),
     }
 
 
 @pytest.mark.parametrize("kind", ["spectral model", "IRF class", "analysis step", "plot", "product writer",
-                                  "session product"])
+                                  "session product", "error propagation method", "spectrum reader",
+                                  "spectrum writer"])
 def test_every_registry_refuses_a_second_entry_under_a_taken_name(kind):
     registry, name, other = _registries()[kind]
     before = registry[name]

@@ -23,6 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...errors import DataFileError, NotFITSError, UnsupportedFormatError
+from ..registry import Registry
 from .fits import FitsFile
 from .gadf_spectrum import is_gadf_spectrum, read_gadf_spectrum, write_gadf_spectrum
 from .ogip import OGIPSpectrum, read_ogip, write_ogip
@@ -31,14 +32,17 @@ __all__ = ["SPECTRUM_READERS", "SPECTRUM_WRITERS", "spectrum_file_kind", "find_s
            "read_spectrum", "write_spectrum"]
 
 #: format -> reader(path, name=None) -> OGIPSpectrum
-SPECTRUM_READERS = {"ogip": read_ogip, "ogip-sherpa": read_ogip, "gadf": read_gadf_spectrum}
+SPECTRUM_READERS = Registry("spectrum reader")
+SPECTRUM_READERS.add("ogip", read_ogip)
+SPECTRUM_READERS.add("ogip-sherpa", read_ogip)
+SPECTRUM_READERS.add("gadf", read_gadf_spectrum)
 
 #: format -> writer(spec, path, overwrite) -> written path(s)
-SPECTRUM_WRITERS = {
-    "ogip": lambda spec, path, overwrite: write_ogip(spec, path, overwrite=overwrite, format="ogip"),
-    "ogip-sherpa": lambda spec, path, overwrite: write_ogip(spec, path, overwrite=overwrite, format="ogip-sherpa"),
-    "gadf": lambda spec, path, overwrite: write_gadf_spectrum(spec, path, overwrite=overwrite),
-}
+SPECTRUM_WRITERS = Registry("spectrum writer")
+SPECTRUM_WRITERS.add("ogip", lambda spec, path, overwrite: write_ogip(spec, path, overwrite=overwrite, format="ogip"))
+SPECTRUM_WRITERS.add("ogip-sherpa",
+                     lambda spec, path, overwrite: write_ogip(spec, path, overwrite=overwrite, format="ogip-sherpa"))
+SPECTRUM_WRITERS.add("gadf", lambda spec, path, overwrite: write_gadf_spectrum(spec, path, overwrite=overwrite))
 
 # kind of a file -> format that reads it as a spectrum
 _KIND_FORMAT = {"pha": "ogip", "gadf": "gadf"}
