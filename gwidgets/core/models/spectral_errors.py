@@ -34,13 +34,14 @@ import math
 
 import numpy as np
 
+from ..registry import Registry
 from .parameter import ParameterError
 
 __all__ = ["PROPAGATIONS", "register_propagation", "covariance_matrix", "attach_covariance", "propagate",
            "model_components", "draw_parameters", "evaluate_with_values"]
 
 #: method name -> function(model, fn, cov, **options) -> array (3, ...)
-PROPAGATIONS: dict = {}
+PROPAGATIONS = Registry("error propagation method")
 
 #: attributes holding sub-models (sky model components, compound / scaled spectral models)
 CHILD_ATTRIBUTES = ("spectral_model", "spatial_model", "temporal_model", "model1", "model2", "model")
@@ -50,7 +51,7 @@ def register_propagation(name):
     """Decorator: register an error-propagation method under ``name``."""
 
     def deco(func):
-        PROPAGATIONS[name] = func
+        PROPAGATIONS.add(name, func)
         return func
 
     return deco
