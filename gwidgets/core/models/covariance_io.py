@@ -31,19 +31,45 @@ __all__ = ["NamedCovariance", "covariance_filename", "read_covariance", "write_c
 
 
 class NamedCovariance(np.ndarray):
-    """A covariance matrix with the ``names`` of its parameters (what ``covariance_matrix`` matches)."""
+    """A covariance matrix with the ``names`` of its parameters (what ``covariance_matrix`` matches).
+
+    Parameters
+    ----------
+    matrix : array-like
+        The n × n matrix.
+    names : list of str
+        Parameter names of its rows and columns.
+    """
 
     def __new__(cls, matrix, names):
+        """Build the array (a float view of ``matrix``) and set ``names``."""
         obj = np.asarray(matrix, dtype=float).view(cls)
         obj.names = list(names)
         return obj
 
     def __array_finalize__(self, obj):
+        """Carry ``names`` over to views and results of NumPy operations."""
         self.names = getattr(obj, "names", None)
 
 
 def covariance_filename(yaml_path) -> Path:
-    """Gammapy's name of the covariance file of ``yaml_path``: ``<stem>_covariance.dat`` beside it."""
+    """Gammapy's name of the covariance file of ``yaml_path``: ``<stem>_covariance.dat`` beside it.
+
+    Parameters
+    ----------
+    yaml_path : str or Path
+        The model YAML file.
+
+    Returns
+    -------
+    Path
+        The covariance file.
+
+    Examples
+    --------
+    >>> covariance_filename("out/crab.yaml").name
+    'crab_covariance.dat'
+    """
     yaml_path = Path(yaml_path)
     return yaml_path.with_name(f"{yaml_path.stem}_covariance.dat")
 
@@ -54,7 +80,27 @@ def _beta_factor(model) -> float:
 
 
 def read_covariance(path) -> tuple[list[str], np.ndarray]:
-    """(parameter paths, matrix) of a gammapy covariance file."""
+    """(parameter paths, matrix) of a gammapy covariance file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The covariance file.
+
+    Returns
+    -------
+    names : list of str
+        Parameter paths (``<model>.<component>.<parameter>``).
+    matrix : numpy.ndarray
+        The covariance, ``(len(names), len(names))``.
+
+    Raises
+    ------
+    ~gwidgets.errors.FileNotFoundGwError
+        If the file does not exist.
+    ~gwidgets.errors.DataFileError
+        If it cannot be parsed or the matrix is not square over the names.
+    """
     from astropy.table import Table
 
     path = Path(path)
@@ -73,7 +119,26 @@ def read_covariance(path) -> tuple[list[str], np.ndarray]:
 
 
 def write_covariance(path, names, matrix):
-    """Write (names, matrix) as gammapy's covariance file."""
+    """Write (names, matrix) as gammapy's covariance file.
+
+    Parameters
+    ----------
+    path : str or Path
+        Output file (overwritten).
+    names : list of str
+        Parameter paths.
+    matrix : array-like
+        The covariance.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     write_covariance(f"{tmp}/c.dat", ["crab.spectral.index", "crab.spectral.amplitude"], np.diag([0.01, 1e-26]))
+    ...     names, matrix = read_covariance(f"{tmp}/c.dat")
+    >>> names, float(matrix[1, 1])
+    (['crab.spectral.index', 'crab.spectral.amplitude'], 1e-26)
+    """
     from astropy.table import Table
 
     table = Table()
@@ -92,7 +157,22 @@ def _spectral_parts(models):
 
 
 def attach_covariance(models, names, matrix) -> int:
-    """Give each spectral model its block of (names, matrix); returns how many models got one."""
+    """Give each spectral model its block of (names, matrix); returns how many models got one.
+
+    Parameters
+    ----------
+    models : `~gwidgets.core.models.Models`
+        The models.
+    names : list of str
+        Parameter paths of the rows of ``matrix``.
+    matrix : numpy.ndarray
+        The covariance over ``names``.
+
+    Returns
+    -------
+    int
+        Number of spectral models given a (non-zero) block.
+    """
     pos = {n: i for i, n in enumerate(names)}
     count = 0
     for name, spectral in _spectral_parts(models):
@@ -112,7 +192,18 @@ def attach_covariance(models, names, matrix) -> int:
 
 
 def models_covariance(models):
-    """(names, matrix) over the unique parameters in gammapy's order, or None without any covariance."""
+    """(names, matrix) over the unique parameters in gammapy's order, or None without any covariance.
+
+    Parameters
+    ----------
+    models : `~gwidgets.core.models.Models`
+        The models (a parameter followed by others appears once).
+
+    Returns
+    -------
+    tuple or None
+        ``(names, matrix)``, zero outside the spectral models' blocks; None if no spectral model has a covariance.
+    """
     paths, seen = [], set()
     for path, p in models.parameter_paths():
         root = p

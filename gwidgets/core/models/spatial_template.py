@@ -52,6 +52,17 @@ class TemplateSpatialModel(SpatialModel):
         Divide by the sum and by the pixel solid angles; else ``data`` is in ``unit`` (sr-1).
     filename : str, optional
         FITS file of the image, written in YAML.
+    unit : str, optional
+        Unit of ``data`` without ``normalize`` (converted to sr-1).
+    lon_0, lat_0 : float or `~astropy.units.Quantity`, optional
+        Position the image centre is moved to (default: the image centre, frozen).
+    frame : str, optional
+        Ignored: the frame is that of ``wcs``.
+
+    Raises
+    ------
+    ParameterError
+        If ``data`` is not 2D.
     """
 
     tag = ("TemplateSpatialModel", "template")
@@ -81,9 +92,26 @@ class TemplateSpatialModel(SpatialModel):
 
     @property
     def shape(self):
+        """Shape ``(ny, nx)`` of the image."""
         return self.data.shape
 
     def evaluate(self, lon, lat, lon_0, lat_0):
+        """Surface brightness at (``lon``, ``lat``): bilinear interpolation of the log image, 0 outside it.
+
+        The image is shifted by (``lon_0``, ``lat_0``) minus the image centre.
+
+        Parameters
+        ----------
+        lon, lat : array-like
+            Positions in deg, in the model frame.
+        lon_0, lat_0 : float
+            Position of the image centre in deg.
+
+        Returns
+        -------
+        numpy.ndarray
+            Surface brightness in sr-1.
+        """
         lon = np.asarray(lon, float) - (lon_0 - self.map_center[0])
         lat = np.asarray(lat, float) - (lat_0 - self.map_center[1])
         x, y = self.wcs.world_to_pixel_values(lon, lat)
@@ -104,11 +132,19 @@ class TemplateSpatialModel(SpatialModel):
 
     @property
     def evaluation_radius(self):
+        """Half the larger image side."""
         ny, nx = self.data.shape
         scale = np.max(np.abs(self.wcs.proj_plane_pixel_scales()[0].to_value(u.deg)))
         return 0.5 * max(nx, ny) * scale * u.deg
 
     def copy(self):
+        """A copy with copied parameters (the image is shared, never modified).
+
+        Returns
+        -------
+        TemplateSpatialModel
+            The copy.
+        """
         new = TemplateSpatialModel.__new__(TemplateSpatialModel)
         new.__dict__.update(self.__dict__)
         new.__dict__["parameters"] = self.parameters.copy()
@@ -117,7 +153,29 @@ class TemplateSpatialModel(SpatialModel):
     # ------------------------------------------------------------------ I/O
     @classmethod
     def read(cls, filename, normalize=True, **kwargs):
-        """Read a FITS sky image (first image HDU; 3D cubes with one plane are squeezed)."""
+        """Read a FITS sky image (first image HDU; 3D cubes with one plane are squeezed).
+
+        Parameters
+        ----------
+        filename : str or Path
+            FITS file (BUNIT, default sr-1, is the unit without ``normalize``).
+        normalize : bool, optional
+            Rescale the image to integrate to 1.
+        **kwargs
+            Other constructor arguments (``lon_0``, ``lat_0``).
+
+        Returns
+        -------
+        TemplateSpatialModel
+            The model (``filename`` set).
+
+        Raises
+        ------
+        ~gwidgets.errors.FileNotFoundGwError
+            If the file does not exist.
+        ~gwidgets.errors.UnsupportedFormatError
+            Without an image HDU, or for an image that is not 2D.
+        """
         path = Path(filename)
         if not path.exists():
             raise FileNotFoundGwError(filename, referenced_by="TemplateSpatialModel")
@@ -138,7 +196,20 @@ class TemplateSpatialModel(SpatialModel):
         return cls(data, WCS(header).celestial, normalize=normalize, unit=unit, filename=str(filename), **kwargs)
 
     def write(self, filename=None, overwrite=False):
-        """Write the (normalised) image as a FITS primary HDU with BUNIT = sr-1."""
+        """Write the (normalised) image as a FITS primary HDU with BUNIT = sr-1.
+
+        Parameters
+        ----------
+        filename : str or Path, optional
+            Output file (it becomes the model's ``filename``); default the model's.
+        overwrite : bool, optional
+            Replace an existing file.
+
+        Raises
+        ------
+        ParameterError
+            If there is no file name.
+        """
         if filename is not None:
             self.__dict__["filename"] = str(filename)
         if self.filename is None:
@@ -154,6 +225,23 @@ class TemplateSpatialModel(SpatialModel):
 
     @classmethod
     def from_dict(cls, data):
+        """Build from a YAML entry (``filename``, ``normalize``, parameters).
+
+        Parameters
+        ----------
+        data : dict
+            The model entry.
+
+        Returns
+        -------
+        TemplateSpatialModel
+            The model.
+
+        Raises
+        ------
+        ParameterError
+            Without ``filename``.
+        """
         if len(data) == 1 and "spatial" in data:
             data = data["spatial"]
         if "filename" not in data:

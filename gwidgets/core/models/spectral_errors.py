@@ -48,7 +48,18 @@ CHILD_ATTRIBUTES = ("spectral_model", "spatial_model", "temporal_model", "model1
 
 
 def register_propagation(name):
-    """Decorator: register an error-propagation method under ``name``."""
+    """Decorator: register an error-propagation method under ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Method name (the ``method`` argument of `propagate`).
+
+    Returns
+    -------
+    callable
+        A decorator that stores the function in `PROPAGATIONS` and returns it unchanged.
+    """
 
     def deco(func):
         PROPAGATIONS.add(name, func)
@@ -64,6 +75,23 @@ def covariance_matrix(model, covariance=None) -> np.ndarray | None:
     array over ``model.parameters``, or a named covariance (an object with
     ``names`` and an array value, e.g. ``FitResult.covariance``) whose names
     are matched to the model's parameter names (unmatched parameters get zero).
+
+    Parameters
+    ----------
+    model : `~gwidgets.core.models.core.Model`
+        The model.
+    covariance : array-like or named covariance, optional
+        See above.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        The n × n matrix; None if no covariance is given or attached.
+
+    Raises
+    ------
+    ParameterError
+        If the names match none of the parameters, or the shape is not n × n.
     """
     params = list(model.parameters)
     n = len(params)
@@ -90,7 +118,20 @@ def covariance_matrix(model, covariance=None) -> np.ndarray | None:
 
 
 def model_components(root):
-    """Every model object reachable from ``root`` (a model, a `Models`, a list), each once."""
+    """Every model object reachable from ``root`` (a model, a `Models`, a list), each once.
+
+    Sub-models are followed through the attributes in ``CHILD_ATTRIBUTES``.
+
+    Parameters
+    ----------
+    root : model, `~gwidgets.core.models.Models` or list
+        Where to start.
+
+    Yields
+    ------
+    object
+        Each object with ``parameters`` (models at every level), once.
+    """
     seen, stack = set(), [root]
     while stack:
         obj = stack.pop()
@@ -113,6 +154,15 @@ def attach_covariance(roots, parameters, matrix):
     Models none of whose parameters were fitted are left alone. Called by `Fit`
     after HESSE, so ``model.covariance`` / ``model.evaluate_error`` work on any
     fitted component (a sky model's spectral model, a compound model's parts).
+
+    Parameters
+    ----------
+    roots : model, `~gwidgets.core.models.Models` or list
+        The fitted models.
+    parameters : list of `~gwidgets.core.models.parameter.Parameter`
+        The parameters of the rows and columns of ``matrix``.
+    matrix : array-like
+        Covariance, in the parameters' units.
     """
     matrix = np.asarray(matrix, dtype=float)
     rows = {id(p): i for i, p in enumerate(parameters)}
@@ -136,6 +186,25 @@ def evaluate_with_values(model, columns, fn):
 
     Vectorised when the model broadcasts (results have the samples on the last
     axis); otherwise one evaluation per sample. The model itself is not touched.
+
+    Parameters
+    ----------
+    model : `~gwidgets.core.models.core.Model`
+        The model (copied).
+    columns : list of array-like
+        One array of sample values per parameter, in the parameters' units.
+    fn : callable
+        ``fn(model)`` → array whose last axis runs over the samples.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``fn`` values with the samples on the last axis.
+
+    Raises
+    ------
+    ParameterError
+        If there is not one column per parameter.
     """
     n_samples = len(columns[0])
     copy = model.copy()
@@ -168,6 +237,28 @@ def draw_parameters(values, cov, n, random_state=42) -> np.ndarray:
     errors): numpy's SVD of a raw covariance mixing 1e-24 (amplitudes in
     cm-2 s-1 TeV-1) with 1e-3 (indices) loses the small block, e.g. a 9 % too
     small amplitude spread for a log-parabola. Frozen parameters stay exact.
+
+    Parameters
+    ----------
+    values : array-like
+        Central values, one per parameter.
+    cov : numpy.ndarray
+        Covariance over the parameters.
+    n : int
+        Number of draws.
+    random_state : int or `numpy.random.RandomState`, optional
+        Seed, or a generator with ``multivariate_normal``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Draws of shape ``(n, n_parameters)``.
+
+    Examples
+    --------
+    >>> draws = draw_parameters([2.0, 1e-12], np.diag([0.01, 1e-26]), 20000)
+    >>> np.round(draws.std(axis=0) / [0.1, 1e-13], 1).tolist()
+    [1.0, 1.0]
     """
     rng = random_state if hasattr(random_state, "multivariate_normal") else np.random.RandomState(random_state)
     values = np.asarray(values, dtype=float)
@@ -184,6 +275,35 @@ def propagate_sample(model, fn, cov, n_samples=3500, random_state=42, n_sigma=1.
 
     ``n_samples × n_parameters`` draws (`draw_parameters`), or the given
     ``samples`` (array n × n_parameters, parameters' units, as gammapy's ``samples``).
+
+    Parameters
+    ----------
+    model : `~gwidgets.core.models.core.Model`
+        The model.
+    fn : callable
+        ``fn(model)`` → array whose last axis runs over parameter samples.
+    cov : numpy.ndarray
+        Covariance over ``model.parameters``.
+    n_samples : int, optional
+        Draws per parameter.
+    random_state : int, optional
+        Seed of the draws.
+    n_sigma : float, optional
+        Width of the band in σ (percentiles of the normal distribution).
+    samples : numpy.ndarray, optional
+        Draws to use instead.
+    **_
+        Options of other methods, ignored.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(3, ...)``: median, errn, errp.
+
+    Raises
+    ------
+    ParameterError
+        If ``samples`` is not ``(n, n_parameters)``.
     """
     values = np.array([p.value for p in model.parameters], dtype=float)
     if samples is None:
@@ -204,7 +324,28 @@ def propagate_sample(model, fn, cov, n_samples=3500, random_state=42, n_sigma=1.
 
 @register_propagation("linear")
 def propagate_linear(model, fn, cov, epsilon=1e-4, n_sigma=1.0, **_):
-    """Best-fit value and ``n_sigma × sqrt(J C Jᵀ)`` (central derivative, step ``epsilon × σ``)."""
+    """Best-fit value and ``n_sigma × sqrt(J C Jᵀ)`` (central derivative, step ``epsilon × σ``).
+
+    Parameters
+    ----------
+    model : `~gwidgets.core.models.core.Model`
+        The model.
+    fn : callable
+        ``fn(model)`` → array whose last axis runs over parameter samples.
+    cov : numpy.ndarray
+        Covariance over ``model.parameters``.
+    epsilon : float, optional
+        Relative step of the derivatives (in units of each σ).
+    n_sigma : float, optional
+        Width of the band in σ.
+    **_
+        Options of other methods, ignored.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(3, ...)``: value, err, err.
+    """
     params = list(model.parameters)
     value = np.asarray(fn(model), dtype=float)[..., 0]  # fn puts the samples on a last axis (here: 1)
     sigma = np.sqrt(np.clip(np.diag(cov), 0, None))
@@ -234,8 +375,29 @@ def propagate(model, fn, method="sample", covariance=None, **options) -> np.ndar
     ``fn(model)`` returns an array whose last axis runs over parameter samples
     (evaluate at ``energy[..., None]``): length 1 at the model's own values.
 
-    Raises `ParameterError` when the model has no covariance (fit it first,
-    or pass ``covariance``) or when ``method`` is unknown.
+    Parameters
+    ----------
+    model : `~gwidgets.core.models.core.Model`
+        The model.
+    fn : callable
+        The quantity, a function of a model.
+    method : str, optional
+        A key of `PROPAGATIONS` (``"sample"`` or ``"linear"``).
+    covariance : array-like or named covariance, optional
+        See `covariance_matrix`; default the model's.
+    **options
+        Options of the method.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(3, ...)``: value, errn, errp.
+
+    Raises
+    ------
+    ParameterError
+        When the model has no covariance (fit it first, or pass ``covariance``)
+        or when ``method`` is unknown.
     """
     if method not in PROPAGATIONS:
         raise ParameterError(f"Unknown error propagation method '{method}' (known: {', '.join(PROPAGATIONS)})")

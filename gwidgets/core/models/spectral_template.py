@@ -61,6 +61,14 @@ class TemplateSpectral(SpectralModel):
         dN/dE at the nodes (or dimensionless values: the model is then a norm model).
     norm : float
         Scale factor (a gwidgets parameter; gammapy's template has none).
+    meta : dict, optional
+        Metadata kept with the model.
+
+    Raises
+    ------
+    ParameterError
+        If the arrays are not 1D of equal length, the energies do not increase,
+        or the values are neither dN/dE nor dimensionless.
     """
 
     tag = ("TemplateSpectralModel", "template")
@@ -88,10 +96,31 @@ class TemplateSpectral(SpectralModel):
         self._log_v = log_values(v)
 
     def evaluate(self, energy, norm):
+        """``norm`` × the table interpolated linearly in log-log at ``energy`` (clipped at 0).
+
+        Parameters
+        ----------
+        energy : array-like
+            Energies in TeV.
+        norm : float
+            Scale factor.
+
+        Returns
+        -------
+        numpy.ndarray
+            dN/dE in cm-2 s-1 TeV-1 (dimensionless for a norm template).
+        """
         log_e = np.log(np.asarray(energy, dtype=float))
         return norm * np.clip(exp_values(interp1d_extrap(log_e, self._log_e, self._log_v)), 0, None)
 
     def breakpoints(self):
+        """The node energies, where numerical integration splits.
+
+        Returns
+        -------
+        numpy.ndarray
+            Energies in TeV.
+        """
         return np.exp(self._log_e)
 
     def _piecewise(self, e_min, e_max, power, norm):
@@ -118,12 +147,47 @@ class TemplateSpectral(SpectralModel):
         return norm * np.sum(np.exp(ly[:-1]) * x ** (power + 1) * seg, axis=-1)
 
     def evaluate_integral(self, e_min, e_max, norm):
+        """Exact ∫ dN/dE over [e_min, e_max] (piecewise power laws between the nodes).
+
+        Parameters
+        ----------
+        e_min, e_max : array-like
+            Energy bounds in TeV.
+        norm : float
+            Scale factor.
+
+        Returns
+        -------
+        numpy.ndarray
+            Integral flux in cm-2 s-1 (TeV for a norm template).
+        """
         return self._piecewise(e_min, e_max, 0.0, norm)
 
     def evaluate_energy_flux(self, e_min, e_max, norm):
+        """Exact ∫ E dN/dE over [e_min, e_max] (piecewise power laws between the nodes).
+
+        Parameters
+        ----------
+        e_min, e_max : array-like
+            Energy bounds in TeV.
+        norm : float
+            Scale factor.
+
+        Returns
+        -------
+        numpy.ndarray
+            Energy flux in TeV cm-2 s-1.
+        """
         return self._piecewise(e_min, e_max, 1.0, norm)
 
     def copy(self):
+        """A copy with a copied ``norm`` (the tables are shared, never modified).
+
+        Returns
+        -------
+        TemplateSpectral
+            The copy.
+        """
         return TemplateSpectral(self.energy, self.values, norm=self.parameters["norm"].copy(), meta=self.meta)
 
     def _extra_to_dict(self):
@@ -149,6 +213,13 @@ class EBLAbsorption(SpectralModel):
         Transmissions ``exp(-tau)``, shape ``(len(param), len(energy))`` (or ``(len(energy),)``).
     redshift, alpha_norm : float
         Parameters (both frozen by default), as gammapy's ``EBLAbsorptionNormSpectralModel``.
+    filename : str, optional
+        The table file, written to YAML instead of the table.
+
+    Raises
+    ------
+    ParameterError
+        If ``data`` does not have the shape ``(len(param), len(energy))``.
     """
 
     tag = ("EBLAbsorptionNormSpectralModel", "ebl-norm")
@@ -180,6 +251,27 @@ class EBLAbsorption(SpectralModel):
         """From optical depths ``tau``: 1D over energy, or 2D over (``redshift_nodes``, energy).
 
         ``kwargs`` (``redshift``, ``alpha_norm``) set the parameters.
+
+        Parameters
+        ----------
+        energy : `~astropy.units.Quantity`
+            Energy nodes.
+        tau : array-like
+            Optical depths, shape ``(len(energy),)`` or ``(len(redshift_nodes), len(energy))``.
+        redshift_nodes : array-like, optional
+            Redshifts of the rows of a 2D ``tau``.
+        **kwargs
+            ``redshift``, ``alpha_norm``.
+
+        Returns
+        -------
+        EBLAbsorption
+            The model (transmission ``exp(-tau)``).
+
+        Raises
+        ------
+        ParameterError
+            For a 2D ``tau`` without ``redshift_nodes``.
         """
         tau = np.asarray(tau, dtype=float)
         if tau.ndim == 2 and redshift_nodes is None:
@@ -188,7 +280,27 @@ class EBLAbsorption(SpectralModel):
 
     @classmethod
     def read(cls, filename, redshift=0.1, alpha_norm=1.0):
-        """Read an XSPEC-format table model (HDUs PARAMETERS, ENERGIES [keV], SPECTRA)."""
+        """Read an XSPEC-format table model (HDUs PARAMETERS, ENERGIES [keV], SPECTRA).
+
+        Parameters
+        ----------
+        filename : str or Path
+            The table model file (e.g. one of gammapy's EBL files).
+        redshift : float, optional
+            Source redshift.
+        alpha_norm : float, optional
+            Exponent of the transmission.
+
+        Returns
+        -------
+        EBLAbsorption
+            The model, with energy nodes at the geometric bin centres (TeV).
+
+        Raises
+        ------
+        ~gwidgets.errors.UnsupportedFormatError
+            If the file is not an XSPEC table model.
+        """
         from astropy.table import Table
 
         try:
@@ -205,14 +317,44 @@ class EBLAbsorption(SpectralModel):
                    alpha_norm=alpha_norm, filename=str(filename))
 
     def evaluate(self, energy, redshift, alpha_norm):
+        """Transmission ``exp(-tau(E, z)) ** alpha_norm``, interpolated in log energy and redshift.
+
+        Parameters
+        ----------
+        energy : array-like
+            Energies in TeV.
+        redshift : float
+            Source redshift.
+        alpha_norm : float
+            Exponent of the transmission.
+
+        Returns
+        -------
+        numpy.ndarray
+            Dimensionless transmission in [0, 1].
+        """
         log_e = np.log(np.asarray(energy, dtype=float))
         t = exp_values(interp2d_extrap(redshift, log_e, self._param, self._log_e, self._log_v))
         return np.power(np.clip(t, 0, 1), alpha_norm)
 
     def breakpoints(self):
+        """The node energies, where numerical integration splits.
+
+        Returns
+        -------
+        numpy.ndarray
+            Energies in TeV.
+        """
         return np.exp(self._log_e)
 
     def copy(self):
+        """A copy with copied parameters (the tables are shared, never modified).
+
+        Returns
+        -------
+        EBLAbsorption
+            The copy.
+        """
         return EBLAbsorption(self.energy, self.param, self.data, redshift=self.parameters["redshift"].copy(),
                              alpha_norm=self.parameters["alpha_norm"].copy(), filename=self.filename)
 
@@ -225,6 +367,25 @@ class EBLAbsorption(SpectralModel):
 
     @classmethod
     def from_dict(cls, data):
+        """Build from a YAML entry: a ``filename`` (XSPEC table), or the inline ``energy``, ``param`` and ``values``.
+
+        Parameters
+        ----------
+        data : dict
+            The model entry.
+
+        Returns
+        -------
+        EBLAbsorption
+            The model.
+
+        Raises
+        ------
+        ParameterError
+            For missing or invalid inline tables.
+        ~gwidgets.errors.UnsupportedFormatError
+            If the file is not an XSPEC table model.
+        """
         if len(data) == 1 and "spectral" in data:
             data = data["spectral"]
         pars = cls._parameters_from_dict(data)

@@ -45,6 +45,18 @@ def scale_parameter_entry(entry: dict, factor: float) -> dict:
 
     >>> scale_parameter_entry({"name": "beta", "value": 2.0, "error": 0.5, "max": 4.0}, 0.5)
     {'name': 'beta', 'value': 1.0, 'error': 0.25, 'max': 2.0}
+
+    Parameters
+    ----------
+    entry : dict
+        The parameter entry.
+    factor : float
+        Positive factor.
+
+    Returns
+    -------
+    dict
+        The scaled copy (``entry`` is not modified).
     """
     out = dict(entry)
     for key in ("value", "error", "min", "max"):
@@ -65,7 +77,21 @@ def _root(p):
 
 
 def link_labels(paths: list[tuple[str, object]]) -> dict[int, str]:
-    """``id(parameter) -> label`` for every parameter linked to another one in ``paths``."""
+    """``id(parameter) -> label`` for every parameter linked to another one in ``paths``.
+
+    The label is ``"<name>@<path of the parameter followed>"``; parameters that
+    follow one outside ``paths`` get none.
+
+    Parameters
+    ----------
+    paths : list of tuple
+        ``(path, Parameter)`` pairs, e.g. `~gwidgets.core.models.Models.parameter_paths`.
+
+    Returns
+    -------
+    dict
+        ``id(parameter)`` → label, for the leading and the following parameters.
+    """
     path_of = {id(p): path for path, p in paths}
     labels = {}
     for _, p in paths:
@@ -81,6 +107,20 @@ def link_labels(paths: list[tuple[str, object]]) -> dict[int, str]:
 
 
 def components_to_dict(models, full_output=False) -> dict:
+    """The models in gammapy's layout, with link labels.
+
+    Parameters
+    ----------
+    models : `~gwidgets.core.models.Models`
+        The models.
+    full_output : bool, optional
+        Write every parameter key, defaults included.
+
+    Returns
+    -------
+    dict
+        ``{"components": [...]}``.
+    """
     labels = link_labels(models.parameter_paths())
     return {"components": [m.to_dict(full_output, labels) for m in models]}
 
@@ -105,7 +145,28 @@ def _resolve_filenames(d, base: Path):
 
 
 def components_from_dict(data: dict, base_path=None) -> tuple[list, list[tuple[str, str]]]:
-    """Build the components; returns (models, [(leader_path, follower_path), ...])."""
+    """Build the components; returns (models, [(leader_path, follower_path), ...]).
+
+    Parameters
+    ----------
+    data : dict
+        ``{"components": [...]}``.
+    base_path : str or Path, optional
+        Folder that relative ``filename`` entries are resolved against (when the file exists there).
+
+    Returns
+    -------
+    models : list
+        The components (`~gwidgets.core.models.SkyModel`, `~gwidgets.core.models.FoVBackgroundModel`).
+    links : list of tuple
+        ``(leader path, follower path)`` pairs from the link labels.
+
+    Raises
+    ------
+    ParameterError
+        For a missing ``components`` list, a component without ``type``, an
+        invalid component, or a link label that only one parameter carries.
+    """
     if not isinstance(data, dict) or not isinstance(data.get("components"), list):
         raise ParameterError("Model YAML must be a mapping with a 'components' list")
     models, groups = [], {}
@@ -134,10 +195,41 @@ def components_from_dict(data: dict, base_path=None) -> tuple[list, list[tuple[s
 
 
 def dump_yaml(data: dict) -> str:
+    """YAML text of ``data`` (keys in order, 4-space indents).
+
+    Parameters
+    ----------
+    data : dict
+        Plain data.
+
+    Returns
+    -------
+    str
+        The YAML.
+    """
     return yaml.dump(data, Dumper=_DUMPER, **_YAML_FORMAT)
 
 
 def load_yaml(text: str, source="<string>") -> dict:
+    """Parse model YAML text.
+
+    Parameters
+    ----------
+    text : str
+        The YAML.
+    source : str, optional
+        Name of the source, for error messages.
+
+    Returns
+    -------
+    dict
+        The mapping.
+
+    Raises
+    ------
+    ParameterError
+        For invalid YAML or a document that is not a mapping.
+    """
     try:
         data = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
@@ -149,6 +241,23 @@ def load_yaml(text: str, source="<string>") -> dict:
 
 
 def read_text(path) -> str:
+    """The text of a file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    str
+        Its content.
+
+    Raises
+    ------
+    ~gwidgets.errors.FileNotFoundGwError
+        If the file does not exist.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundGwError(path)
