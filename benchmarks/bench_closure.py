@@ -164,7 +164,7 @@ def analyse_3d(observations, truth) -> dict:
     import astropy.units as u
     from astropy.coordinates import SkyCoord
 
-    from gwidgets.core.datasets.map_reduce import MapDatasetMaker
+    from gwidgets.core.reduction import MapDatasetMaker
     from gwidgets.core.fit import Fit
     from gwidgets.core.geom import MapAxis, WcsGeom
     from gwidgets.core.models import FoVBackgroundModel, LogParabola, PointSpatialModel, PowerLaw, SkyModel

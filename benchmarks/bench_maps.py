@@ -51,7 +51,7 @@ extra = {"counts": int(stacked.counts.data.sum())}
 
 OURS_FIT_SETUP = _COMMON + """
 from gwidgets.core.data import DataStore
-from gwidgets.core.datasets.map_reduce import MapDatasetMaker
+from gwidgets.core.reduction import MapDatasetMaker
 from gwidgets.core.fit import Fit
 from gwidgets.core.geom import MapAxis, WcsGeom
 from gwidgets.core.models import FoVBackgroundModel, PointSpatialModel, PowerLaw, SkyModel

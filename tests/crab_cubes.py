@@ -45,7 +45,7 @@ def _reduced():
     from gammapy import data as gdata, datasets as gds, makers as gmakers, maps as gmaps
 
     from gwidgets.core.data import DataStore
-    from gwidgets.core.datasets.map_reduce import MapDatasetMaker
+    from gwidgets.core.reduction import MapDatasetMaker
     from gwidgets.core.geom import MapAxis, WcsGeom
 
     path = STORES["hess-dr1"]

@@ -176,9 +176,8 @@ def session_state(stores):
     session.add_exclusion(CircleSkyRegion(SkyCoord(84.2, 21.2, unit="deg"), 0.3 * u.deg))
     session.set_models(Models([SkyModel(LogParabola(log_base=10, amplitude=3e-11, reference=1.0, alpha=2.5,
                                                     beta=0.2), name="crab")]))
-    # the fit a dashboard user gets from the session's own spectra
-    spectra = session.compute("spectra")
-    datasets = Datasets([SpectrumDatasetOnOff.from_extraction(s) for s in spectra])
+    # the fit a dashboard user gets from the session's own datasets (safe mask set by the one 1D pipeline)
+    datasets = session.compute("datasets").copy()
     datasets.models = session.models.copy()
     datasets.set_fit_range(0.66 * u.TeV, 30 * u.TeV)
     result = Fit().run(datasets)

@@ -13,7 +13,7 @@ from regions import CircleSkyRegion
 
 from gw_testdata import STORES
 from gwidgets.core.data import DataStore
-from gwidgets.core.datasets.map_reduce import MapDatasetMaker
+from gwidgets.core.reduction import MapDatasetMaker
 from gwidgets.core.estimators.excess_map import ExcessMapEstimator
 from gwidgets.core.geom import Map, MapAxis, WcsGeom
 from gwidgets.core.models import FoVBackgroundModel

@@ -133,7 +133,7 @@ def test_source_outside_map_and_errors():
 def test_map_dataset_maker_same_result_serial_and_processes():
     from gw_testdata import STORES
     from gwidgets.core.data import DataStore
-    from gwidgets.core.datasets.map_reduce import MapDatasetMaker
+    from gwidgets.core.reduction import MapDatasetMaker
     from gwidgets.core.executor import ProcessExecutor
 
     geom = WcsGeom.create(CENTER, binsz=0.04, npix=50, axes=[MapAxis.from_energy_bounds(1 * u.TeV, 100 * u.TeV, 4)])

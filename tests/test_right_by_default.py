@@ -169,13 +169,13 @@ def test_config_script_and_session_carry_the_default(hess_store):
     s.set_on_region(CircleSkyRegion(CRAB, 0.11 * u.deg))
     s.set_models(SkyModel(LogParabola(), name="crab"))
     spectra = s.compute("spectra")
-    assert all(e.meta["CONTAINMENT_CORRECTION"] for e in spectra)
+    assert all(r.containment_correction for r in spectra)
     assert s.containment_status() == "PSF containment correction applied (full-enclosure IRFs)"
     cfg = s.export_config()
     assert cfg["datasets"]["containment_correction"] == "auto"
     assert "containment_correction='auto'" in config_to_script(cfg)
     s.set_spectrum_settings(containment_correction=False)
-    assert not any(e.meta["CONTAINMENT_CORRECTION"] for e in s.compute("spectra"))
+    assert not any(r.containment_correction for r in s.compute("spectra"))
     assert "containment_correction=False" in s.containment_status()
     assert s.export_config()["datasets"]["containment_correction"] is False
 

@@ -98,12 +98,37 @@ SCHEMA = {
 DEFAULTS = {
     "general": {"outdir": "gwidgets-results", "executor": "serial", "overwrite": False},
     "data": {"required_irf": "full-enclosure"},
-    "datasets": {"type": "1d", "stack": True, "background": {"method": "reflected"},
-                 "safe_mask": {"methods": ["aeff-default"]}, "containment_correction": "auto"},
+    # stack, background, safe_mask, containment_correction: from SpectrumReductionSettings (`defaults`)
+    "datasets": {"type": "1d"},
     "fit": {"backend": "minuit"},
     "outputs": {"datasets": True, "models": True, "fit_result": True, "flux_points": True, "light_curve": True,
                 "maps": True, "plots": True},
 }
+
+def defaults() -> dict:
+    """`DEFAULTS`, with the ``datasets`` reduction defaults read from the one settings object.
+
+    ``stack``, ``background.method``, ``safe_mask`` and ``containment_correction`` come from
+    `~gwidgets.core.reduction.settings.SpectrumReductionSettings` (read at each call), so a default
+    changed there shows in every config, as in the session and the exported script.
+
+    Returns
+    -------
+    dict
+        A fresh copy.
+
+    Examples
+    --------
+    >>> defaults()["datasets"]["containment_correction"], defaults()["datasets"]["stack"]
+    ('auto', True)
+    """
+    from .reduction.settings import SpectrumReductionSettings
+
+    out = copy.deepcopy(DEFAULTS)
+    section = SpectrumReductionSettings().to_config()
+    out["datasets"].update({k: section[k] for k in ("stack", "background", "safe_mask", "containment_correction")})
+    return out
+
 
 _VAR = re.compile(r"\$(\w+|\{[^}]*\})")
 
@@ -310,7 +335,7 @@ class AnalysisConfig(dict):
 
     @classmethod
     def from_dict(cls, data: dict | None) -> AnalysisConfig:
-        return cls(_merge(DEFAULTS, _validate(data or {}, SCHEMA)))
+        return cls(_merge(defaults(), _validate(data or {}, SCHEMA)))
 
     @classmethod
     def from_yaml(cls, text: str, source: str | None = None) -> AnalysisConfig:

@@ -44,8 +44,16 @@ class ConfigMixin(HasTraits):
     # ------------------------------------------------------------ read-outs
     @property
     def spectrum_settings(self) -> dict:
-        """The 1D energy binning (TeV): e_min, e_max, nbin, e_true_min, e_true_max, nbin_true."""
-        return dict(self.graph.peek("spectrum_settings"))
+        """The 1D energy binning (TeV): e_min, e_max, nbin, e_true_min, e_true_max, nbin_true, containment_correction.
+
+        A flat view of `reduction_settings`.
+        """
+        return self.reduction_settings.binning()
+
+    @property
+    def reduction_settings(self):
+        """The `~gwidgets.core.reduction.settings.SpectrumReductionSettings` of the session's 1D reduction."""
+        return self.graph.peek("spectrum_settings")
 
     @property
     def fit_settings(self) -> dict:
@@ -56,12 +64,11 @@ class ConfigMixin(HasTraits):
         return {k: u.Quantity(v, u.TeV) for k, v in zip(("e_min", "e_max"), fit_range) if v is not None}
 
     def set_spectrum_settings(self, **settings):
-        """Change the 1D energy binning (keys as `spectrum_settings`); the spectra are re-extracted."""
-        current = self.spectrum_settings
-        unknown = set(settings) - set(current)
-        if unknown:
-            raise GwidgetsError(f"Unknown spectrum setting(s) {sorted(unknown)}; known: {sorted(current)}")
-        self.graph.set("spectrum_settings", {**current, **settings})
+        """Change 1D reduction settings (keys of `spectrum_settings`, or fields of `reduction_settings`).
+
+        The spectra are reduced again.
+        """
+        self.graph.set("spectrum_settings", self.reduction_settings.replace(**settings))
         if self.background:
             self.refresh()
 
@@ -121,7 +128,7 @@ class ConfigMixin(HasTraits):
             with self.hold_trait_notifications():
                 if store is not self.store:
                     self.set_store(store)
-                self.graph.set("spectrum_settings", dict(self.spectrum_settings, **state.spectrum))
+                self.graph.set("spectrum_settings", self.reduction_settings.replace(**state.spectrum))
                 fit = state.fit or {}
                 fit_range = None
                 if fit:

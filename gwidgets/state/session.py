@@ -38,21 +38,20 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from traitlets import Any, Bool, Dict, HasTraits, Int, List, Unicode, observe
 
-from ..core.analysis.export import DEFAULT_SPECTRUM
 from ..core.data import DataStore
-from ..core.geom import Map, MapAxis, WcsGeom
+from ..core.geom import Map, WcsGeom
+from ..core.reduction.settings import SpectrumReductionSettings
 from ..errors import EmptySelectionError, GwidgetsError, ObservationNotFoundError
 from .config_io import ConfigMixin
 from .estimator_jobs import ProductsMixin
 from .graph import Graph
-from .spectral import assign_models, build_datasets, predictions
+from .reduction import assign_models, build_datasets, predictions
 from .ui_thread import UIThread, kernel_loop
 from .worker import Worker
 
 __all__ = ["AnalysisSession", "DEFAULT_MAP_SETTINGS"]
 
 DEFAULT_MAP_SETTINGS = {"binsz": 0.02, "width": 5.0, "e_min": 0.3, "e_max": 100.0, "frame": "icrs"}
-DEFAULT_SPECTRUM_SETTINGS = DEFAULT_SPECTRUM  # one definition: the exported config and script use the same
 
 
 def _observations(store, selection, required_irf):
@@ -79,28 +78,28 @@ def _exclusion_mask(sky_geom, exclusion_regions):
     return Map(sky_geom, sky_geom.region_mask(list(exclusion_regions), inside=False))
 
 
-def _off_regions(observations, on_region, exclusion_mask):
+def _off_regions(observations, on_region, exclusion_mask, settings):
     """obs_id -> ReflectedRegionsResult for the current ON region (empty dict without one)."""
-    from ..core.reduction.reflected import ReflectedRegionsFinder
-
     if on_region is None:
         return {}
-    finder = ReflectedRegionsFinder()
+    finder = settings.finder()
     return {o.obs_id: finder.run(on_region, o.pointing_radec, exclusion_mask=exclusion_mask) for o in observations}
 
 
-def _spectra(observations, on_region, exclusion_mask, settings, token=None):
-    """Per-observation ON/OFF extractions for the ON region (empty list without an ON region)."""
-    from ..core.reduction.spectrum import SpectrumExtractor
+def _reduce_spectra(observations, on_region, exclusion_mask, settings, token=None):
+    """Per-observation ON/OFF datasets (safe mask set) from the one 1D pipeline; empty without an ON region."""
+    from ..core.reduction.spectrum_maker import SpectrumDatasets, reduce_spectra
 
     if on_region is None:
-        return []
-    e = MapAxis.from_energy_bounds(settings["e_min"] * u.TeV, settings["e_max"] * u.TeV, settings["nbin"])
-    et = MapAxis.from_energy_bounds(settings["e_true_min"] * u.TeV, settings["e_true_max"] * u.TeV,
-                                    settings["nbin_true"], name="energy_true")
-    extractor = SpectrumExtractor(on_region, e, et, exclusion_mask=exclusion_mask,
-                                  containment_correction=settings.get("containment_correction", "auto"))
-    return extractor.run_many(observations, token=token)
+        return SpectrumDatasets()
+    # the observations stay cached for the sky map: their events are not released
+    return reduce_spectra(observations, on_region, settings, exclusion_mask=exclusion_mask, token=token,
+                          release_memory=False)
+
+
+def _records(reduced):
+    """What happened to each observation (`ObservationRecord`: obs_id, ok, n_on, containment, notes)."""
+    return list(getattr(reduced, "records", []))
 
 
 def _counts_map(observations, geom, settings, token=None):
@@ -144,7 +143,8 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
     # ---- results and status (outputs, observed by the views)
     counts_map = Any(None, allow_none=True)
     off_regions = Dict(help="obs_id -> reflected OFF regions result for the ON region")
-    spectra = List(help="per-observation ON/OFF spectrum extractions for the ON region")
+    spectra = List(help="per-observation records of the 1D reduction (ObservationRecord: obs_id, ok, n_on, "
+                        "n_off, containment_correction, notes, reason)")
     datasets = Any(None, allow_none=True, help="the spectrum datasets (gwidgets.core.datasets.Datasets)")
     status = Unicode("")
     error = Unicode("")
@@ -183,15 +183,18 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
         self.graph.add_derived("observations", ["store", "selection", "required_irf"], _observations)
         self.graph.add_derived("sky_geom", ["observations", "on_region", "map_settings"], _sky_geom)
         self.graph.add_derived("exclusion_mask", ["sky_geom", "exclusion_regions"], _exclusion_mask)
-        self.graph.add_derived("off_regions", ["observations", "on_region", "exclusion_mask"], _off_regions)
+        self.graph.add_input("spectrum_settings", SpectrumReductionSettings())
+        self.graph.add_derived("off_regions", ["observations", "on_region", "exclusion_mask", "spectrum_settings"],
+                               _off_regions)
         self.graph.add_derived("counts_map", ["observations", "sky_geom", "map_settings"], _counts_map, heavy=True,
                                pass_token=True)
-        self.graph.add_input("spectrum_settings", dict(DEFAULT_SPECTRUM_SETTINGS))
-        self.graph.add_derived("spectra", ["observations", "on_region", "exclusion_mask", "spectrum_settings"], _spectra,
-                               heavy=True, pass_token=True)
+        # the one 1D pipeline (`reduce_spectra`), built from the settings object the Analysis and the script use
+        self.graph.add_derived("reduced", ["observations", "on_region", "exclusion_mask", "spectrum_settings"],
+                               _reduce_spectra, heavy=True, pass_token=True)
+        self.graph.add_derived("spectra", ["reduced"], _records)
         self.graph.add_input("dataset_mode", "joint")
         self.graph.add_input("fit_range", None)
-        self.graph.add_derived("datasets", ["spectra", "dataset_mode", "fit_range"], build_datasets)
+        self.graph.add_derived("datasets", ["reduced", "dataset_mode", "fit_range"], build_datasets)
         # a parameter change touches "models" only: predictions recompute, datasets are not rebuilt
         self.graph.add_derived("predictions", ["datasets", "models"], predictions)
         self._outputs = {"counts_map": "counts_map", "off_regions": "off_regions", "spectra": "spectra",
@@ -282,9 +285,14 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
             self.on_region = on
             self.exclusion_regions = [r for r in regs if r is not on]
 
+    @property
+    def dataset_mode(self) -> str:
+        """``"joint"`` (one dataset per observation in the fit) or ``"stacked"`` (see `set_dataset_mode`)."""
+        return self.graph.peek("dataset_mode")
+
     def set_dataset_mode(self, mode: str = "joint", fit_range=None):
         """``"joint"`` (one dataset per observation) or ``"stacked"``; ``fit_range`` (e_min, e_max) in TeV."""
-        from .spectral import DATASET_MODES
+        from .reduction import DATASET_MODES
 
         if mode not in DATASET_MODES:
             raise GwidgetsError(f"Unknown dataset mode '{mode}' (known: {', '.join(DATASET_MODES)})")
@@ -416,7 +424,7 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
         usable = [e for e in (self.spectra or []) if getattr(e, "ok", False)]
         if not usable:
             return ""
-        applied = [bool(e.meta.get("CONTAINMENT_CORRECTION", False)) for e in usable]
+        applied = [bool(e.containment_correction) for e in usable]
         if all(applied):
             return "PSF containment correction applied (full-enclosure IRFs)"
         notes = sorted({n for e in usable for n in getattr(e, "notes", ()) if "containment" in n})
@@ -424,12 +432,12 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
             return f"PSF containment correction applied to {sum(applied)} of {len(applied)} observations"
         if notes:
             return f"no PSF containment correction: {notes[0]}"
-        mode = self.spectrum_settings.get("containment_correction", "auto")
+        mode = self.spectrum_settings["containment_correction"]
         why = "point-like IRFs, cut at RAD_MAX" if mode == "auto" else "containment_correction=False"
         return f"no PSF containment correction ({why})"
 
     def predictions(self) -> dict:
-        """Name → `~gwidgets.state.spectral.SpectrumPrediction` for the current parameters.
+        """Name → `~gwidgets.state.reduction.SpectrumPrediction` for the current parameters.
 
         Cached until a parameter (or the datasets) change; a parameter change
         never re-reduces (only the ``predictions`` node is stale).

@@ -22,14 +22,14 @@ from astropy.coordinates import SkyCoord
 
 from ...errors import GwidgetsError
 from ..config import AnalysisConfig, ConfigError, to_plain
+from ..reduction.settings import SpectrumReductionSettings
 
 __all__ = ["SessionState", "session_to_state", "state_to_config", "config_to_state", "session_to_config",
            "apply_state", "config_to_script"]
 
-#: the session's and dashboard's default 1D settings (energies in TeV; the one definition, the session uses it):
-#: binning, and the PSF containment correction ("auto": where the IRFs are full-enclosure)
-DEFAULT_SPECTRUM = {"e_min": 0.1, "e_max": 100.0, "nbin": 30, "e_true_min": 0.05, "e_true_max": 150.0, "nbin_true": 45,
-                    "containment_correction": "auto"}
+#: the session's flat view of the default 1D settings (energies in TeV): binning and the PSF containment
+#: correction, read from `SpectrumReductionSettings` (the one definition of every 1D default)
+DEFAULT_SPECTRUM = SpectrumReductionSettings().binning()
 DEFAULT_MAP = {"binsz": 0.02, "width": 5.0, "frame": "icrs"}
 
 
@@ -41,7 +41,8 @@ class SessionState:
     ``models`` a `Models` (or None); ``spectrum`` the energy binning in TeV
     (keys as `DEFAULT_SPECTRUM`); ``map`` the sky binning (``binsz``,
     ``width`` in degrees, ``frame``) that pixelises the exclusion mask;
-    ``fit`` an optional ``{"e_min": Quantity, "e_max": Quantity}``.
+    ``fit`` an optional ``{"e_min": Quantity, "e_max": Quantity}``; ``stack``: one stacked dataset
+    for the fit (default: `SpectrumReductionSettings`'s).
     """
 
     datastore: str
@@ -53,6 +54,7 @@ class SessionState:
     spectrum: dict = field(default_factory=lambda: dict(DEFAULT_SPECTRUM))
     map: dict = field(default_factory=lambda: dict(DEFAULT_MAP))
     fit: dict = field(default_factory=dict)
+    stack: bool = SpectrumReductionSettings.stack
 
     def __eq__(self, other):
         if not isinstance(other, SessionState):
@@ -102,6 +104,8 @@ def session_to_state(session, fit=None) -> SessionState:
     if spectrum is None and graph is not None and "spectrum_settings" in graph:
         spectrum = graph.peek("spectrum_settings")
     fit = fit if fit is not None else getattr(session, "fit_settings", None)
+    mode = getattr(session, "dataset_mode", None)
+    stack = SpectrumReductionSettings.stack if mode is None else mode == "stacked"
     return SessionState(
         datastore=store_dir(session.store),
         obs_ids=[int(i) for i in session.selection],
@@ -112,27 +116,19 @@ def session_to_state(session, fit=None) -> SessionState:
         spectrum=dict(spectrum or DEFAULT_SPECTRUM),
         map={k: v for k, v in dict(session.map_settings or DEFAULT_MAP).items() if k in DEFAULT_MAP},
         fit=dict(fit or {}),
+        stack=stack,
     )
 
 
 def state_to_config(state: SessionState, outdir=None) -> AnalysisConfig:
     """An `AnalysisConfig` that re-creates the state's results (1D reflected-region analysis)."""
-    sp = dict(DEFAULT_SPECTRUM, **state.spectrum)
+    settings = SpectrumReductionSettings().replace(**dict(state.spectrum), stack=bool(state.stack))
     mp = dict(DEFAULT_MAP, **state.map)
     data = {"datastore": str(state.datastore), "required_irf": state.required_irf}
     if state.obs_ids:
         data["obs_ids"] = [int(i) for i in state.obs_ids]
-    datasets = {
-        "type": "1d",
-        "stack": False,
-        "geom": {"binsize": mp["binsz"] * u.deg, "width": mp["width"] * u.deg,
-                 "axes": {"energy": {"min": sp["e_min"] * u.TeV, "max": sp["e_max"] * u.TeV, "nbins": int(sp["nbin"])},
-                          "energy_true": {"min": sp["e_true_min"] * u.TeV, "max": sp["e_true_max"] * u.TeV,
-                                          "nbins": int(sp["nbin_true"])}}},
-        "background": {"method": "reflected"},
-        "safe_mask": {"methods": ["aeff-default"]},
-        "containment_correction": sp["containment_correction"],
-    }
+    datasets = settings.to_config()  # every 1D setting written out
+    datasets["geom"].update(binsize=mp["binsz"] * u.deg, width=mp["width"] * u.deg)
     if state.on_region is not None:
         on = _circle(state.on_region, "ON regions")
         datasets["on_region"] = on
@@ -163,6 +159,7 @@ def _plain_circle(d: dict) -> dict:
 
 def config_to_state(config) -> SessionState:
     """The `SessionState` a config describes (single data store, 1D); the inverse of `state_to_config`."""
+    from .steps.datasets import spectrum_settings
     from .steps.models import read_models
 
     if not isinstance(config, AnalysisConfig):
@@ -172,14 +169,7 @@ def config_to_state(config) -> SessionState:
         raise ConfigError("'data.groups': a config with several observation groups cannot be loaded into one session")
     if "datastore" not in data:
         raise ConfigError("'data.datastore' is not set")
-    axes = ds.get("geom", {}).get("axes", {})
-    e, et = dict(axes.get("energy", {})), dict(axes.get("energy_true", {}))
-    spectrum = dict(DEFAULT_SPECTRUM)
-    for src, keys in ((e, ("e_min", "e_max", "nbin")), (et, ("e_true_min", "e_true_max", "nbin_true"))):
-        for ck, sk in zip(("min", "max", "nbins"), keys):
-            if ck in src:
-                spectrum[sk] = src[ck].to_value("TeV") if ck != "nbins" else int(src[ck])
-    spectrum["containment_correction"] = ds.get("containment_correction", DEFAULT_SPECTRUM["containment_correction"])
+    settings = spectrum_settings(config)
     geom = ds.get("geom", {})
     mp = dict(DEFAULT_MAP)
     if "binsize" in geom:
@@ -198,9 +188,10 @@ def config_to_state(config) -> SessionState:
         on_region=_region(ds["on_region"]) if ds.get("on_region") else None,
         exclusion_regions=[_region(d) for d in ([exclusion] if isinstance(exclusion, dict) else exclusion)],
         models=read_models(config.get("models")),
-        spectrum=spectrum,
+        spectrum=settings.binning(),
         map=mp,
         fit={k: v for k, v in config.get("fit", {}).items() if k in ("e_min", "e_max")},
+        stack=settings.stack,
     )
 
 
@@ -229,27 +220,27 @@ def apply_state(session, state: SessionState):
 _SCRIPT = '''"""Re-create the results of a gwidgets analysis without the widgets (generated by gwidgets).
 
 Run with ``python {name}``; the fit result is printed. Equivalent to
-``gwidgets run`` on the exported config.
+``gwidgets run`` on the exported config: the same 1D pipeline (`reduce_spectra`), with every
+reduction setting written out below.
 """
 import astropy.units as u
 from astropy.coordinates import SkyCoord
 from regions import CircleSkyRegion
 
 from gwidgets.core.data import DataStore
-from gwidgets.core.datasets import Datasets, SpectrumDatasetOnOff
+from gwidgets.core.datasets import Datasets
 from gwidgets.core.fit import Fit
 from gwidgets.core.geom import Map, MapAxis, WcsGeom
 from gwidgets.core.models import Models
-from gwidgets.core.reduction.reflected import ReflectedRegionsFinder
-from gwidgets.core.reduction.safe_mask import SafeMaskMaker
-from gwidgets.core.reduction.spectrum import SpectrumExtractor
+from gwidgets.core.reduction import SpectrumReductionSettings, reduce_spectra, stack_spectra
 
 # --- data: store and observations
 store = DataStore.from_dir({datastore!r})
 observations = store.get_observations({obs_ids!r}, required_irf={required_irf!r})
 
 # --- ON region, exclusion regions and mask
-on_region = CircleSkyRegion(SkyCoord({on[lon]!r} * u.deg, {on[lat]!r} * u.deg, frame={on[frame]!r}), {on[radius]!r} * u.deg)
+on_region = CircleSkyRegion(SkyCoord({on[lon]!r} * u.deg, {on[lat]!r} * u.deg, frame={on[frame]!r}),
+                            {on[radius]!r} * u.deg)
 exclusion_regions = [
 {exclusion}]
 exclusion_mask = None
@@ -258,22 +249,15 @@ if exclusion_regions:
                           binsz={binsz!r}, width={width!r} * u.deg, frame={sky[frame]!r})
     exclusion_mask = Map(geom, geom.region_mask(exclusion_regions, inside=False))
 
-# --- 1D reduction: reflected regions, safe mask
-energy_axis = MapAxis.from_energy_bounds({e[min]!r} * u.TeV, {e[max]!r} * u.TeV, {e[nbins]!r})
-energy_axis_true = MapAxis.from_energy_bounds({et[min]!r} * u.TeV, {et[max]!r} * u.TeV, {et[nbins]!r}, name="energy_true")
-# containment_correction="auto": PSF containment of the ON circle for full-enclosure IRFs, none for point-like
-extractor = SpectrumExtractor(on_region, energy_axis, energy_axis_true, finder=ReflectedRegionsFinder(),
-                              exclusion_mask=exclusion_mask, containment_correction={containment!r})
-safe_mask = SafeMaskMaker(methods={methods!r}{safe_kwargs})
-datasets = []
-for obs, extraction in zip(observations, extractor.run_many(observations)):
-    if not extraction.ok:
-        print(f"observation {{extraction.obs_id}} not used: {{extraction.reason}}")
-        continue
-    dataset = SpectrumDatasetOnOff.from_extraction(extraction)
-    dataset.mask_safe, _ = safe_mask.run(extraction, obs)
-    datasets.append(dataset)
-datasets = Datasets(datasets){stack}
+# --- 1D reduction settings (containment_correction="auto": PSF containment of the ON circle for
+# full-enclosure IRFs, none for point-like; safe_mask "aeff-default": the IRFs' LO/HI_THRES)
+{settings}
+
+# --- 1D reduction: reflected regions, safe mask; one dataset per observation, stacked for the fit
+per_observation = reduce_spectra(observations, on_region, settings, exclusion_mask=exclusion_mask)
+for obs_id, reason in per_observation.skipped.items():
+    print(f"observation {{obs_id}} not used: {{reason}}")
+datasets = Datasets([stack_spectra(per_observation)]) if settings.stack else Datasets(list(per_observation))
 
 # --- models and fit
 models = Models.from_yaml("""
@@ -316,20 +300,12 @@ def config_to_script(config, name: str = "analysis.py") -> str:
     exclusion = ""
     for r in state.exclusion_regions:
         c = _circle(r, "exclusion regions")
-        exclusion += (f"    CircleSkyRegion(SkyCoord({_unq(c['lon'], 'deg')!r} * u.deg, {_unq(c['lat'], 'deg')!r} * u.deg, "
+        lon, lat = _unq(c["lon"], "deg"), _unq(c["lat"], "deg")
+        exclusion += (f"    CircleSkyRegion(SkyCoord({lon!r} * u.deg, {lat!r} * u.deg, "
                       f"frame={c['frame']!r}), {_unq(c['radius'], 'deg')!r} * u.deg),\n")
-    axes = geom.get("axes", {})
-    from .steps.datasets import DEFAULT_ENERGY
+    from .steps.datasets import spectrum_settings
 
-    def axis(spec):
-        spec = dict(DEFAULT_ENERGY, **(spec or {}))
-        if spec.get("edges") is not None or spec.get("per_decade"):
-            raise ConfigError("config_to_script supports energy axes given as min/max/nbins only")
-        return {"min": _unq(spec["min"], "TeV"), "max": _unq(spec["max"], "TeV"), "nbins": int(spec["nbins"])}
-
-    safe = ds.get("safe_mask", {"methods": ["aeff-default"]})
-    safe_kwargs = "".join(f", {k}={safe[k]!r}" for k in ("aeff_percent", "bias_percent") if k in safe)
-    safe_kwargs += "".join(f", {k}={_unq(safe[k], 'TeV')!r} * u.TeV" for k in ("e_min", "e_max") if k in safe)
+    settings = spectrum_settings(config)
     fit = config.get("fit", {})
     fit_range = ""
     if fit.get("e_min") is not None or fit.get("e_max") is not None:
@@ -340,8 +316,6 @@ def config_to_script(config, name: str = "analysis.py") -> str:
         name=name, datastore=str(state.datastore), obs_ids=[int(i) for i in state.obs_ids] or None,
         required_irf=state.required_irf, on=on, sky=sky, exclusion=exclusion,
         binsz=_unq(geom.get("binsize", 0.02 * u.deg), "deg"), width=_unq(geom.get("width", 8 * u.deg), "deg"),
-        e=axis(axes.get("energy")), et=axis(axes.get("energy_true")), methods=tuple(safe.get("methods", ())),
-        safe_kwargs=safe_kwargs, stack="\ndatasets = Datasets([datasets.stack_reduce(name='stacked')])" if ds.get("stack") else "",
-        models_yaml=state.models.to_yaml().replace('"""', "'''"), fit_range=fit_range,
-        containment=ds.get("containment_correction", "auto"),
+        settings=settings.to_python("settings"), models_yaml=state.models.to_yaml().replace('"""', "'''"),
+        fit_range=fit_range,
     )

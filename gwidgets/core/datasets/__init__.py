@@ -3,7 +3,7 @@
 * `SpectrumDataset`: counts with a known background (Cash).
 * `SpectrumDatasetOnOff`: ON and OFF counts (WStat, background profiled); OGIP I/O.
 * `MapDataset`: counts cube with exposure, background, PSF and energy dispersion (Cash);
-  `MapDatasetMaker` reduces observations to it; `PSFKernel` is its PSF.
+  `~gwidgets.core.reduction.MapDatasetMaker` reduces observations to it; `PSFKernel` is its PSF.
 * `Datasets`: datasets fitted jointly, optionally sharing one model.
 * `JointEvaluator`: the precomputed, cached statistic used by the fit.
 
@@ -16,7 +16,7 @@ from .evaluator import JointEvaluator
 from .onoff import SpectrumDatasetOnOff
 from .spectrum import SpectrumDataset
 
-_LAZY = {"MapDataset": "map", "PSFKernel": "map_irf", "MapDatasetMaker": "map_reduce"}
+_LAZY = {"MapDataset": "map", "PSFKernel": "map_irf"}
 
 __all__ = ["SpectrumDataset", "SpectrumDatasetOnOff", "Datasets", "JointEvaluator", "DatasetError", *_LAZY]
 

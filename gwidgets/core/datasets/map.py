@@ -14,7 +14,7 @@ has ``parameters``, ``stat_sum()`` and ``stat_type = "cash"``, so
 
 Examples
 --------
->>> from gwidgets.core.datasets.map_reduce import MapDatasetMaker                 # doctest: +SKIP
+>>> from gwidgets.core.reduction import MapDatasetMaker                 # doctest: +SKIP
 >>> dataset = MapDatasetMaker(geom, energy_axis_true, offset_max="2.5 deg").run_stacked(observations)  # doctest: +SKIP
 >>> dataset.models = [SkyModel(PowerLaw(), PointSpatialModel(...), name="crab"),
 ...                   FoVBackgroundModel(dataset.name)]                              # doctest: +SKIP

@@ -11,6 +11,7 @@ from ..._lazy import lazy_exports
 
 #: public name → module (inside this package) defining it; a new estimator = one new line
 _EXPORTS = {
+    "Estimator": "base",
     "FluxPointsEstimator": "flux_points",
     "FluxPoints": "sed_table",
     "LightCurveEstimator": "light_curve",

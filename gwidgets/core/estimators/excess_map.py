@@ -26,6 +26,7 @@ from ...errors import GwidgetsError
 from ..geom import Map, MapAxis
 from ..reduction.ring import convolve_images
 from ..stats import cash_sqrt_ts, lima_significance
+from .base import Estimator, one_dataset
 
 __all__ = ["ExcessMapEstimator"]
 
@@ -39,7 +40,7 @@ def _band_sums(data, axis_edges, band_edges):
     return np.stack([data[a:b].sum(axis=0) for a, b in zip(idx[:-1], idx[1:])])
 
 
-class ExcessMapEstimator:
+class ExcessMapEstimator(Estimator):
     """Correlated counts / background / excess / significance maps.
 
     Parameters
@@ -60,8 +61,20 @@ class ExcessMapEstimator:
         k = Tophat2DKernel(self.correlation_radius.to_value(u.deg) / geom.binsz).array
         return k / k.max()
 
-    def run(self, dataset) -> dict:
-        """Maps (one image per energy band): counts, npred (background), npred_excess, ts, sqrt_ts."""
+    def run(self, datasets) -> dict:
+        """Maps (one image per energy band): counts, npred (background), npred_excess, ts, sqrt_ts.
+
+        Parameters
+        ----------
+        datasets : MapDataset, RingBackgroundResult, or a Datasets / list of one
+            The dataset (`one_dataset`).
+
+        Returns
+        -------
+        dict
+            Name → `Map`.
+        """
+        dataset = one_dataset(datasets, "ExcessMapEstimator")
         geom = dataset.counts.geom
         axis = geom.axis("energy")
         e_ax = axis.edges.to_value(u.TeV)

@@ -24,6 +24,7 @@ import numpy as np
 from astropy.table import Table
 
 from ..datasets.base import to_edges
+from .base import Estimator
 from .norm_fit import DEFAULT_SCAN, EstimatorError, NormLikelihood, estimate_norm, resolve_source
 from .sed_table import FluxPoints, reference_columns
 
@@ -79,7 +80,7 @@ def _norm_values(norm):
     return values
 
 
-class FluxPointsEstimator:
+class FluxPointsEstimator(Estimator):
     """Flux points of ``source`` in ``energy_edges``.
 
     Parameters

@@ -29,6 +29,7 @@ from astropy.table import Table
 from astropy.time import Time
 
 from ..datasets.base import to_edges
+from .base import Estimator
 from .flux_points import FluxPointsEstimator, as_dataset_list, source_spectral
 from .norm_fit import EstimatorError, resolve_source
 from .sed_table import FluxPoints
@@ -93,7 +94,7 @@ def _intervals(time_intervals):
     return out
 
 
-class LightCurveEstimator:
+class LightCurveEstimator(Estimator):
     """Flux of ``source`` per time bin and energy band.
 
     Parameters

@@ -28,11 +28,12 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ...errors import GwidgetsError
 from ..geom import Map
+from .base import Estimator, one_dataset
 
 __all__ = ["TSMapEstimator"]
 
 
-class TSMapEstimator:
+class TSMapEstimator(Estimator):
     """Point-source TS map of a `MapDataset` (summed over its reco-energy bins).
 
     Parameters
@@ -83,8 +84,20 @@ class TSMapEstimator:
             raise GwidgetsError(f"Dataset '{dataset.name}': the reference source predicts no counts")
         return k / total
 
-    def run(self, dataset) -> dict:
-        """Maps on the image geometry: ts, sqrt_ts, norm, norm_err, npred_excess (counts of the fitted source)."""
+    def run(self, datasets) -> dict:
+        """Maps on the image geometry: ts, sqrt_ts, norm, norm_err, npred_excess (counts of the fitted source).
+
+        Parameters
+        ----------
+        datasets : MapDataset, or a Datasets / list of one
+            The dataset (`one_dataset`).
+
+        Returns
+        -------
+        dict
+            Name → `Map`.
+        """
+        dataset = one_dataset(datasets, "TSMapEstimator")
         mask = np.ones(dataset.counts.data.shape, bool) if dataset.mask is None else dataset.mask
         counts = (dataset.counts.data * mask).sum(axis=0)
         background = (dataset.npred().data * mask).sum(axis=0)

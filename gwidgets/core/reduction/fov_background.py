@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import GwidgetsError
+from .base import DatasetMaker
 from .ring import exclusion_on_geom
 
 __all__ = ["FoVBackgroundMaker"]
@@ -30,7 +31,7 @@ __all__ = ["FoVBackgroundMaker"]
 _METHODS = ("scale", "fit")
 
 
-class FoVBackgroundMaker:
+class FoVBackgroundMaker(DatasetMaker):
     """Normalise a `MapDataset`'s background outside ``exclusion_mask`` (``method`` "scale" or "fit")."""
 
     def __init__(self, method: str = "scale", exclusion_mask=None, spectral_model=None, min_counts: int = 0):

@@ -22,8 +22,8 @@ import astropy.units as u
 import numpy as np
 
 from ...errors import GwidgetsError, MissingIRFError
-from ..executor import get_executor
 from ..geom import Map, MapAxis, WcsGeom
+from .base import ObservationMaker
 from .map_irf_eval import aeff_on_pixels, bkg_rate_limited, fov_lonlat, integrate_loglog, unit_vectors
 
 __all__ = ["MapCubes", "MapMaker", "integrate_loglog_edges", "stack_cubes", "BKG_ENERGY_GRIDS"]
@@ -64,7 +64,7 @@ class MapCubes:
                 f"shape={self.counts.data.shape})")
 
 
-class MapMaker:
+class MapMaker(ObservationMaker):
     """Reduce observations onto ``geom`` (reco energy) with ``energy_axis_true`` for the exposure.
 
     Parameters
@@ -100,6 +100,17 @@ class MapMaker:
         return self._pixels.separation(obs.pointing_radec).deg
 
     def run(self, obs) -> MapCubes:
+        """Counts, exposure and background cubes of one observation.
+
+        Parameters
+        ----------
+        obs : Observation
+            One DL3 observation.
+
+        Returns
+        -------
+        MapCubes
+        """
         if obs.aeff is None:
             raise MissingIRFError(obs.obs_id, "aeff", obs.available_hdus)
         pointing = obs.pointing_radec
@@ -134,9 +145,6 @@ class MapMaker:
             integral = np.add.reduceat(integral, np.searchsorted(edges, bin_edges[:-1]), axis=0)
         return integral * self._solid_angle[None] * obs.gti.time_sum.to_value("s")
 
-    def run_many(self, observations, executor="serial", progress=None, token=None) -> list:
-        return get_executor(executor).map(self.run, list(observations), progress=progress, token=token,
-                                          labels=[f"OBS_ID {o.obs_id}" for o in observations])
 
 
 def stack_cubes(cubes) -> MapCubes:

@@ -28,6 +28,7 @@ from scipy.signal import fftconvolve
 
 from ...errors import GwidgetsError
 from ..geom import Map
+from .base import DatasetMaker
 
 __all__ = ["RingBackgroundMaker", "RingBackgroundResult", "exclusion_on_geom"]
 
@@ -97,7 +98,7 @@ class RingBackgroundResult:
                 f"background={self.background.data[m].sum():.1f}, excess={self.excess.data[m].sum():.1f})")
 
 
-class RingBackgroundMaker:
+class RingBackgroundMaker(DatasetMaker):
     """Ring background with inner radius ``r_in`` and ``width`` (Angles), honouring ``exclusion_mask``."""
 
     def __init__(self, r_in, width, exclusion_mask=None):

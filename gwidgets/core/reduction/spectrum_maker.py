@@ -47,12 +47,14 @@ from ...errors import EmptySelectionError, GwidgetsError
 from ..datasets import Datasets, SpectrumDatasetOnOff
 from ..executor import get_executor
 from ..geom import MapAxis
+from .base import ObservationMaker
 from .containment import ContainmentCorrectionError
 from .notes import BatchNotes, reason_cause
 from .safe_mask import SafeMaskError, SafeMaskMaker
 from .spectrum import RadMaxMismatchError, SpectrumExtractor
 
-__all__ = ["SpectrumDatasetMaker", "SpectrumDatasets", "ObservationRecord", "make_spectrum_datasets"]
+__all__ = ["SpectrumDatasetMaker", "SpectrumDatasets", "ObservationRecord", "make_spectrum_datasets", "reduce_spectra",
+           "stack_spectra"]
 
 #: errors that are the caller's configuration, not one observation's data: raised, never collected
 CONFIG_ERRORS = (RadMaxMismatchError, SafeMaskError, ContainmentCorrectionError)
@@ -181,8 +183,11 @@ def _release(obs):
             cache.pop(key, None)
 
 
-class SpectrumDatasetMaker:
+class SpectrumDatasetMaker(ObservationMaker):
     """Reduce observations to `SpectrumDatasetOnOff` (one per observation), reflected-region background.
+
+    The one 1D reduction of gwidgets: the session, the config-driven `Analysis` and the exported
+    script all get theirs from `SpectrumReductionSettings.maker` (through `reduce_spectra`).
 
     Parameters
     ----------
@@ -210,9 +215,10 @@ class SpectrumDatasetMaker:
 
     Examples
     --------
-    >>> maker = SpectrumDatasetMaker(on, ea, eat, safe_mask=SafeMaskMaker(["aeff-default"], e_min=0.4 * u.TeV))  # doctest: +SKIP
-    >>> dataset, record = maker.run(observation)                                                            # doctest: +SKIP
-    >>> datasets = maker.run_many(observations, executor=client, stack=True)                                # doctest: +SKIP
+    >>> safe_mask = SafeMaskMaker(["aeff-default"], e_min=0.4 * u.TeV)                  # doctest: +SKIP
+    >>> maker = SpectrumDatasetMaker(on, ea, eat, safe_mask=safe_mask)                  # doctest: +SKIP
+    >>> dataset = maker.run(observation)                                                # doctest: +SKIP
+    >>> datasets = maker.run_many(observations, executor=client, stack=True)            # doctest: +SKIP
     """
 
     def __init__(self, on_region, energy_axis, energy_axis_true, safe_mask="aeff-default", exclusion_mask=None,
@@ -242,15 +248,38 @@ class SpectrumDatasetMaker:
 
     # ------------------------------------------------------------------ one
     def run(self, observation):
-        """``(SpectrumDatasetOnOff or None, ObservationRecord)`` for one observation (its notes are warned)."""
+        """Reduce one observation (its notes are warned; why it gave nothing is in `reduce`'s record).
+
+        Parameters
+        ----------
+        observation : Observation
+            One DL3 observation.
+
+        Returns
+        -------
+        SpectrumDatasetOnOff or None
+            The dataset named by OBS_ID with its safe mask; None when the observation gives no ON/OFF
+            spectrum.
+        """
         dataset, record = self.reduce(observation)
         notes = BatchNotes()
         notes.extend(record.notes, record.obs_id)
         notes.warn(stacklevel=3)
-        return dataset, record
+        return dataset
 
     def reduce(self, observation):
-        """As `run`, without warning: the notes stay in ``record.notes``."""
+        """As `run`, without warning, with the record of what happened.
+
+        Parameters
+        ----------
+        observation : Observation
+            One DL3 observation.
+
+        Returns
+        -------
+        tuple
+            ``(SpectrumDatasetOnOff or None, ObservationRecord)``; the notes stay in ``record.notes``.
+        """
         obs_id = int(getattr(observation, "obs_id", -1))
         record = ObservationRecord(obs_id, object=str(getattr(observation, "target_name", "") or ""))
         try:
@@ -285,8 +314,33 @@ class SpectrumDatasetMaker:
 
     # ----------------------------------------------------------------- many
     def run_many(self, observations, executor="serial", progress=None, token=None, stack: bool = False,
-                 name: str = "stacked") -> SpectrumDatasets:
-        """Reduce every observation (input order kept); ``stack=True`` gives one stacked dataset."""
+                 name: str = "stacked", notes: BatchNotes | None = None) -> SpectrumDatasets:
+        """Reduce every observation (input order kept); ``stack=True`` gives one stacked dataset.
+
+        Parameters
+        ----------
+        observations : iterable of Observation
+            The observations.
+        executor, progress, token
+            As `ObservationMaker.run_many`.
+        stack : bool
+            One dataset stacked from the usable ones (`stack_spectra`), named ``name``.
+        name : str
+            The stacked dataset's name.
+        notes : BatchNotes, optional
+            Collect the batch's notes (one per cause, and why observations were left out) here instead of
+            warning them.
+
+        Returns
+        -------
+        SpectrumDatasets
+            The datasets, with ``records`` / ``skipped`` / ``notes`` of the batch.
+
+        Raises
+        ------
+        EmptySelectionError
+            No observations.
+        """
         observations = list(observations)
         if not observations:
             raise EmptySelectionError("No observations to reduce: the list of observations is empty")
@@ -296,13 +350,83 @@ class SpectrumDatasetMaker:
         datasets = [d for d, _ in results if d is not None]
         records = [r for _, r in results]
         if stack and datasets:
-            applied = {bool(d.meta.get("CONTAINMENT_CORRECTION", False)) for d in datasets}
-            datasets = [Datasets(datasets).stack_reduce(name=name)]
-            datasets[0].meta = dict(datasets[0].meta or {}, OBS_IDS=[r.obs_id for r in records if r.ok],
-                                    CONTAINMENT_CORRECTION=applied.pop() if len(applied) == 1 else "mixed")
+            datasets = [stack_spectra(datasets, name=name)]
         out = SpectrumDatasets(datasets, records=records)
-        out.notes.warn(stacklevel=3)
+        if notes is None:
+            out.notes.warn(stacklevel=3)
+        else:
+            for cause, ids in out.notes.items():
+                for obs_id in ids:
+                    notes.add(cause, obs_id)
         return out
+
+
+def stack_spectra(datasets, name: str = "stacked"):
+    """Stack 1D datasets into one (each restricted to its safe range, as gammapy's ``stack_reduce``).
+
+    Parameters
+    ----------
+    datasets : list of SpectrumDatasetOnOff or Datasets
+        Datasets of one reduction (same binning).
+    name : str
+        The stacked dataset's name.
+
+    Returns
+    -------
+    SpectrumDatasetOnOff
+        With ``meta["OBS_IDS"]`` (the stacked observations) and ``meta["CONTAINMENT_CORRECTION"]`` (True,
+        False, or ``"mixed"``).
+    """
+    datasets = list(datasets)
+    applied = {bool((d.meta or {}).get("CONTAINMENT_CORRECTION", False)) for d in datasets}
+    stacked = Datasets(datasets).stack_reduce(name=name)
+    obs_ids = [(d.meta or {}).get("OBS_ID", d.name) for d in datasets]
+    stacked.meta = dict(stacked.meta or {}, OBS_IDS=obs_ids,
+                        CONTAINMENT_CORRECTION=applied.pop() if len(applied) == 1 else "mixed")
+    return stacked
+
+
+def reduce_spectra(observations, on_region, settings=None, exclusion_mask=None, executor="serial", progress=None,
+                   token=None, notes: BatchNotes | None = None, release_memory: bool = True) -> SpectrumDatasets:
+    """The 1D reduction pipeline: DL3 observations → one `SpectrumDatasetOnOff` per observation.
+
+    The session, the config-driven `Analysis` and the exported script all reduce through this function,
+    with a `SpectrumReductionSettings` (energy axes, safe mask, OFF regions, containment correction).
+    Stacking for the fit (``settings.stack``) is left to the caller, who keeps the per-observation
+    datasets for light curves (`stack_spectra`).
+
+    Parameters
+    ----------
+    observations : iterable of Observation
+        The observations.
+    on_region : regions.SkyRegion
+        The ON region.
+    settings : SpectrumReductionSettings, optional
+        Default: ``SpectrumReductionSettings()`` (the defaults of every front door).
+    exclusion_mask : Map, optional
+        True = usable sky for OFF regions.
+    executor, progress, token
+        As `ObservationMaker.run_many`.
+    notes : BatchNotes, optional
+        Collect the batch's notes here instead of warning them.
+    release_memory : bool
+        Drop each observation's events and IRFs from its cache once reduced.
+
+    Returns
+    -------
+    SpectrumDatasets
+        The datasets (named by OBS_ID, safe mask set), with the batch's records.
+
+    Examples
+    --------
+    >>> from gwidgets.core.reduction.settings import SpectrumReductionSettings                 # doctest: +SKIP
+    >>> datasets = reduce_spectra(observations, on_region, SpectrumReductionSettings(stack=False))  # doctest: +SKIP
+    """
+    from .settings import SpectrumReductionSettings
+
+    settings = SpectrumReductionSettings() if settings is None else settings
+    maker = settings.maker(on_region, exclusion_mask=exclusion_mask, release_memory=release_memory)
+    return maker.run_many(observations, executor=executor, progress=progress, token=token, notes=notes)
 
 
 def make_spectrum_datasets(observations, on_region, energy_axis, energy_axis_true, safe_mask="aeff-default",

@@ -1,9 +1,13 @@
 """Step ``datasets``: reduce the observations to datasets (``datasets.type``: 1d now; 3d when `MapDataset` exists).
 
+Both pipelines are built from one settings object read from the ``datasets`` section
+(`SpectrumReductionSettings.from_config` / `MapReductionSettings.from_config`): a key the config
+leaves out takes the settings' default, the same default the session and the exported script use.
+
 1D (reflected regions): per group, the ON region is ``datasets.on_region``
-with the group's ``on_radius``; each observation is extracted with
-`SpectrumExtractor`, turned into a `SpectrumDatasetOnOff` and given the
-safe mask of the group (``safe_mask``, else ``datasets.safe_mask``);
+with the group's ``on_radius``; the observations are reduced by `reduce_spectra`
+(the one 1D pipeline: extraction, `SpectrumDatasetOnOff`, the safe mask of the
+group: ``safe_mask``, else ``datasets.safe_mask``);
 ``datasets.containment_correction`` (``auto``, the default, ``true`` or
 ``false``) scales the exposure by the PSF containment of the ON circle: ``auto``
 does it where the IRFs are full-enclosure, never for point-like IRFs (see
@@ -26,37 +30,121 @@ from astropy.time import Time
 from ....errors import GwidgetsError
 from ...config import ConfigError
 from ...progress import Cancelled
-from ...reduction.notes import BatchNotes, reason_cause
-from .base import require
+from ...reduction.notes import BatchNotes
+from ...reduction.settings import MapReductionSettings, ReductionSettingsError, SpectrumReductionSettings
+from ...registry import Registry
 from .observations import groups, resolve_path, time_ranges
 
-__all__ = ["REDUCERS", "energy_axis", "on_region", "exclusion_mask", "read_spectra_group"]
+__all__ = ["REDUCERS", "energy_axis", "on_region", "exclusion_mask", "read_spectra_group", "spectrum_settings",
+           "map_settings"]
 
 #: datasets.type -> reducer(analysis, progress) -> (datasets, datasets_per_obs)
-REDUCERS = {}
-
-DEFAULT_ENERGY = {"min": 0.01 * u.TeV, "max": 100 * u.TeV, "nbins": 80}
+REDUCERS = Registry("dataset reducer")
 
 
 def energy_axis(spec: dict | None, name: str = "energy", key: str = ""):
-    """A `MapAxis` from a config energy axis section (``edges``, or ``min``/``max``/``nbins``[/``per_decade``])."""
-    from ...geom import MapAxis
+    """A `MapAxis` from a config energy-axis section (`gwidgets.core.reduction.settings.energy_axis`).
 
-    spec = dict(DEFAULT_ENERGY, **(spec or {}))
-    if spec.get("edges") is not None:
-        edges = u.Quantity(spec["edges"]).to("TeV")
-        if len(edges) < 2 or np.any(np.diff(edges.value) <= 0):
-            raise ConfigError(f"'{key}.edges' must be at least two increasing energies")
-        return MapAxis.from_energy_edges(edges, name=name)
-    if not spec["max"] > spec["min"]:
-        raise ConfigError(f"'{key}': max ({spec['max']}) must be larger than min ({spec['min']})")
-    if spec["nbins"] < 1:
-        raise ConfigError(f"'{key}.nbins' must be at least 1")
-    return MapAxis.from_energy_bounds(spec["min"], spec["max"], spec["nbins"], per_decade=spec.get("per_decade", False),
-                                      name=name)
+    Parameters
+    ----------
+    spec : dict or None
+        ``edges``, or ``min`` / ``max`` / ``nbins`` [/ ``per_decade``]; keys left out take the reduction
+        settings' defaults.
+    name : str
+        ``"energy"`` or ``"energy_true"``.
+    key : str
+        The config key, named in errors.
+
+    Returns
+    -------
+    MapAxis
+        The axis.
+
+    Raises
+    ------
+    ConfigError
+        A bad axis, naming ``key``.
+    """
+    from ...reduction.settings import energy_axis as settings_axis
+
+    try:
+        return settings_axis(spec, name, key)
+    except ReductionSettingsError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def spectrum_settings(config, group: dict | None = None) -> SpectrumReductionSettings:
+    """The 1D reduction settings of ``config`` (and of one ``group``: its ``safe_mask`` and ``stack``).
+
+    Parameters
+    ----------
+    config : AnalysisConfig or dict
+        The config.
+    group : dict, optional
+        One observation group (``data.groups[i]``, with its ``key``).
+
+    Returns
+    -------
+    SpectrumReductionSettings
+        Keys the config leaves out take the settings' defaults.
+
+    Raises
+    ------
+    ConfigError
+        A value that cannot be used, naming its key.
+    """
+    ds_cfg = dict(config.get("datasets", {}))
+    if group is not None:
+        for k in ("safe_mask", "stack"):
+            if k in group:
+                ds_cfg[k] = group[k]
+    try:
+        return SpectrumReductionSettings.from_config(ds_cfg)
+    except ReductionSettingsError as exc:
+        msg = str(exc)
+        if group is not None and "safe_mask" in group and msg.startswith("'datasets.safe_mask'"):
+            msg = f"'{group['key']}.safe_mask'" + msg[len("'datasets.safe_mask'"):]
+        raise ConfigError(msg) from None
+
+
+def map_settings(config) -> MapReductionSettings:
+    """The 3D reduction settings of ``config``.
+
+    Parameters
+    ----------
+    config : AnalysisConfig or dict
+        The config.
+
+    Returns
+    -------
+    MapReductionSettings
+        Keys the config leaves out take the settings' defaults.
+    """
+    try:
+        return MapReductionSettings.from_config(config.get("datasets", {}))
+    except ReductionSettingsError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def on_region(config, radius=None):
+    """The ON region of a 1D config: a circle at ``datasets.on_region`` of ``radius`` (a group's ``on_radius``).
+
+    Parameters
+    ----------
+    config : AnalysisConfig or dict
+        The config.
+    radius : Angle, optional
+        Overrides ``datasets.on_region.radius``.
+
+    Returns
+    -------
+    regions.CircleSkyRegion
+
+    Raises
+    ------
+    ConfigError
+        No position or no radius.
+    """
     from regions import CircleSkyRegion
 
     spec = config.get("datasets", {}).get("on_region")
@@ -110,24 +198,8 @@ def exclusion_mask(config, center: SkyCoord, base_dir=None):
     return Map(geom, geom.region_mask(regions, inside=False))
 
 
-def safe_mask_maker(spec: dict, key: str):
-    from ...reduction.safe_mask import SafeMaskError, SafeMaskMaker
-
-    kwargs = {k: spec[k] for k in ("aeff_percent", "bias_percent", "e_min", "e_max") if k in spec}
-    try:
-        return SafeMaskMaker(methods=tuple(spec.get("methods", ["aeff-default"])), **kwargs)
-    except SafeMaskError as exc:
-        raise ConfigError(f"'{key}': {exc}") from None
-
-
-def _group_settings(config, group):
-    ds_cfg = config.get("datasets", {})
-    safe = group.get("safe_mask", ds_cfg.get("safe_mask", {"methods": ["aeff-default"]}))
-    safe_key = f"{group['key']}.safe_mask" if "safe_mask" in group else "datasets.safe_mask"
-    # stacked by default (as gammapy's Analysis): a joint WStat fit of many low-count runs biases the
-    # curvature by ~1 sigma (closure benchmark: beta pull +1.1 per-run vs 0.0 stacked, 20 seeds)
-    stack = group.get("stack", ds_cfg.get("stack", True))
-    return safe, safe_key, stack
+def _safe_key(group) -> str:
+    return f"{group['key']}.safe_mask" if "safe_mask" in group else "datasets.safe_mask"
 
 
 def _time_range(obs, start, stop) -> dict:
@@ -139,64 +211,57 @@ def _time_range(obs, start, stop) -> dict:
         return {"time_start": start, "time_stop": stop}
 
 
+def _config_executor(cfg):
+    """The executor of ``general.executor`` (and ``n_jobs``); a use as context manager closes what it started."""
+    from ...executor import executor_from_config
+
+    general = cfg.get("general", {})
+    try:
+        return executor_from_config(general.get("executor", "serial"), general.get("n_jobs"))
+    except GwidgetsError as exc:  # e.g. no scheduler at general.executor.address
+        raise ConfigError(f"'general.executor': {exc}") from None
+
+
 def _reduce_1d(analysis, progress=None):
-    from ...datasets import Datasets, SpectrumDatasetOnOff
-    from ...reduction.reflected import ReflectedRegionsFinder
+    """1D: `reduce_spectra` per group (the one 1D pipeline), stacked per group with ``stack``."""
+    with _config_executor(analysis.config) as executor:
+        return _reduce_1d_with(analysis, executor, progress)
+
+
+def _reduce_1d_with(analysis, executor, progress=None):
+    from ...datasets import Datasets
     from ...reduction.safe_mask import SafeMaskError
-    from ...reduction.spectrum import SpectrumExtractor
+    from ...reduction.spectrum_maker import reduce_spectra, stack_spectra
 
     cfg = analysis.config
-    ds_cfg = cfg.get("datasets", {})
-    axes = ds_cfg.get("geom", {}).get("axes", {})
-    e_reco = energy_axis(axes.get("energy"), "energy", "datasets.geom.axes.energy")
-    e_true = energy_axis(axes.get("energy_true"), "energy_true", "datasets.geom.axes.energy_true")
-    bkg = ds_cfg.get("background", {})
-    if bkg.get("method", "reflected") != "reflected":
-        raise ConfigError(f"'datasets.background.method' = {bkg['method']!r} is not available for a 1d analysis; "
-                          "use 'reflected'")
-    finder_kw = {}
-    if "max_regions" in bkg:
-        finder_kw["max_region_number"] = bkg["max_regions"]
-    if "min_regions" in bkg:
-        finder_kw["min_region_number"] = bkg["min_regions"]
-    executor = cfg.get("general", {}).get("executor", "serial")
-    if executor == "processes" and cfg.get("general", {}).get("n_jobs"):
-        from ...executor import ProcessExecutor
-
-        executor = ProcessExecutor(cfg["general"]["n_jobs"])
     fitted, per_obs = [], []
     all_groups = groups(cfg)
     for group in all_groups:
         if "spectra" in group:
             fitted.extend(read_spectra_group(group, analysis))
             continue
+        settings = spectrum_settings(cfg, group)
+        safe_key = _safe_key(group)
         observations = analysis.observations[group["name"]]
         region = on_region(cfg, group.get("on_radius"))
         mask = exclusion_mask(cfg, region.center, analysis.base_dir)
-        extractor = SpectrumExtractor(region, e_reco, e_true, finder=ReflectedRegionsFinder(**finder_kw),
-                                      exclusion_mask=mask,
-                                      containment_correction=ds_cfg.get("containment_correction", "auto"))
         notes = BatchNotes()
         try:
-            extractions = extractor.run_many(observations, executor=executor, progress=progress, notes=notes)
+            reduced = reduce_spectra(observations, region, settings, exclusion_mask=mask, executor=executor,
+                                     progress=progress, notes=notes, release_memory=False)
         except (ConfigError, Cancelled):
             raise
+        except SafeMaskError as exc:
+            raise ConfigError(f"'{safe_key}': {exc}") from None
         except GwidgetsError as exc:  # e.g. an ON radius not matching RAD_MAX: name the group
             raise ConfigError(f"'{group['key']}': {exc}") from None
-        safe, safe_key, stack = _group_settings(cfg, group)
-        maker = safe_mask_maker(safe, safe_key)
+        by_id = {int(o.obs_id): o for o in observations}
         group_sets = []
-        for obs, ex in zip(observations, extractions):
-            if not ex.ok:
-                notes.add(f"not used: {reason_cause(ex.reason, ex.obs_id)}", ex.obs_id)
-                continue
+        for ds in reduced:
+            obs = by_id[int(ds.meta["OBS_ID"])]
             (t0,), (t1,) = time_ranges([obs])  # only usable observations: an unreadable one has no times
-            name = str(ex.obs_id) if len(all_groups) == 1 else f"{group['name']}_{ex.obs_id}"
-            ds = SpectrumDatasetOnOff.from_extraction(ex, name=name)
-            try:
-                ds.mask_safe, _ = maker.run(ex, obs)
-            except SafeMaskError as exc:
-                raise ConfigError(f"'{safe_key}': {exc}") from None
+            if len(all_groups) > 1:
+                ds = ds.copy(name=f"{group['name']}_{obs.obs_id}")
             ds.meta.update(GROUP=group["name"], OBS_ID=obs.obs_id, **_time_range(obs, t0, t1))
             group_sets.append(ds)
         for line in notes.lines():  # one line per cause, with the count and the ids
@@ -207,8 +272,8 @@ def _reduce_1d(analysis, progress=None):
         if not any(d.mask_safe.any() for d in group_sets):
             raise ConfigError(f"'{safe_key}': the safe energy range leaves no data in group '{group['name']}'")
         per_obs.extend(group_sets)
-        if stack:
-            stacked = Datasets(group_sets).stack_reduce(name=group["name"])
+        if settings.stack:
+            stacked = stack_spectra(group_sets, name=group["name"])
             stacked.meta.update(GROUP=group["name"])
             fitted.append(stacked)
         else:
@@ -217,8 +282,21 @@ def _reduce_1d(analysis, progress=None):
 
 
 def read_spectra_group(group: dict, analysis) -> list:
-    """The reduced spectra of a ``spectra`` group (OGIP / gadf files, their QUALITY as safe mask), named
-    ``<group>_<name>`` (the group's name alone for one file) and stacked with ``stack: true``.
+    """The reduced spectra of a ``spectra`` group (OGIP / gadf files, their QUALITY as safe mask).
+
+    They are named ``<group>_<name>`` (the group's name alone for one file) and stacked with ``stack: true``.
+
+    Parameters
+    ----------
+    group : dict
+        The group (``spectra``, ``name``, ``key``, ``stack``).
+    analysis : Analysis
+        For the config's folder and the log.
+
+    Returns
+    -------
+    list
+        The datasets.
     """
     from ...datasets import Datasets
 
@@ -243,44 +321,42 @@ def read_spectra_group(group: dict, analysis) -> list:
     return out
 
 
-def _map_geom(config):
-    from ...geom import WcsGeom
-
+def _map_skydir(config) -> SkyCoord:
     ds_cfg = config.get("datasets", {})
-    g = ds_cfg.get("geom", {})
-    sky = g.get("skydir")
+    sky = ds_cfg.get("geom", {}).get("skydir")
     if not sky or "lon" not in sky or "lat" not in sky:
         on = ds_cfg.get("on_region")
         if not on or "lon" not in on:
             raise ConfigError("'datasets.geom.skydir' (lon, lat) is needed for a 3d analysis")
         sky = on
-    frame = sky.get("frame", "icrs")
-    axes = g.get("axes", {})
-    e_reco = energy_axis(axes.get("energy"), "energy", "datasets.geom.axes.energy")
-    e_true = energy_axis(axes.get("energy_true"), "energy_true", "datasets.geom.axes.energy_true")
-    geom = WcsGeom.create(SkyCoord(sky["lon"], sky["lat"], frame=frame), binsz=g.get("binsize", 0.02 * u.deg).to_value("deg"),
-                          width=g.get("width", 5 * u.deg), frame=frame, proj=g.get("projection", "CAR"), axes=[e_reco])
-    return geom, e_true
+    return SkyCoord(sky["lon"], sky["lat"], frame=sky.get("frame", "icrs"))
 
 
 def _reduce_3d(analysis, progress=None):
-    """3D: `MapDatasetMaker` per observation (or stacked per group); safe mask ``safe_mask.offset_max``."""
+    """3D: the settings' `MapDatasetMaker` per observation (or stacked per group); safe mask ``offset_max``."""
+    with _config_executor(analysis.config) as executor:
+        return _reduce_3d_with(analysis, executor, progress)
+
+
+def _reduce_3d_with(analysis, executor, progress=None):
     from ...datasets import Datasets
 
-    (maker_cls,) = require("gwidgets.core.datasets.map_reduce", ["MapDatasetMaker"], "datasets (type 3d)")
     cfg = analysis.config
-    geom, e_true = _map_geom(cfg)
+    settings, skydir = map_settings(cfg), _map_skydir(cfg)
     fitted, per_obs = [], []
     for group in groups(cfg):
         if "spectra" in group:  # reduced 1D spectra fitted jointly with the cubes
             fitted.extend(read_spectra_group(group, analysis))
             continue
         observations = analysis.observations[group["name"]]
-        safe, safe_key, stack = _group_settings(cfg, group)
-        maker = maker_cls(geom, e_true, offset_max=safe.get("offset_max"))
+        offset_max = group.get("safe_mask", {}).get("offset_max", settings.offset_max)
+        maker = settings.replace(offset_max=offset_max).maker(skydir) if offset_max is not None else \
+            settings.maker(skydir)
         try:
-            if stack:
-                fitted.append(maker.run_stacked(observations, name=group["name"], progress=progress))
+            if group.get("stack", settings.stack):
+                # the name "serial" selects run_stacked's streaming path (one observation in memory at a time)
+                fitted.append(maker.run_stacked(observations, name=group["name"], progress=progress,
+                                                executor="serial" if executor.name == "serial" else executor))
             else:
                 sets = [maker.run(o, name=f"{group['name']}_{o.obs_id}") for o in observations]
                 fitted.extend(sets)
@@ -292,8 +368,8 @@ def _reduce_3d(analysis, progress=None):
     return Datasets(fitted), Datasets(per_obs)
 
 
-REDUCERS["1d"] = _reduce_1d
-REDUCERS["3d"] = _reduce_3d
+REDUCERS.add("1d", _reduce_1d)
+REDUCERS.add("3d", _reduce_3d)
 
 
 def run(analysis, progress=None):

@@ -1,6 +1,10 @@
-"""Pure functions behind the session's spectral nodes: extractions → datasets → predictions.
+"""Pure functions behind the session's 1D nodes: reduced datasets → fitted datasets → predictions.
 
-* `build_datasets`: per-observation `SpectrumDatasetOnOff` (``mode="joint"``)
+The reduction itself is the core's one 1D pipeline
+(`~gwidgets.core.reduction.spectrum_maker.reduce_spectra`, built from the session's
+`~gwidgets.core.reduction.settings.SpectrumReductionSettings`); this module only arranges its output:
+
+* `build_datasets`: the per-observation `SpectrumDatasetOnOff` (``mode="joint"``)
   or their stack (``mode="stacked"``), with an optional fit range.
 * `predictions`: for the current model parameters, per dataset: counts,
   excess (with errors), the WStat-profiled background, npred and residuals,
@@ -9,7 +13,7 @@
 
 Examples
 --------
->>> from gwidgets.state.spectral import predictions           # doctest: +SKIP
+>>> from gwidgets.state.reduction import predictions          # doctest: +SKIP
 >>> pred = predictions(datasets, models)                     # doctest: +SKIP
 >>> pred["23523"].residuals                                  # doctest: +SKIP
 """
@@ -19,50 +23,43 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.registry import Registry
 from ..errors import GwidgetsError
 
 __all__ = ["DATASET_MODES", "SpectrumPrediction", "build_datasets", "predictions", "assign_models"]
 
-#: how extractions become datasets (a registry: name → builder)
-DATASET_MODES = {}
+#: how the per-observation datasets become the fitted ones (name → builder(list of datasets) → Datasets)
+DATASET_MODES = Registry("dataset mode")
 
 
-def _register(name):
-    def deco(func):
-        DATASET_MODES[name] = func
-        return func
-
-    return deco
-
-
-@_register("joint")
-def _joint(extractions):
-    from ..core.datasets import Datasets, SpectrumDatasetOnOff
-
-    return Datasets([SpectrumDatasetOnOff.from_extraction(e) for e in extractions])
-
-
-@_register("stacked")
-def _stacked(extractions):
+@DATASET_MODES.register("joint")
+def joint(datasets):
+    """One dataset per observation (copies: the fit range and models set on them stay off the reduction's)."""
     from ..core.datasets import Datasets
 
-    joint = _joint(extractions)
-    return Datasets([joint.stack_reduce(name="stacked")])
+    return Datasets([d.copy() for d in datasets])
 
 
-def build_datasets(extractions, mode: str = "joint", fit_range=None):
-    """`Datasets` from the usable extractions (those with ``ok``); empty `Datasets` without any.
+@DATASET_MODES.register("stacked")
+def stacked(datasets):
+    """One dataset stacked from the observations' safe ranges (`stack_spectra`), named ``stacked``."""
+    from ..core.datasets import Datasets
+    from ..core.reduction.spectrum_maker import stack_spectra
+
+    return Datasets([stack_spectra(datasets, name="stacked")])
+
+
+def build_datasets(reduced, mode: str = "joint", fit_range=None):
+    """The fitted `Datasets` from the reduction's per-observation datasets; empty `Datasets` without any.
 
     ``fit_range``: ``(e_min, e_max)`` in TeV (or Quantities) for ``mask_fit``.
     """
     from ..core.datasets import Datasets
 
-    try:
-        builder = DATASET_MODES[mode]
-    except KeyError:
-        raise GwidgetsError(f"Unknown dataset mode '{mode}' (known: {', '.join(DATASET_MODES)})") from None
-    usable = [e for e in (extractions or []) if getattr(e, "ok", True)]
-    datasets = builder(usable) if usable else Datasets([])
+    if mode not in DATASET_MODES:
+        raise GwidgetsError(f"Unknown dataset mode '{mode}' (known: {', '.join(DATASET_MODES)})")
+    usable = list(reduced or [])
+    datasets = DATASET_MODES[mode](usable) if usable else Datasets([])
     if fit_range is not None and len(datasets):
         datasets.set_fit_range(*fit_range)
     return datasets
@@ -109,8 +106,9 @@ class SpectrumPrediction:
 
 
 def _static(d) -> dict:
-    """What does not depend on the model (alpha, excess and its error, mask), cached per dataset
-    until the core's data epoch moves (any data or mask change).
+    """What does not depend on the model (alpha, excess and its error, mask), cached per dataset.
+
+    The cache holds until the core's data epoch moves (any data or mask change).
     """
     from ..core.datasets.base import EPOCH
 
@@ -135,7 +133,8 @@ def _predict_one(d) -> SpectrumPrediction:
     st = _static(d)
     signal = d.npred_signal()
     counts = d.counts
-    if st["alpha"] is not None:  # ON/OFF: the WStat-profiled background (dataset.npred_background, signal computed once)
+    # ON/OFF: the WStat-profiled background (dataset.npred_background, signal computed once)
+    if st["alpha"] is not None:
         alpha = st["alpha"]
         background = alpha * get_wstat_mu_bkg(counts, d.counts_off, alpha, signal)
         background[~np.isfinite(background)] = 0.0

@@ -16,16 +16,20 @@ from __future__ import annotations
 import astropy.units as u
 import numpy as np
 
+from ..datasets.map import MapDataset
+from ..datasets.map_irf import irf_at_position
 from ..executor import get_executor
-from ..reduction.map_maker import MapMaker
-from .map import MapDataset
-from .map_irf import irf_at_position
+from .base import ObservationMaker
+from .map_maker import MapMaker
 
 __all__ = ["MapDatasetMaker"]
 
 
-class MapDatasetMaker:
+class MapDatasetMaker(ObservationMaker):
     """Make `MapDataset` s on ``geom`` (reco energy) with ``energy_axis_true``.
+
+    The one 3D reduction: the `Analysis` (``datasets.type: 3d``) gets its maker from
+    `MapReductionSettings.maker`.
 
     Parameters
     ----------
@@ -56,6 +60,20 @@ class MapDatasetMaker:
         self._maker = MapMaker(geom, energy_axis_true, bkg_integration=bkg_integration)
 
     def run(self, obs, name=None) -> MapDataset:
+        """Reduce one observation.
+
+        Parameters
+        ----------
+        obs : Observation
+            One DL3 observation.
+        name : str, optional
+            The dataset's name (default ``obs-<OBS_ID>``).
+
+        Returns
+        -------
+        MapDataset
+            Cubes, PSF kernel, EDISP and the offset-max safe mask.
+        """
         cubes = self._maker.run(obs)
         mask = None
         if self.offset_max is not None:
