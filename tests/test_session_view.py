@@ -179,3 +179,29 @@ def test_spectrum_view_error_bars_are_the_datasets_excess_errors(session):
     view.close()
     session.datasets = _datasets(seed=7)
     np.testing.assert_allclose(view.excess.x, x[excess > 0])  # a closed view does not redraw
+
+
+def test_the_add_a_view_recipe_of_the_docs(session):
+    """docs/extending.md, "Add a view": the code as written there, run on a session."""
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "docs" / "extending.md").read_text()
+    section = text.split("## Add a view", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace = {}
+    exec(compile(code, "docs/extending.md", "exec"), namespace)
+    view = namespace["DatasetCount"](session, show_errors=True)
+    assert isinstance(view, SessionView) and view.label.value == "2 datasets"
+    session.datasets = _datasets(n=3)
+    assert view.label.value == "3 datasets"
+    # a bad action: shown in the page, named, the session unchanged
+    view.ids.value = "23523"
+    view.button.click()
+    assert "has no data store" in session.error and "has no data store" in view.banner.value
+    assert session.selection == [] and len(session.datasets) == 3
+    view.ids.value = "a, b"
+    view.button.click()
+    assert session.error == "Select observations: ValueError: invalid literal for int() with base 10: 'a'"
+    view.close()
+    session.datasets = _datasets(n=1)
+    assert view.label.value == "3 datasets" and view.comm is None
