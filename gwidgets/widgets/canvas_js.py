@@ -85,8 +85,8 @@ function logCandidates(lo, hi) {
 }
 
 /** ticks of one axis of ``len`` px: the first candidate (decades, then 1-2-5, then linear steps, densest first) with
- *  at least 3 (else 2, else 1) and at most len/60 px (y: len/35 px) ticks whose labels keep GAP px apart and stay
- *  inside [-lead, len + trail] */
+ *  at least 3 (else 2) and at most one per 60 px (y: 35 px) ticks, else 2 or 1 ticks at any density, whose labels
+ *  keep GAP px apart and stay inside [-lead, len + trail] */
 export function axisTicks(lo, hi, log, len, horizontal, measure, lead, trail) {
   if (!(hi > lo) || !isFinite(lo) || !isFinite(hi) || (log && !(lo > 0)) || !(len > 0)) return [];
   const frac = log ? (v => (Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) : (v => (v - lo) / (hi - lo));
@@ -95,9 +95,9 @@ export function axisTicks(lo, hi, log, len, horizontal, measure, lead, trail) {
   const maxAbs = Math.max(Math.abs(lo), Math.abs(hi));
   const sci = !log && (maxAbs >= 1e5 || maxAbs < 1e-3);
   const maxN = Math.max(2, Math.floor(len / (horizontal ? 60 : 35)));
-  for (const minN of [3, 2, 1]) {
+  for (const [minN, most] of [[3, maxN], [2, maxN], [2, Infinity], [1, Infinity]]) {
     for (const c of cands) {
-      if (c.vals.length < minN || c.vals.length > maxN) continue;
+      if (c.vals.length < minN || c.vals.length > most) continue;
       const ticks = c.vals.map(v => {
         const label = formatTick(v, c.digits, sci), width = measure(label);
         return {v, label, pos: frac(v) * len, size: horizontal ? width : LH, width};
@@ -140,9 +140,15 @@ export function layout(W, H, s, measure) {
                                   y0: t + ph + XLAB, y1: t + ph + XLAB + LH});
   for (const k of yt) boxes.push({axis: "y", label: k.label, x0: l - TICK - PAD - k.width, x1: l - TICK - PAD,
                                   y0: t + ph - k.pos - LH / 2, y1: t + ph - k.pos + LH / 2});
+  // axis titles: centred on the plot, shifted (then shrunk) to stay inside the canvas
+  const title = (label, centre, room) => {
+    const w0 = measure(label), f = Math.min(1, (room - 4) / w0), w = w0 * f;
+    const c = Math.min(Math.max(centre, 2 + w / 2), room - 2 - w / 2);
+    return {label, font: FONT * f, a: c - w / 2, b: c + w / 2};
+  };
   const titles = [];
-  if (s.x_label) { const w = measure(s.x_label); titles.push({axis: "x", label: s.x_label, x0: l + pw / 2 - w / 2, x1: l + pw / 2 + w / 2, y0: H - LH - 2, y1: H - 2}); }
-  if (s.y_label) { const w = measure(s.y_label); titles.push({axis: "y", label: s.y_label, x0: 4, x1: 4 + LH, y0: t + ph / 2 - w / 2, y1: t + ph / 2 + w / 2}); }
+  if (s.x_label) { const k = title(s.x_label, l + pw / 2, W); titles.push({axis: "x", label: k.label, font: k.font, x0: k.a, x1: k.b, y0: H - LH - 2, y1: H - 2}); }
+  if (s.y_label) { const k = title(s.y_label, t + ph / 2, H); titles.push({axis: "y", label: k.label, font: k.font, x0: 4, x1: 4 + LH, y0: k.a, y1: k.b}); }
   return {m, pw, ph, xt, yt, boxes, titles};
 }
 
@@ -224,8 +230,12 @@ function draw(model, canvas, el, st) {
   ctx.textAlign = "right"; ctx.textBaseline = "middle";
   for (const k of L.yt) { const Y = m.t + ph - k.pos; ctx.beginPath(); ctx.moveTo(m.l - TICK, Y); ctx.lineTo(m.l, Y); ctx.stroke(); ctx.fillText(k.label, m.l - TICK - PAD, Y); }
   ctx.textAlign = "center"; ctx.textBaseline = "bottom";
-  if (s.x_label) ctx.fillText(s.x_label, m.l + pw / 2, H - 2);
-  if (s.y_label) { ctx.save(); ctx.translate(4 + LH / 2, m.t + ph / 2); ctx.rotate(-Math.PI / 2); ctx.textBaseline = "middle"; ctx.fillText(s.y_label, 0, 0); ctx.restore(); }
+  for (const k of L.titles) {
+    ctx.save(); ctx.font = k.font.toFixed(2) + "px sans-serif";
+    if (k.axis === "x") ctx.fillText(k.label, (k.x0 + k.x1) / 2, k.y1);
+    else { ctx.translate((k.x0 + k.x1) / 2, (k.y0 + k.y1) / 2); ctx.rotate(-Math.PI / 2); ctx.textBaseline = "middle"; ctx.fillText(k.label, 0, 0); }
+    ctx.restore();
+  }
   el.dataset.drawn = String(model.get("version"));
   el.dataset.image = String(st.images);
   el.gwLayout = {m, pw, ph, W, H, boxes: L.boxes, titles: L.titles, x_range: s.x_range, y_range: s.y_range};
@@ -240,7 +250,7 @@ function download(name, blob) {
 function toolbar(model, canvas, el, st, redraw) {
   const bar = document.createElement("div");
   bar.className = "gw-canvas-toolbar";
-  bar.style.cssText = "position:absolute;top:0;right:0;display:flex;gap:2px;opacity:0.45;font:10px sans-serif";
+  bar.style.cssText = "position:absolute;top:0;right:0;display:flex;gap:2px;opacity:0.45;line-height:normal";
   bar.onmouseenter = () => { bar.style.opacity = "1"; };
   bar.onmouseleave = () => { bar.style.opacity = "0.45"; };
   const button = (text, cls, title, fn) => {
@@ -330,10 +340,11 @@ function interact(model, canvas, el, st, redraw) {
 
 export default {
   render({ model, el }) {
-    const canvas = document.createElement("canvas");
+    const canvas = document.createElement("canvas"), wrap = document.createElement("div");
     canvas.style.display = "block";
-    el.style.position = "relative"; el.style.display = "inline-block";
-    el.appendChild(canvas);
+    wrap.style.cssText = "position:relative;display:inline-block;line-height:0";
+    wrap.appendChild(canvas);
+    el.appendChild(wrap);
     const st = {bitmap: null, images: 0, press: null, drag: null};
     let queued = false;
     const redraw = () => { if (!queued) { queued = true; queueMicrotask(() => { queued = false; draw(model, canvas, el, st); }); } };
@@ -352,7 +363,7 @@ export default {
       model.on("change:" + name, redraw);
     }
     model.on("change:image", loadImage);
-    toolbar(model, canvas, el, st, redraw);
+    toolbar(model, canvas, wrap, st, redraw);
     interact(model, canvas, el, st, redraw);
     draw(model, canvas, el, st);
     loadImage();

@@ -256,7 +256,10 @@ class CanvasFigure(_widget_base()):
 
     def reset_view(self) -> None:
         """Back to the home range (what the page's ⟲ button does)."""
-        self.x_range, self.y_range = self._home
+        with self.hold_sync():
+            self.x_range, self.y_range = self._home
+        # sent even when unchanged here: the page may hold a zoom it has not synced yet
+        self.send_state(["x_range", "y_range"])
 
     # ---------------------------------------------------------------- events
     def on(self, event: str, callback: Callable[[dict], None]) -> None:

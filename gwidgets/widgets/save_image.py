@@ -101,11 +101,11 @@ def render_matplotlib(figure):
 
 
 def figure_svg(figure) -> str:
-    """``figure`` as SVG text (text kept as text, so labels stay searchable)."""
+    """``figure`` as SVG text (text kept as text, so labels stay searchable; every data point kept)."""
     import matplotlib
 
     buf = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "gwidgets"}):
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "gwidgets", "path.simplify": False}):
         render_matplotlib(figure).savefig(buf, format="svg")
     return buf.getvalue()
 

@@ -18,12 +18,11 @@ from browser_helpers import free_port, server_env, server_log, start_server, sto
 
 pytestmark = pytest.mark.browser
 
-#: wires the two-click circle drawing helper into the sky view (the SkyView's brush gets no
-#: coordinates back under real mouse input, see gwidgets/widgets/sky_draw.py)
-DRAW_CODE = """
-from gwidgets.widgets.sky_draw import CircleClickDrawer
-drawer = CircleClickDrawer(dashboard.sky.image, on_circle=dashboard.sky.draw_circle, figure=dashboard.sky.figure)
-"""
+#: a colour in the sky canvas near the page point (x, y): the brightest green of a 7x7 px patch
+GREEN_NEAR = """([x, y]) => { const c = document.querySelector('.gw-sky-figure canvas'), b = c.getBoundingClientRect();
+  const d = c.getContext('2d').getImageData(Math.round(x - b.left) - 3, Math.round(y - b.top) - 3, 7, 7).data;
+  let best = 0; for (let i = 0; i < d.length; i += 4) if (d[i] < 120 && d[i + 2] < 200) best = Math.max(best, d[i + 1]);
+  return best; }"""
 LOAD_TIMEOUT = 90_000
 ALPHA = ".gw-param-source-spectral-alpha"
 
@@ -31,7 +30,7 @@ ALPHA = ".gw-param-source-spectral-alpha"
 @pytest.fixture(scope="module")
 def dashboard_url(stores, tmp_path_factory, playwright_browser):  # the browser first: skip before starting Voilà
     tmp = tmp_path_factory.mktemp("voila-dashboard")
-    notebook = write_notebook(tmp, extra_code=DRAW_CODE)
+    notebook = write_notebook(tmp)
     port = free_port()
     env = server_env(**{STORE_ENV: stores["jc-hess"], IRF_ENV: "point-like", "PYTHONPATH": ROOT})  # this checkout, not an installed copy
     # a preheated kernel runs the notebook before the page asks for it: ~3 s instead of ~7 s per page
@@ -79,7 +78,8 @@ def test_dashboard_loads(dashboard_url, new_page, artifacts):
     page = open_dashboard(new_page, dashboard_url)
     assert "gwidgets" in text_of(page, ".gw-dashboard h3")
     assert page.locator(".gw-model-editor .gw-param-row").count() == 6  # LogParabola (4) + point source (2)
-    assert page.locator(".bqplot").count() >= 1
+    assert page.locator(".gw-sky-figure canvas").count() == 1
+    assert page.locator(".bqplot").count() == 0  # nothing on the first page is bqplot (its bundle need not load)
     # the fit view is shown at once; the spectrum and SED views are built by the kernel when their tab
     # is first opened (empty until there are spectra)
     assert page.locator(".gw-fit-view").first.is_visible()
@@ -147,29 +147,32 @@ def test_model_editor_round_trips(dashboard_url, new_page, artifacts):
 def test_counts_map_and_on_region(dashboard_url, new_page, artifacts):
     """Select observations in the list → counts map; two clicks on the map → ON region and OFF regions."""
     page = open_dashboard(new_page, dashboard_url)
-    href_before = page.locator(".gw-sky-figure image").first.get_attribute("href")
+    images_before = int(page.locator(".gw-sky-figure").first.get_attribute("data-image") or 0)
     select_observations(page, 2)
     info = text_of(page, ".gw-sky-info")
     counts = int(re.match(r"(\d+) counts", info).group(1))
     assert counts > 100, info
-    page.wait_for_function(
-        "(h) => { const i = document.querySelector('.gw-sky-figure image'); return i && i.getAttribute('href') !== h; }",
-        arg=href_before)
+    page.wait_for_function("(n) => +document.querySelector('.gw-sky-figure').dataset.image > n", arg=images_before)
     page.wait_for_timeout(300)
     page.screenshot(path=str(artifacts / "dashboard-02-counts-map.png"), full_page=True)
 
-    image = page.locator(".gw-sky-figure image").first
-    box = image.bounding_box()
+    # the plot area (the counts map fills it until zoomed)
+    box = page.evaluate("(() => { const f = document.querySelector('.gw-sky-figure'), L = f.gwLayout,"
+                        " b = f.querySelector('canvas').getBoundingClientRect();"
+                        " return {x: b.left + L.m.l, y: b.top + L.m.t, width: L.pw, height: L.ph}; })()")
     assert box and box["width"] > 100, box
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.click(cx + 15, cy - 10)  # the centre, a little off the middle (the pointing markers are marks too)
+    page.mouse.click(cx + 15, cy - 10)  # the centre, a little off the middle
     page.wait_for_timeout(300)
     page.screenshot(path=str(artifacts / "dashboard-05a-centre-clicked.png"), full_page=True)
     page.mouse.click(cx + 15 + 0.1 * box["width"], cy - 10)  # a point on the edge: radius = 10 % of the map width
     page.wait_for_function("/ON region set/.test(document.querySelector('.gw-sky-info').innerText)", timeout=30_000)
     radius = float(page.locator(".gw-on-radius input").input_value())
     assert radius == pytest.approx(0.5, rel=0.15), radius  # the map is 5° wide
-    page.wait_for_function("document.querySelectorAll('.gw-sky-figure path.line').length >= 3")
+    # the ON circle is drawn where it was clicked: green on the canvas one radius to the left of the centre
     page.wait_for_timeout(400)
+    edge_green = page.evaluate(GREEN_NEAR, [cx + 15 - 0.1 * box["width"], cy - 10])
+    far_green = page.evaluate(GREEN_NEAR, [cx + 15 - 0.05 * box["width"], cy - 10])  # inside, no line
+    assert edge_green > 180 and far_green < 150, (edge_green, far_green)
     page.screenshot(path=str(artifacts / "dashboard-05b-on-region.png"), full_page=True)
     check_clean(page)
