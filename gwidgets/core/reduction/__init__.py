@@ -21,7 +21,7 @@ _EXPORTS = {
     "stack_spectra": "spectrum_maker",
     "SpectrumDatasetMaker": "spectrum_maker",
     "SpectrumReductionSettings": "settings",
-    "MapReductionSettings": "settings",
+    "MapReductionSettings": "map_settings",
     "Maker": "base",
     "ObservationMaker": "base",
     "DatasetMaker": "base",

@@ -30,8 +30,9 @@ from astropy.time import Time
 from ....errors import GwidgetsError
 from ...config import ConfigError
 from ...progress import Cancelled
+from ...reduction.map_settings import MapReductionSettings
 from ...reduction.notes import BatchNotes
-from ...reduction.settings import MapReductionSettings, ReductionSettingsError, SpectrumReductionSettings
+from ...reduction.settings import ReductionSettingsError, SpectrumReductionSettings
 from ...registry import Registry
 from .observations import groups, resolve_path, time_ranges
 
