@@ -49,7 +49,20 @@ class ConfigError(GwidgetsError, ValueError):
 # Leaf types: ("quantity", unit) | ("str",) | ("path",) | ("int",) | ("float",) | ("bool",) | ("choice", [...]) |
 # ("list", leaf) | ("sections", schema) | ("models",) | ("time_intervals",) | ("any",) ; a dict is a nested section.
 def Q(unit, positive: bool = False):
-    """A quantity leaf in ``unit``; ``positive``: zero or less is refused (radii, widths, bin sizes, energies)."""
+    """A quantity leaf in ``unit``; ``positive``: zero or less is refused (radii, widths, bin sizes, energies).
+
+    Parameters
+    ----------
+    unit : str
+        Unit the value is converted to.
+    positive : bool, optional
+        Refuse values <= 0.
+
+    Returns
+    -------
+    tuple
+        The schema leaf ``("quantity", unit[, "positive"])``.
+    """
     return ("quantity", unit, "positive") if positive else ("quantity", unit)
 
 
@@ -137,6 +150,21 @@ def unset_variables(text: str) -> list[str]:
     """Names of the ``$VAR`` / ``${VAR}`` in ``text`` that are not set in the environment.
 
     ``$GWIDGETS_DATA`` is always set: unset, it is the default data root, see `gwidgets.core.datapaths`.
+
+    Parameters
+    ----------
+    text : str
+        A configuration value.
+
+    Returns
+    -------
+    list of str
+        The unset variable names, in order of appearance.
+
+    Examples
+    --------
+    >>> unset_variables("$GW_SURELY_UNSET_VARIABLE/runs")
+    ['GW_SURELY_UNSET_VARIABLE']
     """
     env = config_environ()
     names = [m.group(1).strip("{}") for m in _VAR.finditer(str(text))]
@@ -154,6 +182,23 @@ def expand_path(text: str, key: str = "path") -> str:
     >>> os.environ["GW_DOCTEST"] = "/data"
     >>> expand_path("$GW_DOCTEST/hess")
     '/data/hess'
+
+    Parameters
+    ----------
+    text : str
+        The path.
+    key : str, optional
+        Configuration key, named in the error.
+
+    Returns
+    -------
+    str
+        The expanded path.
+
+    Raises
+    ------
+    ConfigError
+        If a variable is not set.
     """
     missing = unset_variables(text)
     if missing:
@@ -318,7 +363,27 @@ def _merge(base: dict, extra: dict) -> dict:
 
 
 def to_plain(value):
-    """Quantities back to strings for YAML."""
+    """Quantities back to strings for YAML.
+
+    Scalar Quantities become ``"<value> <unit>"`` strings (with every digit), arrays lists
+    of them; dicts and lists are converted recursively, other values kept.
+
+    Parameters
+    ----------
+    value : object
+        A configuration value.
+
+    Returns
+    -------
+    object
+        The value with plain types only.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> to_plain({"e_min": 1 * u.TeV, "edges": [1, 10] * u.TeV})
+    {'e_min': '1.0 TeV', 'edges': ['1.0 TeV', '10.0 TeV']}
+    """
     if isinstance(value, u.Quantity):
         if not value.isscalar:
             return [to_plain(v) for v in value]
@@ -331,15 +396,54 @@ def to_plain(value):
 
 
 class AnalysisConfig(dict):
-    """A validated analysis configuration (a dict with Quantities at the leaves)."""
+    """A validated analysis configuration (a dict with Quantities at the leaves).
+
+    Build one with `from_dict`, `from_yaml` or `read`; every value is checked
+    against `SCHEMA` and missing sections take the defaults.
+    """
 
     @classmethod
     def from_dict(cls, data: dict | None) -> AnalysisConfig:
+        """Validate ``data`` and merge it over the defaults.
+
+        Parameters
+        ----------
+        data : dict or None
+            Sections and values (None: the defaults only).
+
+        Returns
+        -------
+        AnalysisConfig
+            The configuration.
+
+        Raises
+        ------
+        ConfigError
+            For an unknown key, a wrong type or unit, or a value outside its choices; the message names the key.
+        """
         return cls(_merge(defaults(), _validate(data or {}, SCHEMA)))
 
     @classmethod
     def from_yaml(cls, text: str, source: str | None = None) -> AnalysisConfig:
-        """Parse and validate YAML text; ``source`` (a file name) is named in a syntax error."""
+        """Parse and validate YAML text; ``source`` (a file name) is named in a syntax error.
+
+        Parameters
+        ----------
+        text : str
+            YAML text.
+        source : str, optional
+            File name, for messages.
+
+        Returns
+        -------
+        AnalysisConfig
+            The configuration.
+
+        Raises
+        ------
+        ConfigError
+            For invalid YAML or an invalid value.
+        """
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
@@ -350,6 +454,25 @@ class AnalysisConfig(dict):
 
     @classmethod
     def read(cls, path) -> AnalysisConfig:
+        """Read and validate a YAML configuration file.
+
+        Parameters
+        ----------
+        path : str or Path
+            The file.
+
+        Returns
+        -------
+        AnalysisConfig
+            The configuration, with ``path`` set to the file.
+
+        Raises
+        ------
+        ~gwidgets.errors.FileNotFoundGwError
+            If the file does not exist.
+        ConfigError
+            For invalid YAML or an invalid value.
+        """
         path = Path(path)
         if not path.exists():
             from ..errors import FileNotFoundGwError
@@ -360,15 +483,57 @@ class AnalysisConfig(dict):
         return cfg
 
     def to_yaml(self) -> str:
+        """The configuration as YAML text (Quantities as ``"<value> <unit>"`` strings).
+
+        Returns
+        -------
+        str
+            YAML that `from_yaml` reads back to an equal configuration.
+        """
         return yaml.safe_dump(to_plain(dict(self)), sort_keys=False)
 
     def write(self, path, overwrite: bool = False):
+        """Write the configuration as YAML.
+
+        Parameters
+        ----------
+        path : str or Path
+            Output file.
+        overwrite : bool, optional
+            Replace an existing file.
+
+        Raises
+        ------
+        ~gwidgets.errors.GwidgetsError
+            If the file exists and ``overwrite`` is False.
+        """
         path = Path(path)
         if path.exists() and not overwrite:
             raise GwidgetsError(f"'{path}' exists; use overwrite=True")
         path.write_text(self.to_yaml())
 
     def update(self, other=None, **kwargs):  # validated update
+        """Validate ``other`` / ``kwargs`` and merge them in (nested sections are merged key by key).
+
+        Parameters
+        ----------
+        other : dict, optional
+            Sections and values.
+        **kwargs
+            More sections.
+
+        Raises
+        ------
+        ConfigError
+            For an invalid key or value (the configuration is then unchanged).
+
+        Examples
+        --------
+        >>> cfg = AnalysisConfig.from_dict({})
+        >>> cfg.update({"fit": {"e_min": "1 TeV"}})
+        >>> cfg["fit"]["e_min"]
+        <Quantity 1. TeV>
+        """
         merged = _merge(dict(self), _validate(dict(other or {}, **kwargs), SCHEMA))
         super().clear()
         super().update(merged)

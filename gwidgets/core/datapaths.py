@@ -53,6 +53,11 @@ def data_root() -> Path:
 
     >>> data_root().is_absolute()
     True
+
+    Returns
+    -------
+    Path
+        An absolute path (it need not exist yet).
     """
     value = os.environ.get(DATA_ENV)
     if value:
@@ -79,6 +84,23 @@ def data_path(*parts) -> Path:
     >>> import gwidgets as gw
     >>> spectra = gw.data_path("joint-crab/results/spectra")      # doctest: +SKIP
     >>> store = gw.DataStore.from_dir(gw.data_path("hess-dl3-dr1"))   # doctest: +SKIP
+
+    Parameters
+    ----------
+    *parts : str or Path
+        Relative path parts inside the data root.
+
+    Returns
+    -------
+    Path
+        The existing path.
+
+    Raises
+    ------
+    MissingDataError
+        If the path does not exist.
+    ValueError
+        Without parts, or for an absolute path or one with ``..``.
     """
     if not parts:
         raise ValueError("data_path() needs a data set name, e.g. data_path('joint-crab')")
@@ -107,6 +129,11 @@ def config_environ() -> dict:
 
     >>> "GWIDGETS_DATA" in config_environ()
     True
+
+    Returns
+    -------
+    dict
+        A copy of the environment.
     """
     env = dict(os.environ)
     if not env.get(DATA_ENV):

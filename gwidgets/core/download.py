@@ -61,13 +61,40 @@ class DownloadError(GwidgetsError):
 
 @dataclass
 class FileEntry:
+    """One file of a data set in the download manifest.
+
+    Parameters
+    ----------
+    path : str
+        Path relative to the data set folder (POSIX).
+    sha256 : str
+        Hex SHA-256 of the content.
+    size : int
+        Size in bytes.
+    """
     path: str
     sha256: str
     size: int
 
 
 def load_manifest(path=MANIFEST) -> dict:
-    """``{name: {"description", "base_url", "license", "files": [FileEntry, ...]}}``."""
+    """``{name: {"description", "base_url", "license", "files": [FileEntry, ...]}}``.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The manifest (default the package's).
+
+    Returns
+    -------
+    dict
+        Data set name → description, base URL, license and files.
+
+    Raises
+    ------
+    DownloadError
+        If the manifest file is missing.
+    """
     path = Path(path)
     if not path.exists():
         raise DownloadError(f"Download manifest '{path}' is missing from the installation")
@@ -113,7 +140,18 @@ DATASETS = _LazyManifest()
 
 
 def data_dir(dest=None) -> Path:
-    """Where data sets go: ``dest``, else the data root (``$GWIDGETS_DATA``, else the user data folder)."""
+    """Where data sets go: ``dest``, else the data root (``$GWIDGETS_DATA``, else the user data folder).
+
+    Parameters
+    ----------
+    dest : str or Path, optional
+        Destination folder (``~`` expanded).
+
+    Returns
+    -------
+    Path
+        The folder.
+    """
     if dest is not None:
         return Path(dest).expanduser()
     return data_root()
@@ -126,6 +164,16 @@ def mirror_url(mirror=None) -> str | None:
 
     >>> mirror_url("/srv/gamma-data")
     'file:///srv/gamma-data'
+
+    Parameters
+    ----------
+    mirror : str or Path, optional
+        URL or local folder of the mirror.
+
+    Returns
+    -------
+    str or None
+        The base URL without a trailing ``/``.
     """
     mirror = mirror or os.environ.get(MIRROR_ENV) or None
     if mirror is None:
@@ -137,6 +185,18 @@ def mirror_url(mirror=None) -> str | None:
 
 
 def sha256sum(path) -> str:
+    """SHA-256 of a file, read in 64 KiB blocks.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    str
+        The hex digest.
+    """
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(CHUNK), b""):
@@ -155,6 +215,44 @@ def download_file(url: str, dest, sha256: str | None = None, size: int | None = 
     """Download ``url`` to ``dest`` (resuming ``dest.part``), verify ``sha256``, then move into place.
 
     ``progress(n_bytes)`` is called with each chunk's size.
+
+    A file already at ``dest`` with the right checksum is kept (no request is made).
+
+    Parameters
+    ----------
+    url : str
+        Source URL (``http(s)://`` or ``file://``).
+    dest : str or Path
+        Destination file; its folder is created.
+    sha256 : str, optional
+        Expected hex SHA-256 (no check if None).
+    size : int, optional
+        Expected size in bytes.
+    progress : callable, optional
+        ``progress(n_bytes)``.
+    timeout : float, optional
+        Connection timeout in s.
+
+    Returns
+    -------
+    Path
+        ``dest``.
+
+    Raises
+    ------
+    DownloadError
+        For an HTTP error, an unreachable host, a lost connection, an incomplete
+        file or a checksum mismatch (the message names the file and host).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     src = Path(tmp, "src.txt"); _ = src.write_text("gamma")
+    ...     out = download_file(src.as_uri(), Path(tmp, "copy", "dst.txt"), sha256=sha256sum(src))
+    ...     print(out.read_text())
+    gamma
     """
     dest = Path(dest)
     if dest.exists() and (sha256 is None or sha256sum(dest) == sha256):
@@ -228,6 +326,33 @@ def download(name: str = "all", dest=None, progress=None, manifest=None, base_ur
     ``progress(done_bytes, total_bytes, message)`` is called after each chunk;
     ``show_progress`` draws a tqdm bar instead. Returns the data set folder
     (the data root for "all").
+
+    Parameters
+    ----------
+    name : str, optional
+        Data set name (or a former name in ``ALIASES``), or ``"all"``.
+    dest : str or Path, optional
+        Destination root (default the data root).
+    progress : callable, optional
+        ``progress(done_bytes, total_bytes, message)``.
+    manifest : dict, optional
+        Data sets to use instead of the package manifest.
+    base_url : str, optional
+        Origin replacing the manifest's ``base_url``.
+    show_progress : bool, optional
+        Draw a tqdm bar per data set.
+    mirror : str, optional
+        Mirror URL or folder.
+
+    Returns
+    -------
+    Path
+        The data set folder, or the data root for ``"all"``.
+
+    Raises
+    ------
+    DownloadError
+        For an unknown data set, or a failed file download.
     """
     sets = manifest if manifest is not None else DATASETS
     name = ALIASES.get(name, name)
@@ -268,6 +393,22 @@ def build_manifest(folders: dict, out=MANIFEST, exclude=(), note: str = "") -> d
 
     ``folders``: ``{name: (folder, base_url, description, license)}``; every file of ``folder``
     is listed by its path relative to it, except the relative paths in ``exclude``.
+
+    Parameters
+    ----------
+    folders : dict
+        ``{name: (folder, base_url, description, license)}``.
+    out : str or Path, optional
+        Manifest file to write (default the package's).
+    exclude : collection of str, optional
+        Files to leave out, as ``"<name>/<relative path>"``.
+    note : str, optional
+        Free text stored in the manifest.
+
+    Returns
+    -------
+    dict
+        The manifest data written.
     """
     data = {"note": note, "datasets": {}}
     for name, (folder, base_url, description, license_) in folders.items():

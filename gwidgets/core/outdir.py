@@ -39,7 +39,18 @@ MARKER_FORMAT = "gwidgets-output"
 
 
 def written_files(folder: Path) -> list[str]:
-    """Every file below ``folder`` (relative POSIX paths, sorted), the marker excepted."""
+    """Every file below ``folder`` (relative POSIX paths, sorted), the marker excepted.
+
+    Parameters
+    ----------
+    folder : Path
+        The folder.
+
+    Returns
+    -------
+    list of str
+        Relative paths.
+    """
     folder = Path(folder)
     out = []
     for root, _dirs, files in os.walk(folder):
@@ -51,7 +62,13 @@ def written_files(folder: Path) -> list[str]:
 
 
 def write_marker(folder: Path) -> None:
-    """Write the marker listing every file now in ``folder`` (call it last, once every product is written)."""
+    """Write the marker listing every file now in ``folder`` (call it last, once every product is written).
+
+    Parameters
+    ----------
+    folder : Path
+        The output folder.
+    """
     from .. import __version__
 
     data = {"format": MARKER_FORMAT, "version": 1, "gwidgets": __version__, "files": written_files(folder)}
@@ -73,7 +90,22 @@ def _read_marker(folder: Path):
 
 
 def input_paths(config, base_dir=None) -> list[Path]:
-    """The paths a config reads from (data stores, spectra folders, exclusion mask file, models file)."""
+    """The paths a config reads from (data stores, spectra folders, exclusion mask file, models file).
+
+    Paths whose variables are not set are left out (the step that reads them reports).
+
+    Parameters
+    ----------
+    config : dict or `~gwidgets.core.config.AnalysisConfig`
+        The configuration.
+    base_dir : str or Path, optional
+        Folder that relative paths are relative to.
+
+    Returns
+    -------
+    list of Path
+        Resolved paths.
+    """
     candidates = []
     data = config.get("data", {}) if hasattr(config, "get") else {}
     for section in [data, *(data.get("groups") or [])]:
@@ -104,6 +136,26 @@ def check_outdir(outdir, overwrite: bool, config_dir=None, inputs=(), key: str =
     """Raise a `ConfigError` naming ``key`` before any work if ``outdir`` exists and may not be replaced.
 
     See the module doc; ``allow_empty``: an existing empty folder is used as it is.
+
+    Parameters
+    ----------
+    outdir : str or Path
+        The output folder (nothing is checked if it does not exist).
+    overwrite : bool
+        Whether the user asked to replace it.
+    config_dir : str or Path, optional
+        Folder of the config file.
+    inputs : iterable of Path, optional
+        Inputs named in the config (see `input_paths`).
+    key : str, optional
+        Configuration key named in the message.
+    allow_empty : bool, optional
+        Accept an existing empty folder.
+
+    Raises
+    ------
+    ~gwidgets.core.config.ConfigError
+        If the folder exists and may not be replaced (the message says why).
     """
     outdir = Path(outdir).absolute()
     if not outdir.exists():

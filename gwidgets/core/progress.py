@@ -42,13 +42,27 @@ class CancelToken:
         self._event = threading.Event()
 
     def cancel(self):
+        """Set the flag; the computation stops at its next progress report."""
         self._event.set()
 
     @property
     def cancelled(self) -> bool:
+        """Whether `cancel` has been called."""
         return self._event.is_set()
 
     def raise_if_cancelled(self, where: str = ""):
+        """Raise `Cancelled` if the token is set.
+
+        Parameters
+        ----------
+        where : str, optional
+            Where the computation stopped, added to the message.
+
+        Raises
+        ------
+        Cancelled
+            If `cancel` has been called.
+        """
         if self._event.is_set():
             raise Cancelled(f"cancelled{(' ' + where) if where else ''}")
 
@@ -58,6 +72,18 @@ def make_progress(progress: ProgressCallback | None,
     """Combine a user callback and a cancel token into one ``report(done, total, message)``.
 
     ``report`` raises `Cancelled` if the token is set or the callback returns False.
+
+    Parameters
+    ----------
+    progress : callable, optional
+        ``progress(done, total, message)``; returning False cancels.
+    token : CancelToken, optional
+        A cancel token.
+
+    Returns
+    -------
+    callable
+        ``report(done, total, message="")``.
     """
 
     def report(done: int, total: int, message: str = ""):
@@ -71,7 +97,22 @@ def make_progress(progress: ProgressCallback | None,
 
 
 def tqdm_progress(desc: str = "", **kwargs) -> ProgressCallback:
-    """A progress callback drawing a tqdm bar (notebook-aware when in Jupyter)."""
+    """A progress callback drawing a tqdm bar (notebook-aware when in Jupyter).
+
+    The bar is created at the first call and closed when ``done >= total``.
+
+    Parameters
+    ----------
+    desc : str, optional
+        Label of the bar.
+    **kwargs
+        Options of ``tqdm``.
+
+    Returns
+    -------
+    callable
+        ``callback(done, total, message="")``.
+    """
     from tqdm.auto import tqdm
 
     state = {"bar": None}

@@ -61,6 +61,25 @@ def cash(n_on, mu_on, truncation_value: float = TRUNCATION_VALUE):
 
     ``mu_on`` below ``truncation_value`` is replaced by it (so ``μ = 0`` with
     ``n > 0`` gives a large but finite value, and ``n = 0`` gives ``2 μ``).
+
+    Parameters
+    ----------
+    n_on : array-like
+        Observed counts.
+    mu_on : array-like
+        Predicted counts.
+    truncation_value : float, optional
+        Smallest ``μ`` used in the logarithm.
+
+    Returns
+    -------
+    numpy.ndarray
+        The statistic per bin (float64, broadcast).
+
+    Raises
+    ------
+    ValueError
+        If ``truncation_value`` is not positive.
     """
     if truncation_value <= 0:
         raise ValueError("Cash statistic truncation value must be positive")
@@ -70,7 +89,29 @@ def cash(n_on, mu_on, truncation_value: float = TRUNCATION_VALUE):
 
 
 def cstat(n_on, mu_on, truncation_value: float = TRUNCATION_VALUE):
-    r"""C statistic (Cash plus the model-independent terms), ≥ 0 and ≈ χ² at the best fit."""
+    """C statistic (Cash plus the model-independent terms), ≥ 0 and ≈ χ² at the best fit.
+
+    ``2 (μ − n + n (log n − log μ))``, with ``n`` and ``μ`` truncated at ``truncation_value``.
+
+    Parameters
+    ----------
+    n_on : array-like
+        Observed counts.
+    mu_on : array-like
+        Predicted counts.
+    truncation_value : float, optional
+        Smallest value used in the logarithms.
+
+    Returns
+    -------
+    numpy.ndarray
+        The statistic per bin.
+
+    Examples
+    --------
+    >>> float(cstat(2, 2.0))
+    0.0
+    """
     n_on, mu_on = _f(n_on), _f(mu_on)
     n = np.maximum(n_on, truncation_value)
     mu = np.maximum(mu_on, truncation_value)
@@ -79,7 +120,29 @@ def cstat(n_on, mu_on, truncation_value: float = TRUNCATION_VALUE):
 
 
 def cash_sum(n_on, mu_on, mask=None, truncation_value: float = TRUNCATION_VALUE) -> float:
-    """Sum of `cash` over the bins (where ``mask`` is True)."""
+    """Sum of `cash` over the bins (where ``mask`` is True).
+
+    Parameters
+    ----------
+    n_on : array-like
+        Observed counts.
+    mu_on : array-like
+        Predicted counts.
+    mask : array-like of bool, optional
+        Bins to include (all if None).
+    truncation_value : float, optional
+        Smallest ``μ`` used in the logarithm.
+
+    Returns
+    -------
+    float
+        The summed statistic.
+
+    Examples
+    --------
+    >>> cash_sum([2, 0], [2.0, 1.0])
+    3.227411277760219
+    """
     n_on, mu_on = _f(n_on), _f(mu_on)
     if mask is not None:
         n_on, mu_on = n_on[mask], mu_on[mask]
@@ -95,6 +158,27 @@ def get_wstat_mu_bkg(n_on, n_off, alpha, mu_sig):
     :math:`D = \sqrt{C^2 + 4 \alpha (\alpha + 1) n_{off} \mu_{sig}}`;
     this covers the corner cases ``n_on = 0`` and ``n_off = 0`` (then
     ``μ_b = max(C, 0) / (α (α+1))``). NaN where ``alpha = 0``.
+
+    Parameters
+    ----------
+    n_on : array-like
+        Counts in the ON region.
+    n_off : array-like
+        Counts in the OFF region.
+    alpha : array-like
+        Exposure ratio ON / OFF of the background.
+    mu_sig : array-like
+        Predicted signal counts in the ON region.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``μ_b``, the background counts in the OFF region.
+
+    Examples
+    --------
+    >>> float(get_wstat_mu_bkg(n_on=10, n_off=50, alpha=0.2, mu_sig=0.0))    # (n_on + n_off) / (1 + α)
+    50.0
     """
     n_on, n_off, alpha, mu_sig = _f(n_on), _f(n_off), _f(alpha), _f(mu_sig)
     c = alpha * (n_on + n_off) - (1 + alpha) * mu_sig
@@ -107,7 +191,18 @@ def get_wstat_mu_bkg(n_on, n_off, alpha, mu_sig):
 
 
 def get_wstat_gof_terms(n_on, n_off):
-    r"""Model-independent terms :math:`2 [n (\log n - 1)]` for ON and OFF (0 where n = 0)."""
+    r"""Model-independent terms :math:`2 [n (\log n - 1)]` for ON and OFF (0 where n = 0).
+
+    Parameters
+    ----------
+    n_on, n_off : array-like
+        ON and OFF counts.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``2 [n_on (log n_on − 1) + n_off (log n_off − 1)]``.
+    """
     n_on, n_off = _f(n_on), _f(n_off)
     with np.errstate(divide="ignore", invalid="ignore"):
         t_on = np.where(n_on > 0, n_on * (np.log(n_on) - 1), 0.0)
@@ -126,6 +221,26 @@ def wstat(n_on, n_off, alpha, mu_sig, mu_bkg=None, extra_terms: bool = True):
     limit), so ``n_on = n_off = 0`` gives ``2 μ_sig``. ``mu_bkg`` defaults to
     `get_wstat_mu_bkg`. Where ``alpha = 0`` the result is NaN (as gammapy;
     the datasets treat such bins as contributing 0).
+
+    Parameters
+    ----------
+    n_on : array-like
+        Counts in the ON region.
+    n_off : array-like
+        Counts in the OFF region.
+    alpha : array-like
+        Exposure ratio ON / OFF of the background.
+    mu_sig : array-like
+        Predicted signal counts in the ON region.
+    mu_bkg : array-like, optional
+        Background counts in the OFF region (default: profiled).
+    extra_terms : bool, optional
+        Add the goodness-of-fit terms.
+
+    Returns
+    -------
+    numpy.ndarray
+        The statistic per bin.
     """
     n_on, n_off, alpha, mu_sig = _f(n_on), _f(n_off), _f(alpha), _f(mu_sig)
     if mu_bkg is None:
@@ -141,7 +256,28 @@ def wstat(n_on, n_off, alpha, mu_sig, mu_bkg=None, extra_terms: bool = True):
 
 
 def wstat_sum(n_on, n_off, alpha, mu_sig, mask=None, extra_terms: bool = True) -> float:
-    """Sum of `wstat` over the bins where ``mask`` is True; non-finite bins count 0 (as gammapy)."""
+    """Sum of `wstat` over the bins where ``mask`` is True; non-finite bins count 0 (as gammapy).
+
+    Parameters
+    ----------
+    n_on : array-like
+        Counts in the ON region.
+    n_off : array-like
+        Counts in the OFF region.
+    alpha : array-like
+        Exposure ratio ON / OFF of the background.
+    mu_sig : array-like
+        Predicted signal counts in the ON region.
+    mask : array-like of bool, optional
+        Bins to include (all if None).
+    extra_terms : bool, optional
+        Add the goodness-of-fit terms.
+
+    Returns
+    -------
+    float
+        The summed statistic.
+    """
     stat = np.nan_to_num(wstat(n_on, n_off, alpha, mu_sig, extra_terms=extra_terms))
     if mask is not None:
         stat = stat[mask]
@@ -149,11 +285,41 @@ def wstat_sum(n_on, n_off, alpha, mu_sig, mask=None, extra_terms: bool = True) -
 
 
 def chi2(data, model, error):
-    r""":math:`\chi^2` per point, ``((data - model) / error)**2``."""
+    r""":math:`\chi^2` per point, ``((data - model) / error)**2``.
+
+    Parameters
+    ----------
+    data, model, error : array-like
+        Measured values, predicted values and 1σ errors.
+
+    Returns
+    -------
+    numpy.ndarray
+        The statistic per point.
+    """
     return ((_f(data) - _f(model)) / _f(error)) ** 2
 
 
 def chi2_sum(data, model, error, mask=None) -> float:
+    """Sum of `chi2` over the points where ``mask`` is True.
+
+    Parameters
+    ----------
+    data, model, error : array-like
+        Measured values, predicted values and 1σ errors.
+    mask : array-like of bool, optional
+        Points to include (all if None).
+
+    Returns
+    -------
+    float
+        The summed statistic.
+
+    Examples
+    --------
+    >>> chi2_sum([1, 2, 3], [1, 1, 1], [1, 1, 2])
+    2.0
+    """
     stat = chi2(data, model, error)
     if mask is not None:
         stat = stat[mask]
@@ -161,19 +327,72 @@ def chi2_sum(data, model, error, mask=None) -> float:
 
 
 def ts_to_sqrt_ts(ts, excess):
-    """``sign(excess) · sqrt(max(ts, 0))``."""
+    """``sign(excess) · sqrt(max(ts, 0))``.
+
+    Parameters
+    ----------
+    ts : array-like
+        Test statistic (negative values count as 0).
+    excess : array-like
+        Excess whose sign is given to the result.
+
+    Returns
+    -------
+    numpy.ndarray
+        Signed significance.
+
+    Examples
+    --------
+    >>> ts_to_sqrt_ts([4.0, 9.0], [-1, 2])
+    array([-2.,  3.])
+    """
     return np.sign(excess) * np.sqrt(np.clip(_f(ts), 0, None))
 
 
 def cash_sqrt_ts(n_on, mu_bkg):
-    """Signed significance of ``n_on`` counts over a known background ``mu_bkg``."""
+    """Signed significance of ``n_on`` counts over a known background ``mu_bkg``.
+
+    ``sqrt(TS)`` of the Cash statistic between the background only and the best fit ``μ = n_on``.
+
+    Parameters
+    ----------
+    n_on : array-like
+        Observed counts.
+    mu_bkg : array-like
+        Known background counts.
+
+    Returns
+    -------
+    numpy.ndarray
+        Significance, signed by ``n_on − mu_bkg``.
+    """
     n_on, mu_bkg = _f(n_on), _f(mu_bkg)
     ts = cash(n_on, mu_bkg) - cash(n_on, n_on)
     return ts_to_sqrt_ts(ts, n_on - mu_bkg)
 
 
 def wstat_sqrt_ts(n_on, n_off, alpha):
-    """Signed significance of the excess ``n_on − α n_off`` (profile likelihood, = Li & Ma eq. 17)."""
+    """Signed significance of the excess ``n_on − α n_off`` (profile likelihood, = Li & Ma eq. 17).
+
+    Parameters
+    ----------
+    n_on : array-like
+        Counts in the ON region.
+    n_off : array-like
+        Counts in the OFF region.
+    alpha : array-like
+        Exposure ratio ON / OFF of the background.
+
+    Returns
+    -------
+    numpy.ndarray
+        Significance, signed by the excess.
+
+    Examples
+    --------
+    >>> round(float(wstat_sqrt_ts(n_on=130, n_off=500, alpha=0.2)), 4)
+    2.596
+    """
     n_on, n_off, alpha = _f(n_on), _f(n_off), _f(alpha)
     excess = n_on - alpha * n_off
     ts = wstat(n_on, n_off, alpha, 0.0) - wstat(n_on, n_off, alpha, excess)
@@ -186,6 +405,20 @@ def lima_significance(n_on, n_off, alpha):
     .. math::
         S = \sqrt{2} \left[ n_{on} \ln\frac{(1+\alpha) n_{on}}{\alpha (n_{on}+n_{off})}
             + n_{off} \ln\frac{(1+\alpha) n_{off}}{n_{on}+n_{off}} \right]^{1/2}
+
+    Parameters
+    ----------
+    n_on : array-like
+        Counts in the ON region.
+    n_off : array-like
+        Counts in the OFF region.
+    alpha : array-like
+        Exposure ratio ON / OFF of the background.
+
+    Returns
+    -------
+    numpy.ndarray
+        Significance, signed by ``n_on − α n_off``.
     """
     n_on, n_off, alpha = _f(n_on), _f(n_off), _f(alpha)
     total = n_on + n_off
