@@ -72,6 +72,7 @@ class FileEntry:
     size : int
         Size in bytes.
     """
+
     path: str
     sha256: str
     size: int
