@@ -254,3 +254,44 @@ def test_step_plot_and_writer_recipes_of_the_docs(tmp_path, monkeypatch, data_di
     assert float((out / "excess.txt").read_text()) == pytest.approx(excess, rel=1e-12) and excess > 100
     assert (out / "plots" / "excess.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "plots" / "spectrum.png").exists()
+
+
+def test_irf_class_recipe_of_the_docs():
+    """docs/extending.md's IRF recipe: a subclass with the GADF names plus one ``IRF_REGISTRY.add`` line is read
+    by `load_irf`, and gives back the values it was written with; before the line the HDU class is refused."""
+    import io
+
+    import astropy.units as u
+    from astropy.io import fits
+
+    from gwidgets.core.io.fits import FitsFile
+    from gwidgets.core.irf import IRF, IRF_REGISTRY, IRFAxis, load_irf
+    from gwidgets.errors import UnsupportedFormatError
+
+    class PSFGauss2D(IRF):
+        """One Gaussian PSF width vs (true energy, offset)."""
+
+        tag = "psf_gauss2d"
+        required_axes = ("energy_true", "offset")
+        column = "SIGMA"
+        default_unit = u.deg
+        extname = "PSF"
+        hduclas2 = "RPSF"
+
+    sigma = np.array([[0.2, 0.25, 0.3], [0.1, 0.12, 0.15]])
+    axes = [IRFAxis([0.1, 1, 10], "energy_true", unit="TeV"), IRFAxis([0, 1, 2, 3], "offset", unit="deg")]
+    buf = io.BytesIO()
+    fits.HDUList([fits.PrimaryHDU(), PSFGauss2D(axes, sigma).to_hdu()]).writeto(buf)
+    hdu = FitsFile("psf.fits", data=buf.getvalue())["PSF"]
+    with pytest.raises(UnsupportedFormatError, match="HDU 'PSF' of file 'psf.fits' has IRF class 'psf_gauss2d'"):
+        load_irf(hdu, "psf_gauss2d")
+    IRF_REGISTRY.add("psf_gauss2d", PSFGauss2D)  # the one line
+    try:
+        psf = load_irf(hdu, "psf_gauss2d")
+    finally:
+        IRF_REGISTRY.remove("psf_gauss2d")
+    assert type(psf) is PSFGauss2D
+    np.testing.assert_array_equal(psf.quantity.to_value("deg"), sigma)
+    # evaluated at a node it is the tabulated value (log-energy interpolation)
+    value = psf.evaluate(energy_true=np.sqrt(10) * u.TeV, offset=1.5 * u.deg)
+    assert value.to_value("deg") == pytest.approx(0.12)
