@@ -55,7 +55,24 @@ class FitError(GwidgetsError, ValueError):
 
 
 def as_datasets(datasets):
-    """A `Datasets` for a `Datasets`, a dataset or a list of datasets."""
+    """A `Datasets` for a `Datasets`, a dataset or a list of datasets.
+
+    Parameters
+    ----------
+    datasets : dataset, list of datasets or `~gwidgets.core.datasets.Datasets`
+        What to fit; any object with ``stat_sum`` and ``parameters`` (and no
+        ``stat_type``) is used as it is.
+
+    Returns
+    -------
+    `~gwidgets.core.datasets.Datasets`
+        The datasets (or the object itself).
+
+    Raises
+    ------
+    FitError
+        For anything else.
+    """
     from ..datasets import Datasets
 
     if isinstance(datasets, Datasets):
@@ -76,7 +93,26 @@ def _stat_function(datasets):
 
 
 def unique_names(params) -> list:
-    """Parameter names made unique for the minimiser (repeated names get their model's name or an index)."""
+    """Parameter names made unique for the minimiser (repeated names get their model's name or an index).
+
+    A name used more than once gets ``_<position>`` appended.
+
+    Parameters
+    ----------
+    params : list of `~gwidgets.core.models.parameter.Parameter`
+        The parameters.
+
+    Returns
+    -------
+    list of str
+        One unique name per parameter.
+
+    Examples
+    --------
+    >>> from gwidgets.core.models.parameter import Parameter
+    >>> unique_names([Parameter("index", 2.0), Parameter("amplitude", 1.0), Parameter("index", 3.0)])
+    ['index_0', 'amplitude', 'index_2']
+    """
     names = [p.name for p in params]
     out = []
     for i, n in enumerate(names):
@@ -114,6 +150,27 @@ class Fit:
         Restore the start values when the fit fails (default True).
     throttle : float
         Minimum time in seconds between two progress callbacks.
+    print_level : int, optional
+        MINUIT's print level (0: silent).
+
+    Raises
+    ------
+    FitError
+        For an unknown backend.
+
+    Examples
+    --------
+    >>> from gwidgets.core.fit import Fit
+    >>> from gwidgets.core.models.parameter import Parameter, Parameters
+    >>> class Measurement:  # any object with parameters and stat_sum() fits: here χ² of x = 3 ± 1
+    ...     parameters = Parameters([Parameter("x", 1.0)])
+    ...     def stat_sum(self):
+    ...         return (self.parameters["x"].value - 3.0) ** 2
+    ...     def __iter__(self):  # no sub-datasets
+    ...         return iter(())
+    >>> result = Fit().run(Measurement())
+    >>> result.success, round(result.parameters["x"].value, 6), round(result.parameters["x"].error, 6)
+    (True, 3.0, 1.0)
     """
 
     def __init__(self, backend="minuit", tol=0.1, strategy=1, maxfev=None, store_trace=False,
@@ -169,6 +226,31 @@ class Fit:
         ``callback(iteration, values, stat)`` is called at most every
         ``throttle`` seconds (and once at the end); returning False cancels
         the fit (as does raising `StopFit` or setting ``token``).
+
+        Parameters
+        ----------
+        datasets : dataset, list of datasets or `~gwidgets.core.datasets.Datasets`
+            What to fit (see `as_datasets`).
+        callback : callable, optional
+            ``callback(iteration, values, stat)``, ``values`` a dict name → value.
+        throttle : float, optional
+            Minimum time between callbacks in s (default the fit's).
+        token : `~gwidgets.core.progress.CancelToken`, optional
+            Cancels the fit when set.
+        restore_on_failure : bool, optional
+            Restore the start values on failure (default the fit's).
+
+        Returns
+        -------
+        `~gwidgets.core.fit.result.OptimizeResult`
+            The outcome; the parameters are left at the best fit (on success).
+
+        Raises
+        ------
+        FitError
+            If the fit cannot start: no free parameter, a start value that is not
+            finite or outside its bounds, a dataset with zero exposure, or a
+            statistic that cannot be computed or is not finite at the start.
         """
         datasets = as_datasets(datasets)
         _check_exposure(datasets)
@@ -249,6 +331,23 @@ class Fit:
         current errors (after `run`: MIGRAD's errors), as gammapy's
         ``Fit.covariance``; seeded like this it reproduces MIGRAD's own
         covariance estimate (the numbers gammapy reports) to ~1e-5.
+
+        Parameters
+        ----------
+        datasets : dataset, list of datasets or `~gwidgets.core.datasets.Datasets`
+            The fitted datasets.
+        _steps : list of float, optional
+            Initial HESSE steps in factor units (`run` passes MIGRAD's errors).
+
+        Returns
+        -------
+        `~gwidgets.core.fit.result.CovarianceResult`
+            The outcome, with the covariance of the free parameters in their units.
+
+        Raises
+        ------
+        FitError
+            If there is no free parameter or a value is invalid.
         """
         datasets = as_datasets(datasets)
         params, free = self._free(datasets)
@@ -285,7 +384,31 @@ class Fit:
 
     # ------------------------------------------------------------------ run
     def run(self, datasets, callback=None, throttle=None, token=None, restore_on_failure=None) -> FitResult:
-        """MIGRAD then HESSE; returns a `FitResult` (see `optimize` for the callback)."""
+        """MIGRAD then HESSE; returns a `FitResult` (see `optimize` for the callback).
+
+        Parameters
+        ----------
+        datasets : dataset, list of datasets or `~gwidgets.core.datasets.Datasets`
+            What to fit.
+        callback : callable, optional
+            ``callback(iteration, values, stat)``.
+        throttle : float, optional
+            Minimum time between callbacks in s.
+        token : `~gwidgets.core.progress.CancelToken`, optional
+            Cancels the fit when set.
+        restore_on_failure : bool, optional
+            Restore the start values on failure.
+
+        Returns
+        -------
+        `~gwidgets.core.fit.result.FitResult`
+            The outcome; HESSE runs only after a successful MIGRAD.
+
+        Raises
+        ------
+        FitError
+            If the fit cannot start (see `optimize`).
+        """
         datasets = as_datasets(datasets)
         opt = self.optimize(datasets, callback=callback, throttle=throttle, token=token,
                             restore_on_failure=restore_on_failure)
@@ -303,25 +426,107 @@ class Fit:
 
     # -------------------------------------------------------- scans & tests
     def stat_profile(self, datasets, parameter, values=None, n=11, n_sigma=3.0, reoptimize=False) -> dict:
-        """Statistic as a function of one parameter (see `gwidgets.core.fit.profile.stat_profile`)."""
+        """Statistic as a function of one parameter (see `gwidgets.core.fit.profile.stat_profile`).
+
+        Parameters
+        ----------
+        datasets : dataset, list of datasets or `~gwidgets.core.datasets.Datasets`
+            The datasets.
+        parameter : str or `~gwidgets.core.models.parameter.Parameter`
+            The scanned parameter.
+        values : array-like or `~astropy.units.Quantity`, optional
+            Values to scan.
+        n : int, optional
+            Number of default values.
+        n_sigma : float, optional
+            Half-width of the default range, in errors.
+        reoptimize : bool, optional
+            Refit the other parameters at each value.
+
+        Returns
+        -------
+        dict
+            ``values``, ``<name>_scan``, ``stat_scan``, ``fit_results``.
+        """
         from .profile import stat_profile
 
         return stat_profile(self, as_datasets(datasets), parameter, values, n, n_sigma, reoptimize)
 
     def stat_contour(self, datasets, x, y, numpoints=10, sigma=1.0) -> dict:
-        """MINOS contour of two parameters (see `gwidgets.core.fit.profile.stat_contour`)."""
+        """MINOS contour of two parameters (see `gwidgets.core.fit.profile.stat_contour`).
+
+        Parameters
+        ----------
+        datasets : dataset, list of datasets or `~gwidgets.core.datasets.Datasets`
+            The datasets.
+        x, y : str or `~gwidgets.core.models.parameter.Parameter`
+            The two free parameters.
+        numpoints : int, optional
+            Number of contour points.
+        sigma : float, optional
+            Confidence level in σ (2 degrees of freedom).
+
+        Returns
+        -------
+        dict
+            ``{x name: values, y name: values, "success", "message"}``.
+        """
         from .profile import stat_contour
 
         return stat_contour(self, as_datasets(datasets), x, y, numpoints, sigma)
 
     def confidence(self, datasets, parameter, sigma=1.0) -> dict:
-        """MINOS interval of one parameter: ``{"errp", "errn", "success", "message"}`` (in its unit)."""
+        """MINOS interval of one parameter: ``{"errp", "errn", "success", "message"}`` (in its unit).
+
+        Parameters
+        ----------
+        datasets : dataset, list of datasets or `~gwidgets.core.datasets.Datasets`
+            The datasets.
+        parameter : str or `~gwidgets.core.models.parameter.Parameter`
+            The parameter.
+        sigma : float, optional
+            Confidence level in σ.
+
+        Returns
+        -------
+        dict
+            ``errp``, ``errn`` (in the parameter's unit), ``success``, ``message``, ``nfev``.
+
+        Examples
+        --------
+        >>> from gwidgets.core.fit import Fit
+        >>> from gwidgets.core.models.parameter import Parameter, Parameters
+        >>> class Measurement:  # any object with parameters and stat_sum() fits: here χ² of x = 3 ± 1
+        ...     parameters = Parameters([Parameter("x", 1.0)])
+        ...     def stat_sum(self):
+        ...         return (self.parameters["x"].value - 3.0) ** 2
+        ...     def __iter__(self):  # no sub-datasets
+        ...         return iter(())
+        >>> interval = Fit().confidence(Measurement(), "x")
+        >>> round(interval["errn"], 6), round(interval["errp"], 6)
+        (1.0, 1.0)
+        """
         from .profile import confidence
 
         return confidence(self, as_datasets(datasets), parameter, sigma)
 
     def ts(self, datasets, parameter, null_value=0.0) -> dict:
-        """Likelihood-ratio test of ``parameter = null_value`` (see `gwidgets.core.fit.profile.ts_nested`)."""
+        """Likelihood-ratio test of ``parameter = null_value`` (see `gwidgets.core.fit.profile.ts_nested`).
+
+        Parameters
+        ----------
+        datasets : dataset, list of datasets or `~gwidgets.core.datasets.Datasets`
+            The datasets.
+        parameter : str or `~gwidgets.core.models.parameter.Parameter`
+            The tested parameter.
+        null_value : float, optional
+            Its value under the null hypothesis, in its unit.
+
+        Returns
+        -------
+        dict
+            ``ts``, ``sqrt_ts``, ``stat_alt``, ``stat_null``, ``fit_results``.
+        """
         from .profile import ts_nested
 
         return ts_nested(self, as_datasets(datasets), parameter, null_value)

@@ -14,12 +14,41 @@ __all__ = ["stat_profile", "stat_contour", "confidence", "ts", "sqrt_ts", "ts_ne
 
 
 def ts(stat_null: float, stat_alt: float) -> float:
-    """Likelihood-ratio test statistic ``TS = stat_null − stat_alt`` (both ``−2 log L``)."""
+    """Likelihood-ratio test statistic ``TS = stat_null − stat_alt`` (both ``−2 log L``).
+
+    Parameters
+    ----------
+    stat_null, stat_alt : float
+        Statistic of the null and of the alternative hypothesis.
+
+    Returns
+    -------
+    float
+        The test statistic.
+    """
     return float(stat_null) - float(stat_alt)
 
 
 def sqrt_ts(ts_value: float, sign: float = 1.0) -> float:
-    """``sign × sqrt(max(TS, 0))``: the significance (σ) for one degree of freedom (Wilks)."""
+    """``sign × sqrt(max(TS, 0))``: the significance (σ) for one degree of freedom (Wilks).
+
+    Parameters
+    ----------
+    ts_value : float
+        Test statistic (negative counts as 0).
+    sign : float, optional
+        Its sign is given to the result.
+
+    Returns
+    -------
+    float
+        The signed significance.
+
+    Examples
+    --------
+    >>> sqrt_ts(9.0, sign=-1)
+    -3.0
+    """
     return math.copysign(math.sqrt(max(float(ts_value), 0.0)), sign)
 
 
@@ -38,6 +67,33 @@ def stat_profile(fit, datasets, parameter, values=None, n=11, n_sigma=3.0, reopt
     Default values: ``n`` points over ± ``n_sigma`` × error around the current
     value (± 50 % without an error). Returns ``{"values", "<name>_scan",
     "stat_scan", "fit_results"}`` (``fit_results`` empty unless ``reoptimize``).
+
+    Parameters
+    ----------
+    fit : Fit
+        The fit (used to reoptimize).
+    datasets : `~gwidgets.core.datasets.Datasets`
+        The datasets.
+    parameter : str or `~gwidgets.core.models.parameter.Parameter`
+        The scanned parameter.
+    values : array-like or `~astropy.units.Quantity`, optional
+        Values to scan (numbers in the parameter's unit).
+    n : int, optional
+        Number of default values.
+    n_sigma : float, optional
+        Half-width of the default range, in errors.
+    reoptimize : bool, optional
+        Refit the other free parameters at each value.
+
+    Returns
+    -------
+    dict
+        See above; ``stat_scan`` is the statistic at each value.
+
+    Raises
+    ------
+    FitError
+        If ``parameter`` is not a parameter of the datasets.
     """
     par = _parameter(datasets, parameter)
     if values is None:
@@ -73,7 +129,29 @@ def _minuit_at_best(fit, datasets):
 
 
 def confidence(fit, datasets, parameter, sigma=1.0) -> dict:
-    """MINOS errors of ``parameter`` at ``sigma``: ``{"errp", "errn", "success", "message", "nfev"}``."""
+    """MINOS errors of ``parameter`` at ``sigma``: ``{"errp", "errn", "success", "message", "nfev"}``.
+
+    Parameters
+    ----------
+    fit : Fit
+        The fit (it is run first).
+    datasets : `~gwidgets.core.datasets.Datasets`
+        The datasets.
+    parameter : str or `~gwidgets.core.models.parameter.Parameter`
+        The parameter.
+    sigma : float, optional
+        Confidence level in σ.
+
+    Returns
+    -------
+    dict
+        Errors in the parameter's unit; NaN with ``success=False`` if MINOS fails.
+
+    Raises
+    ------
+    FitError
+        If the parameter is unknown, or the fit fails.
+    """
     par = _parameter(datasets, parameter)
     params = datasets.parameters
     snapshot = params.snapshot()
@@ -101,6 +179,29 @@ def stat_contour(fit, datasets, x, y, numpoints=10, sigma=1.0) -> dict:
 
     Returns ``{"<x name>": values, "<y name>": values, "success": bool, "message": str}``
     in the parameters' units (a closed polygon of ``numpoints + 1`` points).
+
+    Parameters
+    ----------
+    fit : Fit
+        The fit (it is run first).
+    datasets : `~gwidgets.core.datasets.Datasets`
+        The datasets.
+    x, y : str or `~gwidgets.core.models.parameter.Parameter`
+        The two parameters.
+    numpoints : int, optional
+        Number of contour points.
+    sigma : float, optional
+        Confidence level in σ for 2 degrees of freedom.
+
+    Returns
+    -------
+    dict
+        See above.
+
+    Raises
+    ------
+    FitError
+        If ``x`` and ``y`` are the same, one is frozen or unknown, or the fit fails.
     """
     px, py = _parameter(datasets, x), _parameter(datasets, y)
     if px is py:
@@ -134,6 +235,27 @@ def ts_nested(fit, datasets, parameter, null_value=0.0) -> dict:
 
     Returns ``{"ts", "sqrt_ts", "stat_alt", "stat_null", "fit_results": (alt, null)}``;
     ``sqrt_ts`` carries the sign of ``best value − null_value``. Parameters are restored.
+
+    Parameters
+    ----------
+    fit : Fit
+        The fit.
+    datasets : `~gwidgets.core.datasets.Datasets`
+        The datasets.
+    parameter : str or `~gwidgets.core.models.parameter.Parameter`
+        The tested parameter.
+    null_value : float, optional
+        Its value under the null hypothesis, in its unit.
+
+    Returns
+    -------
+    dict
+        See above (``fit_results[1]`` is None when no parameter is left free).
+
+    Raises
+    ------
+    FitError
+        If the parameter is unknown, or a fit cannot start.
     """
     par = _parameter(datasets, parameter)
     params = datasets.parameters

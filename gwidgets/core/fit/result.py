@@ -17,6 +17,22 @@ __all__ = ["Covariance", "OptimizeResult", "CovarianceResult", "FitResult"]
 class Covariance:
     """Covariance matrix (in the parameters' units) with the parameter names of its rows/columns.
 
+    Index by names (``cov["alpha", "beta"]``) or positions; ``np.asarray(cov)`` is the matrix.
+
+    Parameters
+    ----------
+    matrix : array-like
+        The n × n matrix.
+    names : list of str
+        Parameter names of the rows and columns.
+
+    Raises
+    ------
+    ValueError
+        If the matrix is not n × n over the names.
+
+    Examples
+    --------
     >>> cov = Covariance([[4.0, 1.0], [1.0, 9.0]], ["alpha", "beta"])
     >>> cov["alpha", "beta"], cov.errors["beta"]
     (1.0, 3.0)
@@ -35,6 +51,7 @@ class Covariance:
 
     @property
     def shape(self):
+        """Shape of the matrix."""
         return self.matrix.shape
 
     def _index(self, key):
@@ -52,16 +69,25 @@ class Covariance:
 
     @property
     def errors(self) -> dict:
+        """Parameter name → 1σ error (square root of the diagonal; NaN where not finite)."""
         return {n: math.sqrt(max(v, 0.0)) if np.isfinite(v) else np.nan
                 for n, v in zip(self.names, np.diag(self.matrix))}
 
     @property
     def correlation(self) -> np.ndarray:
+        """Correlation matrix (NaN where an error is 0)."""
         err = np.sqrt(np.clip(np.diag(self.matrix), 0, None))
         with np.errstate(invalid="ignore", divide="ignore"):
             return self.matrix / np.outer(err, err)
 
     def to_table(self) -> Table:
+        """The matrix as a table.
+
+        Returns
+        -------
+        astropy.table.Table
+            A ``name`` column, then one column per parameter.
+        """
         t = Table(self.matrix, names=self.names)
         t.add_column(self.names, name="name", index=0)
         return t
@@ -84,6 +110,29 @@ class OptimizeResult:
     ``total_stat`` (at the returned parameters), ``parameters`` (a copy),
     ``models`` (a copy of the fitted model(s)), ``backend``, ``method``,
     ``trace`` (astropy Table when the fit stored one), ``cancelled``.
+
+    Parameters
+    ----------
+    success : bool
+        Whether the minimisation converged.
+    message : str
+        What happened.
+    nfev : int
+        Number of statistic evaluations.
+    total_stat : float
+        Statistic at the returned parameters (NaN if None).
+    parameters : `~gwidgets.core.models.parameter.Parameters`
+        Copy of the parameters.
+    models : object, optional
+        Copy of the fitted model(s).
+    backend, method : str, optional
+        ``"minuit"``, ``"migrad"``.
+    trace : astropy.table.Table, optional
+        Every evaluation, when stored.
+    cancelled : bool, optional
+        Whether the fit was cancelled.
+    edm : float, optional
+        MINUIT's estimated distance to the minimum.
     """
 
     def __init__(self, success, message, nfev, total_stat, parameters, models=None, backend="minuit",
@@ -109,6 +158,13 @@ class OptimizeResult:
         return "\n".join([f"{type(self).__name__}", "", *self._lines(), ""])
 
     def parameters_table(self) -> Table:
+        """The parameters as a table.
+
+        Returns
+        -------
+        astropy.table.Table
+            name, value, error, unit, min, max, frozen (empty without parameters).
+        """
         names = ["name", "value", "error", "unit", "min", "max", "frozen"]
         rows = _param_rows(self.parameters) if self.parameters is not None else []
         if not rows:
@@ -127,7 +183,21 @@ class OptimizeResult:
 
 
 class CovarianceResult:
-    """Outcome of HESSE: ``success``, ``message``, ``matrix`` (a `Covariance`)."""
+    """Outcome of HESSE: ``success``, ``message``, ``matrix`` (a `Covariance`).
+
+    Parameters
+    ----------
+    success : bool
+        Whether HESSE worked.
+    message : str
+        What happened.
+    matrix : Covariance or None
+        The covariance of the free parameters.
+    backend, method : str, optional
+        ``"minuit"``, ``"hesse"``.
+    nfev : int, optional
+        Number of statistic evaluations.
+    """
 
     def __init__(self, success, message, matrix: Covariance | None, backend="minuit", method="hesse", nfev=0):
         self.success = bool(success)
@@ -146,6 +216,13 @@ class FitResult(OptimizeResult):
 
     ``success`` is True when both worked; ``covariance`` is a `Covariance` of
     the free parameters (None if HESSE did not run), ``parameters`` carries the errors.
+
+    Parameters
+    ----------
+    optimize_result : OptimizeResult
+        The minimisation.
+    covariance_result : CovarianceResult, optional
+        HESSE (None if it did not run).
     """
 
     def __init__(self, optimize_result: OptimizeResult, covariance_result: CovarianceResult | None = None):
@@ -161,6 +238,7 @@ class FitResult(OptimizeResult):
 
     @property
     def covariance(self) -> Covariance | None:
+        """The `Covariance` of the free parameters (None if HESSE did not run)."""
         return self.covariance_result.matrix if self.covariance_result is not None else None
 
     def _lines(self):
