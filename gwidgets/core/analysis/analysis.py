@@ -184,7 +184,5 @@ class Analysis:
         return path
 
     def __repr__(self):
-        done = [n for n, v in (("observations", self.observations), ("datasets", self.datasets),
-                               ("models", self.models), ("fit", self.fit_result), ("flux_points", self.flux_points),
-                               ("light_curve", self.light_curve)) if v is not None]
+        done = [name for name, step in STEPS.items() if getattr(self, step.product, None) is not None]
         return f"Analysis(steps done: {', '.join(done) or 'none'}; planned: {', '.join(self.planned_steps())})"
