@@ -45,6 +45,7 @@ class Objective:
     store_trace : bool, optional
         Keep ``(nfev, stat, *values)`` of every evaluation.
     """
+
     def __init__(self, stat_sum, free, names, callback=None, throttle=0.02, token=None, store_trace=False):
         self.stat_sum = stat_sum
         self.free = list(free)
