@@ -1,0 +1,293 @@
+"""Live 3D residual maps (issue 14).
+
+The incremental images against the plain evaluation and against gammapy 2.1, the region spectrum, and the 3D
+session (parameter change -> new map, fit with live maps, Stop, the user's edit wins over a running fit).
+
+All on the four H.E.S.S. DR1 Crab runs stacked by gwidgets and by gammapy (tests/crab_cubes.py): 150 × 150 pixels,
+10 reco-energy bins. The gammapy reference is ``MapDataset.plot_residuals_spatial``'s computation with
+``method="diff/sqrt(model)"`` and its defaults (counts and npred × mask summed over energy, Gaussian smoothing of
+0.1°, NaN outside the mask) on gammapy's own npred with the same parameters.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+
+import numpy as np
+import pytest
+from crab_cubes import CRAB, crab_sky_model, gammapy_crab_sky_model, stacked_crab_cubes
+from gw_testdata import STORES
+
+from gwidgets.core.datasets.map_residuals import ResidualMaps, region_spectrum, significance_image
+from gwidgets.core.models import DiskSpatialModel, FoVBackgroundModel, GaussianSpatialModel, PowerLaw, SkyModel
+from gwidgets.errors import GwidgetsError
+
+pytestmark = pytest.mark.skipif(not STORES["hess-dr1"].exists(), reason="H.E.S.S. DR1 data not found")
+
+
+def _extended():
+    return [SkyModel(PowerLaw(index=2.4, amplitude="1e-11 cm-2 s-1 TeV-1"),
+                     GaussianSpatialModel(lon_0="83.3 deg", lat_0="22.3 deg", sigma="0.15 deg"), name="gauss"),
+            SkyModel(PowerLaw(index=2.2, amplitude="5e-12 cm-2 s-1 TeV-1"),
+                     DiskSpatialModel(lon_0="84.0 deg", lat_0="21.8 deg", r_0="0.1 deg"), name="disk")]
+
+
+@pytest.fixture
+def ours():
+    """Our stacked Crab cube with a point source, a Gaussian, a disk and the background model."""
+    ds, _ = stacked_crab_cubes()
+    ds.models = [crab_sky_model(), *_extended(), FoVBackgroundModel(ds.name)]
+    return ds
+
+
+# ------------------------------------------------------------------ core
+def test_incremental_images_equal_the_plain_evaluation(ours):
+    """The cached images equal those computed from dataset.npred() on the whole cube, after each change.
+
+    Changes: a source moved by less and by more than its cut-out margin, a size, a spectrum, the background norm.
+    """
+    maps = ResidualMaps(ours, smooth_radius=0.1)
+    models = ours.models
+    changes = [("crab", "spatial", "lon_0", 83.65), ("crab", "spatial", "lat_0", 22.3),  # 0.29°: new cut-out
+               ("gauss", "spatial", "sigma", 0.25), ("gauss", "spatial", "lon_0", 83.1),
+               ("disk", "spatial", "r_0", 0.2), ("crab", "spectral", "index", 2.4)]
+    before = maps.images()["significance"].copy()
+    for name, part, par, value in changes:
+        getattr(models[name], f"{part}_model").parameters[par].value = value
+        fast, full = maps.images(), maps.full()
+        for key in ("counts", "npred", "significance"):
+            np.testing.assert_allclose(fast[key], full[key], rtol=1e-10, atol=1e-12, equal_nan=True,
+                                       err_msg=f"{key} after {name}.{par} = {value}")
+        assert np.nanmax(np.abs(fast["significance"] - before)) > 1e-3, f"{name}.{par} changed nothing"
+        before = fast["significance"].copy()
+    models[f"{ours.name}-bkg"].spectral_model.norm.value = 1.2
+    fast, full = maps.images(), maps.full()
+    np.testing.assert_allclose(fast["npred"], full["npred"], rtol=1e-10, atol=1e-12)
+    # an energy band and no smoothing
+    band = ResidualMaps(ours, energy_range=(2, 6), smooth_radius=0)
+    npred = ours.npred().data[2:6] * ours.mask_safe[2:6]
+    np.testing.assert_allclose(band.images()["npred"], npred.sum(axis=0), rtol=1e-10, atol=1e-12)
+
+
+def test_images_equal_gammapy_residual_significance():
+    """Same cubes, same parameters: our significance image is gammapy's plot_residuals_spatial image."""
+    gmodels = pytest.importorskip("gammapy.modeling.models")
+    ours, theirs = stacked_crab_cubes()
+    ours.models = [crab_sky_model(), FoVBackgroundModel(ours.name)]
+    theirs.models = gmodels.Models([gammapy_crab_sky_model(), gmodels.FoVBackgroundModel(dataset_name=theirs.name)])
+    maps = ResidualMaps(ours, smooth_radius=0.1)
+    for dlon, norm in [(0.0, 1.0), (0.1, 1.1)]:
+        for m, bkg in ((ours.models["crab"], ours.models[1]), (theirs.models["crab"], theirs.models[1])):
+            m.spatial_model.lon_0.value = CRAB.ra.deg + dlon
+            bkg.spectral_model.norm.value = norm
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            counts, npred = theirs.counts.copy(), theirs.npred()
+        counts *= theirs.mask
+        npred *= theirs.mask
+        c_s = counts.sum_over_axes().smooth(width="0.1 deg", kernel="gauss").data.reshape(150, 150)
+        n_s = npred.sum_over_axes().smooth(width="0.1 deg", kernel="gauss").data.reshape(150, 150)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sig = (c_s - n_s) / np.sqrt(n_s)
+        sig[~theirs.mask.data.any(axis=0)] = np.nan
+        ours_img = maps.images()
+        np.testing.assert_array_equal(ours_img["counts"], counts.data.sum(axis=0))
+        assert np.array_equal(np.isfinite(ours_img["significance"]), np.isfinite(sig))
+        diff = np.abs(ours_img["significance"] - sig)[np.isfinite(sig)]
+        # npred differs by the documented PSF discretisation (tests/test_map_fit.py): < 0.02 sigma everywhere
+        assert diff.max() < 0.02, diff.max()
+        assert np.median(diff) < 1e-4
+        rel = np.abs(ours_img["npred"] / npred.data.sum(axis=0) - 1)[npred.data.sum(axis=0) > 0]
+        assert np.percentile(rel, 95) < 1e-2 and ours_img["npred"].sum() == pytest.approx(npred.data.sum(), rel=1e-3)
+
+
+def test_region_spectrum_against_gammapy_and_the_plain_sum(ours):
+    """Counts, npred in a 0.2° circle: gammapy's region mask and npred; the cached path equals the plain sum."""
+    gmodels = pytest.importorskip("gammapy.modeling.models")
+    import astropy.units as u
+    from regions import CircleSkyRegion
+
+    _, theirs = stacked_crab_cubes()
+    ours.models = [crab_sky_model(), FoVBackgroundModel(ours.name)]
+    theirs.models = gmodels.Models([gammapy_crab_sky_model(), gmodels.FoVBackgroundModel(dataset_name=theirs.name)])
+    maps = ResidualMaps(ours)
+    spec = maps.region_spectrum((CRAB.ra.deg, CRAB.dec.deg), 0.2)
+    region = theirs.counts.geom.to_image().region_mask([CircleSkyRegion(CRAB, 0.2 * u.deg)]).data
+    np.testing.assert_array_equal(maps.region_mask(CRAB, 0.2 * u.deg), region)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g_npred = (theirs.npred().data * theirs.mask.data * region[None]).sum(axis=(1, 2))
+    np.testing.assert_array_equal(spec["counts"], (theirs.counts.data * region[None]).sum(axis=(1, 2)))
+    # the encircled signal per reco bin differs by the PSF kernels (up to ~4 %, tests/test_map_fit.py)
+    np.testing.assert_allclose(spec["npred"], g_npred, rtol=0.04)
+    assert spec["npred"].sum() == pytest.approx(g_npred.sum(), rel=5e-3)
+    # the cached path equals the plain one, also after a move and a norm change
+    ours.models["crab"].spatial_model.lat_0.value = 22.1
+    ours.models[1].spectral_model.norm.value = 0.9
+    fast = maps.region_spectrum((CRAB.ra.deg, CRAB.dec.deg), 0.2)
+    plain = region_spectrum(ours, region)
+    for key in ("counts", "background", "npred", "residuals"):
+        np.testing.assert_allclose(fast[key], plain[key], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fast["residuals"], fast["counts"] - fast["npred"])
+
+
+def test_significance_image_and_bad_input(ours):
+    """The significance formula on numbers; bad energy range, smoothing or radius are named errors."""
+    assert significance_image(np.full((2, 2), 4.0), np.ones((2, 2)))[0, 0] == 3.0
+    assert np.isnan(significance_image(np.ones((1, 1)), np.zeros((1, 1)))[0, 0])
+    with pytest.raises(GwidgetsError, match="energy_range"):
+        ResidualMaps(ours, energy_range=(5, 3))
+    with pytest.raises(GwidgetsError, match="smooth_radius"):
+        ResidualMaps(ours, smooth_radius=-0.1)
+    with pytest.raises(GwidgetsError, match="radius"):
+        ResidualMaps(ours).region_spectrum(CRAB, 0.0)
+
+
+# ------------------------------------------------------------------ state
+def _session(background=False, **kwargs):
+    from gwidgets.state.map_session import MapSession
+
+    ds, _ = stacked_crab_cubes()
+    return MapSession(ds, models=[crab_sky_model(), *_extended()], background=background, **kwargs)
+
+
+def test_session_parameter_change_gives_the_new_map():
+    """A move / size / region change gives the new images (equal to the plain evaluation) and spectrum."""
+    s = _session()
+    assert list(s.models.names) == ["crab", "gauss", "disk", "stacked-bkg"]  # the background model was added
+    first = s.images()["significance"].copy()
+    version = s.model_version
+    s.move("crab", 83.7, 22.05)
+    assert s.model_version == version + 2
+    assert (s.models["crab"].spatial_model.lon_0.value, s.models["crab"].spatial_model.lat_0.value) == (83.7, 22.05)
+    new = s.images()
+    np.testing.assert_allclose(new["significance"], ResidualMaps(s.dataset).full()["significance"], rtol=1e-10,
+                               atol=1e-12, equal_nan=True)
+    assert np.nanmax(np.abs(new["significance"] - first)) > 0.1
+    assert s.images() is new  # cached until the next change
+    s.set_size("gauss", 0.3)
+    assert s.models["gauss"].spatial_model.sigma.value == 0.3
+    s.set_size("disk", 0.05)
+    assert s.models["disk"].spatial_model.r_0.value == 0.05
+    with pytest.raises(GwidgetsError, match="no size parameter"):
+        s.set_size("crab", 0.1)
+    with pytest.raises(GwidgetsError, match="No sky model named 'nope'"):
+        s.move("nope", 1, 2)
+    s.set_region(83.633, 22.014, 0.3)
+    spec = s.spectrum()
+    assert spec["n_pixels"] == int(s._maps().region_mask(CRAB, 0.3).sum())  # noqa: SLF001 - test
+    with pytest.raises(GwidgetsError, match="radius"):
+        s.set_region(83.6, 22.0, -1)
+
+
+def test_session_fit_live_maps_and_stop_keeps_the_best_point():
+    """A background fit sends live images, converges on the Crab; Stop keeps a point better than the start."""
+    s = _session(background=True)
+    s.set_models([crab_sky_model()])
+    crab = s.models["crab"].spatial_model
+    crab.lon_0.value, crab.lat_0.value = 83.60, 22.04  # start off the source
+    start_stat = s.dataset.stat_sum()
+    seen = []
+    s.observe(lambda c: seen.append(c["new"]), "fit_progress")
+    s.fit(wait=True)
+    assert s.error == "" and s.fit_result is not None and s.fit_result.success
+    live = [p for p in seen if not p["final"]]
+    assert live and all(p["images"]["significance"].shape == (150, 150) for p in live)
+    final = seen[-1]
+    assert final["final"] and final["stat"] == pytest.approx(s.dataset.stat_sum(), rel=1e-9)
+    assert final["stat"] < start_stat
+    assert abs(crab.lon_0.value - CRAB.ra.deg) < 0.02 and abs(crab.lat_0.value - CRAB.dec.deg) < 0.02
+    # Stop: a slowed fit stopped after a few steps keeps a point better than the start
+    crab.lon_0.value, crab.lat_0.value = 83.60, 22.04
+    start_stat = s.dataset.stat_sum()
+    s.fit_step_delay = 0.5  # the fit sleeps after each live update: Stop lands in the middle of MIGRAD
+    seen.clear()
+    s.fit()
+    deadline = time.monotonic() + 60
+    while not [p for p in list(seen) if not p["final"]] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    s.stop_fit()
+    s.wait()
+    assert s.fit_result.cancelled
+    assert s.dataset.stat_sum() <= start_stat
+    assert seen[-1]["final"] and not s.fitting
+    s.close()
+
+
+def test_session_the_users_edit_wins_over_a_running_fit():
+    """A drag during a fit stops it; the dragged position stays, the result is stale, the maps show the drag."""
+    s = _session(background=True)
+    s.set_models([crab_sky_model()])
+    crab = s.models["crab"].spatial_model
+    crab.lon_0.value = 83.60
+    s.fit_step_delay = 0.05
+    started = threading.Event()
+    s.observe(lambda c: started.set() if not c["new"].get("final") else None, "fit_progress")
+    s.fit()
+    assert started.wait(60)
+    s.move("crab", 83.9, 22.2)  # the user drags the source while the fit runs
+    s.wait()
+    assert (crab.lon_0.value, crab.lat_0.value) == (83.9, 22.2)
+    assert s.fit_stale and "lon_0" in s.status
+    images = s.images()
+    np.testing.assert_allclose(images["npred"], ResidualMaps(s.dataset).full()["npred"], rtol=1e-10, atol=1e-12)
+    s.close()
+
+
+def test_map_view_drag_moves_the_model_and_changes_the_map():
+    """Drag events (as the page sends them) move the model to the pixel's sky position and redraw the map."""
+    from gwidgets.widgets.map_view import REGION, MapView
+
+    s = _session()
+    view = MapView(s)
+    view.flush()
+    before, version = bytes(view.canvas.image), view.canvas.version
+    handle = next(h for h in view.canvas.handles if h["name"] == "crab")
+    x, y = handle["x"] + 12.0, handle["y"] - 7.0
+    view.canvas.drag = {"name": "crab", "what": "center", "x": x, "y": y, "r": 0, "final": True, "seq": 1}
+    view.flush()
+    lon, lat = s.geom.wcs.wcs_pix2world([[x, y]], 0)[0]
+    crab = s.models["crab"].spatial_model
+    assert crab.lon_0.value == pytest.approx(lon, abs=1e-9) and crab.lat_0.value == pytest.approx(lat, abs=1e-9)
+    moved = next(h for h in view.canvas.handles if h["name"] == "crab")
+    assert (moved["x"], moved["y"]) == (pytest.approx(x, abs=1e-6), pytest.approx(y, abs=1e-6))
+    assert view.canvas.version > version and bytes(view.canvas.image) != before
+    # the size handle of the Gaussian: radius in pixels -> sigma in degrees
+    view.canvas.drag = {"name": "gauss", "what": "size", "x": 0, "y": 0, "r": 10.0, "final": True, "seq": 2}
+    view.flush()
+    assert s.models["gauss"].spatial_model.sigma.value == pytest.approx(10 * s.geom.binsz)
+    # the region: its spectrum panel follows
+    counts_before = view.counts.y.copy()
+    view.canvas.drag = {"name": REGION, "what": "size", "x": 0, "y": 0, "r": 25.0, "final": True, "seq": 3}
+    view.flush()
+    assert s.region["radius"] == pytest.approx(25 * s.geom.binsz)
+    assert view.counts.y.sum() > counts_before.sum()
+    # a bad drag is reported in the page, not raised
+    view.canvas.drag = {"name": "nope", "what": "center", "x": 1, "y": 1, "r": 0, "final": True, "seq": 4}
+    assert "No sky model named 'nope'" in s.error
+    view.close()
+
+
+def test_build_from_a_store_and_dashboard_tab_is_lazy():
+    """MapSession.build reduces runs of the simulated store; the dashboard imports nothing 3D before its tab."""
+    import subprocess
+    import sys
+
+    import gwidgets as gw
+    from gwidgets.state.map_session import MapSession
+
+    store = gw.example_store()
+    s = MapSession(background=False)
+    s.build(store, store.obs_ids[:2])
+    assert s.dataset.counts.data.shape == (10, 150, 150) and s.dataset.meta["obs_ids"] == list(store.obs_ids[:2])
+    assert [m.name for m in s.models] == ["source", "stacked-bkg"]
+    assert np.isfinite(s.images()["significance"]).any()
+    with pytest.raises(GwidgetsError, match="No observations selected"):
+        s.build(store, [])
+    code = ("import sys; from gwidgets.app import Dashboard; d = Dashboard(aladin=False); "
+            "print(sorted(m for m in sys.modules if m.endswith(('map_session', 'map_view', 'sky_canvas', "
+            "'map_residuals'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
