@@ -151,7 +151,6 @@ class SessionView(w.VBox):
             self.banner.add_class("gw-error")
             children.insert(0, self.banner)
         super().__init__(children, **kwargs)
-        self.add_class("gw-session-view")
         if self.banner is not None:
             self.watch(session, self.show_error, "error")
             self.show_error()
