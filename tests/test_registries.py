@@ -113,6 +113,7 @@ def _dummy(analysis, folder=None):
 
 def _registries():
     """(registry, name already in it, another object): one per kind of registry in gwidgets."""
+    from gwidgets.app.first_look import TARGET_FINDERS
     from gwidgets.core.analysis import PLOTS, STEPS, WRITERS, Plot, Step
     from gwidgets.core.io.spectrum_formats import SPECTRUM_READERS, SPECTRUM_WRITERS
     from gwidgets.core.irf import IRF_REGISTRY, PSFKing
@@ -130,12 +131,13 @@ def _registries():
         "error propagation method": (PROPAGATIONS, "sample", _dummy),
         "spectrum reader": (SPECTRUM_READERS, "gadf", _dummy),
         "spectrum writer": (SPECTRUM_WRITERS, "ogip", _dummy),
+        "target finder": (TARGET_FINDERS, "truth", _dummy),
     }
 
 
 @pytest.mark.parametrize("kind", ["spectral model", "IRF class", "analysis step", "plot", "product writer",
                                   "session product", "error propagation method", "spectrum reader",
-                                  "spectrum writer"])
+                                  "spectrum writer", "target finder"])
 def test_every_registry_refuses_a_second_entry_under_a_taken_name(kind):
     registry, name, other = _registries()[kind]
     before = registry[name]

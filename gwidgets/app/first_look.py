@@ -33,13 +33,14 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
+
+from ..core.registry import Registry
 
 __all__ = ["FirstLook", "default_analysis", "apply_first_look", "run_first_look", "start_first_look", "start_when",
            "SHOWN_FALLBACK", "plan_first_look", "find_target", "on_radius", "truth_path",
@@ -136,7 +137,10 @@ def _from_pointings(store, obs_ids):
 
 
 #: name -> finder(store, obs_ids) -> (SkyCoord, name) or None; tried in this order
-TARGET_FINDERS: dict[str, Callable] = {"truth": _from_truth, "obs_table": _from_obs_table, "pointings": _from_pointings}
+TARGET_FINDERS = Registry("target finder")
+TARGET_FINDERS.add("truth", _from_truth)
+TARGET_FINDERS.add("obs_table", _from_obs_table)
+TARGET_FINDERS.add("pointings", _from_pointings)
 
 
 def find_target(store, obs_ids=None) -> tuple[SkyCoord, str, str]:
