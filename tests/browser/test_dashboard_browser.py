@@ -162,6 +162,7 @@ def test_counts_map_and_on_region(dashboard_url, new_page, artifacts):
                         " return {x: b.left + L.m.l, y: b.top + L.m.t, width: L.pw, height: L.ph}; })()")
     assert box and box["width"] > 100, box
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    centre = page.evaluate("([x, y]) => document.querySelector('.gw-sky-figure').gwData(x, y)", [cx + 15, cy - 10])
     page.mouse.click(cx + 15, cy - 10)  # the centre, a little off the middle
     page.wait_for_timeout(300)
     page.screenshot(path=str(artifacts / "dashboard-05a-centre-clicked.png"), full_page=True)
@@ -169,10 +170,12 @@ def test_counts_map_and_on_region(dashboard_url, new_page, artifacts):
     page.wait_for_function("/ON region set/.test(document.querySelector('.gw-sky-info').innerText)", timeout=30_000)
     radius = float(page.locator(".gw-on-radius input").input_value())
     assert radius == pytest.approx(0.5, rel=0.15), radius  # the map is 5° wide
-    # the ON circle is drawn where it was clicked: green on the canvas one radius to the left of the centre
-    page.wait_for_timeout(400)
-    edge_green = page.evaluate(GREEN_NEAR, [cx + 15 - 0.1 * box["width"], cy - 10])
-    far_green = page.evaluate(GREEN_NEAR, [cx + 15 - 0.05 * box["width"], cy - 10])  # inside, no line
-    assert edge_green > 180 and far_green < 150, (edge_green, far_green)
+    # the ON circle is drawn around the clicked centre (the new map, centred on the ON region, resets the
+    # view: find the circle through its sky position): green one radius away from the centre, none half-way
+    page.wait_for_timeout(1500)
+    at = "([x, y]) => document.querySelector('.gw-sky-figure').gwPixel(x, y)"
+    edge_green = page.evaluate(GREEN_NEAR, page.evaluate(at, [centre[0] + radius, centre[1]]))
+    half_green = page.evaluate(GREEN_NEAR, page.evaluate(at, [centre[0] + radius / 2, centre[1]]))
+    assert edge_green > 180 and half_green < 150, (edge_green, half_green)
     page.screenshot(path=str(artifacts / "dashboard-05b-on-region.png"), full_page=True)
     check_clean(page)
