@@ -119,9 +119,10 @@ def _static(d) -> dict:
     off = getattr(d, "counts_off", None)
     if off is not None:
         alpha = d.alpha
-        static = {"alpha": alpha, "excess": counts - alpha * off, "excess_err": np.sqrt(counts + alpha ** 2 * off)}
+        static = {"alpha": alpha, "excess": counts - alpha * off}
     else:
-        static = {"alpha": None, "excess": None, "excess_err": np.sqrt(counts)}
+        static = {"alpha": None, "excess": None}
+    static["excess_err"] = d.excess_error  # the core's (ON and OFF Poisson terms)
     static["mask"] = np.asarray(d.mask, dtype=bool)
     d._gw_static = (EPOCH.value, static)
     return static
