@@ -86,6 +86,7 @@ class ObservationRecord:
 
     @property
     def ok(self) -> bool:
+        """True when the observation gave a dataset (``reason`` empty)."""
         return not self.reason
 
 
@@ -106,6 +107,7 @@ class SpectrumDatasets(Datasets):
 
     @property
     def skipped(self) -> dict:
+        """obs_id → reason, for the observations that gave no dataset."""
         return {r.obs_id: r.reason for r in self.records if not r.ok}
 
     @property
