@@ -31,7 +31,13 @@ WAIT_SECONDS = 600.0
 
 
 def cache_dir() -> Path:
-    """Gwidgets' cache directory (``$GWIDGETS_CACHE_DIR`` or the platform's user cache)."""
+    """Gwidgets' cache directory (``$GWIDGETS_CACHE_DIR`` or the platform's user cache).
+
+    Returns
+    -------
+    Path
+        The folder (it may not exist yet).
+    """
     env = os.environ.get(CACHE_ENV)
     if env:
         return Path(env).expanduser()
@@ -115,6 +121,21 @@ def example_store_path(progress=None) -> Path:
 
     ``progress(done, total, message)`` is called during generation. Safe to call
     from several processes at once: one generates, the others wait for it.
+
+    Parameters
+    ----------
+    progress : callable, optional
+        ``progress(done, total, message)``.
+
+    Returns
+    -------
+    Path
+        The store directory.
+
+    Raises
+    ------
+    ~gwidgets.errors.GwidgetsError
+        If the cache directory cannot be created.
     """
     target = cache_dir() / EXAMPLE_NAME
     if _complete(target):
@@ -133,7 +154,24 @@ def example_store_path(progress=None) -> Path:
 
 
 def example_store(progress=None):
-    """The simulated example `~gwidgets.core.data.DataStore` (made on first use)."""
+    """The simulated example `~gwidgets.core.data.DataStore` (made on first use).
+
+    Parameters
+    ----------
+    progress : callable, optional
+        ``progress(done, total, message)`` during a generation.
+
+    Returns
+    -------
+    `~gwidgets.core.data.DataStore`
+        20 simulated observations around the Crab position, named "gwidgets example (simulated)".
+
+    Examples
+    --------
+    >>> store = example_store()
+    >>> store.name, len(store.obs_ids)
+    ('gwidgets example (simulated)', 20)
+    """
     from ..data import DataStore
 
     store = DataStore.from_dir(example_store_path(progress))

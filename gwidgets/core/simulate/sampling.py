@@ -37,6 +37,25 @@ def sample_piecewise_linear(x, f, u):
     ``x`` (K,) is a common increasing grid, ``f`` (N, K) ≥ 0 the density of each
     draw at the grid points, ``u`` (N,) uniform numbers. Exact for densities
     that are linear between grid points (the quadratic CDF is inverted).
+
+    Parameters
+    ----------
+    x : array-like
+        Grid, shape ``(K,)``, increasing.
+    f : array-like
+        Densities at the grid points, shape ``(N, K)`` (negative values count as 0).
+    u : array-like
+        Uniform numbers in [0, 1), shape ``(N,)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        One draw per row, shape ``(N,)``.
+
+    Examples
+    --------
+    >>> sample_piecewise_linear([0.0, 1.0], [[1.0, 1.0], [0.0, 2.0]], [0.5, 0.25]).tolist()
+    [0.5, 0.5]
     """
     x = np.asarray(x, dtype=float)
     f = np.clip(np.asarray(f, dtype=float), 0.0, None)
@@ -73,7 +92,13 @@ def _with_edges(edges, centers, values):
 
 
 class InstrumentSampler:
-    """Draws events of one instrument (``{"aeff", "edisp", "psf", "bkg"}`` → `.tables.IRFTable`)."""
+    """Draws events of one instrument (``{"aeff", "edisp", "psf", "bkg"}`` → `.tables.IRFTable`).
+
+    Parameters
+    ----------
+    irfs : dict
+        IRF tables by name, as returned by `~gwidgets.core.simulate.tables.read_tables`.
+    """
 
     #: fine grids for the true-energy sampling: ln E (400 per decade) and offset (steps of a
     #: quarter of the AEFF offset bin, so the AEFF nodes are grid points)
@@ -118,13 +143,43 @@ class InstrumentSampler:
         return np.clip(out, 0.0, None)
 
     def edisp_density(self, migra, energy, offset):
-        """EDISP pdf at migra (vector) for events at (energy, offset) — for tests against ``evaluate``."""
+        """EDISP pdf at migra (vector) for events at (energy, offset) — for tests against ``evaluate``.
+
+        Parameters
+        ----------
+        migra : array-like
+            Migration values ``E_reco / E_true``.
+        energy : array-like
+            True energies in TeV, one per event.
+        offset : array-like
+            Offsets in deg, one per event.
+
+        Returns
+        -------
+        numpy.ndarray
+            Density per unit migra, shape ``(n_events, len(migra))``.
+        """
         grid = self._edisp[2]
         dens = self._node_density(self._edisp, np.atleast_1d(energy), np.atleast_1d(offset))
         return np.array([np.interp(migra, grid, d) for d in dens])
 
     def psf_density(self, rad, energy, offset):
-        """PSF profile (sr-1) at rad (vector, deg) for events at (energy, offset)."""
+        """PSF profile (sr-1) at rad (vector, deg) for events at (energy, offset).
+
+        Parameters
+        ----------
+        rad : array-like
+            Angular distances in deg.
+        energy : array-like
+            True energies in TeV, one per event.
+        offset : array-like
+            Offsets in deg, one per event.
+
+        Returns
+        -------
+        numpy.ndarray
+            dP/dΩ in sr-1, shape ``(n_events, len(rad))``.
+        """
         grid = self._psf[2]
         dens = self._node_density(self._psf, np.atleast_1d(energy), np.atleast_1d(offset))
         return np.array([np.interp(rad, grid, d) for d in dens])
@@ -170,11 +225,42 @@ class InstrumentSampler:
         """Expected rate (s-1, norm 1) of ``source`` photons at offset(s) ``offset`` (deg).
 
         With ``reco_range``, only those reconstructed within E_RECO_RANGE.
+
+        Parameters
+        ----------
+        source : `~gwidgets.core.simulate.sky.Source`
+            The source.
+        offset : array-like
+            Offset of the source from the pointing in deg (0 beyond the AEFF offset range).
+        reco_range : bool, optional
+            Count only photons reconstructed within ``E_RECO_RANGE``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Rate in s-1.
         """
         return np.interp(offset, self.theta, self._rows(source)[2 if reco_range else 1], right=0.0)
 
     def expected_rate(self, source, ra_pnt, dec_pnt, reco_range=False, n_quad=64):
-        """Mean rate (s-1, norm 1) over the source shape (deterministic quadrature)."""
+        """Mean rate (s-1, norm 1) over the source shape (deterministic quadrature).
+
+        Parameters
+        ----------
+        source : `~gwidgets.core.simulate.sky.Source`
+            The source.
+        ra_pnt, dec_pnt : float
+            Pointing position in deg.
+        reco_range : bool, optional
+            Count only photons reconstructed within ``E_RECO_RANGE``.
+        n_quad : int, optional
+            Quadrature points per dimension for extended sources.
+
+        Returns
+        -------
+        float
+            Rate in s-1.
+        """
         if source.is_point:
             return float(self.rate(source, separation(ra_pnt, dec_pnt, source.ra, source.dec), reco_range))
         q = (np.arange(n_quad) + 0.5) / n_quad
@@ -184,7 +270,22 @@ class InstrumentSampler:
         return float(np.mean(self.rate(source, separation(ra_pnt, dec_pnt, ra, dec), reco_range)))
 
     def source_events(self, rng, source, run):
-        """Events of one source in one run: dict of arrays (time, ra, dec, energy, mc_id) and E_true."""
+        """Events of one source in one run: dict of arrays (time, ra, dec, energy, mc_id) and E_true.
+
+        Parameters
+        ----------
+        rng : `numpy.random.Generator`
+            Random generator.
+        source : `~gwidgets.core.simulate.sky.Source`
+            The source.
+        run : `~gwidgets.core.simulate.schedule.Run`
+            The observation.
+
+        Returns
+        -------
+        dict
+            Arrays ``time`` (MET s), ``ra``, ``dec`` (deg), ``energy``, ``e_true`` (TeV) and ``mc_id``.
+        """
         g, integral, _ = self._rows(source)
         t_norm = float(sum(source.time_integral(a, b) for a, b in run.gtis))
         scale = run.deadc * t_norm  # s of live time × mean norm
@@ -229,7 +330,20 @@ class InstrumentSampler:
         return e, g
 
     def background_rate(self, n_e=121, n_fov=81):
-        """∫ rate dE dΩ (s-1) over E_RECO_RANGE and the FoV square (fine-grid trapezoid, cached)."""
+        """∫ rate dE dΩ (s-1) over E_RECO_RANGE and the FoV square (fine-grid trapezoid, cached).
+
+        Parameters
+        ----------
+        n_e : int, optional
+            Energy grid points.
+        n_fov : int, optional
+            Grid points per field-of-view axis.
+
+        Returns
+        -------
+        float
+            Background rate in s-1 (per second of observation time).
+        """
         if self._bkg_rate_per_s is None:
             bkg = self.irfs["bkg"]
             fov = bkg.edges["fov_lon"]
@@ -243,7 +357,25 @@ class InstrumentSampler:
         return self._bkg_rate_per_s
 
     def background_events(self, rng, run):
-        """Background events of one run (dict of arrays), exact Poisson thinning of the BKG rate."""
+        """Background events of one run (dict of arrays), exact Poisson thinning of the BKG rate.
+
+        Parameters
+        ----------
+        rng : `numpy.random.Generator`
+            Random generator.
+        run : `~gwidgets.core.simulate.schedule.Run`
+            The observation.
+
+        Returns
+        -------
+        dict
+            Arrays ``time`` (MET s), ``ra``, ``dec`` (deg), ``energy`` (TeV), ``e_true`` (NaN) and ``mc_id``.
+
+        Raises
+        ------
+        RuntimeError
+            If the envelope is below the rate somewhere (never expected; the sample would be biased).
+        """
         bkg = self.irfs["bkg"]
         fov = bkg.edges["fov_lon"]
         lat_edges = bkg.edges["fov_lat"]

@@ -55,7 +55,27 @@ GAP = (900.0, 1080.0)  # s after the run start
 
 @dataclass
 class Run:
-    """One observation of the plan (angles in deg, times MET s TT)."""
+    """One observation of the plan (angles in deg, times MET s TT).
+
+    Parameters
+    ----------
+    obs_id : int
+        Observation id.
+    index : int
+        Position in the plan (0-based).
+    night : int
+        Night number (0-based).
+    ra_pnt, dec_pnt : float
+        Pointing position in deg.
+    tstart, tstop : float
+        Start and stop in MET s.
+    gtis : list of tuple
+        Good time intervals ``(start, stop)`` in MET s.
+    deadc : float, optional
+        Dead-time correction (live time / on time).
+    alt_pnt, az_pnt : float, optional
+        Pointing altitude and azimuth in deg.
+    """
 
     obs_id: int
     index: int
@@ -71,23 +91,49 @@ class Run:
 
     @property
     def ontime(self) -> float:
+        """Sum of the good time intervals in s."""
         return float(sum(b - a for a, b in self.gtis))
 
     @property
     def livetime(self) -> float:
+        """On time × ``deadc`` in s."""
         return self.ontime * self.deadc
 
     @property
     def zen_pnt(self) -> float:
+        """Zenith angle of the pointing in deg."""
         return 90.0 - self.alt_pnt
 
 
 def mjd_utc_to_met(mjd_utc):
-    """MET seconds (TT) of a UTC MJD."""
+    """MET seconds (TT) of a UTC MJD.
+
+    Parameters
+    ----------
+    mjd_utc : array-like
+        MJD in UTC.
+
+    Returns
+    -------
+    numpy.ndarray
+        MET in s (TT).
+    """
     return (np.asarray(mjd_utc, dtype=float) - MJDREFI - MJDREFF) * 86400.0 + TT_MINUS_UTC
 
 
 def met_to_mjd_tt(met):
+    """TT MJD of MET seconds.
+
+    Parameters
+    ----------
+    met : array-like
+        MET in s.
+
+    Returns
+    -------
+    numpy.ndarray
+        MJD in TT.
+    """
     return MJDREFI + MJDREFF + np.asarray(met, dtype=float) / 86400.0
 
 
@@ -96,7 +142,23 @@ def _met_to_mjd_utc(met):
 
 
 def met_to_utc_string(met) -> tuple[str, str]:
-    """('YYYY-MM-DD', 'hh:mm:ss.sss') in UTC (proleptic Gregorian from the MJD; no leap-second table)."""
+    """('YYYY-MM-DD', 'hh:mm:ss.sss') in UTC (proleptic Gregorian from the MJD; no leap-second table).
+
+    Parameters
+    ----------
+    met : float
+        MET in s.
+
+    Returns
+    -------
+    tuple of str
+        Date and time, rounded to the millisecond.
+
+    Examples
+    --------
+    >>> met_to_utc_string(float(mjd_utc_to_met(60647.5)))
+    ('2024-12-03', '12:00:00.000')
+    """
     mjd = float(_met_to_mjd_utc(met))
     day = int(np.floor(mjd))
     ms = int(round((mjd - day) * 86400000.0))
@@ -125,7 +187,22 @@ def _lst_hours(mjd_utc, lon_deg):
 
 
 def altaz(ra, dec, mjd_utc, site=SITE):
-    """Approximate (alt, az) in deg (az from north through east)."""
+    """Approximate (alt, az) in deg (az from north through east).
+
+    Parameters
+    ----------
+    ra, dec : float or array-like
+        Position in deg (ICRS).
+    mjd_utc : float or array-like
+        Time as MJD in UTC.
+    site : tuple, optional
+        ``(lon, lat, height)`` of the site in deg, deg, m.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Altitude and azimuth in deg.
+    """
     lon, lat, _ = site
     h = np.deg2rad(_lst_hours(mjd_utc, lon) * 15.0 - ra)
     dec, phi = np.deg2rad(dec), np.deg2rad(lat)
@@ -141,14 +218,44 @@ def _culmination_mjd(ra, mjd0, site=SITE):
 
 
 def night_start_met(night: int, target=TARGET) -> float:
-    """MET (s) of the start of the first run of night ``night`` (0-based): before the target culminates."""
+    """MET (s) of the start of the first run of night ``night`` (0-based): before the target culminates.
+
+    Parameters
+    ----------
+    night : int
+        Night number (0-based; five nights on, one off).
+    target : tuple, optional
+        ``(ra, dec)`` in deg.
+
+    Returns
+    -------
+    float
+        MET in s.
+    """
     day = night + night // 5  # five nights on, one off
     mjd_culm = _culmination_mjd(target[0], FIRST_NIGHT_MJD + day)
     return float(mjd_utc_to_met(mjd_culm)) + NIGHT_SHIFTS_H[night % len(NIGHT_SHIFTS_H)] * 3600.0
 
 
 def observation_plan(n_obs: int = 20, seed: int = 0, target=TARGET, first_obs_id: int = 1001) -> list[Run]:
-    """The runs, each a function of its index and the seed only (the first runs do not depend on ``n_obs``)."""
+    """The runs, each a function of its index and the seed only (the first runs do not depend on ``n_obs``).
+
+    Parameters
+    ----------
+    n_obs : int, optional
+        Number of runs.
+    seed : int, optional
+        Seed of the dead-time draws.
+    target : tuple, optional
+        Wobble centre ``(ra, dec)`` in deg.
+    first_obs_id : int, optional
+        Id of the first run.
+
+    Returns
+    -------
+    list of Run
+        The runs, in time order.
+    """
     runs = []
     for i in range(int(n_obs)):
         night, k = divmod(i, RUNS_PER_NIGHT)

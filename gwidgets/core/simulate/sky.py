@@ -42,6 +42,21 @@ class Source:
     ``spectrum`` is ``{"type": "LogParabola" | "PowerLaw", "amplitude": …, "reference": …,
     "alpha"/"beta" or "index": …}``; ``sigma`` (deg) > 0 makes it a symmetric Gaussian;
     ``flare`` is ``{"t_peak": MET s, "sigma": s, "amplitude": peak norm above the steady 1}``.
+
+    Parameters
+    ----------
+    name : str
+        Source name.
+    mc_id : int
+        MC_ID of its events.
+    ra, dec : float
+        Position in deg (ICRS).
+    spectrum : dict
+        The spectrum (amplitude in cm-2 s-1 TeV-1, reference in TeV).
+    sigma : float, optional
+        Gaussian width in deg (0: a point source).
+    flare : dict, optional
+        The flare (None: steady).
     """
 
     name: str
@@ -54,7 +69,23 @@ class Source:
 
     # ------------------------------------------------------------ spectrum
     def dnde(self, energy):
-        """Differential flux in cm-2 s-1 TeV-1 (energy in TeV; time-averaged norm 1 for variable sources)."""
+        """Differential flux in cm-2 s-1 TeV-1 (energy in TeV; time-averaged norm 1 for variable sources).
+
+        Parameters
+        ----------
+        energy : array-like
+            Energies in TeV.
+
+        Returns
+        -------
+        numpy.ndarray
+            dN/dE in cm-2 s-1 TeV-1.
+
+        Raises
+        ------
+        ValueError
+            For an unknown spectrum type.
+        """
         p = self.spectrum
         x = np.asarray(energy, dtype=float) / p["reference"]
         if p["type"] == "PowerLaw":
@@ -65,7 +96,18 @@ class Source:
 
     # ------------------------------------------------------------ time
     def time_norm(self, met):
-        """Flux norm at MET ``met`` (1 for a steady source)."""
+        """Flux norm at MET ``met`` (1 for a steady source).
+
+        Parameters
+        ----------
+        met : array-like
+            Times in MET s.
+
+        Returns
+        -------
+        numpy.ndarray
+            The norm.
+        """
         t = np.asarray(met, dtype=float)
         if not self.flare:
             return np.ones_like(t)
@@ -73,7 +115,18 @@ class Source:
         return 1.0 + f["amplitude"] * np.exp(-0.5 * ((t - f["t_peak"]) / f["sigma"]) ** 2)
 
     def time_integral(self, t0, t1):
-        """∫ norm dt (s) over [t0, t1]."""
+        """∫ norm dt (s) over [t0, t1].
+
+        Parameters
+        ----------
+        t0, t1 : array-like
+            Interval bounds in MET s.
+
+        Returns
+        -------
+        numpy.ndarray
+            The integral in s.
+        """
         t0, t1 = np.asarray(t0, dtype=float), np.asarray(t1, dtype=float)
         out = t1 - t0
         if self.flare:
@@ -84,7 +137,22 @@ class Source:
         return out
 
     def sample_times(self, rng, gtis, n):
-        """``n`` event times (MET s) inside the GTIs following the light curve (rejection sampling)."""
+        """``n`` event times (MET s) inside the GTIs following the light curve (rejection sampling).
+
+        Parameters
+        ----------
+        rng : `numpy.random.Generator`
+            Random generator.
+        gtis : list of tuple
+            Good time intervals ``(start, stop)`` in MET s.
+        n : int
+            Number of times.
+
+        Returns
+        -------
+        numpy.ndarray
+            Times in MET s.
+        """
         starts = np.array([a for a, _ in gtis], dtype=float)
         stops = np.array([b for _, b in gtis], dtype=float)
         durations = stops - starts
@@ -102,7 +170,20 @@ class Source:
 
     # ------------------------------------------------------------ space
     def sample_directions(self, rng, n):
-        """True directions (ra, dec in deg) of ``n`` photons."""
+        """True directions (ra, dec in deg) of ``n`` photons.
+
+        Parameters
+        ----------
+        rng : `numpy.random.Generator`
+            Random generator.
+        n : int
+            Number of photons.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(ra, dec)`` in deg.
+        """
         if self.sigma <= 0:
             return np.full(n, self.ra), np.full(n, self.dec)
         # symmetric 2D Gaussian: the radius is Rayleigh-distributed
@@ -111,6 +192,7 @@ class Source:
 
     @property
     def is_point(self) -> bool:
+        """True for a point source (``sigma <= 0``)."""
         return self.sigma <= 0
 
 
@@ -120,7 +202,13 @@ def _flare_peak_met() -> float:
 
 
 def default_sky() -> list[Source]:
-    """The three sources of the example store (positions rounded to 0.01°)."""
+    """The three sources of the example store (positions rounded to 0.01°).
+
+    Returns
+    -------
+    list of Source
+        ``bright``, ``extended`` and ``variable``.
+    """
     ext = offset_by(*TARGET, 240.0, 0.9)
     var = offset_by(*TARGET, 50.0, 0.9)
     r2 = lambda x: float(np.round(x, 2))  # noqa: E731

@@ -51,6 +51,18 @@ Not real observations.
 
 
 def file_name(obs_id: int) -> str:
+    """File name of an observation's events and IRFs.
+
+    Parameters
+    ----------
+    obs_id : int
+        Observation id.
+
+    Returns
+    -------
+    str
+        ``gwsim_obs_<obs_id, 6 digits>.fits.gz``.
+    """
     return f"gwsim_obs_{obs_id:06d}.fits.gz"
 
 
@@ -59,6 +71,25 @@ def simulate_run_events(sampler, sources, run, seed):
 
     Expected counts are in the reconstructed-energy range, i.e. in the file; for sources also over all
     true energies.
+
+    Parameters
+    ----------
+    sampler : `~gwidgets.core.simulate.sampling.InstrumentSampler`
+        The instrument.
+    sources : list of `~gwidgets.core.simulate.sky.Source`
+        The sky.
+    run : `~gwidgets.core.simulate.schedule.Run`
+        The observation.
+    seed : int
+        Seed (combined with the run index).
+
+    Returns
+    -------
+    events : dict
+        Arrays of the events within ``E_RECO_RANGE``
+        (see `~gwidgets.core.simulate.sampling.InstrumentSampler.source_events`).
+    expected : tuple of dict
+        Expected counts per component in the reconstructed-energy range, and per source over all true energies.
     """
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1, run.index)))
     parts, expected, expected_true = [], {}, {}
@@ -114,6 +145,9 @@ def simulate_datastore(outdir, seed: int = DEFAULT_SEED, n_obs: int = 20, overwr
                        progress=None) -> Path:
     """Simulate the example DL3 data store into ``outdir`` and return its path.
 
+    The store is written into a temporary sibling directory and renamed into
+    place at the end, so an interrupted run never leaves a half-written store.
+
     Parameters
     ----------
     outdir : str or Path
@@ -123,13 +157,24 @@ def simulate_datastore(outdir, seed: int = DEFAULT_SEED, n_obs: int = 20, overwr
     n_obs : int
         Number of observations (4 per night, wobbling N, E, S, W).
     overwrite : bool
-        Replace an existing, non-empty ``outdir``.
+        Replace an existing, non-empty ``outdir`` (only one gwidgets wrote).
     progress : callable, optional
         ``progress(done, total, message)``; returning False cancels
         (`~gwidgets.core.progress.Cancelled`), leaving nothing behind.
 
-    The store is written into a temporary sibling directory and renamed into
-    place at the end, so an interrupted run never leaves a half-written store.
+    Returns
+    -------
+    Path
+        The absolute path of the store.
+
+    Raises
+    ------
+    ~gwidgets.errors.GwidgetsError
+        If ``n_obs < 1``, or ``outdir`` is a file or a non-empty directory without ``overwrite``.
+    ~gwidgets.core.config.ConfigError
+        If ``overwrite`` would replace a folder gwidgets did not write.
+    ~gwidgets.core.progress.Cancelled
+        If ``progress`` returns False.
     """
     outdir = Path(outdir).expanduser().absolute()
     n_obs = int(n_obs)

@@ -66,7 +66,20 @@ _BITS = 12
 
 
 def quantize(values, bits: int = _BITS) -> np.ndarray:
-    """Round to float32 with ``bits`` significant mantissa bits (trailing bits zero: compresses well)."""
+    """Round to float32 with ``bits`` significant mantissa bits (trailing bits zero: compresses well).
+
+    Parameters
+    ----------
+    values : array-like
+        Values.
+    bits : int, optional
+        Mantissa bits kept (of 23), rounded to nearest.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 values.
+    """
     a = np.ascontiguousarray(values, dtype=np.float32)
     i = a.view(np.uint32).copy()
     drop = 23 - bits
@@ -75,7 +88,25 @@ def quantize(values, bits: int = _BITS) -> np.ndarray:
 
 
 def axis_centers(edges, log=False) -> np.ndarray:
-    """Bin centres as gammapy/gwidgets place the interpolation nodes (geometric for energy)."""
+    """Bin centres as gammapy/gwidgets place the interpolation nodes (geometric for energy).
+
+    Parameters
+    ----------
+    edges : array-like
+        Bin edges.
+    log : bool, optional
+        Geometric centres (energy axes).
+
+    Returns
+    -------
+    numpy.ndarray
+        One centre per bin.
+
+    Examples
+    --------
+    >>> axis_centers([1.0, 100.0], log=True).tolist(), axis_centers([0.0, 2.0]).tolist()
+    ([10.0], [1.0])
+    """
     e = np.asarray(edges, dtype=float)
     return np.sqrt(e[1:] * e[:-1]) if log else 0.5 * (e[1:] + e[:-1])
 
@@ -112,11 +143,31 @@ def _table_hdu(name, axes, data, unit, hduclas2, hduclas4, extra=None):
 
 
 def name_of_data(hduclas4):
+    """GADF data column of an IRF class.
+
+    Parameters
+    ----------
+    hduclas4 : {"AEFF_2D", "EDISP_2D", "PSF_TABLE", "BKG_3D"}
+        The class.
+
+    Returns
+    -------
+    str
+        ``EFFAREA``, ``MATRIX``, ``RPSF`` or ``BKG``.
+    """
     return {"AEFF_2D": "EFFAREA", "EDISP_2D": "MATRIX", "PSF_TABLE": "RPSF", "BKG_3D": "BKG"}[hduclas4]
 
 
 def irf_hdus() -> list[fits.BinTableHDU]:
-    """AEFF (aeff_2d), EDISP (edisp_2d), PSF (psf_table) and BKG (bkg_3d) HDUs of the analytic instrument."""
+    """AEFF (aeff_2d), EDISP (edisp_2d), PSF (psf_table) and BKG (bkg_3d) HDUs of the analytic instrument.
+
+    Values are rounded to 12 mantissa bits (`quantize`).
+
+    Returns
+    -------
+    list of astropy.io.fits.BinTableHDU
+        The four HDUs.
+    """
     et = AXES["energy_true"]
     ec = axis_centers(et, log=True)
     et_a = AXES["energy_true_aeff"]
@@ -157,6 +208,17 @@ class IRFTable:
     extrapolation up to the axis edges, values clipped at 0 and 0 outside the
     edges; ``log_values`` interpolates the logarithm (as gammapy does for BKG).
     ``data`` is ordered as ``names`` (the FITS order reversed is undone).
+
+    Parameters
+    ----------
+    hdu : astropy.io.fits.BinTableHDU
+        The IRF HDU.
+    stems : sequence of str
+        Column stems of the axes (``ENERG``, ``THETA``, ...), in FITS order.
+    names : sequence of str
+        Axis names, in the same order.
+    log_values : bool, optional
+        Interpolate the logarithm of the values.
     """
 
     def __init__(self, hdu, stems, names, log_values=False):
@@ -176,12 +238,34 @@ class IRFTable:
         self._values = np.log(np.clip(self.data, np.finfo(np.float32).tiny, None)) if log_values else self.data
 
     def center(self, name):
-        """Bin centres of axis ``name`` (TeV for energies, deg for angles, migra)."""
+        """Bin centres of axis ``name`` (TeV for energies, deg for angles, migra).
+
+        Parameters
+        ----------
+        name : str
+            Axis name.
+
+        Returns
+        -------
+        numpy.ndarray
+            The centres.
+        """
         n = self.nodes[name]
         return np.exp(n) if name.startswith("energy") else n
 
     def evaluate(self, **coords) -> np.ndarray:
-        """Values at broadcast coordinates (energies in TeV, angles in deg)."""
+        """Values at broadcast coordinates (energies in TeV, angles in deg).
+
+        Parameters
+        ----------
+        **coords : array-like
+            One coordinate per axis name.
+
+        Returns
+        -------
+        numpy.ndarray
+            Values in the unit of the table.
+        """
         arrays = np.broadcast_arrays(*[np.asarray(coords[n], dtype=float) for n in self.names])
         outside = np.zeros(arrays[0].shape, dtype=bool)
         index = []
@@ -209,6 +293,16 @@ def read_tables(hdus) -> dict:
     """``{"aeff", "edisp", "psf", "bkg"}`` → `IRFTable`, read back from the serialised HDUs.
 
     These are exactly the float32 values that go into the files.
+
+    Parameters
+    ----------
+    hdus : list of astropy.io.fits.BinTableHDU
+        The AEFF, EDISP, PSF and BKG HDUs (`irf_hdus`).
+
+    Returns
+    -------
+    dict
+        Name → `IRFTable`.
     """
     buf = io.BytesIO()
     fits.HDUList([fits.PrimaryHDU(), *[h.copy() for h in hdus]]).writeto(buf)

@@ -109,6 +109,25 @@ def truth_dict(sources, runs, expected, seed, background_rate) -> dict:
 
     ``expected[obs_id]`` is a pair of dicts of expected counts per component: in the
     reconstructed-energy range, and (sources only) over all true energies.
+
+    Parameters
+    ----------
+    sources : list of `~gwidgets.core.simulate.sky.Source`
+        The sky.
+    runs : list of `~gwidgets.core.simulate.schedule.Run`
+        The observations.
+    expected : dict
+        obs_id → (expected counts in the reconstructed range, over all true energies).
+    seed : int
+        The simulation seed.
+    background_rate : float
+        Background rate in s-1 (see `~gwidgets.core.simulate.sampling.InstrumentSampler.background_rate`).
+
+    Returns
+    -------
+    dict
+        ``components`` (gammapy model YAML of the sources) and ``simulation`` (format, seed, times, site,
+        instrument, sources, background and per-observation expected counts).
     """
     components, names = _components(sources)
     return {
@@ -144,12 +163,32 @@ def truth_dict(sources, runs, expected, seed, background_rate) -> dict:
 
 
 def write_truth(path, truth: dict):
+    """Write the truth document as YAML (with a comment header).
+
+    Parameters
+    ----------
+    path : str or Path
+        Output file.
+    truth : dict
+        What `truth_dict` returned.
+    """
     text = _HEADER + yaml.safe_dump(truth, sort_keys=False, default_flow_style=None, width=110)
     Path(path).write_text(text)
 
 
 def read_truth(path) -> dict:
-    """The truth document of a simulated store (``path``: the file or the store directory)."""
+    """The truth document of a simulated store (``path``: the file or the store directory).
+
+    Parameters
+    ----------
+    path : str or Path
+        ``truth.yaml`` or the store directory.
+
+    Returns
+    -------
+    dict
+        The document.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / "truth.yaml"

@@ -34,7 +34,18 @@ _TIME_KEYWORDS = {
 
 
 def hdu_bytes(hdu) -> bytes:
-    """The bytes of one HDU as written in a FITS file (header and padded data)."""
+    """The bytes of one HDU as written in a FITS file (header and padded data).
+
+    Parameters
+    ----------
+    hdu : astropy.io.fits.PrimaryHDU or astropy.io.fits.BinTableHDU
+        The HDU.
+
+    Returns
+    -------
+    bytes
+        A multiple of 2880 bytes.
+    """
     buf = io.BytesIO()
     if isinstance(hdu, fits.PrimaryHDU):
         fits.HDUList([hdu]).writeto(buf)
@@ -46,6 +57,13 @@ def hdu_bytes(hdu) -> bytes:
 class FrozenHDU:
     """An HDU serialised once; copies with a modified header cost only the header.
 
+    Parameters
+    ----------
+    hdu : astropy.io.fits.BinTableHDU
+        The HDU.
+
+    Examples
+    --------
     >>> frozen = FrozenHDU(fits.BinTableHDU.from_columns([fits.Column("A", "E", array=[1.0])], name="T"))
     >>> len(frozen.to_bytes(OBS_ID=7)) % 2880
     0
@@ -61,6 +79,18 @@ class FrozenHDU:
         self._data = blob[len(head):]
 
     def to_bytes(self, **keywords) -> bytes:
+        """The HDU's bytes with header keywords set or replaced.
+
+        Parameters
+        ----------
+        **keywords
+            Keyword → value (or (value, comment)).
+
+        Returns
+        -------
+        bytes
+            Header and the unchanged data.
+        """
         header = self.header.copy()
         for key, value in keywords.items():
             header[key] = value
@@ -71,6 +101,18 @@ def write_fits_gz(hdus, path) -> list[int]:
     """Write HDUs (primary first; HDU objects or bytes from `hdu_bytes`/`FrozenHDU`) gzipped, reproducibly.
 
     Returns the byte size of each HDU in the uncompressed file.
+
+    Parameters
+    ----------
+    hdus : list
+        HDU objects or bytes, the primary HDU first.
+    path : str or Path
+        Output file (gzip, mtime 0: the same content gives the same bytes).
+
+    Returns
+    -------
+    list of int
+        Size of each HDU in bytes.
     """
     blobs = [h if isinstance(h, bytes) else hdu_bytes(h) for h in hdus]
     Path(path).write_bytes(gzip.compress(b"".join(blobs), compresslevel=6, mtime=0))
@@ -78,6 +120,13 @@ def write_fits_gz(hdus, path) -> list[int]:
 
 
 def primary_hdu() -> fits.PrimaryHDU:
+    """An empty primary HDU with TELESCOP, CREATOR and a "simulated data" comment.
+
+    Returns
+    -------
+    astropy.io.fits.PrimaryHDU
+        The HDU.
+    """
     h = fits.PrimaryHDU()
     h.header["TELESCOP"] = GADF_KEYWORDS["TELESCOP"]
     h.header["CREATOR"] = _CREATOR
@@ -107,7 +156,22 @@ def _pointing_keywords(run) -> dict:
 
 
 def events_hdu(run, events: dict, sources) -> fits.BinTableHDU:
-    """The EVENTS HDU (rows sorted by time) with the GADF header keywords."""
+    """The EVENTS HDU (rows sorted by time) with the GADF header keywords.
+
+    Parameters
+    ----------
+    run : `~gwidgets.core.simulate.schedule.Run`
+        The observation.
+    events : dict
+        Arrays ``time`` (MET s), ``ra``, ``dec`` (deg), ``energy`` (TeV), ``mc_id``.
+    sources : list of `~gwidgets.core.simulate.sky.Source`
+        The sky (their MC_IDs are listed in the header).
+
+    Returns
+    -------
+    astropy.io.fits.BinTableHDU
+        The HDU.
+    """
     order = np.argsort(events["time"], kind="stable")
     n = len(order)
     cols = [
@@ -159,6 +223,18 @@ def events_hdu(run, events: dict, sources) -> fits.BinTableHDU:
 
 
 def gti_hdu(run) -> fits.BinTableHDU:
+    """The GTI HDU of a run (START, STOP in MET s).
+
+    Parameters
+    ----------
+    run : `~gwidgets.core.simulate.schedule.Run`
+        The observation.
+
+    Returns
+    -------
+    astropy.io.fits.BinTableHDU
+        The HDU.
+    """
     start = np.array([a for a, _ in run.gtis], dtype=float)
     stop = np.array([b for _, b in run.gtis], dtype=float)
     hdu = fits.BinTableHDU.from_columns(
@@ -175,7 +251,20 @@ def gti_hdu(run) -> fits.BinTableHDU:
 
 
 def obs_index_hdu(runs, event_counts) -> fits.BinTableHDU:
-    """OBS_INDEX table (one row per run), columns as in the H.E.S.S. DR1 index."""
+    """OBS_INDEX table (one row per run), columns as in the H.E.S.S. DR1 index.
+
+    Parameters
+    ----------
+    runs : list of `~gwidgets.core.simulate.schedule.Run`
+        The observations.
+    event_counts : list of int
+        Number of events of each.
+
+    Returns
+    -------
+    astropy.io.fits.BinTableHDU
+        The HDU.
+    """
     kw = [_pointing_keywords(r) for r in runs]
     sep = [float(SkyCoord(r.ra_pnt, r.dec_pnt, unit="deg").separation(SkyCoord(*TARGET, unit="deg")).deg) for r in runs]
 
@@ -227,7 +316,18 @@ def obs_index_hdu(runs, event_counts) -> fits.BinTableHDU:
 
 
 def hdu_index_hdu(rows) -> fits.BinTableHDU:
-    """HDU_INDEX table from rows (OBS_ID, HDU_TYPE, HDU_CLASS, FILE_DIR, FILE_NAME, HDU_NAME, SIZE)."""
+    """HDU_INDEX table from rows (OBS_ID, HDU_TYPE, HDU_CLASS, FILE_DIR, FILE_NAME, HDU_NAME, SIZE).
+
+    Parameters
+    ----------
+    rows : list of tuple
+        The rows.
+
+    Returns
+    -------
+    astropy.io.fits.BinTableHDU
+        The HDU.
+    """
     names = ["OBS_ID", "HDU_TYPE", "HDU_CLASS", "FILE_DIR", "FILE_NAME", "HDU_NAME", "SIZE"]
     columns = list(zip(*rows))
     fmts = ["K"] + [f"{max(len(str(v)) for v in c)}A" for c in columns[1:6]] + ["K"]
