@@ -2,13 +2,32 @@
 
 Examples
 --------
+A config (a YAML file, its text or a dict) on four runs of the simulated example store,
+whose bright source is a log-parabola with alpha = 2.4, beta = 0.1 at (83.63°, 22.01°):
+
 >>> from gwidgets.core.analysis import Analysis
->>> analysis = Analysis("examples/joint_crab_dl3.yaml")        # doctest: +SKIP
->>> analysis.get_observations()                               # doctest: +SKIP
->>> analysis.get_datasets()                                   # doctest: +SKIP
->>> analysis.read_models()                                    # doctest: +SKIP
->>> result = analysis.run_fit()                               # doctest: +SKIP
->>> analysis.write("results")                                 # doctest: +SKIP
+>>> from gwidgets.core.simulate import example_store_path
+>>> config = {
+...     "data": {"datastore": str(example_store_path()), "obs_ids": [1001, 1002, 1003, 1004]},
+...     "datasets": {"type": "1d", "on_region": {"lon": "83.63 deg", "lat": "22.01 deg", "radius": "0.15 deg"}},
+...     "models": [{"name": "bright", "type": "SkyModel",
+...                 "spectral": {"type": "PowerLawSpectralModel", "parameters": [{"name": "index", "value": 2.5}]}}],
+...     "fit": {"e_min": "0.5 TeV", "e_max": "30 TeV"},
+... }
+>>> analysis = Analysis(config)
+>>> analysis.get_observations()
+{'example-dl3-v1': Observations(4 observations, livetime 1.70 h, ids [1001, 1002, 1003, 1004])}
+>>> analysis.get_datasets()
+Datasets(1:
+  SpectrumDatasetOnOff(name='example-dl3-v1', counts=..., models=None, counts_off=...)
+)
+>>> analysis.read_models().names
+['bright']
+>>> result = analysis.run_fit()
+>>> result.success, 2.2 < result.parameters["index"].value < 3.0
+(True, True)
+>>> analysis.write("results").name
+'results'
 
 or all steps and the output folder in one call (what ``gwidgets run`` does)::
 

@@ -5,11 +5,18 @@ ids, ON region, exclusion regions, models, energy binning, fit range); it
 comes from an `AnalysisSession` through `session_to_state`, which only reads
 the session's public attributes (no widget import: this module is core).
 
->>> state = SessionState(datastore="/data/hess", obs_ids=[23523, 23526])     # doctest: +SKIP
->>> config = state_to_config(state)                                          # doctest: +SKIP
->>> config_to_state(config) == state                                         # doctest: +SKIP
+>>> from regions import CircleSkyRegion
+>>> from gwidgets.core.models import Models, PowerLaw, SkyModel
+>>> state = SessionState(datastore="/data/hess", obs_ids=[23523, 23526],
+...                      on_region=CircleSkyRegion(SkyCoord(83.63, 22.01, unit="deg"), 0.11 * u.deg),
+...                      models=Models([SkyModel(PowerLaw(), name="crab")]))
+>>> config = state_to_config(state)
+>>> config["data"]
+{'required_irf': 'full-enclosure', 'datastore': '/data/hess', 'obs_ids': [23523, 23526]}
+>>> config_to_state(config) == state
 True
->>> print(config_to_script(config))                                          # doctest: +SKIP
+>>> script = config_to_script(config)
+>>> code = compile(script, "analysis.py", "exec")      # a plain Python script, every setting written out
 """
 from __future__ import annotations
 
