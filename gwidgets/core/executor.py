@@ -217,8 +217,9 @@ class DaskExecutor(Executor):
         Without ``client`` and ``address``: a `LocalCluster` of that many worker
         processes (one thread each). Without any of the three: an in-process
         cluster of threads.
-    timeout : float
-        Seconds to wait for the scheduler at ``address``.
+    timeout : float, optional
+        Seconds to wait for the scheduler at ``address`` (default: Dask's
+        ``distributed.comm.timeouts.connect``, 30 s unless configured).
 
     Examples
     --------
@@ -229,19 +230,19 @@ class DaskExecutor(Executor):
     name = "dask"
 
     def __init__(self, client=None, address: str | None = None, n_workers: int | None = None,
-                 timeout: float = 30.0):
+                 timeout: float | None = None):
         self._owned = []
         if client is None:
             try:
                 from dask.distributed import Client, LocalCluster
+                from dask.typing import no_default
             except ImportError:  # pragma: no cover - optional dependency
                 raise GwidgetsError("Dask back-end needs 'dask[distributed]': pip install 'gwidgets[dask]'") from None
             if address is not None:
                 try:
-                    client = Client(address, timeout=timeout)
+                    client = Client(address, timeout=timeout if timeout is not None else no_default)
                 except (OSError, TimeoutError) as exc:
-                    raise GwidgetsError(f"Cannot connect to the Dask scheduler at '{address}' "
-                                        f"(within {timeout:g} s): {exc}") from None
+                    raise GwidgetsError(f"Cannot connect to the Dask scheduler at '{address}': {exc}") from None
             elif n_workers is not None:
                 cluster = LocalCluster(n_workers=int(n_workers), threads_per_worker=1, processes=True,
                                        dashboard_address=None)
