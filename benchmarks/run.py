@@ -13,7 +13,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-BENCHMARKS = ["io", "reduce", "maps", "fit", "estimators", "widgets", "jointcrab", "closure", "classroom"]
+BENCHMARKS = ["io", "reduce", "maps", "fit", "estimators", "widgets", "jointcrab", "closure", "classroom", "scale"]
 
 
 def main(argv=None):
