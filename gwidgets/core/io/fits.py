@@ -346,6 +346,17 @@ class ImageHDU(_HDU):
     """An image (or primary) HDU; ``data`` is a NumPy array in C order.
 
     Built by `FitsFile`, not by users.
+
+    Parameters
+    ----------
+    fitsfile : FitsFile
+        The file (its name and raw bytes are kept, not the object).
+    index : int
+        Position of the HDU in the file.
+    header : Header
+        The parsed header.
+    start, size : int
+        Offset and length in bytes of the data in the file.
     """
 
     @cached_property
@@ -373,6 +384,17 @@ class TableHDU(_HDU):
     NumPy array (array cells have shape ``(nrows, *TDIM)``), ``quantity`` the
     same with the file's unit, converted and checked against an expected one.
     Built by `FitsFile`, not by users.
+
+    Parameters
+    ----------
+    fitsfile : FitsFile
+        The file (its name and raw bytes are kept, not the object).
+    index : int
+        Position of the HDU in the file.
+    header : Header
+        The parsed header.
+    start, size : int
+        Offset and length in bytes of the data in the file.
 
     Examples
     --------

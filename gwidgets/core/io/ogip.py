@@ -51,11 +51,27 @@ _GRID_RTOL = 1e-5  # RMF grids are often float32
 
 
 class OGIPError(DataFileError):
-    """An OGIP file is not usable (the message names the file and the reason)."""
+    """An OGIP file is not usable (the message names the file and the reason).
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, naming the file.
+    filename : str or Path, optional
+        The file.
+    """
 
 
 class OGIPMismatchError(OGIPError, ValueError):
-    """The PHA, BKG, ARF and RMF files of one spectrum do not describe the same energy grids."""
+    """The PHA, BKG, ARF and RMF files of one spectrum do not describe the same energy grids.
+
+    Parameters
+    ----------
+    message : str
+        What does not agree, naming the files.
+    filename : str or Path, optional
+        The file found at fault.
+    """
 
 
 @dataclass

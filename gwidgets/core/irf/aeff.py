@@ -12,6 +12,19 @@ __all__ = ["EffectiveArea2D"]
 class EffectiveArea2D(IRF):
     """Effective area A(E_true, offset) in m2 (GADF ``aeff_2d``).
 
+    Parameters
+    ----------
+    axes : list of `IRFAxis` or `~gwidgets.core.geom.MapAxis`
+        ``energy_true``, ``offset``, in this order.
+    data : numpy.ndarray
+        Values, shape ``(nbin of each axis)``.
+    unit : str or `~astropy.units.Unit`, optional
+        Unit of ``data``, convertible to m2 (the default).
+    meta : dict, optional
+        Header keywords.
+    is_pointlike : bool, optional
+        Point-like (``HDUCLAS3 = POINT-LIKE``) or full-enclosure IRF.
+
     Examples
     --------
     >>> aeff = EffectiveArea2D.from_hdu(FitsFile(path)["AEFF"])            # doctest: +SKIP

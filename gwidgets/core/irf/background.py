@@ -62,6 +62,19 @@ class Background3D(_Background):
     Like gammapy, a data cell stored in the reversed axis order (H.E.S.S. and
     CTA files) is accepted.  ``fov_alignment`` tells whether the FoV frame is
     aligned with RA/Dec or Alt/Az (header ``FOVALIGN``, default RADEC).
+
+    Parameters
+    ----------
+    axes : list of `IRFAxis` or `~gwidgets.core.geom.MapAxis`
+        ``energy``, ``fov_lon``, ``fov_lat``, in this order.
+    data : numpy.ndarray
+        Values, shape ``(nbin of each axis)``.
+    unit : str or `~astropy.units.Unit`, optional
+        Unit of ``data``, convertible to s-1 MeV-1 sr-1 (the default).
+    meta : dict, optional
+        Header keywords.
+    is_pointlike : bool, optional
+        Point-like (``HDUCLAS3 = POINT-LIKE``) or full-enclosure IRF.
     """
 
     tag = "bkg_3d"
@@ -78,7 +91,21 @@ class Background3D(_Background):
 
 
 class Background2D(_Background):
-    """Radially symmetric background rate vs (reco energy, offset) in s-1 MeV-1 sr-1 (GADF ``bkg_2d``)."""
+    """Radially symmetric background rate vs (reco energy, offset) in s-1 MeV-1 sr-1 (GADF ``bkg_2d``).
+
+    Parameters
+    ----------
+    axes : list of `IRFAxis` or `~gwidgets.core.geom.MapAxis`
+        ``energy``, ``offset``, in this order.
+    data : numpy.ndarray
+        Values, shape ``(nbin of each axis)``.
+    unit : str or `~astropy.units.Unit`, optional
+        Unit of ``data``, convertible to s-1 MeV-1 sr-1 (the default).
+    meta : dict, optional
+        Header keywords.
+    is_pointlike : bool, optional
+        Point-like (``HDUCLAS3 = POINT-LIKE``) or full-enclosure IRF.
+    """
 
     tag = "bkg_2d"
     required_axes = ("energy", "offset")

@@ -18,6 +18,19 @@ def _edges(edges, unit="TeV") -> np.ndarray:
 class EnergyDispersion2D(IRF):
     """Probability density of migra = E_reco / E_true vs (E_true, migra, offset) (GADF ``edisp_2d``).
 
+    Parameters
+    ----------
+    axes : list of `IRFAxis` or `~gwidgets.core.geom.MapAxis`
+        ``energy_true``, ``migra``, ``offset``, in this order.
+    data : numpy.ndarray
+        Values, shape ``(nbin of each axis)``.
+    unit : str or `~astropy.units.Unit`, optional
+        Unit of ``data``, convertible to 1 (a density per unit migra) (the default).
+    meta : dict, optional
+        Header keywords.
+    is_pointlike : bool, optional
+        Point-like (``HDUCLAS3 = POINT-LIKE``) or full-enclosure IRF.
+
     Examples
     --------
     >>> edisp.evaluate(energy_true=1 * u.TeV, migra=[0.9, 1.0, 1.1], offset=0.5 * u.deg)   # doctest: +SKIP

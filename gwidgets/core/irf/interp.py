@@ -95,6 +95,8 @@ def exp_values(values: np.ndarray) -> np.ndarray:
 class GridInterpolator:
     """Linear (or nearest-node) interpolation and extrapolation on a regular grid of nodes.
 
+    Dimensions with a single node are ignored: their coordinate is not used.
+
     Parameters
     ----------
     points : list of 1D arrays
@@ -104,8 +106,12 @@ class GridInterpolator:
         Values on the grid, shape ``tuple(len(p) for p in points)``, already in
         the values scale (e.g. log).  Kept in their dtype (float32 from files).
     method : {"linear", "nearest"}
+        Multilinear interpolation, or the value of the nearest node.
 
-    Dimensions with a single node are ignored: their coordinate is not used.
+    Raises
+    ------
+    ValueError
+        For an unknown method, or values whose shape does not match the grid.
     """
 
     def __init__(self, points, values, method: str = "linear"):

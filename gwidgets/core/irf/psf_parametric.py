@@ -305,7 +305,21 @@ def _normalised_norms(sigma_1, sigma_2, sigma_3, scale, ampl_2, ampl_3):
 
 
 class PSF3Gauss(ParametricPSF):
-    """Sum of three 2D Gaussians (GADF ``psf_3gauss``): widths SIGMA_i, relative amplitudes AMPL_2/3, SCALE."""
+    """Sum of three 2D Gaussians (GADF ``psf_3gauss``): widths SIGMA_i, relative amplitudes AMPL_2/3, SCALE.
+
+    Parameters
+    ----------
+    axes : list of `IRFAxis`
+        ``energy_true`` and ``offset``.
+    data : dict or structured array
+        Parameter name (``sigma_1``, ``sigma_2``, ``sigma_3``, ``scale``, ``ampl_2``, ``ampl_3``) → array of shape (n_energy, n_offset).
+    unit : dict, optional
+        Parameter name → unit (widths default to deg, the rest to dimensionless).
+    meta : dict, optional
+        Header keywords.
+    is_pointlike : bool, optional
+        Point-like or full-enclosure IRF.
+    """
 
     tag = "psf_3gauss"
     parameters = {"sigma_1": "SIGMA_1", "sigma_2": "SIGMA_2", "sigma_3": "SIGMA_3",
@@ -388,7 +402,21 @@ class PSF3Gauss(ParametricPSF):
 
 
 class PSFKing(ParametricPSF):
-    """King-function PSF (GADF ``psf_king``): width SIGMA and tail index GAMMA."""
+    """King-function PSF (GADF ``psf_king``): width SIGMA and tail index GAMMA.
+
+    Parameters
+    ----------
+    axes : list of `IRFAxis`
+        ``energy_true`` and ``offset``.
+    data : dict or structured array
+        Parameter name (``gamma``, ``sigma``) → array of shape (n_energy, n_offset).
+    unit : dict, optional
+        Parameter name → unit (widths default to deg, the rest to dimensionless).
+    meta : dict, optional
+        Header keywords.
+    is_pointlike : bool, optional
+        Point-like or full-enclosure IRF.
+    """
 
     tag = "psf_king"
     parameters = {"gamma": "GAMMA", "sigma": "SIGMA"}

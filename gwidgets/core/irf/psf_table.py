@@ -47,6 +47,19 @@ class PSFTable(IRF):
     is also defined below the first bin edge (linear from 0 at r = 0) and
     beyond the last (the table's total); outside the energy or offset range
     it is 0 (gammapy's fill value).
+
+    Parameters
+    ----------
+    axes : list of `IRFAxis` or `~gwidgets.core.geom.MapAxis`
+        ``energy_true``, ``offset``, ``rad``, in this order.
+    data : numpy.ndarray
+        Values, shape ``(nbin of each axis)``.
+    unit : str or `~astropy.units.Unit`, optional
+        Unit of ``data``, convertible to sr-1 (the default).
+    meta : dict, optional
+        Header keywords.
+    is_pointlike : bool, optional
+        Point-like (``HDUCLAS3 = POINT-LIKE``) or full-enclosure IRF.
     """
 
     tag = "psf_table"

@@ -19,7 +19,21 @@ __all__ = ["RadMax2D", "fixed_rad_max"]
 
 
 class RadMax2D(IRF):
-    """ON-region radius vs (reco energy, offset), in deg (GADF ``rad_max_2d``)."""
+    """ON-region radius vs (reco energy, offset), in deg (GADF ``rad_max_2d``).
+
+    Parameters
+    ----------
+    axes : list of `IRFAxis` or `~gwidgets.core.geom.MapAxis`
+        ``energy``, ``offset``, in this order.
+    data : numpy.ndarray
+        Values, shape ``(nbin of each axis)``.
+    unit : str or `~astropy.units.Unit`, optional
+        Unit of ``data``, convertible to deg (the default).
+    meta : dict, optional
+        Header keywords.
+    is_pointlike : bool, optional
+        Point-like (``HDUCLAS3 = POINT-LIKE``) or full-enclosure IRF.
+    """
 
     tag = "rad_max_2d"
     required_axes = ("energy", "offset")
