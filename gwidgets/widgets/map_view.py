@@ -85,6 +85,8 @@ class MapView(SessionView):
                                   layout=w.Layout(width="170px"))
         self.info = w.HTML()
         self.info.add_class("gw-map-info")
+        self.status = w.HTML()
+        self.status.add_class("gw-map-status")
         self.legend = w.HTML()
         self.legend.add_class("gw-map-legend")
         self._build_spectrum()
@@ -94,7 +96,8 @@ class MapView(SessionView):
         view_controls = w.HBox([self.layer, self.smooth])
         right = w.VBox([w.HTML("<b>Region spectrum</b> <span style='color:#555'>(dashed circle)</span>"),
                         self.spectrum_figure, self.residual_figure])
-        children = [controls, view_controls, w.HBox([w.VBox([self.canvas, self.legend]), right]), self.info]
+        children = [controls, self.status, view_controls, w.HBox([w.VBox([self.canvas, self.legend]), right]),
+                    self.info]
         self.editor = None
         if editor:
             from .model_editor import ModelEditor
@@ -115,7 +118,9 @@ class MapView(SessionView):
         self.watch(session, lambda _: self._coalescer.request(), ["model_version", "region", "smooth_radius"])
         self.watch(session, self._on_progress, "fit_progress")
         self.watch(session, self._on_fitting, "fitting")
+        self.watch(session, self._on_status, ["status", "busy"])
         self._on_datasets()
+        self._on_status()
 
     # ------------------------------------------------------------ panels
     def _build_spectrum(self):
@@ -208,6 +213,10 @@ class MapView(SessionView):
         running = bool(change["new"])
         self.fit_button.disabled = running
         self.stop_button.disabled = not running
+
+    def _on_status(self, *_):
+        busy = "⏳ " if self.session.busy else ""
+        self.status.value = f"<span style='color:#555'>{busy}{html.escape(self.session.status)}</span>"
 
     def redraw(self):
         self._range_key = None

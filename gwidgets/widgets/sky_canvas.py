@@ -4,7 +4,8 @@ The image travels as compact bytes: one uint8 colour index per pixel (0–254,
 255 = no data), coloured in the page with a fixed palette ("diverging" for
 significances, "sequential" for counts). A 150 × 150 map is 22.5 kB per
 redraw, drawn synchronously when it arrives; ``data-drawn`` on the element is
-the ``version`` last drawn (for tests and benchmarks).
+the ``version`` last drawn, ``data-image`` a checksum of its pixels and
+``data-handles`` the handles drawn (for tests and benchmarks).
 
 Handles (``handles``: name, x, y in map pixels, optional size radius ``r`` in
 pixels, colour) are drawn over the image: a cross in a circle at the centre,
@@ -82,14 +83,17 @@ export default {
       const octx = off.getContext("2d"), img = octx.createImageData(g.nx, g.ny);
       const L = LUTS[model.get("palette")] || LUTS.diverging;
       const d = img.data;
+      let hash = 0;
       for (let y = 0; y < g.ny; y++) {
         const row = (g.ny - 1 - y) * g.nx, src = y * g.nx;   // flip: map row 0 is the bottom
         for (let x = 0; x < g.nx; x++) {
-          const k = 4 * bytes[src + x], o = 4 * (row + x);
+          const v = bytes[src + x], k = 4 * v, o = 4 * (row + x);
           d[o] = L[k]; d[o + 1] = L[k + 1]; d[o + 2] = L[k + 2]; d[o + 3] = 255;
+          hash = (hash * 31 + v) | 0;
         }
       }
       octx.putImageData(img, 0, 0);
+      el.dataset.image = String(hash);     // a checksum of the map pixels last drawn (tests)
       return true;
     }
 
@@ -144,12 +148,12 @@ export default {
       const g = geom();
       let best = null, bd = 12;
       for (const h of items()) {
-        const [hx, hy] = toC(g, h.x, h.y);
+        const [hx, hy] = toC(g, h.x, h.y), penalty = h.name === "__region__" ? 6 : 0;  // sources first
         if (h.r) {
-          const d = Math.hypot(X - (hx + h.r * g.s), Y - hy);
+          const d = Math.hypot(X - (hx + h.r * g.s), Y - hy) + penalty;
           if (d < bd) { bd = d; best = {h, what: "size"}; }
         }
-        const d = Math.hypot(X - hx, Y - hy);
+        const d = Math.hypot(X - hx, Y - hy) + penalty;
         if (d < bd) { bd = d; best = {h, what: "center"}; }
       }
       return best;

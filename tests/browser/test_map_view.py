@@ -1,0 +1,151 @@
+"""The 3D map view in a real browser (Voilà + headless Chromium): drag a source on the sky.
+
+The map app (`gwidgets.app.map_app`) stacks four runs of the simulated example store into a 150 × 150 × 10
+MapDataset centred on its bright source. The test drags the source's handle with the mouse and checks that
+
+* the map pixels the page draws change (``data-image``, a checksum of the colour indices the kernel sent),
+* the handle ends where the mouse let it go, and the model's lon_0/lat_0 (written by the kernel) are the sky
+  position of that pixel, computed here from the same geometry;
+
+then drags the region's edge and checks the region spectrum is redrawn. A second test opens the 3D tab of the
+default dashboard. Screenshots go to ``test-artifacts/``.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from astropy.coordinates import SkyCoord
+from browser_helpers import free_port, server_env, server_log, start_server, stop
+
+from conftest import ROOT
+from gwidgets.app.map_app import CENTER_ENV, write_map_notebook
+
+pytestmark = pytest.mark.browser
+
+LOAD_TIMEOUT = 120_000
+CENTER = (83.63, 22.01)
+CANVAS = ".gw-map-canvas"
+HANDLES = f"JSON.parse(document.querySelector('{CANVAS}').dataset.handles || '{{}}')"
+
+
+def _geom():
+    import astropy.units as u
+
+    from gwidgets.core.geom import WcsGeom
+    from gwidgets.state.map_session import MAP3D_SETTINGS
+
+    return WcsGeom.create(SkyCoord(*CENTER, unit="deg"), binsz=MAP3D_SETTINGS["binsz"],
+                          width=MAP3D_SETTINGS["width"] * u.deg)
+
+
+@pytest.fixture(scope="module")
+def map_url(tmp_path_factory, playwright_browser):
+    """Voilà serving the map app (four simulated runs around the bright source), pre-heated kernel."""
+    tmp = tmp_path_factory.mktemp("voila-maps")
+    notebook = write_map_notebook(tmp)
+    port = free_port()
+    from gwidgets.app.cli_dashboard import voila_command
+
+    env = server_env(**{CENTER_ENV: f"{CENTER[0]},{CENTER[1]}", "PYTHONPATH": ROOT})
+    cmd = voila_command(notebook, port, no_browser=True, ip="127.0.0.1") + ["--preheat_kernel=True", "--pool_size=1"]
+    proc = start_server(cmd, tmp, env, tmp / "voila.log", port)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        code = stop(proc)
+        proc.log_file.close()
+        assert code == 0, f"voila exited with {code}:\n{server_log(proc)}"
+
+
+def _screen(page, x, y):
+    """Page coordinates of map pixel (x, y) (the canvas shows row 0 at the bottom)."""
+    box = page.locator(f"{CANVAS} canvas").bounding_box()
+    scale = box["width"] / 150
+    return box["x"] + (x + 0.5) * scale, box["y"] + (150 - 0.5 - y) * scale, scale
+
+
+def test_drag_a_source_moves_the_model_and_redraws_the_map(map_url, new_page, artifacts):
+    """Drag the source: new map pixels, handle at the mouse, model lon/lat = that pixel's sky position."""
+    page = new_page()
+    page.goto(map_url, timeout=LOAD_TIMEOUT)
+    page.wait_for_selector(f"{CANVAS} canvas", state="visible", timeout=LOAD_TIMEOUT)
+    page.wait_for_function(f"'source' in {HANDLES} && document.querySelector('{CANVAS}').dataset.image",
+                           timeout=LOAD_TIMEOUT)
+    page.wait_for_function("/draw \\d+/.test(document.querySelector('.gw-map-info').innerText)")
+    page.screenshot(path=str(artifacts / "map-view-01-loaded.png"), full_page=True)
+    image0 = page.evaluate(f"document.querySelector('{CANVAS}').dataset.image")
+    hx, hy, _ = page.evaluate(HANDLES)["source"]
+    lon0 = float(page.locator(".gw-map-source").first.get_attribute("data-lon"))
+    assert abs(lon0 - CENTER[0]) < 0.02  # the model starts on the map centre
+    x0, y0, scale = _screen(page, hx, hy)
+    dx, dy = 25 * scale, -15 * scale  # 25 map pixels east-west, 15 up
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for i in range(1, 11):
+        page.mouse.move(x0 + dx * i / 10, y0 + dy * i / 10)
+        page.wait_for_timeout(30)
+    page.mouse.up()
+    # the kernel's answer: the model moved, the handles redrawn where the model now is
+    page.wait_for_function(f"""() => {{ const s = document.querySelector('.gw-map-source');
+        return s && Math.abs(parseFloat(s.dataset.lon) - {lon0}) > 0.2; }}""", timeout=30_000)
+    page.wait_for_timeout(500)  # the last drag events land
+    page.screenshot(path=str(artifacts / "map-view-02-dragged.png"), full_page=True)
+    assert page.evaluate(f"document.querySelector('{CANVAS}').dataset.image") != image0
+    fx, fy, _ = page.evaluate(HANDLES)["source"]
+    # the handle is where the mouse let go (map pixels; the page's mouse positions are whole CSS pixels)
+    assert fx == pytest.approx(hx + 25, abs=0.5) and fy == pytest.approx(hy + 15, abs=0.5)
+    src = page.locator(".gw-map-source").first
+    lon, lat = float(src.get_attribute("data-lon")), float(src.get_attribute("data-lat"))
+    wlon, wlat = _geom().wcs.wcs_pix2world(np.array([[fx, fy]]), 0)[0]
+    assert lon == pytest.approx(wlon % 360, abs=1e-4) and lat == pytest.approx(wlat, abs=1e-4)
+    # the region's edge: drag it outwards, the spectrum panel is redrawn by the kernel
+    rx, ry, rr = page.evaluate(HANDLES)["__region__"]
+    drawn = page.evaluate("document.querySelector('.gw-map-spectrum').dataset.drawn")
+    ex, ey, _ = _screen(page, rx + rr, ry)
+    page.mouse.move(ex, ey)
+    page.mouse.down()
+    page.mouse.move(ex + 10 * scale, ey, steps=5)
+    page.mouse.up()
+    page.wait_for_function(f"document.querySelector('.gw-map-spectrum').dataset.drawn !== '{drawn}'",
+                           timeout=30_000)
+    page.wait_for_function(f"{HANDLES}['__region__'][2] > {rr + 9}", timeout=30_000)
+    assert page.page_errors == [], page.page_errors
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(tmp_path_factory, playwright_browser):
+    """Voilà serving the default dashboard (simulated store, first look)."""
+    from gwidgets.app.cli_dashboard import voila_command, write_notebook
+
+    tmp = tmp_path_factory.mktemp("voila-dashboard-3d")
+    notebook = write_notebook(tmp)
+    port = free_port()
+    env = server_env(PYTHONPATH=ROOT)  # the default dashboard: simulated store, first look
+    cmd = voila_command(notebook, port, no_browser=True, ip="127.0.0.1") + ["--preheat_kernel=True", "--pool_size=1"]
+    proc = start_server(cmd, tmp, env, tmp / "voila.log", port)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        code = stop(proc)
+        proc.log_file.close()
+        assert code == 0, f"voila exited with {code}:\n{server_log(proc)}"
+
+
+def test_dashboard_3d_tab(dashboard_url, new_page, artifacts):
+    """The default dashboard's '3D maps' tab builds the stacked cube of the selected runs and shows the map."""
+    page = new_page(1500, 1800)
+    page.goto(dashboard_url, timeout=LOAD_TIMEOUT)
+    page.wait_for_selector(".gw-dashboard", state="visible", timeout=LOAD_TIMEOUT)
+    assert page.locator(CANVAS).count() == 0  # nothing of the 3D mode before its tab is opened
+    page.get_by_role("tab", name="3D maps").click()
+    page.wait_for_selector(f"{CANVAS} canvas", state="visible", timeout=LOAD_TIMEOUT)
+    page.wait_for_function(f"Object.keys({HANDLES}).length >= 2 && document.querySelector('{CANVAS}').dataset.image",
+                           timeout=LOAD_TIMEOUT)
+    page.wait_for_function("/3D dataset of \\d+ observation/.test(document.body.innerText)", timeout=LOAD_TIMEOUT)
+    page.locator(".gw-map-view").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "dashboard-3d-maps.png"), full_page=True)
+    handles = json.loads(page.evaluate(f"JSON.stringify({HANDLES})"))
+    assert any(name != "__region__" for name in handles)
+    assert page.page_errors == [], page.page_errors
