@@ -3,10 +3,14 @@
 Examples
 --------
 >>> import gwidgets as gw
->>> store = gw.DataStore.from_dir(gw.data_path("hess-dl3-dr1"))   # doctest: +SKIP
->>> store                                                          # doctest: +SKIP
-DataStore(105 observations, 'hess-dl3-dr1', objects: Crab Nebula, MSH 15-52, ...)
->>> obs = store.get_observations([23523, 23526])                   # doctest: +SKIP
+>>> from gwidgets.core.simulate import example_store_path
+>>> store = gw.DataStore.from_dir(example_store_path())   # the simulated store; any GADF folder reads the same
+>>> store
+DataStore(20 observations, livetime ... h, objects: GWSIM field, name='example-dl3-v1')
+>>> store.get_observations([1001, 1002])
+Observations(2 observations, livetime ... h, ids [1001, 1002])
+>>> gw.DataStore.from_dir(gw.data_path("hess-dl3-dr1"))   # needs: gwidgets download hess-dl3-dr1  # doctest: +SKIP
+DataStore(105 observations, livetime ... h, objects: Crab Nebula, MSH 15-52, ...)
 """
 from __future__ import annotations
 

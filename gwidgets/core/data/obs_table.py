@@ -9,11 +9,14 @@ Examples
 >>> import astropy.units as u
 >>> from astropy.coordinates import SkyCoord
 >>> import gwidgets as gw
->>> store = gw.DataStore.from_dir("../shared/data/hess-dl3-dr1")        # doctest: +SKIP
->>> crab = SkyCoord(83.633, 22.014, unit="deg")
->>> t = store.obs_table.select_sky_cone(crab, 3 * u.deg)                # doctest: +SKIP
->>> t.select_zenith(0 * u.deg, 50 * u.deg)["OBS_ID"].tolist()            # doctest: +SKIP
-[23523, 23526, 23559, 23592]
+>>> store = gw.example_store()                      # any store: gw.DataStore.from_dir(path)
+>>> crab = SkyCoord(83.63, 22.01, unit="deg")
+>>> t = store.obs_table.select_sky_cone(crab, 1 * u.deg)
+>>> len(t), len(store.obs_table)                    # a new table; the store's is unchanged
+(20, 20)
+>>> low = t.select_zenith(0 * u.deg, 17 * u.deg)
+>>> bool(low["ZEN_PNT"].quantity.max() <= 17 * u.deg), len(low) < len(t)
+(True, True)
 """
 from __future__ import annotations
 
