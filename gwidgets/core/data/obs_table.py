@@ -79,7 +79,7 @@ def time_reference(meta: dict, where: str = "") -> Time:
 
 
 class ObservationTable(Table):
-    """Table of observations, one row each, with `Quantity` columns.
+    """Table of observations, one row each, with `~astropy.units.Quantity` columns.
 
     Selection methods (`select_ids`, `select_sky_cone`, `select_sky_box`,
     `select_time`, `select_zenith`, `select_object`, `select_range`,

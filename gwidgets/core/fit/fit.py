@@ -55,7 +55,7 @@ class FitError(GwidgetsError, ValueError):
 
 
 def as_datasets(datasets):
-    """A `Datasets` for a `Datasets`, a dataset or a list of datasets.
+    """A `~gwidgets.core.datasets.Datasets` for a Datasets, a dataset or a list of datasets.
 
     Parameters
     ----------
