@@ -22,12 +22,12 @@ or ``$GWIDGETS_DATA_MIRROR``. A download
 
 Examples
 --------
->>> from gwidgets.core.download import download, DATASETS       # doctest: +SKIP
->>> sorted(DATASETS)                                            # doctest: +SKIP
+>>> from gwidgets.core.download import download, DATASETS
+>>> sorted(DATASETS)
 ['hess-dl3-dr1', 'joint-crab']
->>> download("joint-crab")                                      # doctest: +SKIP
+>>> download("joint-crab")                           # needs the network (~1 GB)  # doctest: +SKIP
 PosixPath('/home/me/.local/share/gwidgets/joint-crab')
->>> download("all", mirror="file:///srv/gamma-data")            # doctest: +SKIP
+>>> download("all", mirror="file:///srv/gamma-data")  # needs that mirror  # doctest: +SKIP
 PosixPath('/home/me/.local/share/gwidgets')
 """
 from __future__ import annotations
