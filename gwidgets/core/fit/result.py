@@ -75,7 +75,7 @@ class Covariance:
 
     @property
     def correlation(self) -> np.ndarray:
-        """Correlation matrix (NaN where an error is 0)."""
+        """Correlation matrix (NaN or inf where an error is 0)."""
         err = np.sqrt(np.clip(np.diag(self.matrix), 0, None))
         with np.errstate(invalid="ignore", divide="ignore"):
             return self.matrix / np.outer(err, err)

@@ -173,7 +173,8 @@ class MapAxis:
         nbin : int
             Number of bins.
         unit : str or `~astropy.units.Unit`, optional
-            Unit of the axis; a Quantity ``lo``/``hi`` keeps its own if ``unit`` is empty.
+            Unit of the axis, dimensionless by default: give it also for Quantity bounds (converted to it),
+            whose values are otherwise taken as dimensionless.
         name : str, optional
             Axis name.
         interp : {"lin", "log"}, optional

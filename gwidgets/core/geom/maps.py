@@ -105,7 +105,7 @@ class Map:
         Returns
         -------
         Map
-            The new map (its meta dict is shared with this one unless replaced).
+            The new map (with a copy of the meta dict).
         """
         kw = dict(geom=self.geom, data=self.data.copy(), unit=self.unit, meta=self.meta)
         kw.update(kwargs)

@@ -600,7 +600,7 @@ class Parameters:
         Returns
         -------
         numpy.ndarray or None
-            ``cov / outer(σ, σ)`` (NaN where an error is 0); None without covariance.
+            ``cov / outer(σ, σ)`` (NaN or inf where an error is 0); None without covariance.
         """
         if self.covariance is None:
             return None

@@ -344,7 +344,8 @@ class SpectralModel(Model):
         Returns
         -------
         astropy.units.Quantity
-            Shape ``(3, *energy.shape)``: value, negative and positive error, in cm-2 s-1 TeV-1.
+            Shape ``(3, *energy.shape)``: value, negative and positive error, in ``value_unit``
+            (cm-2 s-1 TeV-1, dimensionless for norm models).
         """
         e = u.Quantity(energy, _E).to_value(_E)
         return self._errors(lambda m: m.dnde_values(np.asarray(e, float)[..., None]), self.value_unit, method,
