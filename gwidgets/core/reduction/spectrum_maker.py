@@ -22,18 +22,19 @@ runs, for each observation, the reflected-region extraction
 
 Examples
 --------
->>> import astropy.units as u                                                    # doctest: +SKIP
->>> from regions import CircleSkyRegion                                          # doctest: +SKIP
->>> from gwidgets.core.geom import MapAxis                                       # doctest: +SKIP
->>> obs = DataStore.from_dir("hess-dl3-dr1").get_observations([23523, 23526])   # doctest: +SKIP
->>> datasets = make_spectrum_datasets(
-...     obs, CircleSkyRegion(crab, 0.11 * u.deg),
-...     energy_axis=MapAxis.from_energy_bounds(0.1 * u.TeV, 100 * u.TeV, 40),
-...     energy_axis_true=MapAxis.from_energy_bounds(0.05 * u.TeV, 150 * u.TeV, 50, name="energy_true"),
-...     executor="processes", progress=tqdm_progress("reduce"))                     # doctest: +SKIP
->>> datasets.names, datasets.skipped                                             # doctest: +SKIP
-(['23523', '23526'], {})
->>> stacked = make_spectrum_datasets(obs, on, ea, eat, stack=True)[0]              # doctest: +SKIP
+Two runs of the simulated example store, ON region on its bright source:
+
+>>> from regions import CircleSkyRegion
+>>> from gwidgets.core.geom import MapAxis
+>>> obs = gw.example_store().get_observations([1001, 1002])
+>>> on = CircleSkyRegion(SkyCoord(83.63, 22.01, unit="deg"), 0.15 * u.deg)
+>>> ea = MapAxis.from_energy_bounds(0.3 * u.TeV, 100 * u.TeV, 15)
+>>> eat = MapAxis.from_energy_bounds(0.1 * u.TeV, 200 * u.TeV, 25, name="energy_true")
+>>> datasets = make_spectrum_datasets(obs, on, energy_axis=ea, energy_axis_true=eat)
+>>> datasets.names, datasets.skipped
+(['1001', '1002'], {})
+>>> make_spectrum_datasets(obs, on, ea, eat, stack=True)[0]       # executor="processes": the same, in parallel
+SpectrumDatasetOnOff(name='stacked', counts=..., n_bins=15, fit bins=... TeV, livetime=3019 s, models=None, counts_off=...)
 """
 from __future__ import annotations
 
@@ -217,10 +218,19 @@ class SpectrumDatasetMaker(ObservationMaker):
 
     Examples
     --------
-    >>> safe_mask = SafeMaskMaker(["aeff-default"], e_min=0.4 * u.TeV)                  # doctest: +SKIP
-    >>> maker = SpectrumDatasetMaker(on, ea, eat, safe_mask=safe_mask)                  # doctest: +SKIP
-    >>> dataset = maker.run(observation)                                                # doctest: +SKIP
-    >>> datasets = maker.run_many(observations, executor=client, stack=True)            # doctest: +SKIP
+    >>> from regions import CircleSkyRegion
+    >>> from gwidgets.core.geom import MapAxis
+    >>> observations = gw.example_store().get_observations([1001, 1002])
+    >>> on = CircleSkyRegion(SkyCoord(83.63, 22.01, unit="deg"), 0.15 * u.deg)
+    >>> ea = MapAxis.from_energy_bounds(0.3 * u.TeV, 100 * u.TeV, 15)
+    >>> eat = MapAxis.from_energy_bounds(0.1 * u.TeV, 200 * u.TeV, 25, name="energy_true")
+    >>> safe_mask = SafeMaskMaker(["aeff-default"], e_min=0.4 * u.TeV)
+    >>> maker = SpectrumDatasetMaker(on, ea, eat, safe_mask=safe_mask)
+    >>> dataset = maker.run(observations[0])
+    >>> dataset.name, dataset.meta["CONTAINMENT_CORRECTION"]
+    ('1001', ...)
+    >>> maker.run_many(observations, stack=True).names    # executor="processes", "dask" or a Client: the same
+    ['stacked']
     """
 
     def __init__(self, on_region, energy_axis, energy_axis_true, safe_mask="aeff-default", exclusion_mask=None,
@@ -421,8 +431,13 @@ def reduce_spectra(observations, on_region, settings=None, exclusion_mask=None, 
 
     Examples
     --------
-    >>> from gwidgets.core.reduction.settings import SpectrumReductionSettings                 # doctest: +SKIP
-    >>> datasets = reduce_spectra(observations, on_region, SpectrumReductionSettings(stack=False))  # doctest: +SKIP
+    >>> from regions import CircleSkyRegion
+    >>> from gwidgets.core.reduction.settings import SpectrumReductionSettings
+    >>> observations = gw.example_store().get_observations([1001, 1002])
+    >>> on_region = CircleSkyRegion(SkyCoord(83.63, 22.01, unit="deg"), 0.15 * u.deg)
+    >>> datasets = reduce_spectra(observations, on_region, SpectrumReductionSettings(stack=False))
+    >>> datasets.names
+    ['1001', '1002']
     """
     from .settings import SpectrumReductionSettings
 
