@@ -32,8 +32,8 @@ import ipywidgets as w
 import numpy as np
 
 from ..errors import GwidgetsError
-from ._coalesce import Coalescer
 from ._plot import energy_band_inputs, errorbar_xy, positive, read_energy_band, set_errorbars
+from .base import SessionView
 from .canvas_plot import CanvasFigure, CanvasFill, CanvasLines, CanvasScatter, Scale
 from .save_image import SaveImageMixin
 
@@ -85,12 +85,11 @@ def flux_points_arrays(table):
     return e.value, e2, err.value, ul
 
 
-class SEDView(SaveImageMixin, w.VBox):
+class SEDView(SaveImageMixin, SessionView):
     """Model SED (with error band after a fit) and flux points, bound to an `AnalysisSession`."""
 
     def __init__(self, session, source: str | None = None, energy_range=(0.03, 100.0), width: int = 520,
                  delay: float = 0.05, fp_range=(0.1, 30.0), fp_bins: int = 8, **kwargs):
-        self.session = session
         self.source = source
         self.energies = np.geomspace(*energy_range, 60)
         self.sx, self.sy = Scale(log=True, pad=0.03), Scale(log=True, pad=0.05)
@@ -113,13 +112,13 @@ class SEDView(SaveImageMixin, w.VBox):
                                            tooltip="compute flux points of the fitted model (worker thread)")
         self.flux_points_button.add_class("gw-sed-fp-button")
         self.flux_points_button.on_click(lambda _: self.compute_flux_points())
-        self._coalescer = Coalescer(self.redraw, delay, loop=session.ui.loop)
-        session.observe(lambda _: self._coalescer.request(), ["model_version", "fit_result"])
+        super().__init__(session, [w.HTML("<b>SED</b> (model, 1σ band after a fit, flux points)"),
+                                   w.HBox([self.flux_points_button, self.e_min, self.e_max, self.n_bins]),
+                                   self.figure, self.info, self.fp_info], **kwargs)
+        self._coalescer = self.coalescer(self.redraw, delay)
+        self.watch(session, lambda _: self._coalescer.request(), ["model_version", "fit_result"])
         if hasattr(session, "flux_points_result"):
-            session.observe(self._on_flux_points, "flux_points_result")
-        super().__init__([w.HTML("<b>SED</b> (model, 1σ band after a fit, flux points)"),
-                          w.HBox([self.flux_points_button, self.e_min, self.e_max, self.n_bins]),
-                          self.figure, self.info, self.fp_info], **kwargs)
+            self.watch(session, self._on_flux_points, "flux_points_result")
         self.add_class("gw-sed-view")
         self.redraw()
         self._on_flux_points()
@@ -131,8 +130,7 @@ class SEDView(SaveImageMixin, w.VBox):
 
     def compute_flux_points(self):
         """What the button does: ``session.flux_points`` (errors are shown in the page)."""
-        with self.session.capture_errors():
-            self.session.error = ""
+        with self.action("Flux points", clear=True):
             self.session.flux_points(self.energy_edges(), source=self.source)
 
     def _on_flux_points(self, *_):

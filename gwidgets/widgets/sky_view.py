@@ -20,6 +20,7 @@ import ipywidgets as w
 import numpy as np
 from astropy.coordinates import SkyCoord
 
+from .base import SessionView
 from .canvas_plot import CanvasFigure, CanvasLines, CanvasScatter, Scale
 from .save_image import SaveImageMixin
 
@@ -63,13 +64,12 @@ def _broken(lines) -> tuple[np.ndarray, np.ndarray]:
             np.concatenate([np.concatenate([np.asarray(y, float), nan]) for y in ys]))
 
 
-class SkyView(SaveImageMixin, w.VBox):
+class SkyView(SaveImageMixin, SessionView):
     """Sky image + regions, bound to an `AnalysisSession`."""
 
     def __init__(self, session, size: int = 520, **kwargs):
         from .sky_draw import CircleClickDrawer
 
-        self.session = session
         self.sx = Scale(reverse=True)
         self.sy = Scale()
         self.pointings = CanvasScatter(color="#4fc3f7", size=6, marker="cross", pickable=True, name="pointings")
@@ -100,13 +100,13 @@ class SkyView(SaveImageMixin, w.VBox):
         self.figure.on("drag", self._on_drag)
         self.mode.observe(self._on_mode, "value")
         self.radius.observe(self._on_radius, "value")
-        self.clear_excl.on_click(lambda _: setattr(self.session, "exclusion_regions", []))
-        session.observe(self._draw_map, "counts_map")
-        session.observe(self._draw_regions, ["on_region", "exclusion_regions", "off_regions"])
-        session.observe(self._draw_pointings, "selection")
-        session.observe(self._show_containment, "spectra")
-        super().__init__([w.HBox([self.mode, self.radius, self.containment, self.clear_excl]), self.figure, self.info],
-                         **kwargs)
+        self.clear_excl.on_click(lambda _: self.clear_exclusions())
+        super().__init__(session, [w.HBox([self.mode, self.radius, self.containment, self.clear_excl]), self.figure,
+                                   self.info], **kwargs)
+        self.watch(session, self._draw_map, "counts_map")
+        self.watch(session, self._draw_regions, ["on_region", "exclusion_regions", "off_regions"])
+        self.watch(session, self._draw_pointings, "selection")
+        self.watch(session, self._show_containment, "spectra")
         self._show_containment()
         self._draw_pointings()
         self._draw_map()
@@ -256,6 +256,11 @@ class SkyView(SaveImageMixin, w.VBox):
         self.containment.value = f"<small title=\"{text}\">{text}</small>" if text else ""
 
     # ------------------------------------------------------------ interaction
+    def clear_exclusions(self):
+        """What *Clear exclusions* does."""
+        with self.action("Clear exclusions"):
+            self.session.exclusion_regions = []
+
     def _on_mode(self, change):
         self.drawer.cancel()
         self.drawer.enabled = change["new"] != "select pointings"
@@ -269,7 +274,7 @@ class SkyView(SaveImageMixin, w.VBox):
             return
         center = self._to_sky(x, y)
         region = CircleSkyRegion(center, radius * u.deg)
-        with self.session.capture_errors():
+        with self.action("Draw a region"):
             if self.mode.value == "draw exclusion":
                 self.session.add_exclusion(region)
             else:
@@ -290,7 +295,7 @@ class SkyView(SaveImageMixin, w.VBox):
 
         center = self._to_sky(x, y)
         if center.separation(self.session.on_region.center) > 1e-6 * u.deg:
-            with self.session.capture_errors():
+            with self.action("Move the ON region"):
                 self.session.set_on_region(CircleSkyRegion(center, self.session.on_region.radius))
         else:
             self.figure.render(force=True)  # put the handle back where the region is
@@ -302,7 +307,7 @@ class SkyView(SaveImageMixin, w.VBox):
         from regions import CircleSkyRegion
 
         if abs(on.radius.to_value("deg") - change["new"]) > 1e-9:
-            with self.session.capture_errors():
+            with self.action("ON radius"):
                 self.session.set_on_region(CircleSkyRegion(on.center, change["new"] * u.deg))
 
     def _on_click(self, event):
@@ -316,5 +321,5 @@ class SkyView(SaveImageMixin, w.VBox):
         else:
             ids = [oid]
         if sorted(ids) != sorted(current):
-            with self.session.capture_errors():
+            with self.action("Select pointings"):
                 self.session.select(ids)
