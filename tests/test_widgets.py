@@ -83,3 +83,20 @@ def test_sky_view_draws_on_region_and_off_regions(session):
     with session.capture_errors():
         session.select([42])
     assert "42" in status.banner.value and session.selection == sel
+
+
+def test_closing_the_dashboard_stops_every_view(session):
+    from gwidgets.app import Dashboard
+    from gwidgets.widgets import SessionView
+
+    board = Dashboard(session=session, aladin=False)
+    spectrum = board.spectrum  # a lazy tab, built
+    views = [board.status, board.browser, board.models, board.fit_view, spectrum]
+    assert all(isinstance(v, SessionView) and v.watching(session) for v in views)
+    summary = board.browser.summary.value
+    board.close()
+    assert not any(v.watching(session) for v in views)
+    assert board.comm is None and board.browser.listing.comm is None and board.models.rows[0].slider.comm is None
+    session.select(session.store.obs_ids[:2])  # the session goes on; the closed views are not called
+    session.wait()
+    assert board.browser.summary.value == summary and session.selection == list(session.store.obs_ids[:2])

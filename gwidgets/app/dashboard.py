@@ -98,6 +98,17 @@ class Dashboard(w.VBox):
             # the session's worker computes; the views update as the results arrive
             self.first_look_started = start_first_look(session, self.tabs, first_look_start)
 
+    def close(self):
+        """Close the dashboard: every view stops observing the session, and the page's widgets are closed.
+
+        The session stays usable (another dashboard or a script can take it over).
+        """
+        from ..widgets.base import close_tree
+
+        for child in list(self.children):
+            close_tree(child)
+        super().close()
+
     def _apply_first_look(self):
         from .first_look import apply_first_look, banner_html
 
