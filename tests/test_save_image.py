@@ -20,7 +20,7 @@ from regions import CircleSkyRegion
 from gwidgets.core.models import LogParabola, SkyModel
 from gwidgets.state import AnalysisSession
 from gwidgets.widgets import SEDView, SkyView
-from gwidgets.widgets.save_image import render_matplotlib
+from gwidgets.widgets.save_image import figure_svg, render_matplotlib
 
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}"
@@ -137,3 +137,33 @@ def test_sky_svg_has_the_counts_image_and_the_on_circle_where_it_is(tmp_path):
             assert im.size == (sky.figure.width, sky.figure.height)
     finally:
         session.close()
+
+
+def test_bqplot_views_save_the_same_data_and_get_buttons():
+    """The views still drawn with bqplot (here the light curve) save the same data.
+
+    Save buttons in the page; in the SVG from Python the points sit where they fall in the axes frame.
+    """
+    from gwidgets.widgets import LightCurveView
+    from gwidgets.widgets.save_image import with_save_buttons
+
+    view = LightCurveView()
+    unit = u.Unit("cm-2 s-1")
+    view.set_table(Table({"time_min": [59000.0, 59001.0, 59002.0], "time_max": [59001.0, 59002.0, 59003.0],
+                          "flux": [[1e-11], [2e-11], [1.5e-11]] * unit, "flux_err": [[1e-12]] * 3 * unit}))
+    root = ET.fromstring(figure_svg(view.figure))
+    state_points = [el for el in root.iter() if el.get("id") == "series2"]  # the third mark: the points
+    uses = [u_ for g in state_points for u_ in g.iter(f"{SVG}use")]
+    got = np.array([[float(u_.get("x")), float(u_.get("y"))] for u_ in uses])
+    lo, hi = 1e-11 - 1e-12, 2e-11 + 1e-12  # the y range the data give (bars included)
+    fig = type("F", (), {"x_range": [59000.0, 59003.0], "y_range": [lo, hi], "x_log": False, "y_log": False,
+                         "x_reverse": False})
+    want = _data_to_svg(root, fig, [59000.5, 59001.5, 59002.5], [1e-11, 2e-11, 1.5e-11])
+    np.testing.assert_allclose(got, want, atol=0.01)
+    box = with_save_buttons(view.figure)
+    buttons = box.children[0].children
+    assert [b.description for b in buttons] == ["PNG", "SVG"] and box.children[1] is view.figure
+    from gwidgets.widgets.canvas_plot import CanvasFigure, Scale
+
+    canvas = CanvasFigure([], Scale(), Scale())
+    assert with_save_buttons(canvas) is canvas  # a canvas has its buttons built in

@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
-__all__ = ["DPI", "FORMATS", "SaveImageMixin", "figure_png", "figure_svg", "render_matplotlib", "save_figure"]
+__all__ = ["DPI", "FORMATS", "SaveImageMixin", "figure_png", "figure_svg", "render_matplotlib", "save_figure",
+           "with_save_buttons"]
 
 #: dots per inch of the matplotlib rendering: a canvas of W × H px gives a PNG of W × H px
 DPI = 100
@@ -50,12 +52,69 @@ def _pieces(x, y):
     return [(x[a:b], y[a:b]) for a, b in zip(edges[::2], edges[1::2])]
 
 
+def _bqplot_state(fig) -> SimpleNamespace:
+    """What `render_matplotlib` reads, from a `bqplot.Figure` (the marks the views use)."""
+
+    def px(size, default):
+        try:
+            return int(str(size).removesuffix("px"))
+        except ValueError:
+            return default
+
+    def rows(a):
+        a = np.asarray(a, float)
+        return [a] if a.ndim < 2 else list(a)
+
+    series = []
+    for mark in fig.marks:
+        name = type(mark).__name__
+        color = (list(getattr(mark, "colors", None) or []) or ["#1f77b4"])[0]
+        xs, ys = rows(mark.x), rows(mark.y)
+        if len(xs) == 1 and len(ys) > 1:
+            xs = xs * len(ys)
+        if name == "Scatter":
+            marker = {"circle": "circle", "square": "square", "cross": "cross", "triangle-down": "triangle-down"}
+            series.append({"kind": "points", "x": [float(v) for v in xs[0]], "y": [float(v) for v in ys[0]],
+                           "color": color, "width": 1.0, "dash": False, "size": float(np.sqrt(mark.default_size) / 2),
+                           "marker": marker.get(mark.marker, "circle")})
+            continue
+        x_all, y_all = [], []
+        for x, y in zip(xs, ys):
+            if getattr(mark, "interpolation", "") == "step-after" and len(x) > 1:
+                x, y = np.repeat(x, 2)[1:], np.repeat(y, 2)[:-1]
+            x_all += [*map(float, x), np.nan]
+            y_all += [*map(float, y), np.nan]
+        fill = getattr(mark, "fill", "none") in ("inside", "between")
+        entry = {"kind": "fill" if fill else "lines", "x": x_all[:-1], "y": y_all[:-1], "color": color,
+                 "width": float(getattr(mark, "stroke_width", 1.0) or 1.0), "dash": mark.line_style == "dashed",
+                 "size": 3.0, "marker": "circle"}
+        if fill:
+            entry["opacity"] = float((list(getattr(mark, "fill_opacities", None) or []) or [1.0])[0])
+        series.append(entry)
+    ax_x, ax_y = fig.axes[0], fig.axes[1]
+
+    def rng(scale, key):
+        values = np.array([v for s in series for v in s[key] if v is not None and np.isfinite(v)], float)
+        log = type(scale).__name__ == "LogScale"
+        if log:
+            values = values[values > 0]
+        lo = scale.min if scale.min is not None else (values.min() if values.size else (1.0 if log else 0.0))
+        hi = scale.max if scale.max is not None else (values.max() if values.size else (10.0 if log else 1.0))
+        return [float(lo), float(hi if hi > lo else (lo * 10 if log else lo + 1))], log
+
+    (x_range, x_log), (y_range, y_log) = rng(ax_x.scale, "x"), rng(ax_y.scale, "y")
+    return SimpleNamespace(width=px(fig.layout.width, 520), height=px(fig.layout.height, 280), x_log=x_log,
+                           y_log=y_log, x_reverse=bool(getattr(ax_x.scale, "reverse", False)), x_range=x_range,
+                           y_range=y_range, x_label=ax_x.label or "", y_label=ax_y.label or "", series=series,
+                           image=b"", image_extent=[])
+
+
 def render_matplotlib(figure):
-    """A `matplotlib.figure.Figure` drawing ``figure`` (a `CanvasFigure`) as the page does.
+    """A `matplotlib.figure.Figure` drawing ``figure`` as the page does.
 
     Parameters
     ----------
-    figure : CanvasFigure
+    figure : CanvasFigure or bqplot.Figure
 
     Returns
     -------
@@ -65,6 +124,8 @@ def render_matplotlib(figure):
     """
     from matplotlib.figure import Figure
 
+    if not hasattr(figure, "series"):  # a bqplot Figure
+        figure = _bqplot_state(figure)
     out = Figure(figsize=(figure.width / DPI, figure.height / DPI), dpi=DPI, layout="constrained")
     ax = out.add_subplot()
     if figure.image and len(figure.image_extent) == 4:
@@ -140,6 +201,40 @@ def save_figure(figure, path) -> Path:
     else:
         render_matplotlib(figure).savefig(path, format=fmt, dpi=DPI)
     return path
+
+
+def with_save_buttons(figure, name: str | None = None):
+    """``figure`` with *PNG* / *SVG* buttons for the page.
+
+    A `CanvasFigure` has them built in and is returned as it is; a `bqplot.Figure` is returned in a box
+    under a row of two small buttons that call its own ``save_png`` / ``save_svg`` (the browser saves
+    the image, named after ``name`` or the figure's first CSS class).
+
+    Parameters
+    ----------
+    figure : CanvasFigure or bqplot.Figure
+    name : str, optional
+        File name without suffix.
+
+    Returns
+    -------
+    ipywidgets.Widget
+        The widget to put in the view instead of ``figure``.
+    """
+    import ipywidgets as w
+
+    if hasattr(figure, "series"):
+        return figure
+    classes = [c for c in figure._dom_classes if c.startswith("gw-")]
+    name = name or (classes[0].removeprefix("gw-").removesuffix("-figure") if classes else "figure")
+    small = w.Layout(width="44px", height="22px", padding="0")
+    png = w.Button(description="PNG", tooltip="save this plot as PNG", layout=small)
+    svg = w.Button(description="SVG", tooltip="save this plot as SVG", layout=small)
+    png.add_class("gw-save-png")
+    svg.add_class("gw-save-svg")
+    png.on_click(lambda _: figure.save_png(f"{name}.png"))
+    svg.on_click(lambda _: figure.save_svg(f"{name}.svg"))
+    return w.VBox([w.HBox([png, svg], layout=w.Layout(justify_content="flex-end")), figure])
 
 
 class SaveImageMixin:
