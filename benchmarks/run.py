@@ -13,7 +13,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-BENCHMARKS = ["io", "reduce", "maps", "fit", "estimators", "widgets", "jointcrab", "closure", "classroom", "scale"]
+BENCHMARKS = ["io", "reduce", "maps", "fit", "estimators", "widgets", "jointcrab", "closure", "classroom", "scale",
+              "map_live"]
 
 
 def main(argv=None):

@@ -291,3 +291,28 @@ def test_build_from_a_store_and_dashboard_tab_is_lazy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_cached_kernel_transforms_equal_scipy_fftconvolve(ours):
+    """The evaluator's PSF convolution (kernel FFTs kept per cut-out) equals scipy.signal.fftconvolve.
+
+    Also after the source moved to a new cut-out and after a size change.
+    """
+    from scipy.signal import fftconvolve
+
+    from gwidgets.core.datasets.map_evaluator import MapEvaluator
+
+    model = ours.models["gauss"]
+    ev = MapEvaluator(model, ours)
+    for change in (None, ("lon_0", 83.0), ("sigma", 0.3)):
+        if change is not None:
+            model.spatial_model.parameters[change[0]].value = change[1]
+        (sy, sx), _ = ev.compute()
+        wcs = ours.counts.geom.wcs.deepcopy()  # the cut-out's pixels
+        wcs.wcs.crpix = [wcs.wcs.crpix[0] - sx.start, wcs.wcs.crpix[1] - sy.start]
+        wcs.wcs.set()
+        spatial = model.spatial_model.integrate_wcs(wcs, (sy.stop - sy.start, sx.stop - sx.start))
+        kernel = ours.psf.data
+        expected = fftconvolve(np.broadcast_to(spatial, (kernel.shape[0],) + spatial.shape), kernel, mode="same",
+                               axes=(1, 2))
+        np.testing.assert_allclose(ev.spatial_psf(), np.clip(expected, 0, None), rtol=1e-12, atol=1e-15)

@@ -7,7 +7,7 @@ For a `SkyModel` with a spatial model, on a cut-out around the source:
    pixels (the model oversamples small sources; a point source shares its
    flux among the four nearest pixels, as gammapy);
 3. PSF: that image convolved with the kernel of each true-energy bin
-   (`scipy.signal.fftconvolve`; as gammapy 2.1, before the exposure);
+   (FFT, the kernels' transforms kept per cut-out shape; as gammapy 2.1, before the exposure);
 4. × exposure (cm² s) → predicted counts in true energy;
 5. EDISP: folded into reconstructed energy with the dataset's matrix.
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import astropy.units as u
 import numpy as np
-from scipy.signal import fftconvolve
+from scipy import fft as sp_fft
 
 from .base import DatasetError
 
@@ -163,14 +163,27 @@ class MapEvaluator:
             if len(nonzero) <= DIRECT_MAX_PIXELS:
                 values = _place_kernels(spatial, nonzero, kernel)
             else:
-                # fftconvolve's "same" crops to in1
-                stack = np.broadcast_to(spatial, (kernel.shape[0],) + spatial.shape)
-                values = fftconvolve(stack, kernel, mode="same", axes=(1, 2))
+                values = self._fft_convolve(spatial, kernel)
                 np.clip(values, 0, None, out=values)
         else:
             values = spatial[None]
         self._spatial_key, self._spatial = key, values
         return values
+
+    def _fft_convolve(self, image, kernel):
+        """``fftconvolve(image, kernel[i], mode="same")`` for every true-energy bin i.
+
+        The kernels' transforms are kept for the cut-out's shape: one forward transform of the image per call.
+        """
+        ny, nx = image.shape
+        k_y, k_x = kernel.shape[1:]
+        fshape = (sp_fft.next_fast_len(ny + k_y - 1, True), sp_fft.next_fast_len(nx + k_x - 1, True))
+        cache = self.__dict__.get("_kernel_fft")
+        if cache is None or cache[0] != fshape or cache[1] is not kernel:
+            cache = self._kernel_fft = (fshape, kernel, sp_fft.rfft2(kernel, s=fshape, axes=(1, 2)))
+        full = sp_fft.irfft2(sp_fft.rfft2(image, s=fshape)[None] * cache[2], s=fshape, axes=(1, 2))
+        y0, x0 = (k_y - 1) // 2, (k_x - 1) // 2  # "same": centred on the input, as scipy.signal.fftconvolve
+        return full[:, y0:y0 + ny, x0:x0 + nx]
 
     def npred_true(self):
         """Predicted counts in true energy on the cut-out (flux × PSF-convolved spatial fraction × exposure)."""
