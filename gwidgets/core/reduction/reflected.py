@@ -11,10 +11,21 @@ off-axis targets needing hundreds of regions cost milliseconds.
 
 Examples
 --------
->>> finder = ReflectedRegionsFinder()                                   # doctest: +SKIP
->>> result = finder.run(on_region, pointing, exclusion_mask=mask)       # doctest: +SKIP
->>> len(result.regions), result.reason                                  # doctest: +SKIP
-(11, '')
+>>> from regions import CircleSkyRegion
+>>> from gwidgets.core.geom import Map, WcsGeom
+>>> on_region = CircleSkyRegion(SkyCoord(83.63, 22.01, unit="deg"), 0.15 * u.deg)
+>>> pointing = SkyCoord(83.63, 22.51, unit="deg")                      # 0.5 deg wobble
+>>> finder = ReflectedRegionsFinder()
+>>> result = finder.run(on_region, pointing)
+>>> len(result.regions), result.reason
+(9, '')
+>>> geom = WcsGeom.create(pointing, binsz=0.02, width=4 * u.deg)
+>>> star = CircleSkyRegion(SkyCoord(83.63, 23.01, unit="deg"), 0.3 * u.deg)
+>>> mask = Map(geom, geom.region_mask([star], inside=False))         # True = usable for OFF regions
+>>> len(finder.run(on_region, pointing, exclusion_mask=mask).regions)
+6
+>>> finder.run(on_region, on_region.center).reason
+'the pointing position lies inside the ON region: no reflected OFF regions possible'
 """
 from __future__ import annotations
 

@@ -63,8 +63,19 @@ class SafeMaskMaker:
 
     Examples
     --------
-    >>> maker = SafeMaskMaker(methods=["aeff-max", "edisp-bias"], aeff_percent=10, bias_percent=10)   # doctest: +SKIP
-    >>> mask, (e_lo, e_hi) = maker.run(extraction, observation)                                        # doctest: +SKIP
+    >>> from regions import CircleSkyRegion
+    >>> from gwidgets.core.geom import MapAxis
+    >>> from gwidgets.core.reduction.spectrum import SpectrumExtractor
+    >>> observation = gw.example_store().get_observations([1001])[0]
+    >>> extraction = SpectrumExtractor(
+    ...     CircleSkyRegion(SkyCoord(83.63, 22.01, unit="deg"), 0.15 * u.deg),
+    ...     energy_axis=MapAxis.from_energy_bounds(0.3 * u.TeV, 100 * u.TeV, 15),
+    ...     energy_axis_true=MapAxis.from_energy_bounds(0.1 * u.TeV, 200 * u.TeV, 25, name="energy_true"),
+    ... ).run(observation)
+    >>> maker = SafeMaskMaker(methods=["aeff-max", "edisp-bias"], aeff_percent=10, bias_percent=10)
+    >>> mask, (e_lo, e_hi) = maker.run(extraction, observation)
+    >>> mask.shape, bool(mask[-1]), e_lo.unit
+    ((15,), True, Unit("TeV"))
     """
 
     methods: tuple = ("aeff-default",)

@@ -7,12 +7,17 @@ processes or Dask) so that memory stays flat.
 
 Examples
 --------
+>>> from regions import CircleSkyRegion
+>>> from gwidgets.core.geom import MapAxis
+>>> observations = gw.example_store().get_observations([1001, 1002])
 >>> extractor = SpectrumExtractor(
-...     CircleSkyRegion(crab, 0.11 * u.deg),
-...     energy_axis=MapAxis.from_energy_bounds(0.01 * u.TeV, 100 * u.TeV, 80),
-...     energy_axis_true=MapAxis.from_energy_bounds(0.01 * u.TeV, 100 * u.TeV, 80, name="energy_true"),
-... )                                                                    # doctest: +SKIP
->>> results = extractor.run_many(observations, executor="processes")    # doctest: +SKIP
+...     CircleSkyRegion(SkyCoord(83.63, 22.01, unit="deg"), 0.15 * u.deg),
+...     energy_axis=MapAxis.from_energy_bounds(0.3 * u.TeV, 100 * u.TeV, 15),
+...     energy_axis_true=MapAxis.from_energy_bounds(0.1 * u.TeV, 200 * u.TeV, 25, name="energy_true"),
+... )
+>>> results = extractor.run_many(observations)          # or executor="processes", "dask"
+>>> [(r.obs_id, r.ok, len(r.off_regions)) for r in results]
+[(1001, True, 9), (1002, True, 9)]
 """
 from __future__ import annotations
 
