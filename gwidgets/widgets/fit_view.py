@@ -58,7 +58,6 @@ class FitView(SessionView):
     """
 
     def __init__(self, session, delay: float = 0.0, show_errors: bool = True, width: int = 560, **kwargs):
-        self.session = session
         self.n_draws = 0
         self.n_live_draws = 0  # draws made from a running fit's callback
         self._data_key = None

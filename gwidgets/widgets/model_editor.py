@@ -104,7 +104,6 @@ class ModelEditor(SessionView):
     """Sky-model editor bound to an `AnalysisSession` (see the module docs)."""
 
     def __init__(self, session, delay: float = 0.05, **kwargs):
-        self.session = session
         self.rows: list[ParameterRow] = []
         self._params: list = []
         self._rows_of: dict[int, list[ParameterRow]] = {}
