@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from queue import SimpleQueue
 from typing import Any
 
 from ..errors import GwidgetsError
@@ -120,8 +121,12 @@ def _total(items) -> int:
     return len(items) if hasattr(items, "__len__") else 0
 
 
-def _windowed(submit, wait_first, cancel, items, limit, ordered, report, labels):
-    """Keep at most ``limit`` items submitted or waiting for their turn; yield ``(index, result)``."""
+def _windowed(submit, next_done, cancel, items, limit, ordered, report, labels):
+    """Keep at most ``limit`` items submitted or waiting for their turn; yield ``(index, result)``.
+
+    ``submit(item)`` returns a future; ``next_done()`` blocks until one submitted future has finished
+    and returns it (O(1) per item, however many are in flight); ``cancel(futures)``.
+    """
     total = _total(items)
     source = enumerate(items)
     pending, waiting = {}, {}
@@ -144,15 +149,15 @@ def _windowed(submit, wait_first, cancel, items, limit, ordered, report, labels)
                 next_out += 1
             else:
                 ready = []
-                for fut in wait_first(list(pending)):
-                    i = pending.pop(fut)
-                    result = fut.result()
-                    if hasattr(fut, "release"):
-                        fut.release()  # Dask: the cluster may forget it now
-                    if ordered:
-                        waiting[i] = result
-                    else:
-                        ready.append((i, result))
+                fut = next_done()
+                i = pending.pop(fut)
+                result = fut.result()
+                if hasattr(fut, "release"):
+                    fut.release()  # Dask: the cluster may forget it now
+                if ordered:
+                    waiting[i] = result
+                else:
+                    ready.append((i, result))
             for i, result in ready:
                 done += 1
                 report(done, total, _label(labels, i))
@@ -193,10 +198,15 @@ class ProcessExecutor(Executor):
              ordered=False):
         """`Executor.imap` on the pool; ``max_in_flight`` defaults to twice the workers."""
         limit = max(1, max_in_flight or 2 * self.n_jobs)
+        finished = SimpleQueue()
+
+        def submit(item):
+            fut = pool.submit(_call, func, item, errors == "collect")
+            fut.add_done_callback(finished.put)
+            return fut
+
         with ProcessPoolExecutor(max_workers=self.n_jobs) as pool:
-            yield from _windowed(lambda item: pool.submit(_call, func, item, errors == "collect"),
-                                 lambda fs: wait(fs, return_when=FIRST_COMPLETED)[0],
-                                 lambda fs: [f.cancel() for f in fs],
+            yield from _windowed(submit, finished.get, lambda fs: [f.cancel() for f in fs],
                                  items, limit, ordered, make_progress(progress, token), labels)
 
     def __repr__(self):
@@ -256,11 +266,17 @@ class DaskExecutor(Executor):
     def imap(self, func, items, progress=None, token=None, errors="raise", labels=None, max_in_flight=None,
              ordered=False):
         """`Executor.imap` on the cluster; ``max_in_flight`` defaults to twice its worker threads."""
-        from dask.distributed import wait as dask_wait
+        from dask.distributed import as_completed as dask_completed
 
         limit = max(1, max_in_flight or 2 * max(1, self.n_threads()))
-        yield from _windowed(lambda item: self.client.submit(_call, func, item, errors == "collect", pure=False),
-                             lambda fs: dask_wait(list(fs), return_when="FIRST_COMPLETED").done, self.client.cancel,
+        finished = dask_completed()
+
+        def submit(item):
+            fut = self.client.submit(_call, func, item, errors == "collect", pure=False)
+            finished.add(fut)
+            return fut
+
+        yield from _windowed(submit, lambda: next(finished), self.client.cancel,
                              items, limit, ordered, make_progress(progress, token), labels)
 
     def n_threads(self) -> int:
