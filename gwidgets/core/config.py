@@ -468,7 +468,7 @@ class AnalysisConfig(dict):
 
         Raises
         ------
-        ~gwidgets.errors.FileNotFoundGwError
+        `~gwidgets.errors.FileNotFoundGwError`
             If the file does not exist.
         ConfigError
             For invalid YAML or an invalid value.
@@ -504,7 +504,7 @@ class AnalysisConfig(dict):
 
         Raises
         ------
-        ~gwidgets.errors.GwidgetsError
+        `~gwidgets.errors.GwidgetsError`
             If the file exists and ``overwrite`` is False.
         """
         path = Path(path)

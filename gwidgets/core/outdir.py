@@ -154,7 +154,7 @@ def check_outdir(outdir, overwrite: bool, config_dir=None, inputs=(), key: str =
 
     Raises
     ------
-    ~gwidgets.core.config.ConfigError
+    `~gwidgets.core.config.ConfigError`
         If the folder exists and may not be replaced (the message says why).
     """
     outdir = Path(outdir).absolute()

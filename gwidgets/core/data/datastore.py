@@ -117,11 +117,11 @@ class DataStore:
 
         Raises
         ------
-        ~gwidgets.errors.FileNotFoundGwError
+        `~gwidgets.errors.FileNotFoundGwError`
             If ``path`` does not exist.
-        ~gwidgets.errors.NoDataError
+        `~gwidgets.errors.NoDataError`
             If ``path`` is not a directory, or has neither index files nor FITS files.
-        ~gwidgets.errors.MissingColumnError
+        `~gwidgets.errors.MissingColumnError`
             If an index table lacks a required column.
         """
         path = Path(path)
@@ -171,7 +171,7 @@ class DataStore:
 
         Raises
         ------
-        ~gwidgets.errors.NoDataError
+        `~gwidgets.errors.NoDataError`
             If no files are given or none has an EVENTS HDU.
         """
         paths = [Path(p) for p in paths]
@@ -253,7 +253,7 @@ class DataStore:
 
         Raises
         ------
-        ~gwidgets.errors.ObservationNotFoundError
+        `~gwidgets.errors.ObservationNotFoundError`
             If the HDU index has no HDU for ``obs_id``.
         """
         obs_id = int(obs_id)
@@ -288,9 +288,9 @@ class DataStore:
 
         Raises
         ------
-        ~gwidgets.errors.EmptySelectionError
+        `~gwidgets.errors.EmptySelectionError`
             If no id is selected, or none of them is usable.
-        ~gwidgets.errors.GwidgetsError
+        `~gwidgets.errors.GwidgetsError`
             For an unknown ``required_irf``; without ``skip_missing``,
             `~gwidgets.errors.ObservationNotFoundError`,
             `~gwidgets.errors.MissingIRFError` or a file error naming the culprit.

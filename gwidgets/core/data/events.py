@@ -58,9 +58,9 @@ class EventList:
 
         Raises
         ------
-        ~gwidgets.errors.MissingColumnError
+        `~gwidgets.errors.MissingColumnError`
             If TIME, RA, DEC or ENERGY is missing.
-        ~gwidgets.errors.UnitError
+        `~gwidgets.errors.UnitError`
             If a column's unit is not convertible to the expected one.
         """
         t = Table(meta=dict(hdu.header), copy=False)
@@ -219,7 +219,7 @@ class EventList:
 
         Raises
         ------
-        ~gwidgets.errors.GwidgetsError
+        `~gwidgets.errors.GwidgetsError`
             If ``regions`` cannot test the region.
         """
         regions = region if isinstance(region, (list, tuple)) else [region]
@@ -265,7 +265,7 @@ def region_contains(region, coords: SkyCoord, wcs=None) -> np.ndarray:
 
     Raises
     ------
-    ~gwidgets.errors.GwidgetsError
+    `~gwidgets.errors.GwidgetsError`
         If ``regions`` cannot test the region.
 
     Examples
@@ -340,7 +340,7 @@ class GTI:
 
         Raises
         ------
-        ~gwidgets.errors.DataFileError
+        `~gwidgets.errors.DataFileError`
             If an interval ends before it starts or is not finite.
         """
         gti = cls(hdu.quantity("START", "s", default_unit="s"), hdu.quantity("STOP", "s", default_unit="s"), hdu.header)
@@ -396,7 +396,7 @@ class GTI:
 
         Raises
         ------
-        ~gwidgets.errors.EmptySelectionError
+        `~gwidgets.errors.EmptySelectionError`
             If no good time is left.
         """
         if isinstance(start, Time):

@@ -60,7 +60,7 @@ class HDULocation:
 
         Raises
         ------
-        ~gwidgets.errors.FileNotFoundGwError
+        `~gwidgets.errors.FileNotFoundGwError`
             Naming the index file, OBS_ID and HDU type that refer to the file.
         """
         if not self.path.exists():

@@ -58,7 +58,7 @@ def time_reference(meta: dict, where: str = "") -> Time:
 
     Raises
     ------
-    ~gwidgets.errors.GwidgetsError
+    `~gwidgets.errors.GwidgetsError`
         Naming ``where`` if the keywords are missing.
 
     Examples
@@ -121,7 +121,7 @@ class ObservationTable(Table):
 
         Raises
         ------
-        ~gwidgets.errors.MissingColumnError
+        `~gwidgets.errors.MissingColumnError`
             If there is no OBS_ID column.
         """
         if "OBS_ID" not in table.colnames:
@@ -201,7 +201,7 @@ class ObservationTable(Table):
 
         Raises
         ------
-        ~gwidgets.errors.GwidgetsError
+        `~gwidgets.errors.GwidgetsError`
             If the mask does not have one entry per row.
         """
         if callable(mask_or_predicate):
@@ -248,7 +248,7 @@ class ObservationTable(Table):
 
         Raises
         ------
-        ~gwidgets.errors.SelectionError
+        `~gwidgets.errors.SelectionError`
             If ``radius + border`` is not positive.
         """
         radius = Angle(radius) + Angle(border)
@@ -304,7 +304,7 @@ class ObservationTable(Table):
 
         Raises
         ------
-        ~gwidgets.errors.SelectionError
+        `~gwidgets.errors.SelectionError`
             If ``stop`` is not after ``start``.
         """
         tstart, tstop = self._col("TSTART"), self._col("TSTOP")
@@ -359,7 +359,7 @@ class ObservationTable(Table):
 
         Raises
         ------
-        ~gwidgets.errors.MissingColumnError
+        `~gwidgets.errors.MissingColumnError`
             If there is no such column.
         """
         values = self._col(column)

@@ -246,9 +246,9 @@ class Observation:
 
         Raises
         ------
-        ~gwidgets.errors.MissingIRFError
+        `~gwidgets.errors.MissingIRFError`
             Naming the observation and the missing component.
-        ~gwidgets.errors.GwidgetsError
+        `~gwidgets.errors.GwidgetsError`
             For an unknown ``required_irf``.
         """
         for name in required_irfs(required_irf):
@@ -292,7 +292,7 @@ def required_irfs(required_irf):
 
     Raises
     ------
-    ~gwidgets.errors.GwidgetsError
+    `~gwidgets.errors.GwidgetsError`
         For an unknown name or component.
 
     Examples
@@ -355,7 +355,7 @@ class Observations(list):
 
         Raises
         ------
-        ~gwidgets.errors.ObservationNotFoundError
+        `~gwidgets.errors.ObservationNotFoundError`
             If none has that id.
         """
         for o in self:

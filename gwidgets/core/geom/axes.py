@@ -39,7 +39,7 @@ class MapAxis:
 
     Raises
     ------
-    ~gwidgets.errors.GwidgetsError
+    `~gwidgets.errors.GwidgetsError`
         For fewer than two edges, edges that do not increase strictly, an
         unknown ``interp``, or a log axis with an edge <= 0.
     """
@@ -130,7 +130,7 @@ class MapAxis:
 
         Raises
         ------
-        ~gwidgets.errors.GwidgetsError
+        `~gwidgets.errors.GwidgetsError`
             Unless ``0 < e_min < e_max``.
         """
         e_min = u.Quantity(e_min, unit)

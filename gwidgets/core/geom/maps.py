@@ -2,9 +2,17 @@
 
 Examples
 --------
->>> m = Map.from_geom(geom, unit="")                   # doctest: +SKIP
->>> m.fill_events(obs.events)                          # doctest: +SKIP
->>> m.write("counts.fits")                             # gammapy's Map.read() reads it  # doctest: +SKIP
+>>> from gwidgets.core.geom import WcsGeom
+>>> obs = gw.example_store().get_observations([1001])[0]
+>>> geom = WcsGeom.create(obs.pointing_radec, binsz=0.02, width=4 * u.deg)
+>>> m = Map.from_geom(geom, unit="")
+>>> m.fill_events(obs.events)
+Map(shape=(200, 200), unit='', geom=WcsGeom(npix=(200, 200), binsz=0.02°, ...))
+>>> m.data.shape, bool(0 < m.data.sum() <= len(obs.events))
+((200, 200), True)
+>>> m.write("counts.fits")                             # gammapy's Map.read() reads it
+>>> bool((Map.read("counts.fits").data == m.data).all())
+True
 """
 from __future__ import annotations
 
@@ -38,7 +46,7 @@ class Map:
 
     Raises
     ------
-    ~gwidgets.errors.GwidgetsError
+    `~gwidgets.errors.GwidgetsError`
         If the data shape does not match the geometry.
 
     Examples
@@ -129,7 +137,7 @@ class Map:
 
         Raises
         ------
-        ~gwidgets.errors.GwidgetsError
+        `~gwidgets.errors.GwidgetsError`
             If the map has a non-spatial axis other than ``energy``.
         """
         iy, ix = self.geom.coord_to_idx(events.radec)
@@ -274,7 +282,7 @@ class Map:
 
         Raises
         ------
-        ~gwidgets.errors.MissingHDUError
+        `~gwidgets.errors.MissingHDUError`
             If there is no image HDU (or no HDU ``hdu``).
         """
         from ..io.fits import FitsFile

@@ -79,7 +79,7 @@ class WcsGeom:
 
         Raises
         ------
-        ~gwidgets.errors.GwidgetsError
+        `~gwidgets.errors.GwidgetsError`
             For an unknown frame, neither ``width`` nor ``npix``, or fewer than one pixel.
         """
         if isinstance(skydir, (tuple, list)):
@@ -158,7 +158,7 @@ class WcsGeom:
 
         Raises
         ------
-        ~gwidgets.errors.GwidgetsError
+        `~gwidgets.errors.GwidgetsError`
             If there is no such axis.
         """
         for ax in self.axes:

@@ -132,9 +132,9 @@ def read_bytes(path) -> bytes:
 
     Raises
     ------
-    ~gwidgets.errors.FileNotFoundGwError
+    `~gwidgets.errors.FileNotFoundGwError`
         If the file does not exist.
-    ~gwidgets.errors.NotFITSError
+    `~gwidgets.errors.NotFITSError`
         If the path is a directory or the gzip stream is corrupt or truncated.
     """
     path = Path(path)
@@ -517,7 +517,7 @@ class TableHDU(_HDU):
 
         Raises
         ------
-        ~gwidgets.errors.MissingColumnError
+        `~gwidgets.errors.MissingColumnError`
             If there is no such column.
         """
         name = self._find(name)
@@ -544,7 +544,7 @@ class TableHDU(_HDU):
 
         Raises
         ------
-        ~gwidgets.errors.MissingColumnError
+        `~gwidgets.errors.MissingColumnError`
             If there is no such column.
         """
         name = self._find(name)
@@ -588,9 +588,9 @@ class TableHDU(_HDU):
 
         Raises
         ------
-        ~gwidgets.errors.UnitError
+        `~gwidgets.errors.UnitError`
             If the file's unit cannot be parsed or converted to ``unit``.
-        ~gwidgets.errors.MissingColumnError
+        `~gwidgets.errors.MissingColumnError`
             If there is no such column.
         """
         name = self._find(name)
@@ -658,9 +658,9 @@ class FitsFile:
 
     Raises
     ------
-    ~gwidgets.errors.FileNotFoundGwError
+    `~gwidgets.errors.FileNotFoundGwError`
         If the file does not exist.
-    ~gwidgets.errors.NotFITSError
+    `~gwidgets.errors.NotFITSError`
         If it is not FITS (no ``SIMPLE`` card) or is truncated.
 
     Examples

@@ -131,13 +131,13 @@ def read_gadf_spectrum(path, name=None) -> OGIPSpectrum:
 
     Raises
     ------
-    ~gwidgets.errors.MissingHDUError
+    `~gwidgets.errors.MissingHDUError`
         If there is no COUNTS, COUNTS_BANDS or EXPOSURE HDU.
-    ~gwidgets.errors.UnsupportedFormatError
+    `~gwidgets.errors.UnsupportedFormatError`
         If an array is a map (several spatial bins) or EDISP is not an energy kernel.
-    ~gwidgets.errors.UnitError
+    `~gwidgets.errors.UnitError`
         If EXPOSURE is not in area × time units or an energy axis not in energy units.
-    ~gwidgets.core.io.ogip.OGIPError
+    `~gwidgets.core.io.ogip.OGIPError`
         If an HDU lacks its axes (``AXCOLSn``) or a column they name.
     """
     ff = FitsFile(path)
@@ -232,7 +232,7 @@ def write_gadf_spectrum(spec: OGIPSpectrum, path, overwrite: bool = False) -> Pa
 
     Raises
     ------
-    ~gwidgets.core.io.ogip.OGIPError
+    `~gwidgets.core.io.ogip.OGIPError`
         If the file exists and ``overwrite`` is False.
 
     Examples

@@ -225,11 +225,11 @@ def read_pha(path, referenced_by=None) -> dict:
 
     Raises
     ------
-    ~gwidgets.errors.FileNotFoundGwError
+    `~gwidgets.errors.FileNotFoundGwError`
         If the file does not exist.
-    ~gwidgets.errors.UnsupportedFormatError
+    `~gwidgets.errors.UnsupportedFormatError`
         If it is a type II PHA file.
-    ~gwidgets.errors.MissingColumnError
+    `~gwidgets.errors.MissingColumnError`
         If there is neither a COUNTS nor a RATE column.
     OGIPError
         If there is no SPECTRUM HDU or EXPOSURE keyword, counts are negative or
@@ -304,12 +304,12 @@ def read_arf(path, referenced_by=None):
 
     Raises
     ------
-    ~gwidgets.errors.FileNotFoundGwError
+    `~gwidgets.errors.FileNotFoundGwError`
         If the file does not exist.
     OGIPError
         If there is no SPECRESP HDU, the bins are not contiguous and increasing,
         or the effective area is negative, NaN or zero everywhere.
-    ~gwidgets.errors.UnitError
+    `~gwidgets.errors.UnitError`
         If an energy column is not in energy units.
     """
     ff = _open(path, referenced_by)
@@ -428,9 +428,9 @@ def read_rmf(path, referenced_by=None):
 
     Raises
     ------
-    ~gwidgets.errors.FileNotFoundGwError
+    `~gwidgets.errors.FileNotFoundGwError`
         If the file does not exist.
-    ~gwidgets.errors.MissingHDUError
+    `~gwidgets.errors.MissingHDUError`
         If there is no EBOUNDS HDU.
     OGIPMismatchError
         If ``DETCHANS`` differs from the number of EBOUNDS channels.
@@ -537,7 +537,7 @@ def read_ogip(pha_path, name=None) -> OGIPSpectrum:
         If there is no ANCRFILE, or neither EBOUNDS nor RESPFILE.
     OGIPMismatchError
         If the energy grids or channel counts of the files disagree.
-    ~gwidgets.errors.FileNotFoundGwError
+    `~gwidgets.errors.FileNotFoundGwError`
         If a linked file does not exist (the message names the keyword).
     """
     pha_path = Path(pha_path)

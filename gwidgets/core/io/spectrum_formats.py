@@ -76,7 +76,7 @@ def spectrum_file_kind(path):
 
     Raises
     ------
-    ~gwidgets.errors.FileNotFoundGwError
+    `~gwidgets.errors.FileNotFoundGwError`
         If the file does not exist.
     """
     try:
@@ -147,9 +147,9 @@ def read_spectrum(path, name=None, format: str | None = None) -> OGIPSpectrum:
 
     Raises
     ------
-    ~gwidgets.errors.UnsupportedFormatError
+    `~gwidgets.errors.UnsupportedFormatError`
         If the file is a BKG, ARF or RMF file, or no spectrum at all.
-    ~gwidgets.errors.DataFileError
+    `~gwidgets.errors.DataFileError`
         For an unknown format.
     """
     if format is None:
@@ -187,7 +187,7 @@ def write_spectrum(spec: OGIPSpectrum, path, format: str = "ogip", overwrite: bo
 
     Raises
     ------
-    ~gwidgets.errors.DataFileError
+    `~gwidgets.errors.DataFileError`
         For an unknown format (`~gwidgets.core.io.ogip.OGIPError` from the
         writers for existing files).
     """

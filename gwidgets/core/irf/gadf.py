@@ -79,7 +79,7 @@ def read_unit(hdu, column: str, expected, default=None) -> tuple[u.UnitBase, flo
 
     Raises
     ------
-    ~gwidgets.errors.UnitError
+    `~gwidgets.errors.UnitError`
         If the unit cannot be parsed or converted, naming file, HDU and column.
     """
     text = hdu.unit(column).strip()
@@ -124,7 +124,7 @@ def find_column(hdu, names: dict, column: str) -> str:
 
     Raises
     ------
-    ~gwidgets.errors.MissingColumnError
+    `~gwidgets.errors.MissingColumnError`
         If the HDU has no such column.
     """
     found = names.get(column.upper())
@@ -163,11 +163,11 @@ def read_axis(hdu, name: str, names: dict | None = None) -> IRFAxis:
 
     Raises
     ------
-    ~gwidgets.errors.MissingColumnError
+    `~gwidgets.errors.MissingColumnError`
         If a ``_LO``/``_HI`` column is missing.
-    ~gwidgets.errors.UnitError
+    `~gwidgets.errors.UnitError`
         If a column's unit does not convert to the canonical unit.
-    ~gwidgets.errors.UnsupportedFormatError
+    `~gwidgets.errors.UnsupportedFormatError`
         If the columns are empty, of unequal length, not finite and increasing,
         or not positive for an energy axis, or the HDU has no rows.
     """
@@ -235,7 +235,7 @@ def read_array(hdu, column: str, shape: tuple, allow_reversed: bool = False) -> 
 
     Raises
     ------
-    ~gwidgets.errors.UnsupportedFormatError
+    `~gwidgets.errors.UnsupportedFormatError`
         If the cell does not match ``shape`` or the HDU has no rows.
     """
     raw = np.asarray(_first_row(hdu, column))

@@ -111,11 +111,11 @@ class ParametricPSF(IRF):
 
         Raises
         ------
-        ~gwidgets.errors.MissingColumnError
+        `~gwidgets.errors.MissingColumnError`
             If an axis or parameter column is missing.
-        ~gwidgets.errors.UnitError
+        `~gwidgets.errors.UnitError`
             If a width is not in angle units.
-        ~gwidgets.errors.UnsupportedFormatError
+        `~gwidgets.errors.UnsupportedFormatError`
             If a cell does not match the axes.
         """
         names = column_names(hdu)
@@ -312,7 +312,8 @@ class PSF3Gauss(ParametricPSF):
     axes : list of `IRFAxis`
         ``energy_true`` and ``offset``.
     data : dict or structured array
-        Parameter name (``sigma_1``, ``sigma_2``, ``sigma_3``, ``scale``, ``ampl_2``, ``ampl_3``) → array of shape (n_energy, n_offset).
+        Parameter name (``sigma_1``, ``sigma_2``, ``sigma_3``, ``scale``, ``ampl_2``, ``ampl_3``)
+        → array of shape (n_energy, n_offset).
     unit : dict, optional
         Parameter name → unit (widths default to deg, the rest to dimensionless).
     meta : dict, optional

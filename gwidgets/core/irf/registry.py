@@ -102,7 +102,7 @@ def load_irf(hdu, hdu_class: str | None = None):
 
     Raises
     ------
-    ~gwidgets.errors.UnsupportedFormatError
+    `~gwidgets.errors.UnsupportedFormatError`
         Naming file and HDU for a class not in `IRF_REGISTRY`; and the errors
         of the class' ``from_hdu``.
 

@@ -96,9 +96,9 @@ def read_covariance(path) -> tuple[list[str], np.ndarray]:
 
     Raises
     ------
-    ~gwidgets.errors.FileNotFoundGwError
+    `~gwidgets.errors.FileNotFoundGwError`
         If the file does not exist.
-    ~gwidgets.errors.DataFileError
+    `~gwidgets.errors.DataFileError`
         If it cannot be parsed or the matrix is not square over the names.
     """
     from astropy.table import Table

@@ -458,7 +458,7 @@ class Models:
         ------
         ParameterError
             For invalid content, prefixed with the file name.
-        ~gwidgets.errors.FileNotFoundGwError
+        `~gwidgets.errors.FileNotFoundGwError`
             If the file does not exist.
         """
         text = read_text(filename)
@@ -493,7 +493,7 @@ class Models:
 
         Raises
         ------
-        ~gwidgets.errors.GwidgetsError
+        `~gwidgets.errors.GwidgetsError`
             If the file exists and ``overwrite`` is False.
         """
         filename = Path(filename)

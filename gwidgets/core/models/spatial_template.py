@@ -171,9 +171,9 @@ class TemplateSpatialModel(SpatialModel):
 
         Raises
         ------
-        ~gwidgets.errors.FileNotFoundGwError
+        `~gwidgets.errors.FileNotFoundGwError`
             If the file does not exist.
-        ~gwidgets.errors.UnsupportedFormatError
+        `~gwidgets.errors.UnsupportedFormatError`
             Without an image HDU, or for an image that is not 2D.
         """
         path = Path(filename)

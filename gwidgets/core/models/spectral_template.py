@@ -298,7 +298,7 @@ class EBLAbsorption(SpectralModel):
 
         Raises
         ------
-        ~gwidgets.errors.UnsupportedFormatError
+        `~gwidgets.errors.UnsupportedFormatError`
             If the file is not an XSPEC table model.
         """
         from astropy.table import Table
@@ -383,7 +383,7 @@ class EBLAbsorption(SpectralModel):
         ------
         ParameterError
             For missing or invalid inline tables.
-        ~gwidgets.errors.UnsupportedFormatError
+        `~gwidgets.errors.UnsupportedFormatError`
             If the file is not an XSPEC table model.
         """
         if len(data) == 1 and "spectral" in data:

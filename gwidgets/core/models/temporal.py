@@ -439,9 +439,9 @@ class LightCurveTemplateTemporalModel(TemporalModel):
 
         Raises
         ------
-        ~gwidgets.errors.FileNotFoundGwError
+        `~gwidgets.errors.FileNotFoundGwError`
             If the file does not exist.
-        ~gwidgets.errors.UnsupportedFormatError
+        `~gwidgets.errors.UnsupportedFormatError`
             Without TIME and NORM columns, or for an energy-dependent NORM.
         """
         from astropy.table import Table
@@ -520,7 +520,7 @@ class LightCurveTemplateTemporalModel(TemporalModel):
 
         Raises
         ------
-        ~gwidgets.errors.UnsupportedFormatError
+        `~gwidgets.errors.UnsupportedFormatError`
             For a file format other than "table".
         ParameterError
             Without ``filename`` or ``time`` + ``values``.

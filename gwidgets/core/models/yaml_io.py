@@ -255,7 +255,7 @@ def read_text(path) -> str:
 
     Raises
     ------
-    ~gwidgets.errors.FileNotFoundGwError
+    `~gwidgets.errors.FileNotFoundGwError`
         If the file does not exist.
     """
     path = Path(path)

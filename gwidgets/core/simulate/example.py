@@ -134,7 +134,7 @@ def example_store_path(progress=None) -> Path:
 
     Raises
     ------
-    ~gwidgets.errors.GwidgetsError
+    `~gwidgets.errors.GwidgetsError`
         If the cache directory cannot be created.
     """
     target = cache_dir() / EXAMPLE_NAME

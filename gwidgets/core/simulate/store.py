@@ -169,11 +169,11 @@ def simulate_datastore(outdir, seed: int = DEFAULT_SEED, n_obs: int = 20, overwr
 
     Raises
     ------
-    ~gwidgets.errors.GwidgetsError
+    `~gwidgets.errors.GwidgetsError`
         If ``n_obs < 1``, or ``outdir`` is a file or a non-empty directory without ``overwrite``.
-    ~gwidgets.core.config.ConfigError
+    `~gwidgets.core.config.ConfigError`
         If ``overwrite`` would replace a folder gwidgets did not write.
-    ~gwidgets.core.progress.Cancelled
+    `~gwidgets.core.progress.Cancelled`
         If ``progress`` returns False.
     """
     outdir = Path(outdir).expanduser().absolute()
