@@ -26,6 +26,7 @@ import numpy as np
 from ..errors import GwidgetsError
 from ._plot import energy_band_inputs, figure, read_energy_band, set_errorbars
 from .base import SessionView
+from .save_image import SaveImageMixin, with_save_buttons
 
 __all__ = ["LightCurveView", "light_curve_arrays", "LC_QUANTITIES"]
 
@@ -63,7 +64,7 @@ def light_curve_arrays(table):
     return (t0 + t1) / 2, (t1 - t0) / 2, value, err, ul, name, unit
 
 
-class LightCurveView(SessionView):
+class LightCurveView(SaveImageMixin, SessionView):
     """Light curve from a table or from a session (see the module docs); shows nothing until there is one."""
 
     def __init__(self, session=None, width: int = 520, band=(1.0, 100.0), **kwargs):
@@ -86,7 +87,8 @@ class LightCurveView(SessionView):
         self.light_curve_button.add_class("gw-lc-button")
         self.light_curve_button.on_click(lambda _: self.compute_light_curve())
         controls = [w.HBox([self.light_curve_button, self.e_min, self.e_max])] if session is not None else []
-        super().__init__(session, [w.HTML("<b>Light curve</b>"), *controls, self.figure, self.info], **kwargs)
+        super().__init__(session, [w.HTML("<b>Light curve</b>"), *controls, with_save_buttons(self.figure), self.info],
+                         **kwargs)
         self.add_class("gw-lc-view")
         if session is not None:
             self.watch(session, self._on_light_curve, "light_curve_result")

@@ -14,6 +14,7 @@ import numpy as np
 
 from ._plot import figure, set_errorbars
 from .base import SessionView
+from .save_image import SaveImageMixin, with_save_buttons
 
 __all__ = ["SpectrumView", "SUM"]
 
@@ -36,7 +37,7 @@ def spectrum_arrays(datasets, which: str):
     return edges, counts, bkg, counts - bkg, np.sqrt(var), len(chosen)
 
 
-class SpectrumView(SessionView):
+class SpectrumView(SaveImageMixin, SessionView):
     """Counts / background / excess spectra bound to ``session.datasets``."""
 
     def __init__(self, session, width: int = 520, **kwargs):
@@ -58,7 +59,8 @@ class SpectrumView(SessionView):
         self.dataset.observe(lambda _: self.redraw(), "value")
         legend = w.HTML("<span style='color:#444'>— counts</span> &nbsp; <span style='color:#ff7f0e'>-- background"
                         "</span> &nbsp; <span style='color:#1f77b4'>● excess</span>")
-        super().__init__(session, [w.HBox([w.HTML("<b>Spectrum</b>"), self.dataset]), legend, self.figure, self.info],
+        super().__init__(session, [w.HBox([w.HTML("<b>Spectrum</b>"), self.dataset]), legend,
+                                   with_save_buttons(self.figure), self.info],
                          **kwargs)
         self.add_class("gw-spectrum-view")
         self.watch(session, self._on_datasets, "datasets")
