@@ -106,13 +106,7 @@ def store_dir(store) -> str:
 
 def session_to_state(session, fit=None) -> SessionState:
     """The `SessionState` of an `AnalysisSession` (only its public attributes are read)."""
-    graph = getattr(session, "graph", None)
-    spectrum = getattr(session, "spectrum_settings", None)
-    if spectrum is None and graph is not None and "spectrum_settings" in graph:
-        spectrum = graph.peek("spectrum_settings")
-    fit = fit if fit is not None else getattr(session, "fit_settings", None)
-    mode = getattr(session, "dataset_mode", None)
-    stack = SpectrumReductionSettings.stack if mode is None else mode == "stacked"
+    fit = fit if fit is not None else session.fit_settings
     return SessionState(
         datastore=store_dir(session.store),
         obs_ids=[int(i) for i in session.selection],
@@ -120,10 +114,10 @@ def session_to_state(session, fit=None) -> SessionState:
         on_region=session.on_region,
         exclusion_regions=list(session.exclusion_regions),
         models=session.models,
-        spectrum=dict(spectrum or DEFAULT_SPECTRUM),
+        spectrum=dict(session.spectrum_settings),
         map={k: v for k, v in dict(session.map_settings or DEFAULT_MAP).items() if k in DEFAULT_MAP},
         fit=dict(fit or {}),
-        stack=stack,
+        stack=session.dataset_mode == "stacked",
     )
 
 
@@ -209,17 +203,13 @@ def session_to_config(session, fit=None, outdir=None) -> AnalysisConfig:
 
 def apply_state(session, state: SessionState):
     """Restore ``state`` into a session through its public methods (selection, regions, models)."""
-    hold = getattr(session, "hold_trait_notifications", None)
-    import contextlib
-
-    with (hold() if hold is not None else contextlib.nullcontext()):
+    with session.hold_trait_notifications():
         session.required_irf = state.required_irf
         session.select(state.obs_ids)
         session.set_on_region(state.on_region)
         session.exclusion_regions = list(state.exclusion_regions)
         session.set_models(state.models)
-        if hasattr(session, "update_map_settings"):
-            session.update_map_settings(**state.map)
+        session.update_map_settings(**state.map)
     return session
 
 
