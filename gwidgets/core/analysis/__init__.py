@@ -1,7 +1,8 @@
 """The config-driven high-level analysis: `Analysis`, ``gwidgets run``, and session export.
 
 >>> from gwidgets.core.analysis import Analysis
->>> Analysis("examples/joint_crab_dl3.yaml").run()   # the joint-crab data: gwidgets download joint-crab  # doctest: +SKIP
+>>> # needs the joint-crab data: gwidgets download joint-crab
+>>> Analysis("examples/joint_crab_dl3.yaml").run()   # doctest: +SKIP
 PosixPath('joint-crab-results')
 """
 from .analysis import Analysis
