@@ -82,12 +82,15 @@ def data_path(*parts) -> Path:
     `MissingDataError` naming the ``gwidgets download`` command that fetches it.
 
     >>> import gwidgets as gw
-    >>> spectra = gw.data_path("joint-crab/results/spectra")      # needs: gwidgets download joint-crab  # doctest: +SKIP
-    >>> store = gw.DataStore.from_dir(gw.data_path("hess-dl3-dr1"))   # needs: gwidgets download hess-dl3-dr1  # doctest: +SKIP
+    >>> # needs: gwidgets download joint-crab, gwidgets download hess-dl3-dr1
+    >>> spectra = gw.data_path("joint-crab/results/spectra")            # doctest: +SKIP
+    >>> store = gw.DataStore.from_dir(gw.data_path("hess-dl3-dr1"))     # doctest: +SKIP
     >>> gw.data_path("no-such-data-set")
     Traceback (most recent call last):
     ...
-    gwidgets.core.datapaths.MissingDataError: Data not found: '...no-such-data-set' does not exist (data root: ...). 'no-such-data-set' is not a data set that `gwidgets download` fetches (hess-dl3-dr1, joint-crab); set GWIDGETS_DATA to the folder that holds no-such-data-set/.
+    gwidgets.core.datapaths.MissingDataError: Data not found: '...no-such-data-set' does not exist (data root: ...).
+    'no-such-data-set' is not a data set that `gwidgets download` fetches (hess-dl3-dr1, joint-crab); set
+    GWIDGETS_DATA to the folder that holds no-such-data-set/.
 
     Parameters
     ----------

@@ -34,7 +34,8 @@ Two runs of the simulated example store, ON region on its bright source:
 >>> datasets.names, datasets.skipped
 (['1001', '1002'], {})
 >>> make_spectrum_datasets(obs, on, ea, eat, stack=True)[0]       # executor="processes": the same, in parallel
-SpectrumDatasetOnOff(name='stacked', counts=..., n_bins=15, fit bins=... TeV, livetime=3019 s, models=None, counts_off=...)
+SpectrumDatasetOnOff(name='stacked', counts=..., n_bins=15, fit bins=... TeV, livetime=3019 s,
+models=None, counts_off=...)
 """
 from __future__ import annotations
 
