@@ -12,7 +12,7 @@ Failure modes give clear outcomes, never a crash:
 * MIGRAD not converging (call limit, EDM too large) or the model raising
   → an unsuccessful result with the reason; the parameters are restored to
   their start values (``restore_on_failure=False`` keeps the best point seen);
-* cancelling (callback returning False, `StopFit`, a `CancelToken`) → an
+* cancelling (callback returning False, `StopFit`, a `~gwidgets.core.progress.CancelToken`) → an
   unsuccessful result with message "cancelled"; the parameters are left at
   the best point found so far.
 

@@ -4,7 +4,7 @@ It also keeps the best point seen (so a cancelled fit can stop there),
 optionally a trace, and reports progress: ``callback(iteration, values, stat)``
 is called at most every ``throttle`` seconds (one clock read per evaluation
 otherwise), with ``values`` a dict of parameter name → value. The callback
-returning ``False`` — or raising `StopFit`, or a `CancelToken` being set —
+returning ``False`` — or raising `StopFit`, or a `~gwidgets.core.progress.CancelToken` being set —
 stops the fit.
 """
 from __future__ import annotations

@@ -121,7 +121,7 @@ class Map:
 
     # ------------------------------------------------------------- filling
     def fill_events(self, events, weights=None) -> Map:
-        """Histogram an `EventList` (sky position and, if the map has one, reco energy).
+        """Histogram an `~gwidgets.core.data.events.EventList` (sky position and, if the map has one, reco energy).
 
         Parameters
         ----------

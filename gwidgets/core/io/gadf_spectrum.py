@@ -7,8 +7,8 @@ with a ``DATA`` column (one row per bin of the last axis) and an HDU
 energy, ``'ENERGY_TRUE_MIN,ENERGY_TRUE_MAX'`` for the true energy); optional
 ``<NAME>_REGION`` HDUs hold the ON region (ignored here).  The arrays are
 COUNTS, EXPOSURE, EDISP (a kernel, true × reco), MASK_SAFE, MASK_FIT,
-BACKGROUND (`SpectrumDataset`) and COUNTS_OFF, ACCEPTANCE, ACCEPTANCE_OFF
-(`SpectrumDatasetOnOff`); the primary header's ``NAME`` is the dataset name.
+BACKGROUND (``SpectrumDataset``) and COUNTS_OFF, ACCEPTANCE, ACCEPTANCE_OFF
+(``SpectrumDatasetOnOff``); the primary header's ``NAME`` is the dataset name.
 
 gammapy does not store the livetime in this format: a file it wrote reads with
 ``livetime = NaN``.  Files written here carry it as ``LIVETIME`` in the
@@ -212,8 +212,8 @@ def _bands_names(axis: MapAxis):
 def write_gadf_spectrum(spec: OGIPSpectrum, path, overwrite: bool = False) -> Path:
     """Write ``spec`` as one gadf spectrum dataset file that gammapy 2.1's ``SpectrumDatasetOnOff.read`` reads.
 
-    An OFF spectrum (``counts_off``) makes a `SpectrumDatasetOnOff` file, else a
-    `SpectrumDataset` one (with BACKGROUND when ``spec.background`` is set).
+    An OFF spectrum (``counts_off``) makes a ``SpectrumDatasetOnOff`` file, else a
+    ``SpectrumDataset`` one (with BACKGROUND when ``spec.background`` is set).
     A finite livetime is stored as ``LIVETIME`` (s) in the EXPOSURE header.
 
     Parameters

@@ -4,7 +4,7 @@
 ``ANCRFILE`` and ``RESPFILE`` keywords name (relative to the PHA's
 directory), checks that their energy grids agree and returns an
 `OGIPSpectrum` of plain arrays in canonical units (TeV, cm², s).
-`write_ogip(spectrum, path)` writes the four files so that gammapy
+``write_ogip(spectrum, path)`` writes the four files so that gammapy
 (``SpectrumDatasetOnOff.read``) and Sherpa/XSPEC (``format="ogip-sherpa"``:
 keV and cm²) read them back.
 

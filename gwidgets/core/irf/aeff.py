@@ -14,7 +14,7 @@ class EffectiveArea2D(IRF):
 
     Parameters
     ----------
-    axes : list of `IRFAxis` or `~gwidgets.core.geom.MapAxis`
+    axes : list of `~gwidgets.core.irf.axes.IRFAxis` or `~gwidgets.core.geom.MapAxis`
         ``energy_true``, ``offset``, in this order.
     data : numpy.ndarray
         Values, shape ``(nbin of each axis)``.

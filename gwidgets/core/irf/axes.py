@@ -118,7 +118,7 @@ class IRFAxis:
 
     @classmethod
     def coerce(cls, axis) -> IRFAxis:
-        """An `IRFAxis` from an `IRFAxis` or anything like `MapAxis` (``edges``, ``name``, ``interp``).
+        """An `IRFAxis` from an `IRFAxis` or an axis like `~gwidgets.core.geom.axes.MapAxis` (``edges``, ``name``).
 
         Parameters
         ----------

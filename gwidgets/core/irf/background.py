@@ -65,7 +65,7 @@ class Background3D(_Background):
 
     Parameters
     ----------
-    axes : list of `IRFAxis` or `~gwidgets.core.geom.MapAxis`
+    axes : list of `~gwidgets.core.irf.axes.IRFAxis` or `~gwidgets.core.geom.MapAxis`
         ``energy``, ``fov_lon``, ``fov_lat``, in this order.
     data : numpy.ndarray
         Values, shape ``(nbin of each axis)``.
@@ -95,7 +95,7 @@ class Background2D(_Background):
 
     Parameters
     ----------
-    axes : list of `IRFAxis` or `~gwidgets.core.geom.MapAxis`
+    axes : list of `~gwidgets.core.irf.axes.IRFAxis` or `~gwidgets.core.geom.MapAxis`
         ``energy``, ``offset``, in this order.
     data : numpy.ndarray
         Values, shape ``(nbin of each axis)``.

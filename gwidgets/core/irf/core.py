@@ -68,7 +68,7 @@ class IRF:
 
     Parameters
     ----------
-    axes : list of `IRFAxis` (or `MapAxis`)
+    axes : list of `~gwidgets.core.irf.axes.IRFAxis` (or `~gwidgets.core.geom.axes.MapAxis`)
         One per name in ``required_axes``, in that order.
     data : ndarray
         Values, shape ``(nbin of each axis)``; float32 tables are kept as such.
@@ -157,8 +157,8 @@ class IRF:
     def from_hdu(cls, hdu) -> IRF:
         """Read from a GADF table HDU (`gwidgets.core.io.fits.TableHDU`).
 
-        Raises `MissingColumnError` (axis or data column), `UnitError` (a unit
-        not convertible to the expected one) or `UnsupportedFormatError`
+        Raises `~gwidgets.errors.MissingColumnError` (axis or data column), `~gwidgets.errors.UnitError` (a unit
+        not convertible to the expected one) or `~gwidgets.errors.UnsupportedFormatError`
         (inconsistent shapes), each naming file, HDU and column.
 
         Parameters

@@ -28,7 +28,7 @@ class ParametricPSF(IRF):
 
     Parameters
     ----------
-    axes : list of `IRFAxis`
+    axes : list of `~gwidgets.core.irf.axes.IRFAxis`
         ``energy_true`` and ``offset``.
     data : dict or structured array
         Parameter name → array of shape (n_energy, n_offset).
@@ -207,7 +207,7 @@ class ParametricPSF(IRF):
         offset : `~astropy.units.Quantity`
             Field-of-view offset (numbers are deg).
         **kwargs
-            Not accepted (a `TypeError`), for the signature of `IRF.evaluate`.
+            Not accepted (a ``TypeError``), for the signature of `IRF.evaluate`.
 
         Returns
         -------
@@ -309,7 +309,7 @@ class PSF3Gauss(ParametricPSF):
 
     Parameters
     ----------
-    axes : list of `IRFAxis`
+    axes : list of `~gwidgets.core.irf.axes.IRFAxis`
         ``energy_true`` and ``offset``.
     data : dict or structured array
         Parameter name (``sigma_1``, ``sigma_2``, ``sigma_3``, ``scale``, ``ampl_2``, ``ampl_3``)
@@ -407,7 +407,7 @@ class PSFKing(ParametricPSF):
 
     Parameters
     ----------
-    axes : list of `IRFAxis`
+    axes : list of `~gwidgets.core.irf.axes.IRFAxis`
         ``energy_true`` and ``offset``.
     data : dict or structured array
         Parameter name (``gamma``, ``sigma``) → array of shape (n_energy, n_offset).

@@ -50,7 +50,7 @@ class PSFTable(IRF):
 
     Parameters
     ----------
-    axes : list of `IRFAxis` or `~gwidgets.core.geom.MapAxis`
+    axes : list of `~gwidgets.core.irf.axes.IRFAxis` or `~gwidgets.core.geom.MapAxis`
         ``energy_true``, ``offset``, ``rad``, in this order.
     data : numpy.ndarray
         Values, shape ``(nbin of each axis)``.

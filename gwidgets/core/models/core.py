@@ -467,7 +467,7 @@ class Model:
     def to_dict(self, full_output=False, links=None) -> dict:
         """Model as a dict in gammapy's YAML layout (``type`` + ``parameters``).
 
-        ``links`` maps ``id(parameter)`` to a link label (set by `Models`).
+        ``links`` maps ``id(parameter)`` to a link label (set by `~gwidgets.core.models.models.Models`).
 
         Parameters
         ----------

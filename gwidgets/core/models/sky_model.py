@@ -3,7 +3,7 @@
 A parameter inside a component is addressed by a path relative to it:
 ``"spectral.index"``, ``"spatial.sigma"``, ``"spectral.model1.amplitude"``
 (compound models) or just ``"index"`` when that name is unique in the
-component; `Models` adds the component name in front (``"crab.spectral.index"``).
+component; `~gwidgets.core.models.models.Models` adds the component name in front (``"crab.spectral.index"``).
 
 Examples
 --------
@@ -177,7 +177,7 @@ class SkyModel(SkyComponent):
     temporal_model : TemporalModel, optional
         Light curve.
     name : str, optional
-        Unique within a `Models`; a random 8-character name by default (as gammapy).
+        Unique within a `~gwidgets.core.models.models.Models`; a random 8-character name by default (as gammapy).
     datasets_names : list of str, optional
         Datasets the model applies to (None: all).
     apply_irf : dict, optional

@@ -131,8 +131,8 @@ class SpectralModel(Model):
     ``evaluate_energy_flux``), else it is integrated numerically.
 
     Models combine with operators: ``pl * absorption``, ``pl1 + pl2`` give a
-    `~gwidgets.core.models.spectral_compound.CompoundSpectralModel`.
-    "Norm" models (dimensionless, e.g. `PowerLawNorm`, absorption) have
+    `~gwidgets.core.models.spectral_compound.CompoundSpectral`.
+    "Norm" models (dimensionless, e.g. `~gwidgets.core.models.spectral.PowerLawNorm`, absorption) have
     ``is_norm_spectral_model = True`` and ``value_unit`` dimensionless.
     """
 
@@ -291,7 +291,7 @@ class SpectralModel(Model):
     def covariance(self):
         """Covariance over ``parameters`` (n × n array in the parameters' units), or None.
 
-        Set by `Fit` after HESSE; may be set by hand to an n × n array or to a
+        Set by `~gwidgets.core.fit.fit.Fit` after HESSE; may be set by hand to an n × n array or to a
         named covariance (``FitResult.covariance``), which also sets the errors.
         """
         return self.parameters.covariance

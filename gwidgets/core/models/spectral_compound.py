@@ -5,7 +5,7 @@ return (also ``-`` and ``/``); `ScaleSpectral` multiplies a model by a free
 ``norm``; `AbsorbedSpectral` is ``spectrum × absorption`` with named parts.
 
 Parameters of the parts keep their identity (changing ``compound.model1.index``
-changes the part); in `canonical_values` and `get_parameter` they are named
+changes the part); in `CompoundSpectral.canonical_values` and `CompoundSpectral.get_parameter` they are named
 by path, ``"model1.index"``, ``"model2.alpha_norm"``, so ``evaluate(energy,
 **canonical_values())`` works exactly as for simple models.
 

@@ -1,7 +1,7 @@
 """Uncertainties of spectral-model quantities propagated from the fit covariance.
 
 The covariance of a model is the matrix over **all** its parameters (in the
-parameters' units, zero rows for frozen ones) that `Fit` attaches to every
+parameters' units, zero rows for frozen ones) that `~gwidgets.core.fit.fit.Fit` attaches to every
 model it fitted (`attach_covariance`), read back as ``model.covariance``.
 
 Two propagation methods, in a registry (`PROPAGATIONS`):
@@ -118,7 +118,7 @@ def covariance_matrix(model, covariance=None) -> np.ndarray | None:
 
 
 def model_components(root):
-    """Every model object reachable from ``root`` (a model, a `Models`, a list), each once.
+    """Every model object reachable from ``root`` (a model, a `~gwidgets.core.models.models.Models`, a list), each once.
 
     Sub-models are followed through the attributes in ``CHILD_ATTRIBUTES``.
 
@@ -151,7 +151,7 @@ def attach_covariance(roots, parameters, matrix):
     """Give every model reachable from ``roots`` the block of ``matrix`` over its own parameters.
 
     ``parameters``: the fitted parameters (rows of ``matrix``, by identity).
-    Models none of whose parameters were fitted are left alone. Called by `Fit`
+    Models none of whose parameters were fitted are left alone. Called by `~gwidgets.core.fit.fit.Fit`
     after HESSE, so ``model.covariance`` / ``model.evaluate_error`` work on any
     fitted component (a sky model's spectral model, a compound model's parts).
 
