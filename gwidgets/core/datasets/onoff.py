@@ -12,9 +12,22 @@ mean of the alphas).
 
 Examples
 --------
->>> from gwidgets.core.datasets import SpectrumDatasetOnOff     # doctest: +SKIP
->>> ds = SpectrumDatasetOnOff.read("spectra/hess/pha_obs23523.fits")   # doctest: +SKIP
->>> ds.set_fit_range(0.66, 30)                                          # doctest: +SKIP
+One run of the simulated example store, reduced, written as OGIP files and read back:
+
+>>> from regions import CircleSkyRegion
+>>> from gwidgets.core.datasets import SpectrumDatasetOnOff
+>>> from gwidgets.core.geom import MapAxis
+>>> from gwidgets.core.reduction import make_spectrum_datasets
+>>> observations = gw.example_store().get_observations([1001])
+>>> on_region = CircleSkyRegion(SkyCoord(83.63, 22.01, unit="deg"), 0.15 * u.deg)
+>>> dataset = make_spectrum_datasets(observations, on_region, MapAxis.from_energy_bounds(0.3 * u.TeV, 100 * u.TeV, 15),
+...                                  MapAxis.from_energy_bounds(0.1 * u.TeV, 200 * u.TeV, 25, name="energy_true"))[0]
+>>> sorted(dataset.write("pha_obs1001.fits"))       # the PHA file and the files it names
+['arf', 'bkg', 'pha', 'rmf']
+>>> ds = SpectrumDatasetOnOff.read("pha_obs1001.fits")
+>>> ds.name, bool((ds.counts == dataset.counts).all()), bool((ds.counts_off == dataset.counts_off).all())
+('1001', True, True)
+>>> ds.set_fit_range(0.66, 30)                # TeV
 """
 from __future__ import annotations
 

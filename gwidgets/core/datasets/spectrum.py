@@ -397,7 +397,16 @@ class SpectrumDataset:
     def read(cls, filename, name=None, format=None):
         """Read a spectrum file: gammapy's ``"gadf"`` dataset file or OGIP (``format=None``: recognised).
 
-        >>> ds = SpectrumDataset.read("23523.fits")      # written by gammapy's SpectrumDataset.write  # doctest: +SKIP
+        >>> import numpy as np
+        >>> from gwidgets.core.io.gadf_spectrum import write_gadf_spectrum
+        >>> from gwidgets.core.io.ogip import OGIPSpectrum
+        >>> spec = OGIPSpectrum(name="demo", counts=np.array([5., 3.]), energy_edges=np.array([1., 2., 4.]),
+        ...                     energy_edges_true=np.array([1., 2., 4.]), exposure=np.array([1e9, 2e9]),
+        ...                     livetime=1800., mask_safe=np.array([True, True]), acceptance=np.ones(2))
+        >>> path = write_gadf_spectrum(spec, "demo.fits")          # the format of gammapy's SpectrumDataset.write
+        >>> ds = SpectrumDataset.read("demo.fits")
+        >>> ds.name, ds.counts.tolist()
+        ('demo', [5.0, 3.0])
         """
         return cls.from_ogip(read_spectrum(filename, name=name, format=format), name=name)
 
