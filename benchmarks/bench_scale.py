@@ -70,6 +70,8 @@ class PeakRSS:
         import psutil
 
         self.proc, self.interval, self.peak = psutil.Process(), interval, 0
+        self.cpu = {}  # pid -> user + system CPU seconds, last seen
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -78,13 +80,21 @@ class PeakRSS:
         import psutil
 
         total = 0
-        for p in [self.proc, *self.proc.children(recursive=True)]:
-            try:
-                total += p.memory_info().rss
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                pass
-        self.peak = max(self.peak, total)
+        with self._lock:
+            for p in [self.proc, *self.proc.children(recursive=True)]:
+                try:
+                    total += p.memory_info().rss
+                    cpu = p.cpu_times()
+                    self.cpu[p.pid] = cpu.user + cpu.system
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    pass
+            self.peak = max(self.peak, total)
         return total
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by this process and its descendants (seen alive)."""
+        self.sample()
+        return sum(self.cpu.values())
 
     def _run(self):
         while not self._stop.is_set():
@@ -139,15 +149,17 @@ def child(mode: str, n: int) -> dict:
             if mode == "dask":  # a running cluster: workers have imported gwidgets before the clock starts
                 ex.client.run(warm_up)
             t_start = time.perf_counter() - t0
+            cpu0 = rss.cpu_seconds()
             t1 = time.perf_counter()
             one = stack_stream(maker_1d.reduce, light_observations(store, ids), ex, **kw)
             t_1d = time.perf_counter() - t1
             t1 = time.perf_counter()
             cube = stack_stream(WithObsId(maker_3d.run), light_observations(store, ids), ex, **kw)
             t_3d = time.perf_counter() - t1
-            rss.sample()
+            cpu = rss.cpu_seconds() - cpu0
     ds = one.dataset
     return {"mode": mode, "n": n, "t_start": t_start, "t_1d": t_1d, "t_3d": t_3d, "peak_mib": rss.peak / 2**20,
+            "cpu": cpu,
             "n_1d": one.n_stacked, "n_3d": cube.n_stacked, "n_on": float(ds.counts.sum()),
             "n_off": float(ds.counts_off.sum()), "cube_counts": float(cube.dataset.counts.data.sum())}
 
@@ -169,7 +181,7 @@ def main(argv=None):
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
     parser.add_argument("--child", nargs=2, metavar=("MODE", "N"), help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args = parser.parse_args([] if argv is None else argv)  # run.py passes only the options after the names
     if args.child:
         print("__RESULT__" + json.dumps(child(args.child[0], int(args.child[1]))))
         return
@@ -183,7 +195,9 @@ def main(argv=None):
           f"stacked on the worker, <= {IN_FLIGHT} tasks in flight")
     print("   peak RSS: max over time of the summed RSS of the case's process + its children (dask nanny and "
           "workers), psutil every 20 ms; each case in a fresh interpreter")
-    print(f"   {'mode':<7}{'runs':>6}{'1D s':>8}{'3D s':>8}{'total s':>9}{'ms/run':>8}{'runs/s':>8}"
+    print("   CPU: user + system seconds of the process tree during the two reductions (less sensitive than the "
+          "wall clock to other jobs on the machine)")
+    print(f"   {'mode':<7}{'runs':>6}{'1D s':>8}{'3D s':>8}{'total s':>9}{'ms/run':>8}{'runs/s':>8}{'CPU ms/run':>11}"
           f"{'peak RSS MiB':>14}{'start s':>9}   check")
     results = {}
     for mode in args.modes:
@@ -191,7 +205,7 @@ def main(argv=None):
             r = results[mode, n] = run_case(mode, n)
             total = r["t_1d"] + r["t_3d"]
             print(f"   {mode:<7}{n:>6}{r['t_1d']:>8.2f}{r['t_3d']:>8.2f}{total:>9.2f}{1e3 * total / n:>8.1f}"
-                  f"{n / total:>8.1f}{r['peak_mib']:>14.0f}{r['t_start']:>9.1f}   "
+                  f"{n / total:>8.1f}{1e3 * r['cpu'] / n:>11.1f}{r['peak_mib']:>14.0f}{r['t_start']:>9.1f}   "
                   f"1D {r['n_1d']} runs N_on={r['n_on']:.0f} N_off={r['n_off']:.0f}; 3D {r['n_3d']} runs "
                   f"counts={r['cube_counts']:.0f}", flush=True)
     lo, hi = sizes[0], sizes[-1]
@@ -201,9 +215,11 @@ def main(argv=None):
         per_hi = (b["t_1d"] + b["t_3d"]) / hi
         keys = ("n_on", "n_off", "cube_counts")
         same = all(results[m, n][k] == results[args.modes[0], n][k] for m in args.modes for n in sizes for k in keys)
+        cpu_ratio = (b["cpu"] / hi) / (a["cpu"] / lo)
         print(f"   {mode}: time per run {1e3 * per_lo:.1f} ms at {lo} runs, {1e3 * per_hi:.1f} ms at {hi} "
-              f"({per_hi / per_lo:.2f}x; linear = 1.00); peak RSS {b['peak_mib'] / a['peak_mib']:.2f}x of "
-              f"{lo} runs (target <= 1.30){'' if same else '; counts DIFFER between modes!'}")
+              f"({per_hi / per_lo:.2f}x; linear = 1.00), CPU per run {cpu_ratio:.2f}x; peak RSS "
+              f"{b['peak_mib'] / a['peak_mib']:.2f}x of {lo} runs (target <= 1.30)"
+              f"{'' if same else '; counts DIFFER between modes!'}")
     mode = "dask" if "dask" in args.modes else args.modes[0]
     b = results[mode, hi]
     total = b["t_1d"] + b["t_3d"]
@@ -213,4 +229,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
