@@ -180,6 +180,9 @@ def main(argv=None):
             print(f"== Python residual map: skipped (no H.E.S.S. DR1 data in {DATA})")
     if not argv or "browser" in argv:
         browser_drag()
+        from bench_widgets import label_round_trip
+
+        label_round_trip()  # the same run's floor: how loaded the machine is now
 
 
 if __name__ == "__main__":

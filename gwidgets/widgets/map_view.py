@@ -107,6 +107,8 @@ class MapView(SessionView):
         super().__init__(session, children, show_errors=show_errors, **kwargs)
         self.add_class("gw-map-view")
         self._coalescer = self.coalescer(self._flush)
+        self._details = self.coalescer(self._flush_details, delay=0.04)
+        self._last_progress = None
         self.fit_button.on_click(lambda _: self.run_fit())
         self.stop_button.on_click(lambda _: self.session.stop_fit())
         self.build_button.on_click(lambda _: self.build())
@@ -225,6 +227,7 @@ class MapView(SessionView):
     def flush(self):
         """Redraw now (scripts and tests; the page does it by itself)."""
         self._coalescer.flush_now()
+        self._details.flush_now()
 
     # ------------------------------------------------------------ drawing
     def _flush(self):
@@ -244,13 +247,25 @@ class MapView(SessionView):
             except Exception as exc:  # shown in the page
                 self.report(f"Cannot compute the maps: {type(exc).__name__}: {exc}")
                 return
-        self._draw_image(images)
-        self.canvas.handles = self._handles()
+        with self.canvas.hold_sync():  # image and handles in one message
+            self._draw_image(images)
+            self.canvas.handles = self._handles()
+        self.n_draws += 1
+        self.n_live_draws += int(live)
+        self._last_progress = progress
+        if progress is not None and progress.get("final"):
+            self._flush_details()
+        else:  # the spectrum and the text follow a moment later: a drag's next image comes first
+            self._details.request()
+
+    def _flush_details(self):
+        s = self.session
+        if s.dataset is None:
+            return
+        progress = self._last_progress
         if not s.fitting or (progress is not None and progress.get("final")):
             with self.action("Region spectrum"):
                 self._draw_spectrum(s.spectrum())
-        self.n_draws += 1
-        self.n_live_draws += int(live)
         self.info.value = self._info_html(progress)
 
     def _draw_image(self, images):

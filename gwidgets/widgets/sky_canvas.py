@@ -197,17 +197,19 @@ export default {
     canvas.addEventListener("pointerup", end);
     canvas.addEventListener("pointercancel", end);
 
-    const fromKernel = () => {
-      if (st.drag) {            // while dragging, the dragged handle follows the mouse, not the kernel
-        return;
-      }
-      st.local = {};
-      draw(false);
+    // one draw per kernel message (image, handles and region arrive together), at the end of the message
+    let queued = false, withImage = false;
+    const later = image => {
+      withImage = withImage || image;
+      if (queued) return;
+      queued = true;
+      queueMicrotask(() => { queued = false; const i = withImage; withImage = false; draw(i); });
     };
-    let queued = false;
-    model.on("change:image", () => {
-      if (!queued) { queued = true; queueMicrotask(() => { queued = false; draw(true); }); }
-    });
+    const fromKernel = () => {
+      if (!st.drag) st.local = {};   // while dragging, the dragged handle follows the mouse, not the kernel
+      later(false);
+    };
+    model.on("change:image", () => later(true));
     model.on("change:handles", fromKernel);
     model.on("change:region", fromKernel);
     model.on("change:palette", () => draw(true));
