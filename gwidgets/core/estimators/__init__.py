@@ -3,7 +3,9 @@
 Names are imported lazily (PEP 562), so one estimator module failing to import
 does not break the others and ``import gwidgets.core.estimators`` stays cheap.
 
->>> from gwidgets.core.estimators import FluxPointsEstimator, LightCurveEstimator   # doctest: +SKIP
+>>> from gwidgets.core.estimators import FluxPointsEstimator, LightCurveEstimator
+>>> FluxPointsEstimator.__module__
+'gwidgets.core.estimators.flux_points'
 """
 from __future__ import annotations
 

@@ -10,12 +10,29 @@ fitted. See `~gwidgets.core.estimators.norm_fit` for the per-bin estimates
 
 Examples
 --------
->>> import astropy.units as u
+Four runs of the simulated example store; the model is the truth of its source "bright"
+(fitted first, in an analysis: ``Fit().run(datasets)``):
+
+>>> from regions import CircleSkyRegion
+>>> from gwidgets.core.geom import MapAxis
+>>> from gwidgets.core.models import LogParabola, SkyModel
+>>> from gwidgets.core.reduction import make_spectrum_datasets
+>>> observations = gw.example_store().get_observations([1001, 1002, 1003, 1004])
+>>> on_region = CircleSkyRegion(SkyCoord(83.63, 22.01, unit="deg"), 0.15 * u.deg)
+>>> datasets = make_spectrum_datasets(observations, on_region, MapAxis.from_energy_bounds(0.3 * u.TeV, 100 * u.TeV, 15),
+...                                   MapAxis.from_energy_bounds(0.1 * u.TeV, 200 * u.TeV, 25, name="energy_true"))
+>>> datasets.models = SkyModel(LogParabola(amplitude="3e-11 cm-2 s-1 TeV-1", reference="1 TeV", alpha=2.4, beta=0.1),
+...                            name="bright")
 >>> from gwidgets.core.estimators import FluxPointsEstimator
->>> fpe = FluxPointsEstimator(energy_edges=[1, 3, 10, 30] * u.TeV, source="crab",
-...                           selection_optional=["errn-errp", "ul", "scan"])      # doctest: +SKIP
->>> fp = fpe.run(datasets)                                                         # doctest: +SKIP
->>> fp.to_table("e2dnde")                                                          # doctest: +SKIP
+>>> fpe = FluxPointsEstimator(energy_edges=[0.5, 2, 8, 30] * u.TeV, source="bright",
+...                           selection_optional=["errn-errp", "ul", "scan"])
+>>> fp = fpe.run(datasets)
+>>> table = fp.to_table("e2dnde")
+>>> len(table), table["e2dnde"].unit
+(3, Unit("TeV / (s cm2)"))
+>>> norm = fp.to_table("likelihood")["norm"]            # flux / the model's flux: 1 is the truth
+>>> bool(abs(norm[0] - 1) < 0.2)
+True
 """
 from __future__ import annotations
 
