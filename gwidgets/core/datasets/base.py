@@ -42,11 +42,51 @@ EPOCH = _Epoch()
 
 
 def bump_epoch():
+    """Increment the process-wide data-change counter `EPOCH`.
+
+    Called whenever a dataset's data, masks or models change, so that the
+    evaluators built at an older epoch rebuild.
+
+    Examples
+    --------
+    >>> before = EPOCH.value
+    >>> bump_epoch()
+    >>> EPOCH.value - before
+    1
+    """
     EPOCH.value += 1
 
 
 def to_float(value, unit, what="value"):
-    """A scalar or array as floats in ``unit``; Quantities are converted, plain numbers taken as ``unit``."""
+    """A scalar or array as floats in ``unit``; Quantities are converted, plain numbers taken as ``unit``.
+
+    Parameters
+    ----------
+    value : `~astropy.units.Quantity`, str, float or array-like
+        The value; a string is parsed as a Quantity (``"1 TeV"``).
+    unit : `~astropy.units.Unit` or str
+        The unit of the returned floats.
+    what : str, optional
+        Name of the quantity, used in the error message.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float array (0-d for a scalar) in ``unit``.
+
+    Raises
+    ------
+    DatasetError
+        If ``value`` has a unit not convertible to ``unit``.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> to_float(1 * u.GeV, u.TeV)
+    array(0.001)
+    >>> to_float([1, 2], u.TeV)
+    array([1., 2.])
+    """
     if isinstance(value, (u.Quantity, str)):
         try:
             return np.asarray(u.Quantity(value).to_value(unit), dtype=float)
@@ -56,7 +96,32 @@ def to_float(value, unit, what="value"):
 
 
 def to_edges(edges, what="energy edges") -> np.ndarray:
-    """Energy edges (Quantity, MapAxis or floats in TeV) as a strictly increasing float array in TeV."""
+    """Energy edges (Quantity, MapAxis or floats in TeV) as a strictly increasing float array in TeV.
+
+    Parameters
+    ----------
+    edges : `~astropy.units.Quantity`, `~gwidgets.core.geom.MapAxis` or array-like
+        The bin edges; plain numbers are taken as TeV, a MapAxis gives its ``edges``.
+    what : str, optional
+        Name of the edges, used in the error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        1D float array of the edges in TeV.
+
+    Raises
+    ------
+    DatasetError
+        If the unit is not an energy, or there are fewer than two edges, or they are not
+        positive and strictly increasing.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> to_edges([0.1, 1, 10] * u.TeV)
+    array([ 0.1,  1. , 10. ])
+    """
     if hasattr(edges, "edges") and hasattr(edges, "nbin"):  # a MapAxis
         edges = edges.edges
     e = to_float(edges, u.TeV, what).reshape(-1)
@@ -66,7 +131,31 @@ def to_edges(edges, what="energy edges") -> np.ndarray:
 
 
 def energy_mask(edges, e_min=None, e_max=None) -> np.ndarray:
-    """Bins lying entirely inside [e_min, e_max] (as gammapy's ``Geom.energy_mask``)."""
+    """Bins lying entirely inside [e_min, e_max] (as gammapy's ``Geom.energy_mask``).
+
+    Parameters
+    ----------
+    edges : numpy.ndarray
+        Bin edges in TeV (as returned by `to_edges`).
+    e_min, e_max : `~astropy.units.Quantity`, str or float, optional
+        Energy bounds (floats in TeV); None means the first / last edge.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean array with one entry per bin.
+
+    Raises
+    ------
+    DatasetError
+        If a bound's unit is not an energy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> energy_mask(np.array([0.1, 1, 10, 100]), "0.5 TeV", "100 TeV")
+    array([False,  True,  True])
+    """
     lo = edges[0] if e_min is None else float(to_float(e_min, u.TeV, "e_min"))
     hi = edges[-1] if e_max is None else float(to_float(e_max, u.TeV, "e_max"))
     return (edges[:-1] >= lo) & (edges[1:] <= hi)
@@ -75,8 +164,24 @@ def energy_mask(edges, e_min=None, e_max=None) -> np.ndarray:
 class ArrayAttribute:
     """Descriptor for a dataset array: unit conversion, shape check, read-only storage, epoch bump.
 
-    ``axis`` is "reco" (one value per reconstructed-energy bin), "true" (per
-    true-energy bin) or "matrix" (true × reco). ``kind`` "float" or "bool".
+    Assigning None stores None (or raises `DatasetError` when the array is not optional);
+    assigning an array of the wrong shape or a Quantity of the wrong unit raises `DatasetError`.
+
+    Parameters
+    ----------
+    axis : {"reco", "true", "matrix"}, optional
+        "reco" (one value per reconstructed-energy bin), "true" (per true-energy bin)
+        or "matrix" (true × reco).
+    unit : `~astropy.units.Unit` or str, optional
+        Canonical unit the values are stored in; None stores dimensionless floats.
+    kind : {"float", "bool"}, optional
+        Element type of the stored array.
+    optional : bool, optional
+        Whether None may be assigned.
+    scalar_ok : bool, optional
+        Whether a scalar is accepted (broadcast to the full shape).
+    doc : str, optional
+        Docstring of the attribute.
     """
 
     def __init__(self, axis="reco", unit=None, kind="float", optional=True, scalar_ok=False, doc=""):
@@ -132,6 +237,18 @@ class Component:
     name: str = ""
 
     def applies_to(self, dataset_name) -> bool:
+        """Whether this contribution applies to the dataset named ``dataset_name``.
+
+        Parameters
+        ----------
+        dataset_name : str
+            Name of a dataset.
+
+        Returns
+        -------
+        bool
+            True when ``datasets_names`` is None (all datasets) or contains the name.
+        """
         return self.datasets_names is None or dataset_name in self.datasets_names
 
 
@@ -144,7 +261,29 @@ def _is_background(obj) -> bool:
 
 
 def model_components(models) -> list:
-    """Flatten ``models`` into a list of `Component` (see module doc); raises `DatasetError` if unusable."""
+    """Flatten ``models`` into a list of `Component` (see module doc).
+
+    Parameters
+    ----------
+    models : spectral model, sky model, list or `~gwidgets.core.models.Models`, or None
+        What was assigned as a dataset's ``models``.
+
+    Returns
+    -------
+    list of Component
+        One per spectral contribution (empty for None).
+
+    Raises
+    ------
+    DatasetError
+        If ``models`` (or an item of it) is neither a spectral model, a sky model nor an iterable of them.
+
+    Examples
+    --------
+    >>> from gwidgets.core.models import PowerLaw
+    >>> [c.name for c in model_components(PowerLaw())]
+    ['PowerLaw']
+    """
     out = []
     if models is None:
         return out
@@ -166,7 +305,29 @@ def model_components(models) -> list:
 
 
 def model_parameters(models) -> list:
-    """All parameter objects of ``models`` (each once, in order)."""
+    """All parameter objects of ``models`` (each once, in order).
+
+    Parameters
+    ----------
+    models : model, list or tuple of models, or None
+        Anything with ``.parameters``, or a list of those.
+
+    Returns
+    -------
+    list
+        The parameter objects, without repeats (empty for None).
+
+    Raises
+    ------
+    DatasetError
+        If ``models`` has no parameters.
+
+    Examples
+    --------
+    >>> from gwidgets.core.models import PowerLaw
+    >>> [p.name for p in model_parameters([PowerLaw()])]
+    ['index', 'amplitude', 'reference']
+    """
     if models is None:
         return []
     if isinstance(models, (list, tuple)):
@@ -184,7 +345,18 @@ def model_parameters(models) -> list:
 
 
 def model_structure(models):
-    """A cheap key that changes when the spectral models inside ``models`` are replaced."""
+    """A cheap key that changes when the spectral models inside ``models`` are replaced.
+
+    Parameters
+    ----------
+    models : model, iterable of models, or None
+        What was assigned as a dataset's ``models``.
+
+    Returns
+    -------
+    object
+        None, an ``id`` or a (nested) tuple of ids; compare keys with ``==``.
+    """
     if models is None:
         return None
     spectral = getattr(models, "spectral_model", None)

@@ -48,7 +48,22 @@ __all__ = ["Datasets", "read_spectrum_dataset"]
 
 
 def read_spectrum_dataset(path, name=None, format: str | None = None):
-    """One spectrum file as a `SpectrumDatasetOnOff` (it has OFF counts) or a `SpectrumDataset`."""
+    """One spectrum file as a `SpectrumDatasetOnOff` (it has OFF counts) or a `SpectrumDataset`.
+
+    Parameters
+    ----------
+    path : str or `~pathlib.Path`
+        The spectrum file (OGIP PHA with its ARF/RMF/BKG, or a gammapy "gadf" dataset file).
+    name : str, optional
+        Name of the dataset; None takes the one stored in the file.
+    format : {"ogip", "gadf"}, optional
+        File format; None recognises it from the file.
+
+    Returns
+    -------
+    SpectrumDatasetOnOff or SpectrumDataset
+        The dataset read.
+    """
     from ..io.spectrum_formats import read_spectrum
     from .onoff import SpectrumDatasetOnOff
     from .spectrum import SpectrumDataset
@@ -85,7 +100,19 @@ class Datasets:
     Any dataset object with ``stat_sum()``, ``models``, ``name`` and
     ``stat_type`` can be held: the 1D spectrum datasets are evaluated together
     by the fast `JointEvaluator` path, the others (a 3D ``MapDataset``, a
-    user's class) contribute their own ``stat_sum()``, so `Fit` works on mixed lists.
+    user's class) contribute their own ``stat_sum()``, so `~gwidgets.core.fit.Fit` works on mixed lists.
+
+    Parameters
+    ----------
+    datasets : iterable of datasets, or one dataset, optional
+        The datasets, in order (their names must be unique).
+    models : model, list or `~gwidgets.core.models.Models`, optional
+        Model given to every dataset that has none of its own (see `models`).
+
+    Raises
+    ------
+    DatasetError
+        If an item is not a dataset or a name repeats.
     """
 
     def __init__(self, datasets=(), models=None):
@@ -102,6 +129,18 @@ class Datasets:
 
     # ------------------------------------------------------------ container
     def append(self, dataset):
+        """Add a dataset at the end; it gets the shared model if it has none of its own.
+
+        Parameters
+        ----------
+        dataset : dataset
+            Any object with ``stat_sum()``, ``name`` and ``stat_type``.
+
+        Raises
+        ------
+        DatasetError
+            If ``dataset`` is not a dataset or its name is already in the collection.
+        """
         if not (hasattr(dataset, "stat_sum") and hasattr(dataset, "name") and hasattr(dataset, "stat_type")):
             raise DatasetError(f"Datasets holds dataset objects, got {type(dataset).__name__}")
         if dataset.name in self.names:
@@ -129,10 +168,36 @@ class Datasets:
                 self._assigned.discard(id(dataset))
 
     def extend(self, datasets):
+        """Append several datasets (see `append`).
+
+        Parameters
+        ----------
+        datasets : iterable of datasets
+            The datasets to add, in order.
+
+        Raises
+        ------
+        DatasetError
+            If an item is not a dataset or its name is already in the collection.
+        """
         for d in datasets:
             self.append(d)
 
     def remove(self, key):
+        """Remove a dataset from the collection.
+
+        Parameters
+        ----------
+        key : int, str or dataset
+            Position, name or the dataset itself (as for indexing).
+
+        Raises
+        ------
+        KeyError
+            If no dataset has that name.
+        IndexError
+            If the position is out of range.
+        """
         d = self[key]
         self._datasets.remove(d)
         self._assigned.discard(id(d))
@@ -165,10 +230,17 @@ class Datasets:
 
     @property
     def names(self) -> list:
+        """Names of the datasets, in order (list of str)."""
         return [d.name for d in self._datasets]
 
     def copy(self) -> Datasets:
-        """A new collection of copies of the datasets (models not copied, shared model re-assigned)."""
+        """A new collection of copies of the datasets (models not copied, shared model re-assigned).
+
+        Returns
+        -------
+        Datasets
+            The copy.
+        """
         return Datasets([d.copy() for d in self._datasets], models=self._models)
 
     # --------------------------------------------------------------- models
@@ -212,11 +284,23 @@ class Datasets:
         return ev
 
     def stat_sum(self) -> float:
-        """Sum of the statistics of all datasets over their masks."""
+        """Sum of the statistics of all datasets over their masks.
+
+        Returns
+        -------
+        float
+            Total statistic (``-2 log L`` up to a constant; Cash or WStat per dataset).
+        """
         return self._evaluator().stat_sum()
 
     def stat_function(self):
-        """``stat_sum`` without the staleness check, for a fit (the data must not change meanwhile)."""
+        """``stat_sum`` without the staleness check, for a fit (the data must not change meanwhile).
+
+        Returns
+        -------
+        callable
+            A function of no argument returning the total statistic (float) at the current parameter values.
+        """
         return self._evaluator().stat_sum
 
     def set_fit_range(self, e_min=None, e_max=None):
@@ -224,6 +308,11 @@ class Datasets:
 
         Datasets without a ``set_fit_range`` method (e.g. a user's dataset
         class with only ``stat_sum()``) are left as they are.
+
+        Parameters
+        ----------
+        e_min, e_max : `~astropy.units.Quantity`, str or float, optional
+            Energy bounds (floats in TeV); None means no bound on that side.
         """
         for d in self._datasets:
             setter = getattr(d, "set_fit_range", None)
@@ -232,7 +321,23 @@ class Datasets:
 
     # -------------------------------------------------------------- reduce
     def stack_reduce(self, name=None):
-        """All datasets stacked into one (gammapy's ``stack_reduce``: each restricted to its safe mask)."""
+        """All datasets stacked into one (gammapy's ``stack_reduce``: each restricted to its safe mask).
+
+        Parameters
+        ----------
+        name : str, optional
+            Name of the stacked dataset (default ``"stacked"``).
+
+        Returns
+        -------
+        dataset
+            A new dataset of the same type as the inputs.
+
+        Raises
+        ------
+        DatasetError
+            If the collection is empty or holds datasets of different types.
+        """
         if not self._datasets:
             raise DatasetError("Cannot stack an empty Datasets")
         kinds = {type(d) for d in self._datasets}
@@ -245,7 +350,18 @@ class Datasets:
 
     # ----------------------------------------------------------------- info
     def info_table(self, cumulative: bool = False) -> Table:
-        """One row per dataset (`info_dict`); ``cumulative``: row i describes datasets 0..i stacked."""
+        """One row per dataset (`info_dict`); ``cumulative``: row i describes datasets 0..i stacked.
+
+        Parameters
+        ----------
+        cumulative : bool, optional
+            Whether row i describes the stack of the first i + 1 datasets (named ``stacked_<i>``).
+
+        Returns
+        -------
+        astropy.table.Table
+            The per-dataset summaries (an empty table for an empty collection).
+        """
         if not self._datasets:
             return Table()
         if not cumulative:
@@ -274,6 +390,29 @@ class Datasets:
         * ``format`` (``"ogip"``, ``"gadf"``; None: recognised per file).
 
         A file with OFF counts gives a `SpectrumDatasetOnOff`, one without a `SpectrumDataset`.
+
+        Parameters
+        ----------
+        paths : str, `~pathlib.Path` or list of them
+            A folder, a datasets YAML, one spectrum file or a list of spectrum files.
+        pattern : str, optional
+            Glob pattern narrowing the files of a folder.
+        models : model, list or `~gwidgets.core.models.Models`, optional
+            Model shared by the datasets read.
+        format : {"ogip", "gadf"}, optional
+            File format; None recognises it per file.
+
+        Returns
+        -------
+        Datasets
+            The datasets read, in file order.
+
+        Raises
+        ------
+        DatasetError
+            If a folder holds no spectrum file, or the YAML has no ``datasets`` list with ``filename`` entries.
+        `~gwidgets.errors.FileNotFoundGwError`
+            If the YAML file does not exist.
         """
         from ..io.spectrum_formats import find_spectrum_files
 
@@ -295,6 +434,20 @@ class Datasets:
 
         ``pha_obs<name>.fits`` (+ bkg/arf/rmf) for ``"ogip"``, ``<name>.fits`` for ``"gadf"`` (gammapy's
         default format).
+
+        Parameters
+        ----------
+        directory : str or `~pathlib.Path`
+            Output folder.
+        overwrite : bool, optional
+            Whether existing files are replaced.
+        format : {"ogip", "gadf"}, optional
+            File format.
+
+        Returns
+        -------
+        list
+            What each dataset's ``write`` returned (the paths written), in order.
         """
         directory = Path(directory)
         pattern = "{}.fits" if format == "gadf" else "pha_obs{}.fits"
