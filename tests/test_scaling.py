@@ -127,7 +127,7 @@ def test_light_observations_pickle_small_and_reduce_identically(store):
             np.testing.assert_array_equal(getattr(a, attr), getattr(b, attr), err_msg=attr)
 
 
-@pytest.mark.parametrize("backend", ["serial", "processes"])
+@pytest.mark.parametrize("backend", ["serial", "processes", "dask"])
 def test_stack_stream_equals_stacking_all_datasets_at_the_end(store, backend):
     """The streamed stacks equal stacking every per-run dataset at the end.
 
@@ -140,11 +140,13 @@ def test_stack_stream_equals_stacking_all_datasets_at_the_end(store, backend):
         warnings.simplefilter("ignore")
         per_run = [maker_1d.reduce(o)[0] for o in store.get_observations(ids)]
         reference = Datasets([d for d in per_run if d is not None]).stack_reduce(name="stacked")
-        ex = get_executor(backend)
-        streamed = stack_stream(maker_1d.reduce, light_observations(store, ids), ex, max_in_flight=2)
+        if backend == "dask":
+            pytest.importorskip("dask.distributed")
+        with (DaskExecutor(n_workers=2) if backend == "dask" else get_executor(backend)) as ex:
+            streamed = stack_stream(maker_1d.reduce, light_observations(store, ids), ex, max_in_flight=2)
+            cube = stack_stream(WithObsId(maker_3d.run), light_observations(store, ids), ex, chunk_size=3,
+                                ordered=False)
         cube_ref = maker_3d.run_stacked(store.get_observations(ids))
-        cube = stack_stream(WithObsId(maker_3d.run), light_observations(store, ids), ex, chunk_size=3,
-                            ordered=False)
     assert streamed.n_stacked == len(per_run) == 8
     assert [r.obs_id for r in streamed.infos] == ids
     for attr in SPECTRUM:
