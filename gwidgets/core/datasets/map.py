@@ -14,11 +14,27 @@ has ``parameters``, ``stat_sum()`` and ``stat_type = "cash"``, so
 
 Examples
 --------
->>> from gwidgets.core.reduction import MapDatasetMaker                 # doctest: +SKIP
->>> dataset = MapDatasetMaker(geom, energy_axis_true, offset_max="2.5 deg").run_stacked(observations)  # doctest: +SKIP
->>> dataset.models = [SkyModel(PowerLaw(), PointSpatialModel(...), name="crab"),
-...                   FoVBackgroundModel(dataset.name)]                              # doctest: +SKIP
->>> Fit().run(dataset)                                                                # doctest: +SKIP
+Two runs of the simulated example store binned around its bright point source:
+
+>>> from gwidgets.core.geom import MapAxis, WcsGeom
+>>> from gwidgets.core.reduction import MapDatasetMaker
+>>> observations = gw.example_store().get_observations([1001, 1002])
+>>> crab = SkyCoord(83.63, 22.01, unit="deg")                        # the example store's bright source
+>>> geom = WcsGeom.create(crab, binsz=0.04, width=2 * u.deg, axes=[MapAxis.from_energy_bounds(1 * u.TeV, 10 * u.TeV, 4)])
+>>> energy_axis_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 20 * u.TeV, 8, name="energy_true")
+>>> dataset = MapDatasetMaker(geom, energy_axis_true, offset_max="2.5 deg").run_stacked(observations)
+>>> dataset
+MapDataset(name='stacked', shape=(4, 50, 50), n_true=8, counts=..., psf=yes, edisp=yes, models=0)
+>>> from gwidgets.core.fit import Fit
+>>> from gwidgets.core.models import FoVBackgroundModel, PointSpatialModel, PowerLaw, SkyModel
+>>> source = SkyModel(PowerLaw(index=2.5, amplitude="3e-11 cm-2 s-1 TeV-1"),
+...                   PointSpatialModel(lon_0="83.6 deg", lat_0="22.0 deg"), name="bright")
+>>> dataset.models = [source, FoVBackgroundModel(dataset.name)]
+>>> Fit().run(dataset).success
+True
+>>> lat = source.spatial_model.lat_0
+>>> bool(abs(lat.value - 22.01) < 3 * lat.error)                      # the true position within 3 sigma
+True
 """
 from __future__ import annotations
 

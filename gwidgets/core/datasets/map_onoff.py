@@ -16,11 +16,28 @@ with `MapDatasetOnOff.from_ring`; ``Fit().run(dataset)`` fits it.
 
 Examples
 --------
->>> from gwidgets.core.reduction.ring import RingBackgroundMaker                          # doctest: +SKIP
->>> ring = RingBackgroundMaker(r_in="0.5 deg", width="0.3 deg", exclusion_mask=keep)       # doctest: +SKIP
->>> onoff = MapDatasetOnOff.from_ring(stacked.to_masked(), ring)                           # doctest: +SKIP
->>> onoff.models = [SkyModel(PowerLaw(), PointSpatialModel(...), name="crab")]             # doctest: +SKIP
->>> Fit().run(onoff)                                                                       # doctest: +SKIP
+Two runs of the simulated example store binned around its bright point source:
+
+>>> from gwidgets.core.geom import MapAxis, WcsGeom
+>>> from gwidgets.core.reduction import MapDatasetMaker
+>>> observations = gw.example_store().get_observations([1001, 1002])
+>>> crab = SkyCoord(83.63, 22.01, unit="deg")                        # the example store's bright source
+>>> geom = WcsGeom.create(crab, binsz=0.04, width=2 * u.deg, axes=[MapAxis.from_energy_bounds(1 * u.TeV, 10 * u.TeV, 4)])
+>>> energy_axis_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 20 * u.TeV, 8, name="energy_true")
+>>> dataset = MapDatasetMaker(geom, energy_axis_true, offset_max="2.5 deg").run_stacked(observations)
+>>> from regions import CircleSkyRegion
+>>> from gwidgets.core.geom import Map
+>>> image = geom.to_image()
+>>> keep = Map(image, image.region_mask([CircleSkyRegion(crab, 0.3 * u.deg)], inside=False))   # True = source-free
+>>> from gwidgets.core.fit import Fit
+>>> from gwidgets.core.models import PointSpatialModel, PowerLaw, SkyModel
+>>> from gwidgets.core.reduction.ring import RingBackgroundMaker
+>>> ring = RingBackgroundMaker(r_in="0.5 deg", width="0.3 deg", exclusion_mask=keep)
+>>> onoff = MapDatasetOnOff.from_ring(dataset.to_masked(), ring)
+>>> onoff.models = [SkyModel(PowerLaw(index=2.5, amplitude="3e-11 cm-2 s-1 TeV-1"),
+...                          PointSpatialModel(lon_0="83.63 deg", lat_0="22.01 deg"), name="bright")]
+>>> Fit().run(onoff).success
+True
 """
 from __future__ import annotations
 

@@ -13,8 +13,22 @@ to integers), inside the safe mask, then
 
 Examples
 --------
->>> maps = ExcessMapEstimator("0.1 deg").run(dataset)                     # doctest: +SKIP
->>> maps["sqrt_ts"].data.max(), maps["npred_excess"].data.sum()           # doctest: +SKIP
+Two runs of the simulated example store binned around its bright point source:
+
+>>> from gwidgets.core.geom import MapAxis, WcsGeom
+>>> from gwidgets.core.reduction import MapDatasetMaker
+>>> observations = gw.example_store().get_observations([1001, 1002])
+>>> crab = SkyCoord(83.63, 22.01, unit="deg")                        # the example store's bright source
+>>> geom = WcsGeom.create(crab, binsz=0.04, width=2 * u.deg, axes=[MapAxis.from_energy_bounds(1 * u.TeV, 10 * u.TeV, 4)])
+>>> energy_axis_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 20 * u.TeV, 8, name="energy_true")
+>>> dataset = MapDatasetMaker(geom, energy_axis_true, offset_max="2.5 deg").run_stacked(observations)
+>>> from gwidgets.core.models import FoVBackgroundModel
+>>> dataset.models = [FoVBackgroundModel(dataset.name)]     # background only: the source shows
+>>> maps = ExcessMapEstimator("0.1 deg").run(dataset)
+>>> sqrt_ts = maps["sqrt_ts"].data
+>>> peak = np.unravel_index(np.nanargmax(sqrt_ts), sqrt_ts.shape)
+>>> bool(np.nanmax(sqrt_ts) > 5), bool(geom.wcs.pixel_to_world(peak[2], peak[1]).separation(crab) < 0.1 * u.deg)
+(True, True)
 """
 from __future__ import annotations
 

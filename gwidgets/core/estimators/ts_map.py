@@ -17,8 +17,18 @@ As gammapy's ``TSMapEstimator`` on a dataset summed over energy:
 
 Examples
 --------
->>> maps = TSMapEstimator().run(dataset.to_image())     # doctest: +SKIP
->>> maps["sqrt_ts"].data.max()                           # doctest: +SKIP
+Two runs of the simulated example store binned around its bright point source:
+
+>>> from gwidgets.core.geom import MapAxis, WcsGeom
+>>> from gwidgets.core.reduction import MapDatasetMaker
+>>> observations = gw.example_store().get_observations([1001, 1002])
+>>> crab = SkyCoord(83.63, 22.01, unit="deg")                        # the example store's bright source
+>>> geom = WcsGeom.create(crab, binsz=0.04, width=2 * u.deg, axes=[MapAxis.from_energy_bounds(1 * u.TeV, 10 * u.TeV, 4)])
+>>> energy_axis_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 20 * u.TeV, 8, name="energy_true")
+>>> dataset = MapDatasetMaker(geom, energy_axis_true, offset_max="2.5 deg").run_stacked(observations)
+>>> maps = TSMapEstimator(kernel_width="0.5 deg").run(dataset.to_image())
+>>> bool(np.nanmax(maps["sqrt_ts"].data) > 5)
+True
 """
 from __future__ import annotations
 

@@ -14,9 +14,23 @@ The dataset gets a `FoVBackgroundModel` named ``"<dataset>-bkg"`` if it has none
 
 Examples
 --------
->>> keep = geom.to_image().region_mask([CircleSkyRegion(crab, 0.3 * u.deg)], inside=False)   # doctest: +SKIP
->>> FoVBackgroundMaker(method="fit", exclusion_mask=keep).run(dataset)                         # doctest: +SKIP
->>> dataset.models[f"{dataset.name}-bkg"].norm.value                                           # doctest: +SKIP
+Two runs of the simulated example store binned around its bright point source:
+
+>>> from gwidgets.core.geom import MapAxis, WcsGeom
+>>> from gwidgets.core.reduction import MapDatasetMaker
+>>> observations = gw.example_store().get_observations([1001, 1002])
+>>> crab = SkyCoord(83.63, 22.01, unit="deg")                        # the example store's bright source
+>>> geom = WcsGeom.create(crab, binsz=0.04, width=2 * u.deg, axes=[MapAxis.from_energy_bounds(1 * u.TeV, 10 * u.TeV, 4)])
+>>> energy_axis_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 20 * u.TeV, 8, name="energy_true")
+>>> dataset = MapDatasetMaker(geom, energy_axis_true, offset_max="2.5 deg").run_stacked(observations)
+>>> from regions import CircleSkyRegion
+>>> from gwidgets.core.geom import Map
+>>> image = geom.to_image()
+>>> keep = Map(image, image.region_mask([CircleSkyRegion(crab, 0.3 * u.deg)], inside=False))   # True = source-free
+>>> dataset = FoVBackgroundMaker(method="fit", exclusion_mask=keep).run(dataset)
+>>> norm = dataset.models[f"{dataset.name}-bkg"].norm.value
+>>> bool(0.8 < norm < 1.25)                              # the simulated background is the IRF's
+True
 """
 from __future__ import annotations
 

@@ -8,8 +8,16 @@ stacking). `run_stacked` streams the observations and stacks them.
 
 Examples
 --------
->>> maker = MapDatasetMaker(geom, energy_axis_true, offset_max="2.5 deg")     # doctest: +SKIP
->>> stacked = maker.run_stacked(observations)                                  # doctest: +SKIP
+>>> from gwidgets.core.geom import MapAxis, WcsGeom
+>>> observations = gw.example_store().get_observations([1001, 1002])
+>>> geom = WcsGeom.create(SkyCoord(83.63, 22.01, unit="deg"), binsz=0.04, width=2 * u.deg,
+...                       axes=[MapAxis.from_energy_bounds(1 * u.TeV, 10 * u.TeV, 4)])
+>>> energy_axis_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 20 * u.TeV, 8, name="energy_true")
+>>> maker = MapDatasetMaker(geom, energy_axis_true, offset_max="2.5 deg")
+>>> one = maker.run(observations[0])
+>>> stacked = maker.run_stacked(observations)
+>>> one.name, stacked.name, bool(stacked.counts.data.sum() > one.counts.data.sum())
+('obs-1001', 'stacked', True)
 """
 from __future__ import annotations
 
