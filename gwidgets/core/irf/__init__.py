@@ -17,9 +17,17 @@ GADF HDU class         class                 axes (unit of the values)
 HDUCLAS2/HDUCLAS4 keywords) through `IRF_REGISTRY`; every class has
 ``from_hdu``, ``to_hdu`` and a vectorised ``evaluate`` taking Quantities.
 
->>> from gwidgets.core.io.fits import FitsFile                        # doctest: +SKIP
->>> aeff = load_irf(FitsFile("hess_dl3_dr1_obs_id_023523.fits.gz")["AEFF"])   # doctest: +SKIP
->>> aeff.evaluate(energy_true=[1, 10] * u.TeV, offset=0.5 * u.deg)   # doctest: +SKIP
+A run file of the simulated example store, whose IRFs tabulate an analytic instrument:
+
+>>> from gwidgets.core.io.fits import FitsFile
+>>> from gwidgets.core.simulate import example_store_path, instrument
+>>> path = example_store_path() / "data" / "gwsim_obs_001001.fits.gz"
+>>> aeff = load_irf(FitsFile(path)["AEFF"])
+>>> type(aeff).__name__
+'EffectiveArea2D'
+>>> area = aeff.evaluate(energy_true=[1, 10] * u.TeV, offset=0.5 * u.deg)
+>>> bool(np.allclose(area.to_value("m2"), instrument.aeff([1, 10], 0.5), rtol=0.01))
+True
 """
 from __future__ import annotations
 

@@ -27,9 +27,12 @@ class EffectiveArea2D(IRF):
 
     Examples
     --------
-    >>> aeff = EffectiveArea2D.from_hdu(FitsFile(path)["AEFF"])            # doctest: +SKIP
-    >>> aeff.evaluate(energy_true=[1, 10] * u.TeV, offset=0.5 * u.deg)      # doctest: +SKIP
-    <Quantity [ 92031.8, 316712.3] m2>
+    >>> from gwidgets.core.io.fits import FitsFile
+    >>> from gwidgets.core.simulate import example_store_path
+    >>> path = example_store_path() / "data" / "gwsim_obs_001001.fits.gz"   # a simulated run
+    >>> aeff = EffectiveArea2D.from_hdu(FitsFile(path)["AEFF"])
+    >>> aeff.evaluate(energy_true=[1, 10] * u.TeV, offset=0.5 * u.deg)
+    <Quantity [ 99736., 118856.] m2>
     """
 
     tag = "aeff_2d"

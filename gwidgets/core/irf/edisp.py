@@ -33,8 +33,13 @@ class EnergyDispersion2D(IRF):
 
     Examples
     --------
-    >>> edisp.evaluate(energy_true=1 * u.TeV, migra=[0.9, 1.0, 1.1], offset=0.5 * u.deg)   # doctest: +SKIP
-    >>> edisp.pdf_matrix(true_edges, reco_edges, offset=0.5 * u.deg).shape                  # doctest: +SKIP
+    >>> edisp = gw.example_store().get_observations([1001])[0].edisp      # a simulated run's EDISP
+    >>> pdf = edisp.evaluate(energy_true=1 * u.TeV, migra=[0.9, 1.0, 1.1], offset=0.5 * u.deg)
+    >>> pdf.shape, bool(pdf[1] > pdf[0] and pdf[1] > pdf[2])                # peaked at migra = 1
+    ((3,), True)
+    >>> true_edges = np.geomspace(0.1, 100, 81) * u.TeV
+    >>> reco_edges = np.geomspace(0.1, 100, 61) * u.TeV
+    >>> edisp.pdf_matrix(true_edges, reco_edges, offset=0.5 * u.deg).shape
     (80, 60)
     """
 
