@@ -106,6 +106,18 @@ class JointEvaluator:
     constant (their profiled background ``n_off / (1 + α)`` does not depend on
     ``μ_sig`` ≥ 0), so they appear only in that sum; a negative flux sends the
     evaluation to the exact per-bin formulas.
+
+    Parameters
+    ----------
+    datasets : iterable of datasets
+        The datasets; their models, masks and data are read at construction (rebuild when
+        `is_current` is False).
+
+    Raises
+    ------
+    DatasetError
+        If a WStat dataset has no ``counts_off``, or a model is not usable (see
+        `~gwidgets.core.datasets.base.model_components`).
     """
 
     def __init__(self, datasets):
@@ -127,7 +139,14 @@ class JointEvaluator:
 
     # ------------------------------------------------------------------ build
     def is_current(self) -> bool:
-        """Still valid: no dataset changed since the build and the models hold the same spectral models."""
+        """Still valid: no dataset changed since the build and the models hold the same spectral models.
+
+        Returns
+        -------
+        bool
+            False once any dataset's data, masks or models changed (the epoch moved) or a model's
+            spectral components were replaced.
+        """
         if self.epoch != EPOCH.value:
             return False
         for m, structure in self._distinct:
@@ -304,7 +323,13 @@ class JointEvaluator:
         return u
 
     def npred_signal(self) -> np.ndarray:
-        """Predicted signal in the global layout (see class doc); the last entry is the WStat sum."""
+        """Predicted signal in the global layout (see class doc); the last entry is the WStat sum.
+
+        Returns
+        -------
+        numpy.ndarray
+            Predicted signal counts per active bin (WStat bins, then Cash bins), then their WStat sum.
+        """
         return self._fold() / self.colscale
 
     def _background(self):
@@ -379,6 +404,16 @@ class JointEvaluator:
         return d.npred_signal()[idx]
 
     def stat_sum(self) -> float:
+        """Total statistic of all datasets at the current parameter values.
+
+        The 1D part is cached on the parameter values; other datasets add their own ``stat_sum()``.
+
+        Returns
+        -------
+        float
+            Sum of the Cash / WStat statistics (``-2 log L`` up to a constant); +inf when the
+            prediction is not finite.
+        """
         if self.others:  # their data / caches are theirs: no caching here
             total = self._stat_1d() if self.datasets else 0.0
             for d in self.others:

@@ -46,7 +46,28 @@ _W = 0.5 * _W
 
 
 def quadrature_ok(model) -> bool:
-    """Whether ``model`` may be integrated with the fixed-node quadrature."""
+    """Whether ``model`` may be integrated with the fixed-node quadrature.
+
+    A ``quadrature_safe`` class attribute decides when the model class has one;
+    otherwise the class name must be in `SMOOTH_MODELS`.
+
+    Parameters
+    ----------
+    model : spectral model
+        The model to integrate.
+
+    Returns
+    -------
+    bool
+        True for a smooth model (fixed-node quadrature), False for one that needs
+        its own ``integral_values``.
+
+    Examples
+    --------
+    >>> from gwidgets.core.models import PowerLaw
+    >>> quadrature_ok(PowerLaw())
+    True
+    """
     flag = getattr(type(model), "quadrature_safe", None)
     if flag is not None:
         return bool(flag)
@@ -149,6 +170,18 @@ class BinIntegrator:
     returns a function of no argument, faster, for repeated evaluation of
     one model (the fit).
 
+    Parameters
+    ----------
+    lo, hi : array-like
+        Lower and upper bin edges in TeV (same shape, positive, ``hi > lo``).
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ or a bin is not positive with ``hi > lo``.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> from gwidgets.core.models import PowerLaw
     >>> edges = np.geomspace(1, 10, 11)
@@ -186,14 +219,50 @@ class BinIntegrator:
         return np.add.reduceat(weighted, self.starts)
 
     def quadrature(self, model) -> np.ndarray:
+        """Integral flux per bin by the fixed-node Gauss-Legendre rule (generic path).
+
+        Parameters
+        ----------
+        model : spectral model
+            A model with ``dnde_values(energy in TeV)`` in cm⁻² s⁻¹ TeV⁻¹.
+
+        Returns
+        -------
+        numpy.ndarray
+            Integral flux per bin in cm⁻² s⁻¹.
+        """
         v = model.dnde_values(self.nodes)
         np.multiply(v, self.weights, out=self._buf)
         return self._reduce(self._buf)
 
     def exact(self, model) -> np.ndarray:
+        """Integral flux per bin from the model's own ``integral_values`` (analytic or adaptive).
+
+        Parameters
+        ----------
+        model : spectral model
+            A model with ``integral_values(lo, hi)`` (TeV in, cm⁻² s⁻¹ out).
+
+        Returns
+        -------
+        numpy.ndarray
+            Integral flux per bin in cm⁻² s⁻¹.
+        """
         return np.asarray(model.integral_values(self.lo, self.hi), dtype=float)
 
     def __call__(self, model) -> np.ndarray:
+        """Integral flux per bin: `quadrature` for a smooth model (`quadrature_ok`), else `exact`.
+
+        Parameters
+        ----------
+        model : spectral model
+            The model to integrate.
+
+        Returns
+        -------
+        numpy.ndarray
+            Integral flux per bin in cm⁻² s⁻¹.
+        """
         return self.quadrature(model) if quadrature_ok(model) else self.exact(model)
 
     def bind(self, model, reuse_buffer: bool = False):
@@ -204,6 +273,18 @@ class BinIntegrator:
         result at once (the fit's evaluator). After each call, the function's
         ``positive`` attribute is True when every returned value is known to be
         positive without looking (a fast kernel with a positive amplitude).
+
+        Parameters
+        ----------
+        model : spectral model
+            The model, read at each call (its parameters may change between calls).
+        reuse_buffer : bool, optional
+            Whether the fast path writes into one buffer owned by the integrator.
+
+        Returns
+        -------
+        callable
+            A function of no argument returning the integral flux per bin (numpy.ndarray, cm⁻² s⁻¹).
         """
         if not quadrature_ok(model):
             return lambda: self.exact(model)
@@ -248,10 +329,29 @@ class BinIntegrator:
 def union_grid(edge_arrays, rtol: float = 1e-9):
     """Merge several edge arrays into one sorted grid.
 
-    Returns ``(union, maps)``: ``union`` the merged edges (values closer than
-    ``rtol`` are one edge) and, for each input, the index in ``union`` of each
-    of its edges. Every input bin is then the run of union intervals
-    ``maps[j][i] .. maps[j][i+1]``.
+    Every input bin is the run of union intervals ``maps[j][i] .. maps[j][i+1]``.
+
+    Parameters
+    ----------
+    edge_arrays : list of array-like
+        The edge arrays (same unit, e.g. TeV).
+    rtol : float, optional
+        Relative tolerance: values closer than ``rtol`` are one edge.
+
+    Returns
+    -------
+    union : numpy.ndarray
+        The merged, sorted edges.
+    maps : list of numpy.ndarray
+        For each input, the index in ``union`` of each of its edges.
+
+    Examples
+    --------
+    >>> union, maps = union_grid([[1, 2, 4], [1, 3, 4]])
+    >>> union
+    array([1., 2., 3., 4.])
+    >>> [m.tolist() for m in maps]
+    [[0, 1, 3], [0, 2, 3]]
     """
     allv = np.sort(np.concatenate([np.asarray(e, float) for e in edge_arrays]))
     keep = np.ones(len(allv), bool)

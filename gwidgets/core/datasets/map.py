@@ -20,7 +20,8 @@ Two runs of the simulated example store binned around its bright point source:
 >>> from gwidgets.core.reduction import MapDatasetMaker
 >>> observations = gw.example_store().get_observations([1001, 1002])
 >>> crab = SkyCoord(83.63, 22.01, unit="deg")                        # the example store's bright source
->>> geom = WcsGeom.create(crab, binsz=0.04, width=2 * u.deg, axes=[MapAxis.from_energy_bounds(1 * u.TeV, 10 * u.TeV, 4)])
+>>> geom = WcsGeom.create(crab, binsz=0.04, width=2 * u.deg,
+...                       axes=[MapAxis.from_energy_bounds(1 * u.TeV, 10 * u.TeV, 4)])
 >>> energy_axis_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 20 * u.TeV, 8, name="energy_true")
 >>> dataset = MapDatasetMaker(geom, energy_axis_true, offset_max="2.5 deg").run_stacked(observations)
 >>> dataset
@@ -64,7 +65,38 @@ def _as_mask(mask, shape, what, name):
 
 
 class MapDataset:
-    """A 3D (or 2D with one energy bin) binned dataset fitted with the Cash statistic."""
+    """A 3D (or 2D with one energy bin) binned dataset fitted with the Cash statistic.
+
+    Parameters
+    ----------
+    counts : `~gwidgets.core.geom.Map`
+        Counts cube (n_reco, ny, nx) on the reco-energy geometry.
+    exposure : `~gwidgets.core.geom.Map`
+        Exposure in m² s on the same pixels, with an ``energy_true`` axis (n_true, ny, nx).
+    background : `~gwidgets.core.geom.Map`, optional
+        Predicted background counts, same shape as ``counts``.
+    psf : `~gwidgets.core.datasets.map_irf.PSFKernel`, optional
+        PSF kernel with one image per true-energy bin.
+    edisp : array-like, optional
+        Energy-dispersion matrix (n_true, n_reco); None takes true = reco bins.
+    mask_safe, mask_fit : array-like or `~gwidgets.core.geom.Map`, optional
+        Boolean masks of the counts shape (an image is broadcast over energy); None means all True.
+    name : str, optional
+        Dataset name.
+    models : `~gwidgets.core.models.SkyModel`, list or `~gwidgets.core.models.Models`, optional
+        Sky models and at most one `~gwidgets.core.models.FoVBackgroundModel`.
+    livetime : `~astropy.units.Quantity` or float, optional
+        Live time (floats in s).
+    irf_weights : array-like, optional
+        Per-true-energy weights of the PSF / EDISP when stacking (default: equal weights).
+    meta : dict, optional
+        Metadata (e.g. ``obs_ids``).
+
+    Raises
+    ------
+    DatasetError
+        If the exposure pixels, background, edisp, PSF or mask shapes do not match the counts.
+    """
 
     stat_type = "cash"
     tag = "MapDataset"
@@ -107,13 +139,37 @@ class MapDataset:
     # ------------------------------------------------------------------ basics
     @classmethod
     def from_cubes(cls, cubes, psf=None, edisp=None, mask_safe=None, name="map", irf_weights=None, models=None):
-        """A dataset from a `MapCubes` (one observation or a stack)."""
+        """A dataset from a `~gwidgets.core.reduction.map_maker.MapCubes` (one observation or a stack).
+
+        Parameters
+        ----------
+        cubes : `~gwidgets.core.reduction.map_maker.MapCubes`
+            Counts, exposure (m² s), background, live time and observation ids.
+        psf : `~gwidgets.core.datasets.map_irf.PSFKernel`, optional
+            PSF kernel per true-energy bin.
+        edisp : array-like, optional
+            Energy-dispersion matrix (n_true, n_reco).
+        mask_safe : array-like, optional
+            Boolean safe mask of the counts shape.
+        name : str, optional
+            Dataset name.
+        irf_weights : array-like, optional
+            Per-true-energy weights of the IRFs for stacking.
+        models : optional
+            Models of the dataset.
+
+        Returns
+        -------
+        MapDataset
+            The dataset; ``meta["obs_ids"]`` lists the cubes' observations.
+        """
         return cls(cubes.counts, cubes.exposure, cubes.background, psf=psf, edisp=edisp, mask_safe=mask_safe,
                    name=name, livetime=cubes.livetime, irf_weights=irf_weights, models=models,
                    meta={"obs_ids": list(cubes.obs_ids)})
 
     @property
     def geoms(self) -> dict:
+        """The counts and exposure geometries: ``{"geom": ..., "geom_exposure": ...}``."""
         return {"geom": self.counts.geom, "geom_exposure": self.exposure.geom}
 
     @property
@@ -130,6 +186,7 @@ class MapDataset:
 
     @property
     def mask_safe_image(self) -> np.ndarray:
+        """Image (ny, nx) of the pixels safe in at least one energy bin (all True without a safe mask)."""
         if self.mask_safe is None:
             return np.ones(self.counts.data.shape[1:], bool)
         return self.mask_safe.any(axis=0)
@@ -144,6 +201,7 @@ class MapDataset:
     # ------------------------------------------------------------------ models
     @property
     def models(self):
+        """The dataset's `~gwidgets.core.models.Models` (None if unset); assigning wraps a model or list."""
         return self._models
 
     @models.setter
@@ -176,6 +234,7 @@ class MapDataset:
 
     @property
     def parameters(self):
+        """Parameters of the models that apply to this dataset, as `~gwidgets.core.models.Parameters`."""
         from ..models import Parameters
 
         if self._models is None:
@@ -190,7 +249,18 @@ class MapDataset:
         return ev
 
     def npred_background(self) -> Map:
-        """Background counts × the background model's spectral norm (and spatial model, if any)."""
+        """Background counts × the background model's spectral norm (and spatial model, if any).
+
+        Returns
+        -------
+        `~gwidgets.core.geom.Map`
+            Predicted background counts on the counts geometry (zeros without a background).
+
+        Raises
+        ------
+        DatasetError
+            If more than one background model applies to this dataset.
+        """
         if self.background is None:
             return Map(self.counts.geom, np.zeros(self.counts.data.shape))
         data = self.background.data
@@ -207,7 +277,23 @@ class MapDataset:
         return Map(self.counts.geom, np.asarray(data, float))
 
     def npred_signal(self, model_name: str | None = None) -> Map:
-        """Predicted source counts (all sky models, or the one named ``model_name``)."""
+        """Predicted source counts (all sky models, or the one named ``model_name``).
+
+        Parameters
+        ----------
+        model_name : str, optional
+            Name of one sky model; None sums all sky models of the dataset.
+
+        Returns
+        -------
+        `~gwidgets.core.geom.Map`
+            Predicted signal counts on the counts geometry.
+
+        Raises
+        ------
+        DatasetError
+            If no sky model has the name ``model_name``.
+        """
         out = np.zeros(self.counts.data.shape)
         models = self._sky_models()
         if model_name is not None:
@@ -221,7 +307,13 @@ class MapDataset:
         return Map(self.counts.geom, out)
 
     def npred(self) -> Map:
-        """Total predicted counts: background + signal."""
+        """Total predicted counts: background + signal.
+
+        Returns
+        -------
+        `~gwidgets.core.geom.Map`
+            Predicted counts on the counts geometry.
+        """
         m = self.npred_background()
         m.data = m.data + self.npred_signal().data
         return m
@@ -236,7 +328,13 @@ class MapDataset:
         return c
 
     def stat_array(self) -> np.ndarray:
-        """Cash statistic per bin (0 outside the mask)."""
+        """Cash statistic per bin (0 outside the mask).
+
+        Returns
+        -------
+        numpy.ndarray
+            Cash statistic per bin, of the counts shape.
+        """
         from ..stats import cash
 
         c = self._stat_setup()
@@ -279,6 +377,11 @@ class MapDataset:
         """Cash statistic summed over ``mask_safe & mask_fit``.
 
         Only the bins around the sources are evaluated each time (see `~gwidgets.core.datasets.map_stat`).
+
+        Returns
+        -------
+        float
+            The summed Cash statistic.
         """
         c = self._stat_setup()
         factor = self._background_factor()
@@ -297,6 +400,21 @@ class MapDataset:
         """Residual map: counts − npred (``"diff"``), (counts − npred)/npred (``"diff/model"``) or /√npred.
 
         The last is ``"diff/sqrt(model)"``.
+
+        Parameters
+        ----------
+        method : {"diff", "diff/model", "diff/sqrt(model)"}, optional
+            Residual definition.
+
+        Returns
+        -------
+        `~gwidgets.core.geom.Map`
+            Residuals on the counts geometry (NaN / inf where npred is 0 for the divided forms).
+
+        Raises
+        ------
+        DatasetError
+            For an unknown ``method``.
         """
         npred = self.npred().data
         diff = self.counts.data - npred
@@ -313,6 +431,18 @@ class MapDataset:
 
     # ---------------------------------------------------------------- stacking
     def copy(self, name=None) -> MapDataset:
+        """A copy of the data, masks and IRFs (models not copied: the copy has none).
+
+        Parameters
+        ----------
+        name : str, optional
+            Name of the copy (default: the same name).
+
+        Returns
+        -------
+        MapDataset
+            The copy.
+        """
         return MapDataset(self.counts.copy(), self.exposure.copy(),
                           None if self.background is None else self.background.copy(),
                           psf=None if self.psf is None else PSFKernel(self.psf.data.copy(), self.psf.binsz_deg),
@@ -324,6 +454,16 @@ class MapDataset:
         """A copy with counts, background and exposure set to 0 outside the safe mask.
 
         This is gammapy's stacking convention.
+
+        Parameters
+        ----------
+        name : str, optional
+            Name of the copy (default: the same name).
+
+        Returns
+        -------
+        MapDataset
+            The masked copy (no models).
         """
         ds = self.copy(name=name)
         if self.mask_safe is not None:
@@ -334,7 +474,19 @@ class MapDataset:
         return ds
 
     def to_image(self, name=None) -> MapDataset:
-        """One reco-energy bin: counts and background summed inside the safe mask (gammapy's ``to_image``)."""
+        """One reco-energy bin: counts and background summed inside the safe mask (gammapy's ``to_image``).
+
+        Parameters
+        ----------
+        name : str, optional
+            Name of the image dataset (default: the same name).
+
+        Returns
+        -------
+        MapDataset
+            A dataset with one reco-energy bin; the exposure keeps its true-energy axis and the edisp
+            matrix is summed to (n_true, 1).
+        """
         from ..geom import Map as _Map
 
         geom = self.counts.geom
@@ -353,6 +505,21 @@ class MapDataset:
         """Add ``other`` in place.
 
         Counts, background and exposure inside each safe mask; PSF and EDISP exposure-weighted.
+
+        Parameters
+        ----------
+        other : MapDataset
+            A dataset on the same counts and exposure geometry.
+
+        Returns
+        -------
+        MapDataset
+            This dataset (stacked), for chaining.
+
+        Raises
+        ------
+        DatasetError
+            If the geometries differ.
         """
         if other.counts.data.shape != self.counts.data.shape or other.exposure.data.shape != self.exposure.data.shape:
             raise DatasetError(f"Cannot stack '{other.name}' onto '{self.name}': different geometries")
@@ -387,6 +554,15 @@ class MapDataset:
 
     # -------------------------------------------------------------------- info
     def info_dict(self) -> dict:
+        """Summary numbers over ``mask_safe & mask_fit``.
+
+        Returns
+        -------
+        dict
+            ``name``, ``counts``, ``background``, ``excess``, ``npred_signal`` (NaN without sky model),
+            ``exposure_min`` / ``exposure_max`` (m² s, the minimum over pixels with exposure > 0),
+            ``livetime`` (s), ``n_bins``, ``n_fit_bins``, ``stat_type``, ``stat_sum``.
+        """
         mask = self.mask
         sel = (lambda a: a[mask]) if mask is not None else (lambda a: a.ravel())
         counts = float(sel(self.counts.data).sum())
@@ -410,6 +586,13 @@ class MapDataset:
         return info
 
     def info_table(self) -> Table:
+        """`info_dict` as a one-row table.
+
+        Returns
+        -------
+        astropy.table.Table
+            One row; exposures in m² s and live time in s.
+        """
         info = self.info_dict()
         t = Table([[v] for v in info.values()], names=list(info))
         t["exposure_min"].unit = t["exposure_max"].unit = "m2 s"

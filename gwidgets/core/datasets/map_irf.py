@@ -32,7 +32,26 @@ CONTAINMENT = 0.999
 
 
 class PSFKernel:
-    """Per-true-energy PSF images, each summing to 1: ``data`` of shape (n_true, n, n), n odd."""
+    """Per-true-energy PSF images, each summing to 1: ``data`` of shape (n_true, n, n), n odd.
+
+    Parameters
+    ----------
+    data : array-like
+        Kernel images, shape (n_true, n, n) with n odd (the centre pixel is the source position).
+    binsz_deg : float
+        Pixel size in deg.
+
+    Raises
+    ------
+    DatasetError
+        If ``data`` is not of shape (n_energy, n, n) with n odd.
+
+    Examples
+    --------
+    >>> kernel = PSFKernel.delta(3, 0.02)
+    >>> kernel.data.shape, kernel.radius_deg
+    ((3, 1, 1), 0.0)
+    """
 
     def __init__(self, data, binsz_deg: float):
         data = np.asarray(data, dtype=float)
@@ -43,11 +62,25 @@ class PSFKernel:
 
     @property
     def radius_deg(self) -> float:
+        """Kernel half-width in deg (``n // 2`` pixels)."""
         return (self.data.shape[1] // 2) * self.binsz_deg
 
     @classmethod
     def delta(cls, n_energy: int, binsz_deg: float) -> PSFKernel:
-        """No PSF: a unit pixel."""
+        """No PSF: a unit pixel.
+
+        Parameters
+        ----------
+        n_energy : int
+            Number of true-energy bins.
+        binsz_deg : float
+            Pixel size in deg.
+
+        Returns
+        -------
+        PSFKernel
+            Kernel of shape (n_energy, 1, 1) filled with 1.
+        """
         return cls(np.ones((n_energy, 1, 1)), binsz_deg)
 
     @classmethod
@@ -56,6 +89,28 @@ class PSFKernel:
 
         The size is the largest 99.9 % containment radius over the energies
         (capped at 1.5°) unless ``max_radius`` is given.
+
+        Parameters
+        ----------
+        psf : PSF IRF
+            Any PSF with ``containment_radius(fraction, energy_true, offset)`` and
+            ``evaluate(rad, energy_true, offset)`` (e.g. `~gwidgets.core.irf.psf_table.PSFTable`).
+        energy_axis_true : `~gwidgets.core.geom.MapAxis`
+            True-energy axis; the kernel is evaluated at its bin centres.
+        offset : `~astropy.units.Quantity` or float
+            Field-of-view offset (floats in deg).
+        binsz : `~astropy.units.Quantity` or float
+            Pixel size (floats in deg).
+        max_radius : `~astropy.units.Quantity` or float, optional
+            Kernel radius (floats in deg); None uses the containment radius described above.
+        oversample : int, optional
+            Sub-pixels per pixel side for the pixel integration (made odd).
+
+        Returns
+        -------
+        PSFKernel
+            Kernel of n × n pixels (n = 2 ⌈r / binsz⌉ + 1), each energy's image summing to 1
+            (a delta where the PSF is 0 everywhere).
         """
         e_true = energy_axis_true.center.to_value(u.TeV)
         offset = u.Quantity(offset, u.deg)
@@ -109,7 +164,39 @@ def _normalise(data):
 
 def irf_at_position(obs, position, energy_axis_true, energy_axis, binsz, max_radius=None, with_psf=True,
                     with_edisp=True):
-    """(PSFKernel or None, EDISP matrix (n_true, n_reco) or None, exposure weights per true bin) of ``obs``."""
+    """PSF kernel, EDISP matrix and exposure weights of one observation at a sky position.
+
+    Parameters
+    ----------
+    obs : `~gwidgets.core.data.Observation`
+        The observation (its pointing, live time, AEFF, PSF and EDISP are used).
+    position : `~astropy.coordinates.SkyCoord`
+        Sky position; the IRFs are taken at its offset from the pointing.
+    energy_axis_true : `~gwidgets.core.geom.MapAxis`
+        True-energy axis.
+    energy_axis : `~gwidgets.core.geom.MapAxis`
+        Reconstructed-energy axis.
+    binsz : `~astropy.units.Quantity` or float
+        Pixel size of the PSF kernel (floats in deg).
+    max_radius : `~astropy.units.Quantity` or float, optional
+        PSF kernel radius (see `PSFKernel.from_irf`).
+    with_psf, with_edisp : bool, optional
+        Whether to compute the PSF kernel / EDISP matrix (None is returned otherwise).
+
+    Returns
+    -------
+    kernel : PSFKernel or None
+        PSF kernel per true-energy bin.
+    matrix : numpy.ndarray or None
+        EDISP matrix (n_true, n_reco).
+    weights : numpy.ndarray
+        Exposure per true-energy bin at that offset, in m² s (AEFF × live time).
+
+    Raises
+    ------
+    DatasetError
+        If the PSF (EDISP) is asked for and the observation has none.
+    """
     offset = position.separation(obs.pointing_radec).to(u.deg)
     e_true = energy_axis_true.center
     aeff = obs.aeff.evaluate(energy_true=e_true, offset=offset).to_value("m2")
@@ -128,7 +215,29 @@ def irf_at_position(obs, position, energy_axis_true, energy_axis, binsz, max_rad
 
 
 def combine_weighted(items, weights):
-    """Exposure-weighted mean of PSF kernels (padded to the largest) or of EDISP matrices, per true bin."""
+    """Exposure-weighted mean of PSF kernels (padded to the largest) or of EDISP matrices, per true bin.
+
+    Where no item has exposure in a true-energy bin, the plain mean is taken.
+
+    Parameters
+    ----------
+    items : list of PSFKernel, or list of numpy.ndarray
+        Kernels (same number of energies and pixel size) or EDISP matrices (n_true, n_reco); Nones are dropped.
+    weights : array-like
+        Weights (n_items, n_true), e.g. exposures in m² s.
+
+    Returns
+    -------
+    PSFKernel, numpy.ndarray or None
+        The weighted mean (None when every item is None).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> combine_weighted([np.eye(2), np.ones((2, 2))], [[1, 0], [3, 0]])
+    array([[1.  , 0.75],
+           [0.5 , 1.  ]])
+    """
     items = [i for i in items if i is not None]
     if not items:
         return None

@@ -22,7 +22,8 @@ Two runs of the simulated example store binned around its bright point source:
 >>> from gwidgets.core.reduction import MapDatasetMaker
 >>> observations = gw.example_store().get_observations([1001, 1002])
 >>> crab = SkyCoord(83.63, 22.01, unit="deg")                        # the example store's bright source
->>> geom = WcsGeom.create(crab, binsz=0.04, width=2 * u.deg, axes=[MapAxis.from_energy_bounds(1 * u.TeV, 10 * u.TeV, 4)])
+>>> geom = WcsGeom.create(crab, binsz=0.04, width=2 * u.deg,
+...                       axes=[MapAxis.from_energy_bounds(1 * u.TeV, 10 * u.TeV, 4)])
 >>> energy_axis_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 20 * u.TeV, 8, name="energy_true")
 >>> dataset = MapDatasetMaker(geom, energy_axis_true, offset_max="2.5 deg").run_stacked(observations)
 >>> from regions import CircleSkyRegion
@@ -77,7 +78,9 @@ class MapDatasetOnOff(MapDataset):
 
     Parameters
     ----------
-    counts, counts_off, acceptance, acceptance_off : Map (or arrays of the counts shape; scalars for acceptances)
+    counts, counts_off, acceptance, acceptance_off : `~gwidgets.core.geom.Map` or array-like
+        ON counts (a Map), OFF counts and acceptances (Maps or arrays of the counts shape;
+        scalars for the acceptances).
     exposure : Map
         With an ``energy_true`` axis, m² s.
     psf, edisp, mask_safe, mask_fit, name, models, livetime, irf_weights, meta
@@ -114,6 +117,26 @@ class MapDatasetOnOff(MapDataset):
         Counts, OFF counts and acceptances come from the ring; exposure, PSF,
         EDISP, livetime and meta from ``dataset``; the safe mask is the ring's
         (the dataset's, without pixels whose ring sees no acceptance).
+
+        Parameters
+        ----------
+        dataset : `~gwidgets.core.datasets.map.MapDataset`
+            The dataset the ring background was (or is) run on.
+        ring : RingBackgroundMaker or RingBackgroundResult
+            The maker (`~gwidgets.core.reduction.ring.RingBackgroundMaker`, run on ``dataset`` here)
+            or its result (`~gwidgets.core.reduction.ring.RingBackgroundResult`).
+        name : str, optional
+            Name of the new dataset (default: the dataset's).
+
+        Returns
+        -------
+        MapDatasetOnOff
+            The ON/OFF dataset (no models).
+
+        Raises
+        ------
+        DatasetError
+            If ``ring`` is neither a maker nor a result, or its shape differs from the dataset's.
         """
         result = ring.run(dataset) if hasattr(ring, "run") else ring
         for attr in ("counts", "counts_off", "acceptance", "acceptance_off", "mask_safe"):
@@ -163,7 +186,13 @@ class MapDatasetOnOff(MapDataset):
         return None
 
     def npred_background(self) -> Map:
-        """α × μ_b: the background profiled for the current signal (gammapy's definition)."""
+        """α × μ_b: the background profiled for the current signal (gammapy's definition).
+
+        Returns
+        -------
+        `~gwidgets.core.geom.Map`
+            Predicted background counts on the counts geometry.
+        """
         alpha = self.alpha.data
         mu_bkg = get_wstat_mu_bkg(self.counts.data, self.counts_off.data, alpha, self.npred_signal().data)
         return Map(self.counts.geom, np.nan_to_num(alpha * mu_bkg))
@@ -182,14 +211,36 @@ class MapDatasetOnOff(MapDataset):
         return c
 
     def stat_array(self) -> np.ndarray:
-        """WStat per bin (0 outside the mask and where α = 0)."""
+        """WStat per bin (0 outside the mask and where α = 0).
+
+        Returns
+        -------
+        numpy.ndarray
+            WStat per bin, of the counts shape.
+
+        Raises
+        ------
+        DatasetError
+            If a `~gwidgets.core.models.FoVBackgroundModel` applies to the dataset.
+        """
         c = self._stat_setup()
         self._background_model()
         out = np.nan_to_num(wstat(c["counts"], c["n_off"], c["alpha"], self.npred_signal().data))
         return np.where(c["m"], out, 0.0)
 
     def stat_sum(self) -> float:
-        """WStat summed over ``mask_safe & mask_fit``; only the bins around the sources are recomputed."""
+        """WStat summed over ``mask_safe & mask_fit``; only the bins around the sources are recomputed.
+
+        Returns
+        -------
+        float
+            The summed WStat statistic.
+
+        Raises
+        ------
+        DatasetError
+            If a `~gwidgets.core.models.FoVBackgroundModel` applies to the dataset.
+        """
         c = self._stat_setup()
         self._background_model()
         box, signal = self._signal_box()
@@ -203,6 +254,18 @@ class MapDatasetOnOff(MapDataset):
 
     # ------------------------------------------------------------------ misc
     def copy(self, name=None) -> MapDatasetOnOff:
+        """A copy of the ON/OFF data, masks and IRFs (models not copied: the copy has none).
+
+        Parameters
+        ----------
+        name : str, optional
+            Name of the copy (default: the same name).
+
+        Returns
+        -------
+        MapDatasetOnOff
+            The copy.
+        """
         return MapDatasetOnOff(self.counts.copy(), self.exposure.copy(), self.counts_off.copy(),
                                self.acceptance.copy(), self.acceptance_off.copy(),
                                psf=None if self.psf is None else PSFKernel(self.psf.data.copy(), self.psf.binsz_deg),
@@ -211,13 +274,49 @@ class MapDatasetOnOff(MapDataset):
                                livetime=self.livetime, irf_weights=self.irf_weights, meta=self.meta)
 
     def stack(self, other):
+        """Not supported: stack the `~gwidgets.core.datasets.map.MapDataset` s, then run the ring background once.
+
+        Parameters
+        ----------
+        other : dataset
+            Ignored.
+
+        Raises
+        ------
+        DatasetError
+            Always.
+        """
         raise DatasetError(f"Stacking MapDatasetOnOff ('{other.name}' onto '{self.name}') is not supported: stack "
                            "the MapDatasets, then run the ring background once on the stack")
 
     def to_masked(self, name=None):
+        """Not supported for ON/OFF datasets.
+
+        Parameters
+        ----------
+        name : str, optional
+            Ignored.
+
+        Raises
+        ------
+        DatasetError
+            Always.
+        """
         raise DatasetError(f"Dataset '{self.name}': to_masked is only available for MapDataset")
 
     def to_image(self, name=None):
+        """Not supported: call ``to_image`` on the `~gwidgets.core.datasets.map.MapDataset` before the ring background.
+
+        Parameters
+        ----------
+        name : str, optional
+            Ignored.
+
+        Raises
+        ------
+        DatasetError
+            Always.
+        """
         raise DatasetError(f"Dataset '{self.name}': to_image of a MapDatasetOnOff is not supported; call to_image "
                            "on the MapDataset before the ring background")
 

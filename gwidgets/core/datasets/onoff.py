@@ -121,14 +121,36 @@ class SpectrumDatasetOnOff(SpectrumDataset):
 
     # ---------------------------------------------------------- predictions
     def npred_background(self) -> np.ndarray:
-        """``alpha × μ_b``: the WStat-profiled background in the ON region for the current model."""
+        """``alpha × μ_b``: the WStat-profiled background in the ON region for the current model.
+
+        Returns
+        -------
+        numpy.ndarray
+            One value per reco bin.
+
+        Raises
+        ------
+        DatasetError
+            If the dataset has no ``counts_off``.
+        """
         self._require_off()
         alpha = self.alpha
         mu = get_wstat_mu_bkg(self.counts, self.counts_off, alpha, self.npred_signal())
         return np.nan_to_num(alpha * mu)
 
     def npred_off(self) -> np.ndarray:
-        """Predicted OFF counts ``μ_b``."""
+        """Predicted OFF counts ``μ_b``.
+
+        Returns
+        -------
+        numpy.ndarray
+            One value per reco bin (0 where alpha is 0).
+
+        Raises
+        ------
+        DatasetError
+            If the dataset has no ``counts_off``.
+        """
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.nan_to_num(self.npred_background() / self.alpha)
 
@@ -139,7 +161,18 @@ class SpectrumDatasetOnOff(SpectrumDataset):
         return wstat_sqrt_ts(self.counts, self.counts_off, self.alpha)
 
     def stat_array(self) -> np.ndarray:
-        """WStat per reco bin (gammapy's, NaN → 0)."""
+        """WStat per reco bin (gammapy's, NaN → 0).
+
+        Returns
+        -------
+        numpy.ndarray
+            WStat per reco bin.
+
+        Raises
+        ------
+        DatasetError
+            If the dataset has no ``counts_off``.
+        """
         self._require_off()
         return np.nan_to_num(wstat(self.counts, self.counts_off, self.alpha, self.npred_signal()))
 
@@ -151,6 +184,19 @@ class SpectrumDatasetOnOff(SpectrumDataset):
         return float(wstat_sqrt_ts(n_on, n_off, alpha)), bkg
 
     def info_dict(self, in_safe_data_range: bool = True) -> dict:
+        """Summary numbers: those of `SpectrumDataset.info_dict` plus the OFF quantities.
+
+        Parameters
+        ----------
+        in_safe_data_range : bool, optional
+            Whether to sum over ``mask_safe`` only (else over all bins).
+
+        Returns
+        -------
+        dict
+            The `SpectrumDataset.info_dict` keys, plus ``counts_off`` (int), ``acceptance``,
+            ``acceptance_off`` and ``alpha`` (the OFF-weighted mean; NaN without OFF counts).
+        """
         info = super().info_dict(in_safe_data_range)
         mask = self.mask_safe if in_safe_data_range else slice(None)
         if self.counts_off is not None:
@@ -181,6 +227,16 @@ class SpectrumDatasetOnOff(SpectrumDataset):
         and ``acceptance_off`` is set so that alpha is the OFF-weighted mean
         ``Σ α_i n_off,i / Σ n_off,i`` (where the OFF counts are 0, the mean
         alpha of all bins is used).
+
+        Parameters
+        ----------
+        other : SpectrumDatasetOnOff
+            A dataset on the same reco and true energy grids.
+
+        Raises
+        ------
+        DatasetError
+            If ``other`` is of another class or has other energy grids, or either has no ``counts_off``.
         """
         self._check_stackable(other)
         if self.counts_off is None or other.counts_off is None:
@@ -207,7 +263,18 @@ class SpectrumDatasetOnOff(SpectrumDataset):
                                     mask_safe=False, livetime=0.0, name=name)
 
     def to_spectrum_dataset(self, name=None) -> SpectrumDataset:
-        """A Cash `SpectrumDataset` with ``alpha × counts_off`` as known background."""
+        """A Cash `SpectrumDataset` with ``alpha × counts_off`` as known background.
+
+        Parameters
+        ----------
+        name : str, optional
+            Name of the new dataset (default: the same name).
+
+        Returns
+        -------
+        SpectrumDataset
+            Same counts, exposure, edisp, masks and live time; no models.
+        """
         kw = super()._init_kwargs()
         kw["background"] = self.background
         return SpectrumDataset(name=name if name is not None else self.name, **kw)
@@ -215,7 +282,25 @@ class SpectrumDatasetOnOff(SpectrumDataset):
     # ------------------------------------------------------------------ I/O
     @classmethod
     def from_ogip(cls, spec, name=None):
-        """From an `~gwidgets.core.io.ogip.OGIPSpectrum` (the container of every spectrum reader)."""
+        """From an `~gwidgets.core.io.ogip.OGIPSpectrum` (the container of every spectrum reader).
+
+        Parameters
+        ----------
+        spec : `~gwidgets.core.io.ogip.OGIPSpectrum`
+            The spectrum read; it must have OFF counts.
+        name : str, optional
+            Dataset name (default: the spectrum's).
+
+        Returns
+        -------
+        SpectrumDatasetOnOff
+            The dataset; ``meta["filenames"]`` lists the files it came from.
+
+        Raises
+        ------
+        DatasetError
+            If the spectrum has no OFF counts.
+        """
         if spec.counts_off is None:
             where = next(iter(spec.filenames.values()), spec.name)
             raise DatasetError(f"Spectrum '{where}' has no OFF counts (no BACKFILE / COUNTS_OFF): "
@@ -232,11 +317,38 @@ class SpectrumDatasetOnOff(SpectrumDataset):
         """Read an OGIP PHA file (and the BKG / ARF / RMF files it names) or a gammapy "gadf" file.
 
         ``format``: ``"ogip"``, ``"gadf"`` or None (recognised from the file, as gammapy does).
+
+        Parameters
+        ----------
+        filename : str or `~pathlib.Path`
+            The PHA (or gadf) file.
+        name : str, optional
+            Dataset name (default: the one in the file).
+        format : {"ogip", "gadf"}, optional
+            File format; None recognises it.
+
+        Returns
+        -------
+        SpectrumDatasetOnOff
+            The dataset read.
+
+        Raises
+        ------
+        DatasetError
+            If the file has no OFF counts.
+        `~gwidgets.errors.UnsupportedFormatError`
+            If the file is a BKG, ARF or RMF file, or no spectrum at all.
         """
         return super().read(filename, name=name, format=format)
 
     def to_ogip(self) -> OGIPSpectrum:
-        """The dataset as an `~gwidgets.core.io.ogip.OGIPSpectrum` (what `write` writes)."""
+        """The dataset as an `~gwidgets.core.io.ogip.OGIPSpectrum` (what `write` writes).
+
+        Returns
+        -------
+        `~gwidgets.core.io.ogip.OGIPSpectrum`
+            Counts, OFF counts, acceptances, exposure (cm² s), edisp and masks (no known background).
+        """
         spec = super().to_ogip()
         spec.background = None
         spec.acceptance = self.acceptance
@@ -248,12 +360,46 @@ class SpectrumDatasetOnOff(SpectrumDataset):
 
         OGIP: ``filename`` = PHA and ``*_bkg``, ``*_arf``, ``*_rmf`` next to it; GADF: one file,
         gammapy's default format.
+
+        Parameters
+        ----------
+        filename : str or `~pathlib.Path`
+            Output file (the PHA file for OGIP).
+        overwrite : bool, optional
+            Whether existing files are replaced.
+        format : {"ogip", "ogip-sherpa", "gadf"}, optional
+            File format.
+
+        Returns
+        -------
+        dict or `~pathlib.Path`
+            The written paths by kind (OGIP formats) or the written file (gadf).
         """
         return write_spectrum(self.to_ogip(), filename, format=format, overwrite=overwrite)
 
     @classmethod
     def from_extraction(cls, extraction, name=None):
-        """From a `~gwidgets.core.reduction.spectrum.SpectrumExtraction` (one observation)."""
+        """From a `~gwidgets.core.reduction.spectrum.SpectrumExtraction` (one observation).
+
+        The safe mask is the reco bins inside the extraction's ``energy_thresholds`` (if any).
+
+        Parameters
+        ----------
+        extraction : `~gwidgets.core.reduction.spectrum.SpectrumExtraction`
+            The ON/OFF extraction of one observation.
+        name : str, optional
+            Dataset name (default: the observation id).
+
+        Returns
+        -------
+        SpectrumDatasetOnOff
+            The dataset (no models).
+
+        Raises
+        ------
+        DatasetError
+            If the extraction failed (``ok`` is False).
+        """
         if not getattr(extraction, "ok", True):
             raise DatasetError(f"Observation {extraction.obs_id} was not extracted: {extraction.reason}")
         thresholds = getattr(extraction, "energy_thresholds", (None, None)) or (None, None)

@@ -116,18 +116,21 @@ class SpectrumDataset:
 
     @property
     def energy_axis(self):
+        """Reconstructed-energy axis (`~gwidgets.core.geom.MapAxis` named ``"energy"``, TeV, log interpolation)."""
         from ..geom import MapAxis
 
         return MapAxis(self._energy_edges * u.TeV, name="energy", interp="log")
 
     @property
     def energy_axis_true(self):
+        """True-energy axis (`~gwidgets.core.geom.MapAxis` named ``"energy_true"``, TeV, log interpolation)."""
         from ..geom import MapAxis
 
         return MapAxis(self._energy_edges_true * u.TeV, name="energy_true", interp="log")
 
     @property
     def energy_center(self) -> np.ndarray:
+        """Geometric centres of the reconstructed-energy bins in TeV."""
         e = self._energy_edges
         return np.sqrt(e[:-1] * e[1:])
 
@@ -140,7 +143,18 @@ class SpectrumDataset:
         return self.mask_safe & self.mask_fit
 
     def set_fit_range(self, e_min=None, e_max=None):
-        """``mask_fit`` = reco bins lying entirely inside [e_min, e_max] (TeV floats or Quantities)."""
+        """``mask_fit`` = reco bins lying entirely inside [e_min, e_max] (TeV floats or Quantities).
+
+        Parameters
+        ----------
+        e_min, e_max : `~astropy.units.Quantity`, str or float, optional
+            Energy bounds (floats in TeV); None means no bound on that side.
+
+        Raises
+        ------
+        DatasetError
+            If a bound's unit is not an energy.
+        """
         self.mask_fit = energy_mask(self._energy_edges, e_min, e_max)
 
     @property
@@ -205,7 +219,13 @@ class SpectrumDataset:
         return [c for c in model_components(self._models) if c.background == background and c.applies_to(self.name)]
 
     def npred_signal(self) -> np.ndarray:
-        """Predicted signal counts per reco bin (all bins)."""
+        """Predicted signal counts per reco bin (all bins).
+
+        Returns
+        -------
+        numpy.ndarray
+            One value per reco bin (zeros without a signal model).
+        """
         comps = self._components()
         if not comps:
             return np.zeros(len(self.counts))
@@ -214,7 +234,13 @@ class SpectrumDataset:
         return flux @ self.response
 
     def npred_background(self) -> np.ndarray:
-        """Background counts per reco bin (times the background-norm models, if any)."""
+        """Background counts per reco bin (times the background-norm models, if any).
+
+        Returns
+        -------
+        numpy.ndarray
+            One value per reco bin (zeros without a background).
+        """
         if self.background is None:
             return np.zeros(len(self.counts))
         bkg = self.background.copy()
@@ -223,7 +249,13 @@ class SpectrumDataset:
         return bkg
 
     def npred(self) -> np.ndarray:
-        """Total predicted counts (negative values set to 0, as gammapy)."""
+        """Total predicted counts (negative values set to 0, as gammapy).
+
+        Returns
+        -------
+        numpy.ndarray
+            One value per reco bin, ≥ 0.
+        """
         return np.clip(self.npred_signal() + self.npred_background(), 0, None)
 
     @property
@@ -256,17 +288,44 @@ class SpectrumDataset:
 
     # ----------------------------------------------------------- statistic
     def stat_array(self) -> np.ndarray:
-        """Statistic per reco bin (all bins; see ``mask`` for the ones that count)."""
+        """Statistic per reco bin (all bins; see ``mask`` for the ones that count).
+
+        Returns
+        -------
+        numpy.ndarray
+            Cash statistic per reco bin.
+        """
         return cash(self.counts, self.npred())
 
     def stat_sum(self) -> float:
-        """Statistic summed over ``mask`` (fast path, cached for unchanged parameters)."""
+        """Statistic summed over ``mask`` (fast path, cached for unchanged parameters).
+
+        Returns
+        -------
+        float
+            The summed statistic (Cash here, WStat for `SpectrumDatasetOnOff`).
+        """
         return self._evaluator().stat_sum()
 
     def residuals(self, method: str = "diff") -> np.ndarray:
         """``counts − npred`` ("diff"), divided by npred ("diff/model") or sqrt(npred) ("diff/sqrt(model)").
 
         NaN outside ``mask``.
+
+        Parameters
+        ----------
+        method : {"diff", "diff/model", "diff/sqrt(model)"}, optional
+            Residual definition.
+
+        Returns
+        -------
+        numpy.ndarray
+            One value per reco bin.
+
+        Raises
+        ------
+        DatasetError
+            For an unknown ``method``.
         """
         npred = self.npred()
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -287,7 +346,21 @@ class SpectrumDataset:
         return float(cash_sqrt_ts(self.counts[mask].sum(), bkg)), float(self.background[mask].sum())
 
     def info_dict(self, in_safe_data_range: bool = True) -> dict:
-        """Summary numbers (gammapy's ``info_dict`` keys), summed over the safe range by default."""
+        """Summary numbers (gammapy's ``info_dict`` keys), summed over the safe range by default.
+
+        Parameters
+        ----------
+        in_safe_data_range : bool, optional
+            Whether to sum over ``mask_safe`` only (else over all bins).
+
+        Returns
+        -------
+        dict
+            ``name``, ``counts``, ``excess``, ``sqrt_ts``, ``background``, ``npred``, ``npred_background``,
+            ``npred_signal`` (NaN where not defined), ``exposure_min`` / ``exposure_max`` (Quantities in cm² s),
+            ``livetime`` (Quantity in s), ``counts_rate``, ``background_rate``, ``excess_rate`` (in s⁻¹),
+            ``n_bins``, ``n_fit_bins``, ``stat_type``, ``stat_sum`` (NaN without models).
+        """
         mask = self.mask_safe if in_safe_data_range else slice(None)
         info = {"name": self.name, "counts": int(round(float(self.counts[mask].sum())))}
         excess = sqrt_ts = background = np.nan
@@ -313,7 +386,18 @@ class SpectrumDataset:
         return info
 
     def info_table(self, in_safe_data_range: bool = True) -> Table:
-        """`info_dict` as a one-row astropy Table."""
+        """`info_dict` as a one-row astropy Table.
+
+        Parameters
+        ----------
+        in_safe_data_range : bool, optional
+            Whether to sum over ``mask_safe`` only (else over all bins).
+
+        Returns
+        -------
+        astropy.table.Table
+            One row.
+        """
         return Table([self.info_dict(in_safe_data_range)])
 
     # -------------------------------------------------------------- copies
@@ -323,7 +407,18 @@ class SpectrumDataset:
                     mask_safe=self.mask_safe, mask_fit=self.mask_fit, livetime=self.livetime, meta=self.meta)
 
     def copy(self, name=None):
-        """A copy (arrays are shared: they are read-only); the models are not copied, not assigned."""
+        """A copy (arrays are shared: they are read-only); the models are not copied, not assigned.
+
+        Parameters
+        ----------
+        name : str, optional
+            Name of the copy (default: the same name).
+
+        Returns
+        -------
+        SpectrumDataset
+            A dataset of the same class.
+        """
         return type(self)(name=name if name is not None else self.name, **self._init_kwargs())
 
     def _check_stackable(self, other):
@@ -361,7 +456,18 @@ class SpectrumDataset:
             self.mask_fit = other.mask_fit
 
     def stack(self, other):
-        """Stack ``other`` into this dataset in place (``other`` restricted to its safe mask, as gammapy)."""
+        """Stack ``other`` into this dataset in place (``other`` restricted to its safe mask, as gammapy).
+
+        Parameters
+        ----------
+        other : SpectrumDataset
+            A dataset of the same class on the same reco and true energy grids.
+
+        Raises
+        ------
+        DatasetError
+            If ``other`` is of another class or has other energy grids.
+        """
         self._check_stackable(other)
         if self.background is not None and other.background is not None:
             background = self.npred_background() + other.npred_background() * other.mask_safe
@@ -371,7 +477,18 @@ class SpectrumDataset:
         self.background = background
 
     def to_masked(self, name=None):
-        """Copy with the data outside ``mask_safe`` removed (what ``Datasets.stack_reduce`` starts from)."""
+        """Copy with the data outside ``mask_safe`` removed (what ``Datasets.stack_reduce`` starts from).
+
+        Parameters
+        ----------
+        name : str, optional
+            Name of the copy (default: the same name).
+
+        Returns
+        -------
+        SpectrumDataset
+            A dataset of the same class, zero outside the safe mask (no models).
+        """
         empty = self._empty(name if name is not None else self.name)
         empty.stack(self)
         return empty
@@ -386,7 +503,20 @@ class SpectrumDataset:
     # ------------------------------------------------------------------ I/O
     @classmethod
     def from_ogip(cls, spec, name=None):
-        """From an `~gwidgets.core.io.ogip.OGIPSpectrum` (the container of every spectrum reader)."""
+        """From an `~gwidgets.core.io.ogip.OGIPSpectrum` (the container of every spectrum reader).
+
+        Parameters
+        ----------
+        spec : `~gwidgets.core.io.ogip.OGIPSpectrum`
+            The spectrum read.
+        name : str, optional
+            Dataset name (default: the spectrum's).
+
+        Returns
+        -------
+        SpectrumDataset
+            The dataset; ``meta["filenames"]`` lists the files it came from.
+        """
         return cls(counts=spec.counts, exposure=spec.exposure, energy_edges=spec.energy_edges,
                    energy_edges_true=spec.energy_edges_true, edisp=spec.edisp, background=spec.background,
                    mask_safe=spec.mask_safe, mask_fit=spec.mask_fit,
@@ -397,6 +527,29 @@ class SpectrumDataset:
     def read(cls, filename, name=None, format=None):
         """Read a spectrum file: gammapy's ``"gadf"`` dataset file or OGIP (``format=None``: recognised).
 
+        Parameters
+        ----------
+        filename : str or `~pathlib.Path`
+            The spectrum file.
+        name : str, optional
+            Dataset name (default: the one in the file).
+        format : {"ogip", "gadf"}, optional
+            File format; None recognises it.
+
+        Returns
+        -------
+        SpectrumDataset
+            The dataset read.
+
+        Raises
+        ------
+        `~gwidgets.errors.UnsupportedFormatError`
+            If the file is a BKG, ARF or RMF file, or no spectrum at all.
+        `~gwidgets.errors.DataFileError`
+            For an unknown format.
+
+        Examples
+        --------
         >>> import numpy as np
         >>> from gwidgets.core.io.gadf_spectrum import write_gadf_spectrum
         >>> from gwidgets.core.io.ogip import OGIPSpectrum
@@ -411,7 +564,13 @@ class SpectrumDataset:
         return cls.from_ogip(read_spectrum(filename, name=name, format=format), name=name)
 
     def to_ogip(self) -> OGIPSpectrum:
-        """The dataset as an `~gwidgets.core.io.ogip.OGIPSpectrum` (what `write` writes)."""
+        """The dataset as an `~gwidgets.core.io.ogip.OGIPSpectrum` (what `write` writes).
+
+        Returns
+        -------
+        `~gwidgets.core.io.ogip.OGIPSpectrum`
+            Counts, exposure (cm² s), edisp (the diagonal response when None), background and masks.
+        """
         return OGIPSpectrum(name=self.name, counts=self.counts, energy_edges=self._energy_edges,
                             energy_edges_true=self._energy_edges_true, exposure=self.exposure,
                             livetime=self.livetime, mask_safe=np.broadcast_to(self.mask_safe, self.counts.shape),
@@ -421,7 +580,27 @@ class SpectrumDataset:
                             background=self.background, mask_fit=self.mask_fit)
 
     def write(self, filename, overwrite: bool = False, format: str = "gadf"):
-        """Write the dataset in gammapy's ``"gadf"`` format (OGIP cannot hold a known background)."""
+        """Write the dataset in gammapy's ``"gadf"`` format (OGIP cannot hold a known background).
+
+        Parameters
+        ----------
+        filename : str or `~pathlib.Path`
+            Output file.
+        overwrite : bool, optional
+            Whether an existing file is replaced.
+        format : {"gadf"}, optional
+            File format (only ``"gadf"``).
+
+        Returns
+        -------
+        `~pathlib.Path`
+            The written file.
+
+        Raises
+        ------
+        DatasetError
+            For a ``format`` other than ``"gadf"``.
+        """
         if format != "gadf":
             raise DatasetError(f"SpectrumDataset '{self.name}' can only be written as 'gadf' (got '{format}'): "
                                "OGIP files hold OFF counts, not a known background")
