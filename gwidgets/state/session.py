@@ -38,6 +38,7 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from traitlets import Any, Bool, Dict, HasTraits, Int, List, Unicode, observe
 
+from ..core.analysis.export import DEFAULT_MAP
 from ..core.data import DataStore
 from ..core.geom import Map, WcsGeom
 from ..core.reduction.settings import SpectrumReductionSettings
@@ -51,7 +52,8 @@ from .worker import Worker
 
 __all__ = ["AnalysisSession", "DEFAULT_MAP_SETTINGS"]
 
-DEFAULT_MAP_SETTINGS = {"binsz": 0.02, "width": 5.0, "e_min": 0.3, "e_max": 100.0, "frame": "icrs"}
+#: the sky map's binning (binsz, width in degrees, frame: the reduction settings' defaults) and energy range (TeV)
+DEFAULT_MAP_SETTINGS = {**DEFAULT_MAP, "e_min": 0.3, "e_max": 100.0}
 
 
 def _observations(store, selection, required_irf):

@@ -29,6 +29,7 @@ from astropy.coordinates import SkyCoord
 
 from ...errors import GwidgetsError
 from ..config import AnalysisConfig, ConfigError, to_plain
+from ..reduction.map_settings import MapReductionSettings
 from ..reduction.settings import SpectrumReductionSettings
 
 __all__ = ["SessionState", "session_to_state", "state_to_config", "config_to_state", "session_to_config",
@@ -37,7 +38,9 @@ __all__ = ["SessionState", "session_to_state", "state_to_config", "config_to_sta
 #: the session's flat view of the default 1D settings (energies in TeV): binning and the PSF containment
 #: correction, read from `SpectrumReductionSettings` (the one definition of every 1D default)
 DEFAULT_SPECTRUM = SpectrumReductionSettings().binning()
-DEFAULT_MAP = {"binsz": 0.02, "width": 5.0, "frame": "icrs"}
+#: the sky binning (pixels of the exclusion mask; degrees), from `MapReductionSettings`'s defaults
+DEFAULT_MAP = {"binsz": float(MapReductionSettings.binsz.to_value("deg")),
+               "width": float(MapReductionSettings.width.to_value("deg")), "frame": MapReductionSettings.frame}
 
 
 @dataclass
