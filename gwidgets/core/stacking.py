@@ -210,21 +210,19 @@ class _ChunkTask:
 
 
 def light_observations(store, obs_ids=None, required_irf="full-enclosure") -> LightObservations:
-    """The observations of ``store``, each bound to a store of its own index rows only (made lazily).
+    """The observations of ``store``, made one at a time as they are iterated to.
 
-    An `~gwidgets.core.data.Observation` pickles its data store, index tables
-    included: 2.1 MB per observation of a 1000-run store, and growing with the
-    store, so sending every run of a large store to workers costs O(N²). These
-    observations pickle in ~10 kB whatever the size of the store; each is made
-    when iterated to, so a consumer that drops it after use (`stack_stream`)
-    never holds more than a few observations or their loaded events and IRFs.
+    A consumer that drops each observation after use (`stack_stream`) then never holds more than a
+    few observations, nor the events and IRFs they loaded; a list of observations keeps everything
+    each one loaded until the list goes. Each observation is bound to a store of its own rows
+    (`DataStore.subset`), so it is as small to ship to a worker as a pickled observation.
 
     Parameters
     ----------
     store : DataStore
         The data store.
     obs_ids : iterable of int, optional
-        Which observations (default: all, in index order).
+        Which observations (default: all, in table order).
     required_irf : str or list
         Checked per observation as in `DataStore.get_observations`.
 
@@ -235,12 +233,10 @@ def light_observations(store, obs_ids=None, required_irf="full-enclosure") -> Li
 
     Examples
     --------
-    >>> import pickle, gwidgets as gw
-    >>> store = gw.example_store()
-    >>> light = light_observations(store, [1002, 1003])
-    >>> obs = next(iter(light))
-    >>> len(light), obs.obs_id, len(pickle.dumps(obs)) < len(pickle.dumps(store.obs(1002))) / 2
-    (2, 1002, True)
+    >>> import gwidgets as gw
+    >>> light = light_observations(gw.example_store(), [1002, 1003])
+    >>> len(light), [obs.obs_id for obs in light]
+    (2, [1002, 1003])
     """
     ids = [int(i) for i in (store.obs_ids if obs_ids is None else obs_ids)]
     return LightObservations(store, ids, required_irf)
@@ -250,13 +246,7 @@ class LightObservations:
     """What `light_observations` returns: ``len()`` and iteration over freshly made observations."""
 
     def __init__(self, store, obs_ids: list, required_irf="full-enclosure"):
-        import numpy as np
-
         self.store, self.obs_ids, self.required_irf = store, list(obs_ids), required_irf
-        hdu_ids = np.asarray(store.hdu_index.table["OBS_ID"]).astype(np.int64)
-        self._order = np.argsort(hdu_ids, kind="stable")
-        self._sorted_ids = hdu_ids[self._order]
-        self._obs_rows = {int(o): i for i, o in enumerate(np.asarray(store.obs_table["OBS_ID"]).astype(np.int64))}
 
     def __len__(self):
         return len(self.obs_ids)
@@ -266,16 +256,7 @@ class LightObservations:
             yield self.observation(obs_id)
 
     def observation(self, obs_id: int):
-        """One observation, bound to a `DataStore` of its own HDU-index and observation-table rows."""
-        import numpy as np
-
-        from .data import DataStore, HDUIndex
-
-        store, index = self.store, self.store.hdu_index
-        lo, hi = np.searchsorted(self._sorted_ids, [obs_id, obs_id + 1])
-        rows = np.sort(self._order[lo:hi])
-        table = store.obs_table[[self._obs_rows[obs_id]]] if obs_id in self._obs_rows else store.obs_table[:0]
-        small = DataStore(HDUIndex(index.table[rows], index.base_dir, index.filename), table, name=store.name)
-        obs = small.obs(obs_id)
+        """One observation (IRFs checked), bound to a `DataStore` of its own rows."""
+        obs = self.store.subset([obs_id]).obs(obs_id)
         obs.check(self.required_irf)
         return obs

@@ -260,8 +260,11 @@ class Observation:
 
     # -------------------------------------------------------------- pickling
     def __getstate__(self):
-        # keep loaded parts; drop nothing: the store pickles its index only
-        return self.__dict__
+        # keep loaded parts; the store travels as a store of this observation's rows only (DataStore.subset):
+        # ~10 kB whatever the size of the store, instead of the whole index
+        state = dict(self.__dict__)
+        state["_store"] = self._store.subset([self.obs_id])
+        return state
 
     def __repr__(self):
         pnt = self.pointing_radec
