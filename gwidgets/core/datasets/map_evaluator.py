@@ -51,7 +51,20 @@ def _place_kernels(image, nonzero, kernel):
 
 
 class MapEvaluator:
-    """npred (reco energy) of ``model`` on ``dataset``'s geometry, evaluated on a cut-out."""
+    """npred (reco energy) of ``model`` on ``dataset``'s geometry, evaluated on a cut-out.
+
+    Parameters
+    ----------
+    model : `~gwidgets.core.models.SkyModel`
+        The source model; it needs a spatial model.
+    dataset : `~gwidgets.core.datasets.map.MapDataset`
+        The dataset whose geometry, exposure (m² s), PSF kernel and EDISP matrix are used.
+
+    Raises
+    ------
+    DatasetError
+        If ``model`` has no spatial model.
+    """
 
     def __init__(self, model, dataset):
         if model.spatial_model is None:
@@ -130,7 +143,22 @@ class MapEvaluator:
         return tuple(p.value for p in self.model.parameters)
 
     def compute(self):
-        """(slices, npred cut-out in reco energy) — slices None if the source is off the map."""
+        """Predicted counts of the model on its cut-out, cached by the parameter values.
+
+        The cut-out is re-centred when the source moved by more than half the margin.
+
+        Returns
+        -------
+        slices : tuple of slice or None
+            (y, x) slices of the cut-out in the dataset's image; None if the source is off the map.
+        npred : numpy.ndarray or None
+            Predicted counts (n_reco, ny, nx) on the cut-out; None if the source is off the map.
+
+        Raises
+        ------
+        DatasetError
+            If the dataset has no EDISP and its true and reco energy axes have different numbers of bins.
+        """
         key = self._values_key()
         if key == self._key:
             return self._result
@@ -149,6 +177,12 @@ class MapEvaluator:
         Cached by the spatial parameters.
 
         As gammapy 2.1, the PSF acts on the spatial flux before the exposure is applied.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (n_true, ny, nx) on the cut-out, or (1, ny, nx) without PSF (or when the model does
+            not apply it); each image sums to the model's flux fraction on the cut-out.
         """
         sm = self.model.spatial_model
         key = tuple(p.value for p in sm.parameters)
@@ -186,7 +220,13 @@ class MapEvaluator:
         return full[:, y0:y0 + ny, x0:x0 + nx]
 
     def npred_true(self):
-        """Predicted counts in true energy on the cut-out (flux × PSF-convolved spatial fraction × exposure)."""
+        """Predicted counts in true energy on the cut-out (flux × PSF-convolved spatial fraction × exposure).
+
+        Returns
+        -------
+        numpy.ndarray
+            Predicted counts (n_true, ny, nx): integral flux (cm⁻² s⁻¹) × spatial fraction × exposure (cm² s).
+        """
         flux = self.model.spectral_model.integral_values(self._e_lo, self._e_hi)
         return flux[:, None, None] * self.spatial_psf() * self._exposure
 

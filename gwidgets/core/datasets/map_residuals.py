@@ -48,12 +48,39 @@ def _applies(model, dataset) -> bool:
 
 
 def sky_models(dataset) -> list:
-    """The `SkyModel` s of ``dataset.models`` that apply to ``dataset`` (``datasets_names``)."""
+    """The `SkyModel` s of ``dataset.models`` that apply to ``dataset`` (``datasets_names``).
+
+    Parameters
+    ----------
+    dataset : `~gwidgets.core.datasets.map.MapDataset`
+        The dataset.
+
+    Returns
+    -------
+    list of `~gwidgets.core.models.SkyModel`
+        In the order of ``dataset.models`` (empty without models).
+    """
     return [m for m in (dataset.models or []) if type(m).__name__ == "SkyModel" and _applies(m, dataset)]
 
 
 def background_model(dataset):
-    """The `FoVBackgroundModel` of ``dataset`` (None without one)."""
+    """The `FoVBackgroundModel` of ``dataset`` (None without one).
+
+    Parameters
+    ----------
+    dataset : `~gwidgets.core.datasets.map.MapDataset`
+        The dataset.
+
+    Returns
+    -------
+    `~gwidgets.core.models.FoVBackgroundModel` or None
+        The background model that applies to ``dataset``.
+
+    Raises
+    ------
+    DatasetError
+        If more than one background model applies to ``dataset``.
+    """
     bkg = [m for m in (dataset.models or []) if type(m).__name__ == "FoVBackgroundModel" and _applies(m, dataset)]
     if len(bkg) > 1:
         raise DatasetError(f"Dataset '{dataset.name}' has {len(bkg)} background models; at most one is allowed")
@@ -61,14 +88,27 @@ def background_model(dataset):
 
 
 class Cutouts:
-    """One `MapEvaluator` per sky model of a dataset (made on first use, kept while the model object lives)."""
+    """One `MapEvaluator` per sky model of a dataset (made on first use, kept while the model object lives).
+
+    Parameters
+    ----------
+    dataset : `~gwidgets.core.datasets.map.MapDataset`
+        The dataset whose sky models are evaluated.
+    """
 
     def __init__(self, dataset):
         self.dataset = dataset
         self._evaluators: dict = {}
 
     def __call__(self):
-        """``[(model, slices, npred cut-out (n_reco, h, w))]`` of the sky models with pixels on the map."""
+        """``[(model, slices, npred cut-out (n_reco, h, w))]`` of the sky models with pixels on the map.
+
+        Returns
+        -------
+        list of tuple
+            ``(model, slices, npred)`` per sky model on the map: ``slices`` the (y, x) slices of its
+            cut-out, ``npred`` its predicted counts (n_reco, h, w).
+        """
         out, keep = [], {}
         for model in sky_models(self.dataset):
             ev = self._evaluators.get(id(model))
@@ -102,7 +142,7 @@ def significance_image(counts, npred, smooth_pix: float = 0.0, valid=None) -> np
     Examples
     --------
     >>> import numpy as np
-    >>> significance_image(np.full((2, 2), 4.0), np.ones((2, 2)))[0, 0]
+    >>> float(significance_image(np.full((2, 2), 4.0), np.ones((2, 2)))[0, 0])
     3.0
     """
     c = np.asarray(counts, float)
@@ -129,6 +169,12 @@ class ResidualMaps:
         Reco-energy bins ``[i0, i1)`` summed into the images (default: all).
     smooth_radius : float or Quantity
         Gaussian smoothing width (standard deviation) of the counts and npred images [deg]; 0 for none.
+
+    Raises
+    ------
+    DatasetError
+        If ``energy_range`` is not bins ``[i0, i1)`` with 0 ≤ i0 < i1 ≤ n_reco, or ``smooth_radius``
+        is not a finite angle ≥ 0.
 
     Examples
     --------
@@ -173,7 +219,18 @@ class ResidualMaps:
 
     # ------------------------------------------------------------ images
     def background_image(self) -> np.ndarray:
-        """Predicted background counts (× the background model's norm), masked and summed over energy."""
+        """Predicted background counts (× the background model's norm), masked and summed over energy.
+
+        Returns
+        -------
+        numpy.ndarray
+            Image (ny, nx) in counts (zeros without a background).
+
+        Raises
+        ------
+        DatasetError
+            If more than one background model applies to the dataset.
+        """
         ds = self.dataset
         i0, i1 = self.energy_range
         bkg = background_model(ds)
@@ -189,7 +246,13 @@ class ResidualMaps:
         return (factor @ self._bkg_flat).reshape(self._image_shape)
 
     def signal_image(self) -> np.ndarray:
-        """Predicted source counts of all sky models, masked and summed over energy (each model on its cut-out)."""
+        """Predicted source counts of all sky models, masked and summed over energy (each model on its cut-out).
+
+        Returns
+        -------
+        numpy.ndarray
+            Image (ny, nx) in counts.
+        """
         i0, i1 = self.energy_range
         out = np.zeros(self._image_shape)
         for _, sl, values in self.cutouts():
@@ -201,6 +264,12 @@ class ResidualMaps:
 
         For the current parameters. The significance is computed from counts and npred smoothed by
         ``smooth_radius`` (``counts_smooth``, ``npred_smooth``).
+
+        Returns
+        -------
+        dict of numpy.ndarray
+            Images (ny, nx): ``counts`` and ``npred`` (counts), ``counts_smooth`` and ``npred_smooth``,
+            ``significance`` (NaN where npred ≤ 0 or outside the mask).
         """
         npred = self.background_image() + self.signal_image()
         n_s = gaussian_filter(npred, self.smooth_pix) if self.smooth_pix > 0 else npred
@@ -211,7 +280,13 @@ class ResidualMaps:
                 "npred_smooth": n_s}
 
     def full(self) -> dict:
-        """The same images computed the plain way from ``dataset.npred()`` (the reference for `images`)."""
+        """The same images computed the plain way from ``dataset.npred()`` (the reference for `images`).
+
+        Returns
+        -------
+        dict of numpy.ndarray
+            Images (ny, nx): ``counts``, ``npred``, ``significance``.
+        """
         i0, i1 = self.energy_range
         npred = (self.dataset.npred().data[i0:i1] * self._mask).sum(axis=0)
         sig = significance_image(self.counts, npred, self.smooth_pix, self.valid)
@@ -222,6 +297,23 @@ class ResidualMaps:
         """Pixels (ny, nx) whose centre is within ``radius`` of ``center``.
 
         ``center`` is a SkyCoord or (lon, lat) in degrees in the map's frame.
+
+        Parameters
+        ----------
+        center : `~astropy.coordinates.SkyCoord` or tuple of float
+            Circle centre.
+        radius : `~astropy.units.Quantity` or float
+            Circle radius (floats in deg).
+
+        Returns
+        -------
+        numpy.ndarray
+            Boolean image (ny, nx).
+
+        Raises
+        ------
+        DatasetError
+            If ``radius`` is not a positive finite angle.
         """
         geom = self.dataset.counts.geom
         if isinstance(center, SkyCoord):
@@ -243,6 +335,24 @@ class ResidualMaps:
 
         What depends only on the circle (its mask, the counts and background in it) is kept until the circle
         moves; each call then sums the background norm and the sky models' cut-outs inside it.
+
+        Parameters
+        ----------
+        center : `~astropy.coordinates.SkyCoord` or tuple of float
+            Circle centre ((lon, lat) in deg in the map's frame).
+        radius : `~astropy.units.Quantity` or float
+            Circle radius (floats in deg).
+
+        Returns
+        -------
+        dict
+            As `region_spectrum`: ``energy_edges`` (TeV), ``counts``, ``background``, ``npred``,
+            ``residuals``, ``significance`` per reco-energy bin, and ``n_pixels``.
+
+        Raises
+        ------
+        DatasetError
+            If ``radius`` is not a positive finite angle.
         """
         ds = self.dataset
         key = (tuple(center) if not isinstance(center, SkyCoord) else (center.ra.deg, center.dec.deg),
