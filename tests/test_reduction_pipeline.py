@@ -111,7 +111,9 @@ def test_session_datasets_carry_the_safe_mask_and_equal_the_analysis_datasets(st
 
 
 def test_one_default_changed_shows_in_session_analysis_and_script(store, tmp_path, monkeypatch, data_dir):
-    """Raise the default safe-mask threshold to 2 TeV in the settings module: the session's datasets, the
+    """One default changed in the settings module shows in the session, the Analysis and the script.
+
+    The default safe-mask threshold raised to 2 TeV (and 20 reco bins): the session's datasets, the
     datasets of an `Analysis` whose config does not set a safe mask, and the datasets the exported script
     makes, all start at 2 TeV (they start near LO_THRES, < 1 TeV, with the shipped default).
     """
@@ -151,8 +153,10 @@ def test_one_default_changed_shows_in_session_analysis_and_script(store, tmp_pat
 
 
 def test_the_1d_reduction_is_written_once():
-    """Only the pipeline (`spectrum_maker`) turns extractions into datasets and builds a `SpectrumExtractor`
-    in the package; the session, the Analysis step and the script template call `reduce_spectra`.
+    """The 1D reduction exists once in the package.
+
+    Only the pipeline (`spectrum_maker`) turns extractions into datasets and builds a `SpectrumExtractor`;
+    the session, the Analysis step and the script template call `reduce_spectra`.
     """
     calls = {}
     for path in SOURCE.rglob("*.py"):
@@ -215,3 +219,30 @@ def test_settings_reject_bad_values_naming_the_key():
         spectrum_settings({"datasets": {"geom": {"axes": {"energy": {"nbins": 0}}}}})
     with pytest.raises(reduction_settings.ReductionSettingsError, match="Unknown spectrum setting"):
         reduction_settings.SpectrumReductionSettings().replace(nbins=3)
+
+
+def test_stacked_session_fits_one_dataset_and_keeps_the_runs_for_light_curves(store):
+    """A stacked session fits one dataset and keeps the runs for light curves.
+
+    ``set_dataset_mode("stacked")`` (the settings' default for the config) fits the stack of the runs'
+    safe ranges, while the light curve still has one bin per run: the same as in joint mode.
+    """
+    s = _session(store)
+    try:
+        s.set_dataset_mode("joint", fit_range=(0.7, 30))
+        joint = s.compute("datasets")
+        s.light_curve(energy_edges=[1, 100] * u.TeV, wait=True)
+        lc_joint = s.light_curve_result
+        assert s.error == "" and len(lc_joint.table) == len(RUNS)
+        s.set_dataset_mode("stacked", fit_range=(0.7, 30))
+        stacked = s.compute("datasets")
+        assert stacked.names == ["stacked"] and stacked[0].meta["OBS_IDS"] == RUNS
+        assert stacked[0].counts.sum() == sum((d.counts * d.mask_safe).sum() for d in joint)
+        s.light_curve(energy_edges=[1, 100] * u.TeV, wait=True)
+        lc = s.light_curve_result
+        assert s.error == "" and len(lc.table) == len(RUNS)
+        for col in ("norm", "norm_err", "ts"):
+            np.testing.assert_allclose(lc[col], lc_joint[col], rtol=1e-10, err_msg=col)
+        assert s.export_config()["datasets"]["stack"] is True
+    finally:
+        s.close()

@@ -71,9 +71,20 @@ class ProductsMixin(HasTraits):
             raise GwidgetsError("No model: add a model component first (and fit it)")
         return self.models
 
-    def _snapshot(self, token=None):
-        """Copies of the session's datasets with a copy of its models (checked: both present)."""
+    def _snapshot(self, token=None, per_observation: bool = False):
+        """Copies of the session's datasets with a copy of its models (checked: both present).
+
+        ``per_observation``: one dataset per observation even when the fit stacks them (light curves):
+        the reduction's per-observation datasets, with the session's fit range.
+        """
         datasets = self.graph.get("datasets", token)
+        if per_observation and "reduced" in self.graph and self.graph.peek("dataset_mode") != "joint":
+            from ..core.datasets import Datasets
+
+            datasets = Datasets([d.copy() for d in self.graph.get("reduced", token)])
+            fit_range = self.graph.peek("fit_range")
+            if fit_range is not None and len(datasets):
+                datasets.set_fit_range(*fit_range)
         if datasets is None or len(datasets) == 0:
             raise GwidgetsError("No datasets: select observations and place an ON region first")
         models = self._require_models()
@@ -175,7 +186,7 @@ class ProductsMixin(HasTraits):
                                         selection_optional=list(selection_optional or []) or None, **kwargs)
 
         def run(token):
-            return estimator.run(self._add_time_meta(self._snapshot(token), token))
+            return estimator.run(self._add_time_meta(self._snapshot(token, per_observation=True), token))
 
         return self._submit_product("light_curve", run, wait)
 
