@@ -11,9 +11,14 @@ PSF / EDISP maps give at that position).
 
 Examples
 --------
->>> kernel = PSFKernel.from_irf(obs.psf, energy_axis_true, offset=0.5 * u.deg, binsz=0.02)   # doctest: +SKIP
->>> kernel.data.shape                                                                            # doctest: +SKIP
-(20, 51, 51)
+>>> from gwidgets.core.geom import MapAxis
+>>> obs = gw.example_store().get_observations([1001])[0]
+>>> energy_axis_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 20 * u.TeV, 8, name="energy_true")
+>>> kernel = PSFKernel.from_irf(obs.psf, energy_axis_true, offset=0.5 * u.deg, binsz=0.02)
+>>> kernel.data.shape                        # one odd-sized image per true-energy bin
+(8, 81, 81)
+>>> bool(np.allclose(kernel.data.sum(axis=(1, 2)), 1))
+True
 """
 from __future__ import annotations
 

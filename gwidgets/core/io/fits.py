@@ -14,11 +14,12 @@ Errors name the file and HDU (see :mod:`gwidgets.errors`).
 Examples
 --------
 >>> from gwidgets.core.io.fits import FitsFile
->>> f = FitsFile("run_020136.fits.gz")                     # doctest: +SKIP
->>> f.names                                                # doctest: +SKIP
+>>> from gwidgets.core.simulate import example_store_path
+>>> f = FitsFile(example_store_path() / "data" / "gwsim_obs_001001.fits.gz")   # a simulated run
+>>> f.names
 ['PRIMARY', 'EVENTS', 'GTI', 'AEFF', 'EDISP', 'PSF', 'BKG']
->>> f["EVENTS"].quantity("ENERGY", "TeV")[:2]               # doctest: +SKIP
-<Quantity [0.97, 1.52] TeV>
+>>> f["EVENTS"].quantity("ENERGY", "TeV")[:2]
+<Quantity [0.83..., 0.34...] TeV>
 """
 from __future__ import annotations
 

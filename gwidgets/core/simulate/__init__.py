@@ -7,8 +7,11 @@ and written as a GADF 0.3 data store (:mod:`.writer`, :mod:`.store`) with the
 truth beside it (:mod:`.truth`); the cached example store (:mod:`.example`).
 
 >>> from gwidgets.core.simulate import simulate_datastore, example_store_path
->>> path = simulate_datastore("my-store", n_obs=4)        # doctest: +SKIP
->>> path = example_store_path()                          # doctest: +SKIP
+>>> path = simulate_datastore("my-store", n_obs=1)        # one run (the default: 20)
+>>> sorted(p.name for p in path.iterdir() if not p.name.startswith("."))
+['README.txt', 'data', 'hdu-index.fits.gz', 'obs-index.fits.gz', 'truth.yaml']
+>>> example_store_path().name                            # the cached example store, made on first use
+'example-dl3-v1'
 """
 from .example import cache_dir, example_store, example_store_path
 from .sky import Source, default_sky

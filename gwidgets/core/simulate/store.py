@@ -13,8 +13,13 @@ runs of a small store equal those of the default one.
 
 Examples
 --------
->>> path = simulate_datastore(tmp_path / "sim", n_obs=2)        # doctest: +SKIP
->>> gw.DataStore.from_dir(path)                                 # doctest: +SKIP
+>>> from gwidgets.core.simulate import example_store_path
+>>> path = simulate_datastore("sim", n_obs=1)
+>>> gw.DataStore.from_dir(path)
+DataStore(1 observation, livetime ... h, objects: GWSIM field, name='sim')
+>>> run = "data/gwsim_obs_001001.fits.gz"                       # the same seed: the same first run
+>>> (path / run).read_bytes() == (example_store_path() / run).read_bytes()
+True
 """
 from __future__ import annotations
 
