@@ -19,9 +19,19 @@ container as the OGIP reader; `write_gadf_spectrum` writes one that gammapy read
 
 Examples
 --------
->>> from gwidgets.core.io.gadf_spectrum import read_gadf_spectrum   # doctest: +SKIP
->>> spec = read_gadf_spectrum("23523.fits")                          # doctest: +SKIP
->>> spec.counts.sum(), spec.energy_edges[:2]                         # doctest: +SKIP
+A spectrum of a simulated run, written in this format and read back:
+
+>>> from regions import CircleSkyRegion
+>>> from gwidgets.core.geom import MapAxis
+>>> from gwidgets.core.reduction import make_spectrum_datasets
+>>> observations = gw.example_store().get_observations([1001, 1002])
+>>> on_region = CircleSkyRegion(SkyCoord(83.63, 22.01, unit="deg"), 0.15 * u.deg)
+>>> datasets = make_spectrum_datasets(observations, on_region, MapAxis.from_energy_bounds(0.3 * u.TeV, 100 * u.TeV, 15),
+...                                   MapAxis.from_energy_bounds(0.1 * u.TeV, 200 * u.TeV, 25, name="energy_true"))
+>>> path = datasets[0].write("1001.fits", format="gadf")
+>>> spec = read_gadf_spectrum(path)
+>>> spec.name, bool(spec.counts.sum() == datasets[0].counts.sum()), spec.energy_edges[:2]
+('1001', True, array([0.3       , 0.44188898]))
 """
 from __future__ import annotations
 

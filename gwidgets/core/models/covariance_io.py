@@ -15,7 +15,29 @@ by ln 10 on writing and multiplied by it on reading, like the value and error.
 
 Examples
 --------
->>> models.write("crab.yaml")   # with a fitted covariance: crab_covariance.dat beside it   # doctest: +SKIP
+A fit of two simulated runs attaches the covariance; it is written beside the YAML and read back:
+
+>>> from regions import CircleSkyRegion
+>>> from gwidgets.core.geom import MapAxis
+>>> from gwidgets.core.reduction import make_spectrum_datasets
+>>> observations = gw.example_store().get_observations([1001, 1002])
+>>> on_region = CircleSkyRegion(SkyCoord(83.63, 22.01, unit="deg"), 0.15 * u.deg)
+>>> datasets = make_spectrum_datasets(observations, on_region, MapAxis.from_energy_bounds(0.3 * u.TeV, 100 * u.TeV, 15),
+...                                   MapAxis.from_energy_bounds(0.1 * u.TeV, 200 * u.TeV, 25, name="energy_true"))
+>>> from gwidgets.core.fit import Fit
+>>> from gwidgets.core.models import LogParabola, Models, SkyModel
+>>> models = Models([SkyModel(LogParabola(amplitude="3e-11 cm-2 s-1 TeV-1", reference="1 TeV", alpha=2.4, beta=0.1),
+...                           name="bright")])
+>>> datasets.models = models
+>>> Fit().run(datasets).success
+True
+>>> models.write("crab.yaml")              # crab_covariance.dat beside it
+>>> covariance_filename("crab.yaml").is_file()
+True
+>>> back = Models.read("crab.yaml")
+>>> fitted, read = models[0].spectral_model.covariance, back[0].spectral_model.covariance
+>>> bool(np.allclose(np.asarray(read), np.asarray(fitted), rtol=1e-6))
+True
 """
 from __future__ import annotations
 
