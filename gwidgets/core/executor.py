@@ -233,8 +233,12 @@ class DaskExecutor(Executor):
 
     Examples
     --------
-    >>> with DaskExecutor(address="tcp://127.0.0.1:8786") as ex:     # doctest: +SKIP
-    ...     squares = ex.map(abs, [-1, -2])
+    >>> with DaskExecutor() as ex:                     # an in-process cluster of threads
+    ...     ex.map(abs, [-1, -2])
+    [1, 2]
+    >>> with DaskExecutor(address="tcp://127.0.0.1:8786") as ex:     # needs a running scheduler  # doctest: +SKIP
+    ...     ex.map(abs, [-1, -2])
+    [1, 2]
     """
 
     name = "dask"

@@ -15,11 +15,25 @@ floating-point rounding.
 
 Examples
 --------
->>> from gwidgets.core.reduction.spectrum_maker import SpectrumDatasetMaker        # doctest: +SKIP
->>> maker = SpectrumDatasetMaker(on_region, energy_axis, energy_axis_true)         # doctest: +SKIP
->>> with DaskExecutor(address="tcp://scheduler:8786") as ex:                      # doctest: +SKIP
-...     result = stack_stream(maker.reduce, observations, ex, chunk_size=20)
->>> result.dataset, result.infos[0]                                                # doctest: +SKIP
+Four runs of the simulated example store, two per task, on an in-process Dask cluster
+(``DaskExecutor(address="tcp://scheduler:8786")`` for a real one):
+
+>>> from regions import CircleSkyRegion
+>>> from gwidgets.core.executor import DaskExecutor
+>>> from gwidgets.core.geom import MapAxis
+>>> from gwidgets.core.reduction.spectrum_maker import SpectrumDatasetMaker, make_spectrum_datasets
+>>> observations = gw.example_store().get_observations([1001, 1002, 1003, 1004])
+>>> on_region = CircleSkyRegion(SkyCoord(83.63, 22.01, unit="deg"), 0.15 * u.deg)
+>>> energy_axis = MapAxis.from_energy_bounds(0.3 * u.TeV, 100 * u.TeV, 15)
+>>> energy_axis_true = MapAxis.from_energy_bounds(0.1 * u.TeV, 200 * u.TeV, 25, name="energy_true")
+>>> maker = SpectrumDatasetMaker(on_region, energy_axis, energy_axis_true)
+>>> with DaskExecutor() as ex:
+...     result = stack_stream(maker.reduce, observations, ex, chunk_size=2)
+>>> result.n_stacked, result.dataset.name
+(4, 'stacked')
+>>> serial = make_spectrum_datasets(observations, on_region, energy_axis, energy_axis_true, stack=True)[0]
+>>> bool((result.dataset.counts == serial.counts).all())      # the same stack, whatever the back-end
+True
 """
 from __future__ import annotations
 
