@@ -23,11 +23,27 @@ as a reference.
 
 Examples
 --------
->>> maps = ResidualMaps(dataset, smooth_radius=0.1)          # doctest: +SKIP
->>> dataset.models["crab"].spatial_model.lon_0.value += 0.05  # doctest: +SKIP
->>> images = maps.images()                                    # doctest: +SKIP
->>> images["significance"].shape                              # doctest: +SKIP
-(150, 150)
+Two runs of the simulated example store, binned around its bright source, with a model of it:
+
+>>> from gwidgets.core.geom import MapAxis, WcsGeom
+>>> from gwidgets.core.models import FoVBackgroundModel, PointSpatialModel, PowerLaw, SkyModel
+>>> from gwidgets.core.reduction import MapDatasetMaker
+>>> observations = gw.example_store().get_observations([1001, 1002])
+>>> position = SkyCoord(83.63, 22.01, unit="deg")                     # the example store's bright source
+>>> geom = WcsGeom.create(position, binsz=0.04, width=2 * u.deg, axes=[MapAxis.from_energy_bounds(1 * u.TeV, 10 * u.TeV, 4)])
+>>> energy_axis_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 20 * u.TeV, 8, name="energy_true")
+>>> dataset = MapDatasetMaker(geom, energy_axis_true, offset_max="2.5 deg").run_stacked(observations)
+>>> dataset.models = [SkyModel(PowerLaw(index=2.6, amplitude="3e-11 cm-2 s-1 TeV-1"),
+...                            PointSpatialModel(lon_0="83.63 deg", lat_0="22.01 deg"), name="crab"),
+...                   FoVBackgroundModel(dataset.name)]
+>>> maps = ResidualMaps(dataset, smooth_radius=0.1)
+>>> dataset.models["crab"].spatial_model.lon_0.value += 0.05
+>>> images = maps.images()                                   # only the moved source is re-evaluated
+>>> images["significance"].shape
+(50, 50)
+>>> full = maps.full()                                       # the plain way, from dataset.npred()
+>>> bool(np.allclose(images["npred"], full["npred"], equal_nan=True))
+True
 """
 from __future__ import annotations
 
@@ -178,8 +194,22 @@ class ResidualMaps:
 
     Examples
     --------
-    >>> maps = ResidualMaps(dataset)            # doctest: +SKIP
-    >>> maps.images()["npred"].sum()            # doctest: +SKIP
+    The dataset and models of the module's example:
+
+    >>> from gwidgets.core.geom import MapAxis, WcsGeom
+    >>> from gwidgets.core.models import FoVBackgroundModel, PointSpatialModel, PowerLaw, SkyModel
+    >>> from gwidgets.core.reduction import MapDatasetMaker
+    >>> observations = gw.example_store().get_observations([1001, 1002])
+    >>> position = SkyCoord(83.63, 22.01, unit="deg")                     # the example store's bright source
+    >>> geom = WcsGeom.create(position, binsz=0.04, width=2 * u.deg, axes=[MapAxis.from_energy_bounds(1 * u.TeV, 10 * u.TeV, 4)])
+    >>> energy_axis_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 20 * u.TeV, 8, name="energy_true")
+    >>> dataset = MapDatasetMaker(geom, energy_axis_true, offset_max="2.5 deg").run_stacked(observations)
+    >>> dataset.models = [SkyModel(PowerLaw(index=2.6, amplitude="3e-11 cm-2 s-1 TeV-1"),
+    ...                            PointSpatialModel(lon_0="83.63 deg", lat_0="22.01 deg"), name="crab"),
+    ...                   FoVBackgroundModel(dataset.name)]
+    >>> maps = ResidualMaps(dataset)
+    >>> bool(np.isclose(np.nansum(maps.images()["npred"]), dataset.npred().data[:, dataset.mask.any(axis=0)].sum()))
+    True
     """
 
     def __init__(self, dataset, energy_range=None, smooth_radius=0.1):
@@ -403,8 +433,22 @@ def region_spectrum(dataset, region, cutouts=None) -> dict:
 
     Examples
     --------
-    >>> spec = region_spectrum(dataset, dataset.counts.geom.separation(position).deg < 0.2)   # doctest: +SKIP
-    >>> spec["counts"].sum()                                                                    # doctest: +SKIP
+    The dataset and models of the module's example:
+
+    >>> from gwidgets.core.geom import MapAxis, WcsGeom
+    >>> from gwidgets.core.models import FoVBackgroundModel, PointSpatialModel, PowerLaw, SkyModel
+    >>> from gwidgets.core.reduction import MapDatasetMaker
+    >>> observations = gw.example_store().get_observations([1001, 1002])
+    >>> position = SkyCoord(83.63, 22.01, unit="deg")                     # the example store's bright source
+    >>> geom = WcsGeom.create(position, binsz=0.04, width=2 * u.deg, axes=[MapAxis.from_energy_bounds(1 * u.TeV, 10 * u.TeV, 4)])
+    >>> energy_axis_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 20 * u.TeV, 8, name="energy_true")
+    >>> dataset = MapDatasetMaker(geom, energy_axis_true, offset_max="2.5 deg").run_stacked(observations)
+    >>> dataset.models = [SkyModel(PowerLaw(index=2.6, amplitude="3e-11 cm-2 s-1 TeV-1"),
+    ...                            PointSpatialModel(lon_0="83.63 deg", lat_0="22.01 deg"), name="crab"),
+    ...                   FoVBackgroundModel(dataset.name)]
+    >>> spec = region_spectrum(dataset, dataset.counts.geom.separation(position).deg < 0.2)
+    >>> spec["counts"].shape, spec["n_pixels"] > 0
+    ((4,), True)
     """
     region = np.asarray(region, bool)
     shape = dataset.counts.data.shape
