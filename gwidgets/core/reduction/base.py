@@ -45,7 +45,18 @@ class Maker(ABC):
 
     @abstractmethod
     def run(self, *args, **kwargs):
-        """Run the step (signature fixed by the kind)."""
+        """Run the step (signature fixed by the kind).
+
+        Parameters
+        ----------
+        *args, **kwargs
+            What the kind takes: one observation (`ObservationMaker`) or one dataset (`DatasetMaker`).
+
+        Returns
+        -------
+        object
+            The step's product.
+        """
 
 
 class ObservationMaker(Maker):

@@ -40,6 +40,25 @@ class ContainmentCorrectionError(GwidgetsError, ValueError):
 def resolve_mode(value):
     """``"auto"``, True or False from a bool or one of the strings auto/true/false (any case).
 
+    ``"yes"`` and ``"no"`` are also accepted.
+
+    Parameters
+    ----------
+    value : bool or str
+        The ``containment_correction`` setting.
+
+    Returns
+    -------
+    str or bool
+        ``"auto"``, True or False.
+
+    Raises
+    ------
+    ContainmentCorrectionError
+        For any other value.
+
+    Examples
+    --------
     >>> resolve_mode("AUTO")
     'auto'
     >>> resolve_mode("sometimes")
@@ -59,7 +78,20 @@ def resolve_mode(value):
 
 
 def check_region(mode, on_region) -> None:
-    """``True`` with a non-circular ON region is an error (raised where the region enters)."""
+    """``True`` with a non-circular ON region is an error (raised where the region enters).
+
+    Parameters
+    ----------
+    mode : str or bool
+        What `resolve_mode` returns.
+    on_region : `~regions.SkyRegion`
+        The ON region.
+
+    Raises
+    ------
+    ContainmentCorrectionError
+        If ``mode`` is True and ``on_region`` is not a `~regions.CircleSkyRegion`.
+    """
     from regions import CircleSkyRegion
 
     if mode is True and not isinstance(on_region, CircleSkyRegion):
@@ -68,10 +100,29 @@ def check_region(mode, on_region) -> None:
 
 
 def decide(mode, obs, on_region) -> tuple[bool, str]:
-    """``(apply, note)`` for one observation; ``note`` (no observation id in it) says why not, where it matters.
+    """Whether to apply the containment correction to one observation, and why not where it matters.
 
-    ``mode`` is what `resolve_mode` returns. ``True`` on point-like IRFs
-    raises `ContainmentCorrectionError` naming the observation.
+    Parameters
+    ----------
+    mode : str or bool
+        What `resolve_mode` returns.
+    obs : `~gwidgets.core.data.Observation`
+        The observation (``is_pointlike`` and ``available_hdus`` are read).
+    on_region : `~regions.SkyRegion`
+        The ON region.
+
+    Returns
+    -------
+    apply : bool
+        Whether to scale the exposure by the PSF containment.
+    note : str
+        Why it is not applied in ``"auto"`` mode for a full-enclosure observation (non-circular ON
+        region, no PSF); empty otherwise. It holds no observation id.
+
+    Raises
+    ------
+    ContainmentCorrectionError
+        If ``mode`` is True and the observation has point-like IRFs (the message names it).
     """
     from regions import CircleSkyRegion
 

@@ -47,7 +47,24 @@ _METHODS = ("scale", "fit")
 
 
 class FoVBackgroundMaker(DatasetMaker):
-    """Normalise a `MapDataset`'s background outside ``exclusion_mask`` (``method`` "scale" or "fit")."""
+    """Normalise a `MapDataset`'s background outside ``exclusion_mask`` (``method`` "scale" or "fit").
+
+    Parameters
+    ----------
+    method : {"scale", "fit"}, optional
+        How the norm is found (see the module doc).
+    exclusion_mask : `~gwidgets.core.geom.Map` or array-like of bool, optional
+        True = usable (see `~gwidgets.core.reduction.ring.exclusion_on_geom`); None: no exclusion.
+    spectral_model : spectral model, optional
+        Spectral model of a new `~gwidgets.core.models.FoVBackgroundModel` (copied); None: its default.
+    min_counts : int, optional
+        The dataset needs more counts than this outside the exclusion regions.
+
+    Raises
+    ------
+    `~gwidgets.errors.GwidgetsError`
+        For an unknown ``method``.
+    """
 
     def __init__(self, method: str = "scale", exclusion_mask=None, spectral_model=None, min_counts: int = 0):
         if method not in _METHODS:
@@ -77,7 +94,27 @@ class FoVBackgroundMaker(DatasetMaker):
         return mask
 
     def run(self, dataset):
-        """Adjust ``dataset``'s background model in place; returns the dataset."""
+        """Adjust ``dataset``'s background model in place; returns the dataset.
+
+        The model ``"<dataset>-bkg"`` is added to the dataset's models if it is not there.
+
+        Parameters
+        ----------
+        dataset : `~gwidgets.core.datasets.map.MapDataset`
+            The dataset.
+
+        Returns
+        -------
+        `~gwidgets.core.datasets.map.MapDataset`
+            The same dataset, with the background norm (and tilt with ``"fit"``) adjusted.
+
+        Raises
+        ------
+        `~gwidgets.errors.GwidgetsError`
+            If there are no more than ``min_counts`` counts (or, with ``"scale"``, no background) outside
+            the exclusion regions; or the exclusion mask is unusable
+            (see `~gwidgets.core.reduction.ring.exclusion_on_geom`).
+        """
         bkg = self._background_model(dataset)
         mask = self._mask(dataset)
         n_counts = float(dataset.counts.data[mask].sum())

@@ -44,6 +44,7 @@ class MapDatasetMaker(ObservationMaker):
     geom : WcsGeom
         Pixels and the reco ``energy`` axis.
     energy_axis_true : MapAxis
+        True-energy axis of the exposure, PSF and EDISP.
     offset_max : Angle, optional
         Safe-mask radius around each pointing (None: no mask).
     position : SkyCoord, optional
@@ -98,7 +99,27 @@ class MapDatasetMaker(ObservationMaker):
                                      name=name or f"obs-{obs.obs_id}", irf_weights=weights)
 
     def run_stacked(self, observations, name="stacked", executor="serial", progress=None, token=None) -> MapDataset:
-        """Reduce and stack ``observations`` (each one reduced then added: memory of one observation at a time)."""
+        """Reduce and stack ``observations`` (each one reduced then added: memory of one observation at a time).
+
+        Parameters
+        ----------
+        observations : iterable of `~gwidgets.core.data.Observation`
+            The observations.
+        name : str, optional
+            Name of the stacked dataset.
+        executor : str or `~gwidgets.core.executor.Executor`, optional
+            ``"serial"`` (streamed), ``"processes"``, ``"dask"``, a dask Client or an executor.
+        progress : callable, optional
+            Progress callback.
+        token : `~gwidgets.core.progress.CancelToken`, optional
+            Cancels between observations.
+
+        Returns
+        -------
+        `~gwidgets.core.datasets.map.MapDataset` or None
+            The stack (counts, background and exposure summed in each safe mask, PSF / EDISP
+            exposure-weighted); None when no observation was given.
+        """
         observations = list(observations)
         labels = [f"OBS_ID {o.obs_id}" for o in observations]
         acc = {}

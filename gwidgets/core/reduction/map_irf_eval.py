@@ -31,13 +31,46 @@ _TINY = np.finfo(float).tiny
 
 
 def unit_vectors(coords) -> np.ndarray:
-    """ICRS unit vectors, shape ``(3, *coords.shape)``."""
+    """ICRS unit vectors, shape ``(3, *coords.shape)``.
+
+    Parameters
+    ----------
+    coords : `~astropy.coordinates.SkyCoord`
+        Sky positions (any frame, any shape).
+
+    Returns
+    -------
+    numpy.ndarray
+        Cartesian components (x, y, z) of the ICRS unit vectors.
+    """
     c = coords.icrs.cartesian
     return np.stack([c.x.value, c.y.value, c.z.value])
 
 
 def fov_lonlat(xyz, pointing):
-    """(fov_lon, fov_lat) in deg of unit vectors ``xyz`` in the RADEC-aligned FoV frame of ``pointing``."""
+    """(fov_lon, fov_lat) in deg of unit vectors ``xyz`` in the RADEC-aligned FoV frame of ``pointing``.
+
+    Parameters
+    ----------
+    xyz : numpy.ndarray
+        ICRS unit vectors, shape (3, ...) (from `unit_vectors`).
+    pointing : `~astropy.coordinates.SkyCoord`
+        The pointing position.
+
+    Returns
+    -------
+    fov_lon, fov_lat : numpy.ndarray
+        Field-of-view coordinates in deg, of shape ``xyz.shape[1:]`` (lon wrapped to [-180, 180)).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from astropy.coordinates import SkyCoord
+    >>> pointing = SkyCoord(83.6, 22.0, unit="deg")
+    >>> lon, lat = fov_lonlat(unit_vectors(SkyCoord([83.6], [22.5], unit="deg")), pointing)
+    >>> np.round(lon, 6) + 0.0, np.round(lat, 6)
+    (array([0.]), array([0.5]))
+    """
     p = pointing.icrs.spherical
     matrix = rotation_matrix(-p.lat, "y") @ rotation_matrix(p.lon, "z")
     x, y, z = np.tensordot(matrix, xyz, axes=(1, 0))
@@ -48,7 +81,22 @@ def fov_lonlat(xyz, pointing):
 
 
 def aeff_on_pixels(aeff, energy_true, offset_deg) -> np.ndarray:
-    """AEFF in m² at ``energy_true`` (Quantity, n_E) × pixels at ``offset_deg`` (array, any shape)."""
+    """AEFF in m² at ``energy_true`` (Quantity, n_E) × pixels at ``offset_deg`` (array, any shape).
+
+    Parameters
+    ----------
+    aeff : `~gwidgets.core.irf.aeff.EffectiveArea2D`
+        The effective area IRF (any other layout is evaluated by its ``evaluate``).
+    energy_true : `~astropy.units.Quantity`
+        True energies, shape (n_E,).
+    offset_deg : array-like
+        Field-of-view offsets of the pixels in deg.
+
+    Returns
+    -------
+    numpy.ndarray
+        Effective area in m², shape ``(n_E, *offset_deg.shape)`` (the IRF's fill value outside its axes).
+    """
     offset_deg = np.asarray(offset_deg, float)
     interp = aeff.interpolator if tuple(aeff.required_axes) == ("energy_true", "offset") else None
     if (interp is None or aeff.values_scale != "lin" or interp.method != "linear" or not all(interp.keep)
@@ -97,6 +145,20 @@ def bkg_rate_limited(bkg, edges_mev, lon, lat) -> np.ndarray:
     """BKG_3D rate in s-1 MeV-1 sr-1 at energies ``edges_mev`` (n) × pixels (lon, lat in deg), extrapolation limited.
 
     The same values as ``bkg.evaluate(..., limit_extrapolation=True)`` on the outer grid, computed separably.
+
+    Parameters
+    ----------
+    bkg : `~gwidgets.core.irf.background.Background3D`
+        The background IRF (any other layout goes through ``bkg.evaluate``).
+    edges_mev : numpy.ndarray
+        Energies in MeV, shape (n,).
+    lon, lat : numpy.ndarray
+        Field-of-view coordinates of the pixels in deg (same shape).
+
+    Returns
+    -------
+    numpy.ndarray
+        Rate in s⁻¹ MeV⁻¹ sr⁻¹, shape ``(n, *lon.shape)``.
     """
     interp = bkg.interpolator
     if (tuple(bkg.required_axes) != ("energy", "fov_lon", "fov_lat") or interp.method != "linear"
@@ -150,7 +212,30 @@ def _bkg_rate_generic(bkg, edges_mev, lon, lat) -> np.ndarray:
 
 
 def integrate_loglog(values, edges, axis=0) -> np.ndarray:
-    """∫ over each bin of a function known at the edges, power law in between (see module doc)."""
+    """∫ over each bin of a function known at the edges, power law in between (see module doc).
+
+    Parameters
+    ----------
+    values : array-like
+        Function values at the edges (≤ 0 taken as the smallest positive float).
+    edges : array-like
+        Bin edges (positive), same shape as ``values``.
+    axis : int, optional
+        Axis along which the edges run.
+
+    Returns
+    -------
+    numpy.ndarray
+        One integral per bin (length n - 1 along ``axis``; 0 where not finite), in the unit of
+        ``values`` × ``edges``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> energy = np.array([1.0, 2.0, 4.0])
+    >>> integrate_loglog(energy ** -2, energy)      # exact for a power law: 1 - 1/2, 1/2 - 1/4
+    array([0.5 , 0.25])
+    """
     x = np.moveaxis(np.asarray(edges, float), axis, 0)
     y = np.moveaxis(np.asarray(values, float), axis, 0)
     ly = np.log(np.maximum(y, _TINY))

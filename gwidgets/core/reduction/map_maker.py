@@ -44,13 +44,49 @@ BKG_ENERGY_GRIDS = {
 
 
 def integrate_loglog_edges(values, edges, axis=0):
-    """∫ over each bin of a function known at the bin edges, power law between edges (gammapy's trapz_loglog)."""
+    """∫ over each bin of a function known at the bin edges, power law between edges (gammapy's trapz_loglog).
+
+    Parameters
+    ----------
+    values : array-like
+        Function values at the edges.
+    edges : array-like
+        Bin edges (positive), same shape as ``values``.
+    axis : int, optional
+        Axis along which the edges run.
+
+    Returns
+    -------
+    numpy.ndarray
+        One integral per bin (see `~gwidgets.core.reduction.map_irf_eval.integrate_loglog`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> energy = np.array([1.0, 2.0, 4.0])
+    >>> integrate_loglog_edges(3 * energy ** -2, energy)
+    array([1.5 , 0.75])
+    """
     return integrate_loglog(values, edges, axis=axis)
 
 
 @dataclass
 class MapCubes:
-    """Counts / exposure / background cubes of one observation (or a stack)."""
+    """Counts / exposure / background cubes of one observation (or a stack).
+
+    Parameters
+    ----------
+    counts : `~gwidgets.core.geom.Map`
+        Counts cube on the reco-energy geometry.
+    exposure : `~gwidgets.core.geom.Map`
+        Exposure cube in m² s with an ``energy_true`` axis.
+    background : `~gwidgets.core.geom.Map` or None
+        Predicted background counts on the reco-energy geometry.
+    livetime : `~astropy.units.Quantity`
+        Live time (s).
+    obs_ids : list, optional
+        Observation ids in the cubes.
+    """
 
     counts: Map
     exposure: Map
@@ -76,9 +112,16 @@ class MapMaker(ObservationMaker):
     offset_max : Angle or None
         If given, pixels farther from the pointing get zero exposure and background
         (gammapy does this in its offset-max safe mask, not in the maker).
+    background : bool
+        Whether to make the background cube (it needs a BKG IRF).
     bkg_integration : {"exact", "edges"}
         Energy integration of the background rate over each bin (module doc):
         ``"edges"`` reproduces gammapy 2.1.
+
+    Raises
+    ------
+    `~gwidgets.errors.GwidgetsError`
+        For an unknown ``bkg_integration``.
     """
 
     def __init__(self, geom: WcsGeom, energy_axis_true: MapAxis, offset_max=None, background: bool = True,
@@ -96,7 +139,18 @@ class MapMaker(ObservationMaker):
         self._solid_angle = geom.solid_angle().to_value("sr")
 
     def offset_image(self, obs) -> np.ndarray:
-        """Separation (deg) of each pixel centre from the pointing of ``obs``, shape (ny, nx)."""
+        """Separation (deg) of each pixel centre from the pointing of ``obs``, shape (ny, nx).
+
+        Parameters
+        ----------
+        obs : `~gwidgets.core.data.Observation`
+            The observation.
+
+        Returns
+        -------
+        numpy.ndarray
+            Offsets in deg.
+        """
         return self._pixels.separation(obs.pointing_radec).deg
 
     def run(self, obs) -> MapCubes:
@@ -110,6 +164,12 @@ class MapMaker(ObservationMaker):
         Returns
         -------
         MapCubes
+            Counts, exposure (m² s) and background (counts) cubes, zero beyond ``offset_max``.
+
+        Raises
+        ------
+        `~gwidgets.errors.MissingIRFError`
+            If the observation has no AEFF (or no BKG while ``background`` is True).
         """
         if obs.aeff is None:
             raise MissingIRFError(obs.obs_id, "aeff", obs.available_hdus)
@@ -148,7 +208,24 @@ class MapMaker(ObservationMaker):
 
 
 def stack_cubes(cubes) -> MapCubes:
-    """Sum cubes of several observations (same geometry)."""
+    """Sum cubes of several observations (same geometry).
+
+    Parameters
+    ----------
+    cubes : iterable of MapCubes or None
+        The cubes (Nones are skipped).
+
+    Returns
+    -------
+    MapCubes
+        Summed counts, exposure and background (None if the first has none), summed live time
+        and the observation ids of all.
+
+    Raises
+    ------
+    `~gwidgets.errors.GwidgetsError`
+        If there is no cube to stack.
+    """
     cubes = [c for c in cubes if c is not None]
     if not cubes:
         raise GwidgetsError("Nothing to stack: no map cubes")

@@ -25,6 +25,20 @@ class ReductionWarning(UserWarning):
 def reason_cause(reason: str, obs_id) -> str:
     """A skip reason without its observation id, so that equal causes fold into one line.
 
+    Parameters
+    ----------
+    reason : str
+        The reason, possibly naming the observation.
+    obs_id : int
+        The observation id to remove (with a following colon, if any).
+
+    Returns
+    -------
+    str
+        The reason without the id.
+
+    Examples
+    --------
     >>> reason_cause("observation 23523 has zero livetime", 23523)
     'observation has zero livetime'
     """
@@ -34,6 +48,20 @@ def reason_cause(reason: str, obs_id) -> str:
 def format_ids(ids, limit: int = 8) -> str:
     """``"1, 2, 3"``; beyond ``limit`` ids the first ones, an ellipsis and the last two.
 
+    Parameters
+    ----------
+    ids : iterable of int
+        Observation ids (sorted here).
+    limit : int, optional
+        Most ids written in full.
+
+    Returns
+    -------
+    str
+        The ids, comma-separated.
+
+    Examples
+    --------
     >>> format_ids(range(100, 130))
     '100, 101, 102, 103, 104, 105, …, 128, 129'
     """
@@ -51,9 +79,27 @@ class BatchNotes:
         self._by_cause: dict[str, list] = {}
 
     def add(self, cause: str, obs_id) -> None:
+        """Record that ``cause`` happened for observation ``obs_id``.
+
+        Parameters
+        ----------
+        cause : str
+            The note, without the observation id (see `reason_cause`).
+        obs_id : int
+            The observation id.
+        """
         self._by_cause.setdefault(str(cause), []).append(obs_id)
 
     def extend(self, notes, obs_id) -> None:
+        """Record several notes of one observation.
+
+        Parameters
+        ----------
+        notes : iterable of str or None
+            The observation's notes (None: none).
+        obs_id : int
+            The observation id.
+        """
         for cause in notes or ():
             self.add(cause, obs_id)
 
@@ -64,11 +110,23 @@ class BatchNotes:
         return bool(self._by_cause)
 
     def items(self):
-        """``(cause, [obs ids])`` pairs."""
+        """``(cause, [obs ids])`` pairs.
+
+        Returns
+        -------
+        list of tuple
+            In the order the causes were first seen.
+        """
         return list(self._by_cause.items())
 
     def lines(self) -> list[str]:
-        """One line per cause: ``"<cause>: N observation(s) (ids)"``."""
+        """One line per cause: ``"<cause>: N observation(s) (ids)"``.
+
+        Returns
+        -------
+        list of str
+            In the order the causes were first seen.
+        """
         out = []
         for cause, ids in self._by_cause.items():
             n = len(ids)
@@ -76,7 +134,15 @@ class BatchNotes:
         return out
 
     def warn(self, prefix: str = "", stacklevel: int = 3) -> None:
-        """One `ReductionWarning` per cause."""
+        """One `ReductionWarning` per cause.
+
+        Parameters
+        ----------
+        prefix : str, optional
+            Text put before each line.
+        stacklevel : int, optional
+            Passed to `warnings.warn`.
+        """
         for line in self.lines():
             warnings.warn(f"{prefix}{line}", ReductionWarning, stacklevel=stacklevel)
 

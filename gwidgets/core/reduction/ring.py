@@ -50,6 +50,24 @@ def exclusion_on_geom(exclusion_mask, geom) -> np.ndarray:
     """The exclusion mask (True = usable, as gammapy) as a boolean image on ``geom``'s pixels.
 
     Accepts None (no exclusion), a boolean array of the image shape, or a `Map` (looked up at the pixel centres).
+    A cube is reduced to an image: a pixel is usable if it is in any plane.
+
+    Parameters
+    ----------
+    exclusion_mask : `~gwidgets.core.geom.Map`, array-like of bool or None
+        The mask; a Map on another geometry is read at ``geom``'s pixel centres (False outside it).
+    geom : `~gwidgets.core.geom.WcsGeom`
+        The target geometry.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean image (ny, nx), True where the pixel may be used for the background.
+
+    Raises
+    ------
+    `~gwidgets.errors.GwidgetsError`
+        If an array has another image shape, or the mask excludes every pixel.
     """
     shape = (geom.npix[1], geom.npix[0])
     if exclusion_mask is None:
@@ -74,7 +92,27 @@ def exclusion_on_geom(exclusion_mask, geom) -> np.ndarray:
 
 
 def convolve_images(data, kernel) -> np.ndarray:
-    """Each image of a cube (…, ny, nx) convolved with a 2D kernel ("same" size, FFT)."""
+    """Each image of a cube (…, ny, nx) convolved with a 2D kernel ("same" size, FFT).
+
+    Parameters
+    ----------
+    data : array-like
+        Images, shape (..., ny, nx).
+    kernel : numpy.ndarray
+        2D kernel.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float array of the shape of ``data``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = convolve_images(np.eye(3)[None], np.full((1, 1), 2.0))
+    >>> bool(np.allclose(out, 2 * np.eye(3)))
+    True
+    """
     data = np.asarray(data, float)
     k = np.asarray(kernel, float).reshape((1,) * (data.ndim - 2) + kernel.shape)
     return fftconvolve(data, k, mode="same", axes=(-2, -1))
@@ -82,7 +120,23 @@ def convolve_images(data, kernel) -> np.ndarray:
 
 @dataclass
 class RingBackgroundResult:
-    """ON/OFF maps of the ring method (all on the counts geometry)."""
+    """ON/OFF maps of the ring method (all on the counts geometry).
+
+    Parameters
+    ----------
+    counts : `~gwidgets.core.geom.Map`
+        ON counts.
+    counts_off : `~gwidgets.core.geom.Map`
+        OFF counts: the ring-convolved counts outside the exclusion regions.
+    acceptance : `~gwidgets.core.geom.Map`
+        ON acceptance (the dataset's predicted background counts).
+    acceptance_off : `~gwidgets.core.geom.Map`
+        OFF acceptance: the ring-convolved acceptance outside the exclusion regions.
+    mask_safe : numpy.ndarray
+        Boolean mask of the counts shape (False where ``acceptance_off <= 0``).
+    name : str, optional
+        Name of the dataset it came from.
+    """
 
     counts: Map
     counts_off: Map
@@ -93,16 +147,19 @@ class RingBackgroundResult:
 
     @property
     def alpha(self) -> Map:
+        """``acceptance / acceptance_off`` (0 where ``acceptance_off <= 0``), a `~gwidgets.core.geom.Map`."""
         with np.errstate(invalid="ignore", divide="ignore"):
             a = np.where(self.acceptance_off.data > 0, self.acceptance.data / self.acceptance_off.data, 0.0)
         return Map(self.counts.geom, a)
 
     @property
     def background(self) -> Map:
+        """Background estimate ``alpha × counts_off`` (counts), a `~gwidgets.core.geom.Map`."""
         return Map(self.counts.geom, self.alpha.data * self.counts_off.data)
 
     @property
     def excess(self) -> Map:
+        """``counts − background`` (counts), a `~gwidgets.core.geom.Map`."""
         return Map(self.counts.geom, self.counts.data - self.background.data)
 
     def __repr__(self):
@@ -112,7 +169,22 @@ class RingBackgroundResult:
 
 
 class RingBackgroundMaker(DatasetMaker):
-    """Ring background with inner radius ``r_in`` and ``width`` (Angles), honouring ``exclusion_mask``."""
+    """Ring background with inner radius ``r_in`` and ``width`` (Angles), honouring ``exclusion_mask``.
+
+    Parameters
+    ----------
+    r_in : `~astropy.units.Quantity`, str or float
+        Inner ring radius (floats in deg), ≥ 0.
+    width : `~astropy.units.Quantity`, str or float
+        Ring width (floats in deg), > 0.
+    exclusion_mask : `~gwidgets.core.geom.Map` or array-like of bool, optional
+        True = usable for the background (see `exclusion_on_geom`); None: no exclusion.
+
+    Raises
+    ------
+    `~gwidgets.errors.GwidgetsError`
+        If ``r_in < 0`` or ``width <= 0``.
+    """
 
     def __init__(self, r_in, width, exclusion_mask=None):
         self.r_in = u.Quantity(r_in, u.deg)
@@ -122,14 +194,41 @@ class RingBackgroundMaker(DatasetMaker):
         self.exclusion_mask = exclusion_mask
 
     def kernel(self, geom) -> np.ndarray:
-        """The ring as a peak-normalised array for pixels of ``geom``."""
+        """The ring as a peak-normalised array for pixels of ``geom``.
+
+        Parameters
+        ----------
+        geom : `~gwidgets.core.geom.WcsGeom`
+            Geometry whose pixel size (``binsz``, deg) sets the kernel scale.
+
+        Returns
+        -------
+        numpy.ndarray
+            2D ring kernel with a peak of 1.
+        """
         scale = geom.binsz
         ring = Ring2DKernel(self.r_in.to_value(u.deg) / scale, self.width.to_value(u.deg) / scale)
         ring.normalize("peak")
         return ring.array
 
     def run(self, dataset) -> RingBackgroundResult:
-        """Ring OFF maps of a `MapDataset` (its counts and ``npred_background()``, per energy image)."""
+        """Ring OFF maps of a `MapDataset` (its counts and ``npred_background()``, per energy image).
+
+        Parameters
+        ----------
+        dataset : `~gwidgets.core.datasets.map.MapDataset`
+            The dataset (its counts and predicted background are used).
+
+        Returns
+        -------
+        RingBackgroundResult
+            The ON/OFF maps; give it to `~gwidgets.core.datasets.map_onoff.MapDatasetOnOff.from_ring`.
+
+        Raises
+        ------
+        `~gwidgets.errors.GwidgetsError`
+            If the exclusion mask has another shape or excludes every pixel.
+        """
         geom = dataset.counts.geom
         keep = exclusion_on_geom(self.exclusion_mask, geom)
         ring = self.kernel(geom)

@@ -32,7 +32,26 @@ class SafeMaskError(GwidgetsError, ValueError):
 
 
 def energy_mask(edges, e_min=None, e_max=None) -> np.ndarray:
-    """Bins of ``edges`` lying entirely inside ``[e_min, e_max]``."""
+    """Bins of ``edges`` lying entirely inside ``[e_min, e_max]``.
+
+    Parameters
+    ----------
+    edges : `~astropy.units.Quantity`
+        Bin edges (an energy).
+    e_min, e_max : `~astropy.units.Quantity`, optional
+        Bounds; None means no bound on that side.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean array with one entry per bin.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> energy_mask([0.1, 1, 10, 100] * u.TeV, e_min=500 * u.GeV)
+    array([False,  True,  True])
+    """
     edges = u.Quantity(edges)
     lo, hi = edges[:-1], edges[1:]
     mask = np.ones(len(lo), dtype=bool)
@@ -60,6 +79,23 @@ def _loglog_root(x, y, target):
 @dataclass
 class SafeMaskMaker:
     """Compute ``mask_safe`` for a 1D extraction (and its observation).
+
+    Parameters
+    ----------
+    methods : tuple of str or str, optional
+        Methods combined (see the module doc): ``"aeff-default"``, ``"aeff-max"``, ``"edisp-bias"``,
+        ``"bkg-peak"``, ``"user"``.
+    aeff_percent : float, optional
+        Percentage of the maximum effective area for ``"aeff-max"``.
+    bias_percent : float, optional
+        Largest energy bias in percent for ``"edisp-bias"``.
+    e_min, e_max : `~astropy.units.Quantity`, optional
+        User bounds, applied with every method.
+
+    Raises
+    ------
+    SafeMaskError
+        For an unknown method.
 
     Examples
     --------
@@ -92,7 +128,27 @@ class SafeMaskMaker:
             raise SafeMaskError(f"Unknown safe-mask method(s) {bad}; choose from {list(METHODS)}")
 
     def thresholds(self, extraction, observation=None) -> tuple:
-        """(e_min, e_max) combining all methods (None where unbounded)."""
+        """(e_min, e_max) combining all methods (None where unbounded).
+
+        Parameters
+        ----------
+        extraction : `~gwidgets.core.reduction.spectrum.SpectrumExtraction`
+            The ON/OFF extraction of one observation.
+        observation : `~gwidgets.core.data.Observation`, optional
+            Its observation (``"aeff-max"`` needs its effective area).
+
+        Returns
+        -------
+        e_min, e_max : `~astropy.units.Quantity` or None
+            The highest lower bound and the lowest upper bound.
+
+        Raises
+        ------
+        SafeMaskError
+            If a method cannot be applied: ``"aeff-default"`` without LO_THRES and ``e_min``, ``"aeff-max"``
+            without the observation's effective area, ``"bkg-peak"`` without a background, ``"user"`` without
+            ``e_min`` / ``e_max``.
+        """
         lo, hi = [], []
         if self.e_min is not None:
             lo.append(u.Quantity(self.e_min))
@@ -109,7 +165,27 @@ class SafeMaskMaker:
         return e_min, e_max
 
     def run(self, extraction, observation=None):
-        """(mask over reco-energy bins, (e_min, e_max))."""
+        """(mask over reco-energy bins, (e_min, e_max)).
+
+        Parameters
+        ----------
+        extraction : `~gwidgets.core.reduction.spectrum.SpectrumExtraction`
+            The ON/OFF extraction of one observation.
+        observation : `~gwidgets.core.data.Observation`, optional
+            Its observation (``"aeff-max"`` needs its effective area).
+
+        Returns
+        -------
+        mask : numpy.ndarray
+            Boolean mask over the reco-energy bins.
+        thresholds : tuple
+            ``(e_min, e_max)`` as returned by `thresholds`.
+
+        Raises
+        ------
+        SafeMaskError
+            If a method cannot be applied (see `thresholds`).
+        """
         e_min, e_max = self.thresholds(extraction, observation)
         return energy_mask(extraction.energy_axis.edges, e_min, e_max), (e_min, e_max)
 
