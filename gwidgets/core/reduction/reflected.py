@@ -48,6 +48,29 @@ def tangent_wcs(center: SkyCoord, binsz: float = 0.01, npix: int = 1, frame: str
 
     The centre is at 0-based pixel ``(npix - 1) / 2``, as in gammapy's
     ``WcsGeom.create``, so that pixel centres fall where gammapy's do.
+
+    Parameters
+    ----------
+    center : `~astropy.coordinates.SkyCoord`
+        Projection centre.
+    binsz : float, optional
+        Pixel size in deg.
+    npix : int, optional
+        Image size in pixels (per side).
+    frame : {"icrs", "galactic"}, optional
+        Frame of the WCS; None: galactic for a galactic ``center``, else ICRS.
+
+    Returns
+    -------
+    astropy.wcs.WCS
+        A 2D TAN WCS.
+
+    Examples
+    --------
+    >>> from astropy.coordinates import SkyCoord
+    >>> wcs = tangent_wcs(SkyCoord(83.63, 22.01, unit="deg"), binsz=0.02, npix=101)
+    >>> wcs.wcs.crpix.tolist(), wcs.wcs.ctype[0]
+    ([51.0, 51.0], 'RA---TAN')
     """
     frame = frame or ("galactic" if center.frame.name == "galactic" else "icrs")
     center = center.transform_to(frame)
@@ -70,6 +93,17 @@ class ReflectedRegionsResult:
 
     ``reason`` says why there are none (e.g. the pointing lies inside the ON
     region); it is empty when regions were found.
+
+    Parameters
+    ----------
+    regions : list of `~regions.SkyRegion`, optional
+        The OFF regions.
+    wcs : astropy.wcs.WCS, optional
+        The projection they were found on (see `tangent_wcs`).
+    reason : str, optional
+        Why there are none.
+    centers : `~astropy.coordinates.SkyCoord`, optional
+        Centres of circular OFF regions as one array.
     """
 
     regions: list = field(default_factory=list)
@@ -99,6 +133,16 @@ class ReflectedRegionsFinder:
         At most this many OFF regions (10000).
     min_region_number : int
         Fewer regions than this is reported as no result (default 1).
+    binsz : Angle
+        Pixel size of the projection the regions are rotated on (0.01 deg).
+    size_method : {"pixel", "exact"}
+        Angular size of the ON region seen from the pointing: from its pixels (as gammapy) or from
+        its exact outline.
+
+    Raises
+    ------
+    `~gwidgets.errors.GwidgetsError`
+        If ``angle_increment`` is not positive or ``size_method`` is unknown.
     """
 
     def __init__(self, angle_increment="0.1 rad", min_distance="0 rad", min_distance_input="0.1 rad",
@@ -122,6 +166,26 @@ class ReflectedRegionsFinder:
 
         ``exclusion_mask`` is a boolean `~gwidgets.core.geom.Map` (True =
         usable sky, as gammapy) or None.
+
+        Parameters
+        ----------
+        region : `~regions.SkyRegion`
+            The ON region (a circle, or any region with ``vertices``).
+        center : `~astropy.coordinates.SkyCoord`
+            The pointing position.
+        exclusion_mask : `~gwidgets.core.geom.Map`, optional
+            True = usable sky.
+
+        Returns
+        -------
+        ReflectedRegionsResult
+            The OFF regions; none, with a ``reason``, when the pointing lies inside the ON region, the
+            region is too large for its offset, or fewer than ``min_region_number`` fit.
+
+        Raises
+        ------
+        `~gwidgets.errors.GwidgetsError`
+            If the exclusion mask has no pixels.
         """
         from regions import PixCoord
 

@@ -55,6 +55,37 @@ class SpectrumExtraction:
     reco-energy bin; ``exposure`` (cm² s) per true-energy bin; ``edisp``
     (n_true × n_reco migration probabilities). ``reason`` is set (and the
     arrays are empty) when the observation could not be used.
+
+    Parameters
+    ----------
+    obs_id : int
+        Observation id.
+    energy_axis, energy_axis_true : `~gwidgets.core.geom.MapAxis`
+        Reconstructed and true energy binning.
+    counts, counts_off : numpy.ndarray, optional
+        ON and OFF counts per reco-energy bin.
+    acceptance, acceptance_off : numpy.ndarray, optional
+        ON and OFF acceptances per reco-energy bin (``acceptance_off`` = number of OFF regions).
+    exposure : `~astropy.units.Quantity`, optional
+        Exposure per true-energy bin (cm² s), containment-corrected where that applies.
+    edisp : numpy.ndarray, optional
+        Migration probabilities (n_true, n_reco).
+    livetime : `~astropy.units.Quantity`, optional
+        Live time (s).
+    offset : `~astropy.coordinates.Angle`, optional
+        Offset of the ON-region centre from the pointing.
+    on_region : `~regions.SkyRegion`, optional
+        The ON region used (a circle of radius RAD_MAX for point-like IRFs with a fixed RAD_MAX).
+    off_regions : list of `~regions.SkyRegion`, optional
+        The OFF regions.
+    energy_thresholds : tuple, optional
+        The effective area's (LO_THRES, HI_THRES) as Quantities, or None.
+    reason : str, optional
+        Why the observation could not be used (empty when it could).
+    meta : dict, optional
+        ``OBS_ID``, ``OBJECT``, ``time_start`` / ``time_stop``, ``CONTAINMENT_CORRECTION`` ...
+    notes : list of str, optional
+        Causes worth a warning (no observation id in them).
     """
 
     obs_id: int
@@ -83,15 +114,18 @@ class SpectrumExtraction:
 
     @property
     def alpha(self) -> np.ndarray:
+        """``acceptance / acceptance_off`` per reco-energy bin (NaN or inf where ``acceptance_off`` is 0)."""
         with np.errstate(divide="ignore", invalid="ignore"):
             return self.acceptance / self.acceptance_off
 
     @property
     def n_on(self) -> int:
+        """Total ON counts (0 when not extracted)."""
         return int(self.counts.sum()) if self.counts is not None else 0
 
     @property
     def n_off(self) -> int:
+        """Total OFF counts (0 when not extracted)."""
         return int(self.counts_off.sum()) if self.counts_off is not None else 0
 
     def __repr__(self):
@@ -126,6 +160,18 @@ class WobbleRegionsFinder:
     `CircleSkyRegion`. With an exclusion mask (True = usable), a point whose
     pixel is excluded, or a circle touching an excluded pixel, is dropped.
 
+    Parameters
+    ----------
+    n_off_regions : int, optional
+        Number of OFF positions (≥ 1).
+
+    Raises
+    ------
+    `~gwidgets.errors.GwidgetsError`
+        If ``n_off_regions < 1``.
+
+    Examples
+    --------
     >>> from astropy.coordinates import SkyCoord
     >>> from regions import PointSkyRegion
     >>> pnt = SkyCoord(83.63, 22.41, unit="deg")
@@ -143,6 +189,23 @@ class WobbleRegionsFinder:
         return f"WobbleRegionsFinder(n_off_regions={self.n_off_regions})"
 
     def run(self, region, center: SkyCoord, exclusion_mask=None) -> ReflectedRegionsResult:
+        """OFF regions at the wobble positions of ``region`` about ``center``.
+
+        Parameters
+        ----------
+        region : `~regions.PointSkyRegion` or `~regions.CircleSkyRegion`
+            The ON region.
+        center : `~astropy.coordinates.SkyCoord`
+            The pointing position.
+        exclusion_mask : `~gwidgets.core.geom.Map`, optional
+            Boolean map, True = usable sky.
+
+        Returns
+        -------
+        `~gwidgets.core.reduction.reflected.ReflectedRegionsResult`
+            The OFF regions (ICRS centres); none, with a ``reason``, when the ON region is at the pointing
+            or every position is excluded.
+        """
         pos = region.center
         sep, pa = center.separation(pos), center.position_angle(pos)
         if sep.deg == 0:
@@ -273,6 +336,13 @@ class SpectrumExtractor:
         (`ContainmentCorrectionError` for point-like IRFs or a non-circular ON
         region; an observation without a PSF gives an empty result naming the
         missing IRF). Each extraction records ``meta["CONTAINMENT_CORRECTION"]``.
+
+    Raises
+    ------
+    ContainmentCorrectionError
+        For an unknown ``containment_correction``, or True with a non-circular ON region.
+    `~gwidgets.errors.GwidgetsError`
+        If a `~regions.PointSkyRegion` ON region is given a `ReflectedRegionsFinder`.
     """
 
     def __init__(self, on_region, energy_axis: MapAxis, energy_axis_true: MapAxis, finder=None,
@@ -299,6 +369,24 @@ class SpectrumExtractor:
 
         Notes (e.g. an ON radius adjusted to RAD_MAX) are warned here; `run_many`
         warns once per cause for the whole batch instead.
+
+        Parameters
+        ----------
+        obs : `~gwidgets.core.data.Observation`
+            One DL3 observation.
+
+        Returns
+        -------
+        SpectrumExtraction
+            The spectra, or an empty result whose ``reason`` says why (missing IRF or data file, zero
+            live time, ON region outside the IRFs' field of view, no OFF region ...).
+
+        Raises
+        ------
+        RadMaxMismatchError
+            If the ON region does not fit the point-like IRFs' RAD_MAX.
+        ContainmentCorrectionError
+            If ``containment_correction`` is True and the observation has point-like IRFs.
         """
         result = self.extract(obs)
         notes = BatchNotes()
@@ -307,7 +395,25 @@ class SpectrumExtractor:
         return result
 
     def extract(self, obs) -> SpectrumExtraction:
-        """As `run`, without warning: the notes stay in ``result.notes`` for the caller to report."""
+        """As `run`, without warning: the notes stay in ``result.notes`` for the caller to report.
+
+        Parameters
+        ----------
+        obs : `~gwidgets.core.data.Observation`
+            One DL3 observation.
+
+        Returns
+        -------
+        SpectrumExtraction
+            As `run`.
+
+        Raises
+        ------
+        RadMaxMismatchError
+            If the ON region does not fit the point-like IRFs' RAD_MAX.
+        ContainmentCorrectionError
+            If ``containment_correction`` is True and the observation has point-like IRFs.
+        """
         result = SpectrumExtraction(obs.obs_id, self.energy_axis, self.energy_axis_true)
         try:
             return self._run(obs, result)
@@ -470,6 +576,24 @@ class SpectrumExtractor:
         Notes are warned once per distinct cause, with the count and the
         observation ids; pass a `BatchNotes` as ``notes`` to collect them
         instead (the caller reports them).
+
+        Parameters
+        ----------
+        observations : iterable of `~gwidgets.core.data.Observation`
+            The observations.
+        executor : str or `~gwidgets.core.executor.Executor`, optional
+            ``"serial"``, ``"processes"``, ``"dask"``, a dask Client or an executor.
+        progress : callable, optional
+            Progress callback.
+        token : `~gwidgets.core.progress.CancelToken`, optional
+            Cancels between observations.
+        notes : BatchNotes, optional
+            Collects the notes instead of warning.
+
+        Returns
+        -------
+        list of SpectrumExtraction
+            One per observation, in input order.
         """
         ex = get_executor(executor)
         observations = list(observations)

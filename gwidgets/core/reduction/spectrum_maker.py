@@ -73,6 +73,27 @@ class ObservationRecord:
     ``n_on`` / ``n_off`` are filled whenever events were read, also for an
     observation that gave no dataset (e.g. target at the pointing position:
     ON counts but no OFF region).
+
+    Parameters
+    ----------
+    obs_id : int
+        Observation id.
+    object : str, optional
+        Target name.
+    reason : str, optional
+        Why the observation gave no dataset (empty when it did).
+    n_on, n_off : int, optional
+        Total ON and OFF counts.
+    n_off_regions : int, optional
+        Number of OFF regions.
+    offset_deg : float, optional
+        Offset of the ON-region centre from the pointing in deg.
+    livetime_s : float, optional
+        Live time in s.
+    containment_correction : bool, optional
+        Whether the exposure was scaled by the PSF containment.
+    notes : tuple of str, optional
+        Causes worth a warning (no observation id in them).
     """
 
     obs_id: int
@@ -94,6 +115,15 @@ class ObservationRecord:
 
 class SpectrumDatasets(Datasets):
     """`Datasets` of the reduced observations, with the record of the whole batch.
+
+    Parameters
+    ----------
+    datasets : iterable of datasets, optional
+        The reduced datasets.
+    models : optional
+        Model shared by the datasets (see `~gwidgets.core.datasets.datasets.Datasets`).
+    records : iterable of ObservationRecord, optional
+        One per input observation.
 
     Attributes
     ----------
@@ -130,6 +160,11 @@ class SpectrumDatasets(Datasets):
         """One row per input observation.
 
         Columns: obs_id, object, n_on, n_off, n_off_regions, offset, livetime, containment_correction, reason.
+
+        Returns
+        -------
+        astropy.table.Table
+            One row per record (an empty table with these columns without records).
         """
         cols = ["obs_id", "object", "n_on", "n_off", "n_off_regions", "offset_deg", "livetime_s",
                 "containment_correction", "reason"]
@@ -463,6 +498,49 @@ def make_spectrum_datasets(observations, on_region, energy_axis, energy_axis_tru
     ``containment_correction="auto"`` (default) scales the exposure by the PSF
     containment of the ON circle where the IRFs are full-enclosure, as a
     physically right analysis must; see `SpectrumDatasetMaker`.
+
+    Parameters
+    ----------
+    observations : iterable of `~gwidgets.core.data.Observation`
+        The observations.
+    on_region : `~regions.SkyRegion`
+        ON region (a circle whose radius equals RAD_MAX for point-like IRFs).
+    energy_axis, energy_axis_true : `~gwidgets.core.geom.MapAxis` or `~astropy.units.Quantity`
+        Reconstructed and true energy binning (axes or edges).
+    safe_mask : SafeMaskMaker, str, list of str or None, optional
+        Safe energy range per observation; None: every bin is safe.
+    exclusion_mask : `~gwidgets.core.geom.Map`, optional
+        Boolean map, True = usable sky for OFF regions.
+    executor : str or `~gwidgets.core.executor.Executor`, optional
+        ``"serial"``, ``"processes"``, ``"dask"``, a dask Client or an executor.
+    progress : callable, optional
+        Progress callback.
+    token : `~gwidgets.core.progress.CancelToken`, optional
+        Cancels between observations.
+    stack : bool, optional
+        Whether to return one stacked dataset.
+    name : str, optional
+        Name of the stacked dataset.
+    finder : `~gwidgets.core.reduction.reflected.ReflectedRegionsFinder`, optional
+        OFF-region finder (default: gammapy's defaults).
+    release_memory : bool, optional
+        Drop each observation's events and IRFs from its cache once reduced.
+    containment_correction : {"auto", True, False}, optional
+        PSF containment correction of the exposure (see `SpectrumDatasetMaker`).
+
+    Returns
+    -------
+    SpectrumDatasets
+        The datasets, with ``records``, ``skipped``, ``table()`` and ``notes`` of the batch.
+
+    Raises
+    ------
+    RadMaxMismatchError
+        If the ON region does not fit the point-like IRFs' RAD_MAX.
+    SafeMaskError
+        If a safe-mask method cannot be applied.
+    ContainmentCorrectionError
+        If the containment correction is asked for where it cannot apply.
     """
     maker = SpectrumDatasetMaker(on_region, energy_axis, energy_axis_true, safe_mask=safe_mask,
                                  exclusion_mask=exclusion_mask, finder=finder, release_memory=release_memory,
