@@ -285,6 +285,20 @@ def test_build_from_a_store_and_dashboard_tab_is_lazy():
     assert np.isfinite(s.images()["significance"]).any()
     with pytest.raises(GwidgetsError, match="No observations selected"):
         s.build(store, [])
+    # per observation: the stacked cube is the sum of the runs' cubes; each dataset has its background model
+    s.build(store, store.obs_ids[:2], per_observation=True)
+    names = [f"obs-{i}" for i in store.obs_ids[:2]]
+    assert list(s.datasets) == ["stacked", *names]
+    stacked = s.datasets["stacked"].counts.data
+    np.testing.assert_array_equal(stacked, sum(s.datasets[n].counts.data * s.datasets[n].mask_safe for n in names))
+    assert sorted(m.name for m in s.models if type(m).__name__ == "FoVBackgroundModel") == sorted(
+        f"{n}-bkg" for n in ["stacked", *names])
+    s.show(names[1])
+    one = s.images()
+    np.testing.assert_array_equal(one["counts"], (s.datasets[names[1]].counts.data
+                                                  * s.datasets[names[1]].mask_safe).sum(axis=0))
+    with pytest.raises(GwidgetsError, match="No 3D dataset 'nope'"):
+        s.show("nope")
     code = ("import sys; from gwidgets.app import Dashboard; d = Dashboard(aladin=False); "
             "print(sorted(m for m in sys.modules if m.endswith(('map_session', 'map_view', 'sky_canvas', "
             "'map_residuals'))))")

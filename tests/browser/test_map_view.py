@@ -44,7 +44,7 @@ def _geom():
 def map_url(tmp_path_factory, playwright_browser):
     """Voilà serving the map app (four simulated runs around the bright source), pre-heated kernel."""
     tmp = tmp_path_factory.mktemp("voila-maps")
-    notebook = write_map_notebook(tmp)
+    notebook = write_map_notebook(tmp, extra_code="session.fit_step_delay = 0.05  # slow motion: live fit updates")
     port = free_port()
     from gwidgets.app.cli_dashboard import voila_command
 
@@ -111,6 +111,25 @@ def test_drag_a_source_moves_the_model_and_redraws_the_map(map_url, new_page, ar
     page.wait_for_function(f"document.querySelector('.gw-map-spectrum').dataset.drawn !== '{drawn}'",
                            timeout=30_000)
     page.wait_for_function(f"{HANDLES}['__region__'][2] > {rr + 9}", timeout=30_000)
+    # Fit from 3 pixels (0.06°) off the bright source: the map is redrawn while the fit runs, the source goes back
+    fx, fy, _ = page.evaluate(HANDLES)["source"]
+    sx, sy, _ = _screen(page, fx, fy)
+    tx, ty, _ = _screen(page, hx + 3, hy)
+    page.mouse.move(sx, sy)
+    page.mouse.down()
+    page.mouse.move(tx, ty, steps=5)
+    page.mouse.up()
+    page.wait_for_function(f"""() => {{ const s = document.querySelector('.gw-map-source');
+        return s && Math.abs(parseFloat(s.dataset.lon) - {lon0}) < 0.1; }}""", timeout=30_000)
+    page.locator(".gw-map-fit").click()
+    page.wait_for_function("/fit running/.test(document.querySelector('.gw-map-info').innerText)", timeout=60_000)
+    page.wait_for_function("/fit final/.test(document.querySelector('.gw-map-info').innerText)", timeout=120_000)
+    live = int(page.locator(".gw-map-info").inner_text().split("live fit updates ")[1].split()[0].rstrip(","))
+    assert live >= 1
+    src = page.locator(".gw-map-source").first
+    lon, lat = float(src.get_attribute("data-lon")), float(src.get_attribute("data-lat"))
+    assert abs(lon - CENTER[0]) < 0.03 and abs(lat - CENTER[1]) < 0.03, (lon, lat)
+    page.screenshot(path=str(artifacts / "map-view-03-fitted.png"), full_page=True)
     assert page.page_errors == [], page.page_errors
 
 
