@@ -71,6 +71,7 @@ class PeakRSS:
 
         self.proc, self.interval, self.peak = psutil.Process(), interval, 0
         self.cpu = {}  # pid -> user + system CPU seconds, last seen
+        self.peaks = {}  # pid -> (peak RSS bytes, role)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -83,13 +84,30 @@ class PeakRSS:
         with self._lock:
             for p in [self.proc, *self.proc.children(recursive=True)]:
                 try:
-                    total += p.memory_info().rss
+                    mem = p.memory_info().rss
+                    total += mem
+                    old = self.peaks.get(p.pid)
+                    if old is None or mem > old[0]:
+                        self.peaks[p.pid] = (mem, old[1] if old else self._role(p))
                     cpu = p.cpu_times()
                     self.cpu[p.pid] = cpu.user + cpu.system
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     pass
             self.peak = max(self.peak, total)
         return total
+
+    def _role(self, p) -> str:
+        if p.pid == self.proc.pid:
+            return "main"
+        cmd = " ".join(p.cmdline())  # LocalCluster: the nannies live in this process, each worker is a child
+        return "other" if "resource_tracker" in cmd else "worker"
+
+    def by_role(self) -> dict:
+        """Peak RSS (MiB) of the largest process of each role (main, worker, other)."""
+        out = {}
+        for mem, role in self.peaks.values():
+            out[role] = max(out.get(role, 0.0), mem / 2**20)
+        return out
 
     def cpu_seconds(self) -> float:
         """CPU time (user + system) used so far by this process and its descendants (seen alive)."""
@@ -159,7 +177,7 @@ def child(mode: str, n: int) -> dict:
             cpu = rss.cpu_seconds() - cpu0
     ds = one.dataset
     return {"mode": mode, "n": n, "t_start": t_start, "t_1d": t_1d, "t_3d": t_3d, "peak_mib": rss.peak / 2**20,
-            "cpu": cpu,
+            "cpu": cpu, "peak_by_role": rss.by_role(),
             "n_1d": one.n_stacked, "n_3d": cube.n_stacked, "n_on": float(ds.counts.sum()),
             "n_off": float(ds.counts_off.sum()), "cube_counts": float(cube.dataset.counts.data.sum())}
 
