@@ -87,8 +87,8 @@ def make_map_datasets(observations, center: SkyCoord, settings: dict | None = No
     dict
         name -> MapDataset; ``"stacked"`` first.
     """
-    from ..core.geom import MapAxis, WcsGeom
-    from ..core.reduction.map_dataset_maker import MapDatasetMaker
+    from ..core.geom import MapAxis
+    from ..core.reduction.map_settings import MapReductionSettings
 
     s = dict(MAP3D_SETTINGS, **(settings or {}))
     unknown = set(s) - set(MAP3D_SETTINGS)
@@ -100,8 +100,11 @@ def make_map_datasets(observations, center: SkyCoord, settings: dict | None = No
     e_reco = MapAxis.from_energy_bounds(s["e_min"] * u.TeV, s["e_max"] * u.TeV, int(s["nbin"]))
     e_true = MapAxis.from_energy_bounds(s["e_true_min"] * u.TeV, s["e_true_max"] * u.TeV, int(s["nbin_true"]),
                                         name="energy_true")
-    geom = WcsGeom.create(center, binsz=s["binsz"], width=s["width"] * u.deg, axes=[e_reco])
-    maker = MapDatasetMaker(geom, e_true, offset_max=s["offset_max"] * u.deg, position=center)
+    # the 3D pipeline's settings object (its other defaults: PSF, EDISP, background integration, projection)
+    reduction = MapReductionSettings(energy_axis=e_reco, energy_axis_true=e_true, binsz=s["binsz"] * u.deg,
+                                     width=s["width"] * u.deg, offset_max=s["offset_max"] * u.deg,
+                                     frame="galactic" if center.frame.name == "galactic" else "icrs")
+    maker = reduction.maker(center, position=center)
     if not per_observation:
         return {"stacked": maker.run_stacked(observations, token=token)}
     singles = {}
