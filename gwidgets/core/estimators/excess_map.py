@@ -64,6 +64,11 @@ class ExcessMapEstimator(Estimator):
         Radius of the top-hat (default 0.1°).
     energy_edges : Quantity, optional
         Energy bands (edges of the dataset's axis); default one band over the whole axis.
+
+    Raises
+    ------
+    `~gwidgets.errors.GwidgetsError`
+        If ``correlation_radius`` is not positive.
     """
 
     def __init__(self, correlation_radius="0.1 deg", energy_edges=None):
@@ -73,6 +78,18 @@ class ExcessMapEstimator(Estimator):
         self.energy_edges = None if energy_edges is None else u.Quantity(energy_edges, u.TeV)
 
     def kernel(self, geom) -> np.ndarray:
+        """Top-hat correlation kernel of radius ``correlation_radius``, peak-normalised.
+
+        Parameters
+        ----------
+        geom : `~gwidgets.core.geom.WcsGeom`
+            Geometry whose pixel size (``binsz``, deg) sets the kernel scale.
+
+        Returns
+        -------
+        numpy.ndarray
+            2D kernel, 1 inside the circle and 0 outside.
+        """
         k = Tophat2DKernel(self.correlation_radius.to_value(u.deg) / geom.binsz).array
         return k / k.max()
 

@@ -65,7 +65,23 @@ def _selection(selection_optional):
 
 
 def as_dataset_list(datasets) -> list:
-    """A plain list of datasets from a dataset, a list or a `Datasets`."""
+    """A plain list of datasets from a dataset, a list or a `Datasets`.
+
+    Parameters
+    ----------
+    datasets : dataset, list or `~gwidgets.core.datasets.datasets.Datasets`
+        What was passed to ``run``.
+
+    Returns
+    -------
+    list
+        The datasets.
+
+    Raises
+    ------
+    EstimatorError
+        If there is no dataset.
+    """
     if hasattr(datasets, "stat_type") and hasattr(datasets, "counts"):
         return [datasets]
     out = list(datasets)
@@ -78,6 +94,27 @@ def snap_mask(energy_edges, e_lo, e_hi):
     """Reco bins between the edges nearest (in log energy) to ``e_lo`` and ``e_hi``, and those edges.
 
     The same snapping as gammapy's ``MapAxis.group_table``.
+
+    Parameters
+    ----------
+    energy_edges : array-like
+        Reco-energy bin edges in TeV.
+    e_lo, e_hi : float
+        Wanted bin bounds in TeV.
+
+    Returns
+    -------
+    mask : numpy.ndarray
+        Boolean mask of the reco bins in the snapped range.
+    edges : tuple of float
+        The snapped (e_lo, e_hi) in TeV.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mask, edges = snap_mask(np.array([1.0, 2.0, 4.0, 8.0]), 1.9, 7.0)
+    >>> mask.tolist(), [float(e) for e in edges]
+    ([False, True, True], [2.0, 8.0])
     """
     e = np.asarray(energy_edges, float)
     n = len(e) - 1
@@ -116,6 +153,12 @@ class FluxPointsEstimator(Estimator):
         Points with sqrt(TS) below this are flagged ``is_ul``.
     norm_values : array, optional
         Norm scan values (default: 11 log-spaced values 0.2–5, as gammapy).
+
+    Raises
+    ------
+    EstimatorError
+        For an unknown ``selection_optional``, ``n_sigma`` or ``n_sigma_ul`` ≤ 0, or fewer than two
+        norm scan values.
     """
 
     def __init__(self, energy_edges=(1, 10) * u.TeV, source=0, selection_optional=None, n_sigma=1.0, n_sigma_ul=2.0,
@@ -138,7 +181,23 @@ class FluxPointsEstimator(Estimator):
 
     # ------------------------------------------------------------------ run
     def estimate_bin(self, datasets, e_lo, e_hi, cache=None) -> dict:
-        """The estimates for one energy bin (a dict; per-dataset arrays for counts / npred)."""
+        """The estimates for one energy bin (a dict; per-dataset arrays for counts / npred).
+
+        Parameters
+        ----------
+        datasets : list of datasets
+            The 1D datasets with the fitted model.
+        e_lo, e_hi : float
+            Bin bounds in TeV (snapped to each dataset's reco edges, see `snap_mask`).
+        cache : dict, optional
+            Per-dataset predictions shared between bins.
+
+        Returns
+        -------
+        dict
+            `~gwidgets.core.estimators.norm_fit.estimate_norm`'s entries plus ``e_min`` / ``e_max``
+            (the snapped bounds of the first dataset with bins there, TeV).
+        """
         masks, edges = [], []
         for d in datasets:
             m, snapped = snap_mask(d.energy_edges, e_lo, e_hi)
@@ -152,7 +211,23 @@ class FluxPointsEstimator(Estimator):
         return row
 
     def run(self, datasets) -> FluxPoints:
-        """Flux points for ``datasets`` (a dataset, list or `Datasets` with a fitted model)."""
+        """Flux points for ``datasets`` (a dataset, list or `Datasets` with a fitted model).
+
+        Parameters
+        ----------
+        datasets : dataset, list or `~gwidgets.core.datasets.datasets.Datasets`
+            1D datasets with the fitted model.
+
+        Returns
+        -------
+        `~gwidgets.core.estimators.sed_table.FluxPoints`
+            One row per energy bin.
+
+        Raises
+        ------
+        EstimatorError
+            If there is no dataset, the source is unknown, or no bin holds data.
+        """
         datasets = as_dataset_list(datasets)
         source = resolve_source(datasets, self.source)
         e = self.energy_edges
@@ -167,7 +242,25 @@ class FluxPointsEstimator(Estimator):
 
 
 def source_spectral(datasets, source):
-    """The spectral model of component ``source`` in the datasets' models."""
+    """The spectral model of component ``source`` in the datasets' models.
+
+    Parameters
+    ----------
+    datasets : iterable of datasets
+        Datasets with models.
+    source : str
+        Component name.
+
+    Returns
+    -------
+    spectral model
+        The component's spectral model.
+
+    Raises
+    ------
+    EstimatorError
+        If no (non-background) component has that name.
+    """
     from ..datasets.base import model_components
 
     for d in datasets:
@@ -178,7 +271,27 @@ def source_spectral(datasets, source):
 
 
 def build_flux_points(rows, model, source, names, estimator) -> FluxPoints:
-    """A `FluxPoints` from per-bin estimate dicts (reference columns from ``model`` copied at its current values)."""
+    """A `FluxPoints` from per-bin estimate dicts (reference columns from ``model`` copied at its current values).
+
+    Parameters
+    ----------
+    rows : list of dict
+        Per-bin estimates (`FluxPointsEstimator.estimate_bin`).
+    model : spectral model
+        Reference spectral model.
+    source : str
+        Source name, stored in the metadata.
+    names : list of str
+        Dataset names, stored in the metadata.
+    estimator : FluxPointsEstimator
+        Its ``n_sigma``, ``n_sigma_ul`` and ``sqrt_ts_threshold_ul`` are used.
+
+    Returns
+    -------
+    `~gwidgets.core.estimators.sed_table.FluxPoints`
+        Energies in TeV, reference fluxes (dnde in cm⁻² s⁻¹ TeV⁻¹, flux in cm⁻² s⁻¹, eflux and e2dnde in
+        TeV cm⁻² s⁻¹), the norm columns, ``sqrt_ts``, ``is_ul``, counts and predictions.
+    """
     e_min = np.array([r["e_min"] for r in rows])
     e_max = np.array([r["e_max"] for r in rows])
     ref = reference_columns(model, e_min, e_max)

@@ -59,6 +59,18 @@ def add_time_meta(dataset, observation):
 
     Datasets from `make_spectrum_datasets` / `SpectrumDatasetOnOff.from_extraction`
     already carry ``time_start``/``time_stop``: then this is a no-op.
+
+    Parameters
+    ----------
+    dataset : dataset
+        Any dataset with a ``meta`` dict.
+    observation : `~gwidgets.core.data.Observation`
+        Its observation (GTI and id).
+
+    Returns
+    -------
+    dataset
+        The same dataset, with ``meta["time_start"]``, ``meta["time_stop"]`` (astropy Time) and ``meta["OBS_ID"]``.
     """
     meta = dataset.meta
     if meta.get("time_start") is None or meta.get("time_stop") is None:
@@ -68,7 +80,23 @@ def add_time_meta(dataset, observation):
 
 
 def dataset_time_range(dataset):
-    """``(start, stop)`` Times of a dataset (from ``meta["time_start"/"time_stop"]``) or a clear error."""
+    """``(start, stop)`` Times of a dataset (from ``meta["time_start"/"time_stop"]``) or a clear error.
+
+    Parameters
+    ----------
+    dataset : dataset
+        Any dataset with a ``meta`` dict.
+
+    Returns
+    -------
+    start, stop : `~astropy.time.Time`
+        The dataset's time range.
+
+    Raises
+    ------
+    EstimatorError
+        If ``meta`` has no ``time_start`` / ``time_stop``.
+    """
     meta = getattr(dataset, "meta", None) or {}
     start, stop = meta.get("time_start"), meta.get("time_stop")
     if start is None or stop is None:
@@ -80,6 +108,27 @@ def dataset_time_range(dataset):
 def fixed_time_intervals(start, stop, step) -> list:
     """Contiguous ``(start, stop)`` bins of length ``step`` (Quantity) covering [start, stop] (Times).
 
+    The last bin ends at ``stop`` (it may be shorter than ``step``).
+
+    Parameters
+    ----------
+    start, stop : `~astropy.time.Time`
+        Range to cover.
+    step : `~astropy.units.Quantity` or float
+        Bin length (floats in days).
+
+    Returns
+    -------
+    list of tuple
+        ``(start, stop)`` pairs of `~astropy.time.Time`.
+
+    Raises
+    ------
+    EstimatorError
+        If ``stop`` is not after ``start`` or ``step`` is not positive.
+
+    Examples
+    --------
     >>> from astropy.time import Time
     >>> import astropy.units as u
     >>> bins = fixed_time_intervals(Time(60000, format="mjd"), Time(60001, format="mjd"), 6 * u.h)
@@ -123,6 +172,12 @@ class LightCurveEstimator(Estimator):
         As `FluxPointsEstimator`.
     atol : Quantity
         Tolerance on the time-bin boundaries (default 1e-6 d, as gammapy).
+
+    Raises
+    ------
+    EstimatorError
+        If a time interval is not a (start, stop) pair with stop after start, the list is empty, or an
+        argument shared with `FluxPointsEstimator` is invalid.
     """
 
     def __init__(self, time_intervals=None, energy_edges=(1, 100) * u.TeV, source=0, selection_optional=None,
@@ -136,6 +191,7 @@ class LightCurveEstimator(Estimator):
 
     @property
     def selection_optional(self):
+        """The optional steps of the estimator (tuple of ``"errn-errp"``, ``"ul"``, ``"scan"``)."""
         return self._fpe.selection_optional
 
     def __repr__(self):
@@ -144,6 +200,26 @@ class LightCurveEstimator(Estimator):
                 f"source={self.source!r}, selection_optional={list(self.selection_optional)})")
 
     def run(self, datasets) -> LightCurve:
+        """Flux of the source in every time bin and energy band.
+
+        A dataset belongs to a time bin when its time range lies inside it (within ``atol``).
+
+        Parameters
+        ----------
+        datasets : dataset, list or `~gwidgets.core.datasets.datasets.Datasets`
+            1D datasets with the fitted model and a time range in ``meta`` (see `add_time_meta`).
+
+        Returns
+        -------
+        LightCurve
+            One row per time bin and energy band (bins without data have NaN norms and a ``reason``).
+
+        Raises
+        ------
+        EstimatorError
+            If there is no dataset, the source is unknown, a dataset has no time range, or no time bin
+            has data in the energy range.
+        """
         datasets = as_dataset_list(datasets)
         source = resolve_source(datasets, self.source)
         ranges = [dataset_time_range(d) for d in datasets]
@@ -206,6 +282,18 @@ class LightCurve(FluxPoints):
 
     One row per time bin and energy band. `to_table` gives the fluxes
     (``sed_type="flux"`` by default); `variability` runs the tests on one band.
+
+    Parameters
+    ----------
+    table : astropy.table.Table
+        Likelihood SED table with ``time_min`` / ``time_max`` columns (MJD, UTC).
+    meta : dict, optional
+        Merged into the table meta.
+
+    Raises
+    ------
+    EstimatorError
+        If ``time_min`` / ``time_max`` or a column `FluxPoints` requires is missing.
     """
 
     def __init__(self, table: Table, meta=None):
@@ -215,17 +303,37 @@ class LightCurve(FluxPoints):
 
     @property
     def time_min(self) -> Time:
+        """Start of each row's time bin, an astropy Time (MJD, UTC)."""
         return Time(self.table["time_min"].quantity.to_value(u.d), format="mjd", scale="utc")
 
     @property
     def time_max(self) -> Time:
+        """End of each row's time bin, an astropy Time (MJD, UTC)."""
         return Time(self.table["time_max"].quantity.to_value(u.d), format="mjd", scale="utc")
 
     @property
     def n_bands(self) -> int:
+        """Number of energy bands."""
         return len(np.unique(np.asarray(self.table["e_min"], float)))
 
     def to_table(self, sed_type: str = "flux") -> Table:
+        """The light curve as a Table of type ``sed_type``, with ``time_min``, ``time_max``, ``datasets``, ``reason``.
+
+        Parameters
+        ----------
+        sed_type : {"flux", "likelihood", "dnde", "e2dnde", "eflux"}, optional
+            SED type of the table.
+
+        Returns
+        -------
+        astropy.table.Table
+            One row per time bin and energy band.
+
+        Raises
+        ------
+        EstimatorError
+            For an unknown ``sed_type``.
+        """
         out = super().to_table(sed_type)
         if "time_min" not in out.colnames:
             out.add_column(self.table["time_min"], index=0)
@@ -236,7 +344,23 @@ class LightCurve(FluxPoints):
         return out
 
     def band(self, index: int = 0) -> Table:
-        """The rows of energy band ``index`` (flux table)."""
+        """The rows of energy band ``index`` (flux table).
+
+        Parameters
+        ----------
+        index : int, optional
+            Band index (in increasing energy; negative counts from the end).
+
+        Returns
+        -------
+        astropy.table.Table
+            The flux table's rows of that band.
+
+        Raises
+        ------
+        EstimatorError
+            If ``index`` is out of range.
+        """
         t = self.to_table("flux")
         bands = np.unique(np.asarray(t["e_min"], float))
         if not -len(bands) <= index < len(bands):
@@ -244,7 +368,25 @@ class LightCurve(FluxPoints):
         return t[np.asarray(t["e_min"], float) == bands[index]]
 
     def variability(self, band: int = 0, sed_type: str = "flux") -> dict:
-        """χ² to a constant (p-value) and fractional variance of band ``band`` (rows with a fit)."""
+        """χ² to a constant (p-value) and fractional variance of band ``band`` (rows with a fit).
+
+        Parameters
+        ----------
+        band : int, optional
+            Band index (in increasing energy).
+        sed_type : {"flux", "dnde", "e2dnde", "eflux"}, optional
+            Which values are tested.
+
+        Returns
+        -------
+        dict
+            See `~gwidgets.core.estimators.variability.variability_tests`.
+
+        Raises
+        ------
+        EstimatorError
+            If fewer than two rows of the band have a successful fit with a positive error.
+        """
         t = self.to_table(sed_type)
         bands = np.unique(np.asarray(t["e_min"], float))
         t = t[(np.asarray(t["e_min"], float) == bands[band]) & np.asarray(t["success"], bool)]
@@ -252,6 +394,27 @@ class LightCurve(FluxPoints):
 
     @classmethod
     def read(cls, filename, format=None) -> LightCurve:
+        """Read a light curve written by `~gwidgets.core.estimators.sed_table.FluxPoints.write`.
+
+        Parameters
+        ----------
+        filename : str or `~pathlib.Path`
+            FITS or ECSV file.
+        format : str, optional
+            astropy Table format (default: from the extension).
+
+        Returns
+        -------
+        LightCurve
+            The light curve.
+
+        Raises
+        ------
+        EstimatorError
+            If the table has no ``time_min`` / ``time_max`` columns.
+        `~gwidgets.errors.FileNotFoundGwError`
+            If the file does not exist.
+        """
         fp = FluxPoints.read(filename, format)
         return cls(fp.table)
 

@@ -69,7 +69,18 @@ class EstimatorError(GwidgetsError, ValueError):
 
 
 def source_component_names(datasets) -> list:
-    """Names of the (non-background) model components of the datasets, in order, each once."""
+    """Names of the (non-background) model components of the datasets, in order, each once.
+
+    Parameters
+    ----------
+    datasets : iterable of datasets
+        Datasets with models.
+
+    Returns
+    -------
+    list of str
+        Component names (background-norm models left out); empty without models.
+    """
     names = []
     for d in datasets:
         for c in model_components(d.models):
@@ -79,7 +90,25 @@ def source_component_names(datasets) -> list:
 
 
 def resolve_source(datasets, source):
-    """The name of the fitted component ``source`` refers to (the only one when None); an `EstimatorError` otherwise."""
+    """The name of the fitted component ``source`` refers to.
+
+    Parameters
+    ----------
+    datasets : iterable of datasets
+        Datasets with models.
+    source : str or int
+        Component name, or its index in `source_component_names`.
+
+    Returns
+    -------
+    str
+        The component name.
+
+    Raises
+    ------
+    EstimatorError
+        If the datasets have no model, the index is out of range or no component has that name.
+    """
     names = source_component_names(datasets)
     if not names:
         raise EstimatorError("The datasets have no model: set datasets.models (and fit it) before estimating fluxes")
@@ -108,6 +137,13 @@ class NormLikelihood:
         Name (or index) of the source component whose prediction is scaled.
     masks : list of bool arrays, optional
         Per dataset, the reco bins of the group (combined with the dataset's ``mask``).
+    cache : dict, optional
+        Per-dataset source / other-model predictions shared between groups of bins (filled here).
+
+    Raises
+    ------
+    EstimatorError
+        If ``source`` does not name a component of the datasets' models (see `resolve_source`).
     """
 
     def __init__(self, datasets, source, masks=None, cache=None):
@@ -184,7 +220,18 @@ class NormLikelihood:
         return bool(np.any(self.w_s0 != 0) or np.any(self.c_s0 != 0))
 
     def stat(self, norms) -> np.ndarray:
-        """Summed statistic for each value of ``norms`` (1D array) → array of the same length."""
+        """Summed statistic for each value of ``norms`` (1D array) → array of the same length.
+
+        Parameters
+        ----------
+        norms : array-like
+            Norm values (multiplying the source's predicted signal).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``-2 log L`` summed over the active bins (WStat and Cash), one per norm.
+        """
         norms = np.atleast_1d(np.asarray(norms, dtype=float))
         total = np.zeros(len(norms))
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -200,11 +247,35 @@ class NormLikelihood:
         return total
 
     def __call__(self, norm: float) -> float:
+        """Summed statistic at one norm (see `stat`).
+
+        Parameters
+        ----------
+        norm : float
+            Norm value.
+
+        Returns
+        -------
+        float
+            The statistic.
+        """
         return float(self.stat(np.array([norm]))[0])
 
     # ------------------------------------------------------------ per dataset
     def per_dataset(self, norm: float) -> dict:
-        """Counts, npred (signal + background) and source npred per dataset over its active bins."""
+        """Counts, npred (signal + background) and source npred per dataset over its active bins.
+
+        Parameters
+        ----------
+        norm : float
+            Norm value (NaN gives NaN predictions).
+
+        Returns
+        -------
+        dict of numpy.ndarray
+            ``counts``, ``npred`` and ``npred_excess``, one value per dataset (NaN predictions for a
+            dataset without active bins).
+        """
         counts, npred, npred_excess = [], [], []
         for p in self.parts:
             if p is None or not len(p.idx):
@@ -277,7 +348,30 @@ def _crossing(like, x, fx, delta, direction, step):
 
 def estimate_norm(like, selection=("errn-errp", "ul", "scan"), n_sigma=1.0, n_sigma_ul=2.0, scan_values=None,
                   start=1.0) -> dict:
-    """All the norm estimates for one group of bins (see module doc); NaN entries when there is no data."""
+    """All the norm estimates for one group of bins (see module doc); NaN entries when there is no data.
+
+    Parameters
+    ----------
+    like : NormLikelihood
+        The likelihood of the group.
+    selection : tuple of str, optional
+        Optional steps: ``"errn-errp"``, ``"ul"``, ``"scan"``.
+    n_sigma : float, optional
+        Width of the errors (``Δstat = n_sigma²``).
+    n_sigma_ul : float, optional
+        Upper limit at ``Δstat = n_sigma_ul²``.
+    scan_values : array-like, optional
+        Norm scan values (default `DEFAULT_SCAN`).
+    start : float, optional
+        Start of the minimisation.
+
+    Returns
+    -------
+    dict
+        ``norm``, ``norm_err``, ``ts``, ``stat``, ``stat_null``, ``success``, ``reason`` (empty on
+        success); ``norm_errn`` / ``norm_errp``, ``norm_ul``, ``norm_scan`` / ``stat_scan`` when selected;
+        and `NormLikelihood.per_dataset`'s ``counts``, ``npred``, ``npred_excess``.
+    """
     scan_values = DEFAULT_SCAN if scan_values is None else np.asarray(scan_values, float)
     out = {"norm": math.nan, "norm_err": math.nan, "ts": math.nan, "stat": math.nan, "stat_null": math.nan,
            "success": False}

@@ -71,6 +71,28 @@ def reference_columns(model, e_min, e_max, e_ref=None) -> dict:
     """``e_ref`` and the reference model's dnde, flux, eflux, e2dnde per bin.
 
     ``e_ref`` defaults to the log centre; floats in TeV units.
+
+    Parameters
+    ----------
+    model : spectral model
+        Reference model (``dnde_values``, ``integral_values``, ``energy_flux_values`` in TeV).
+    e_min, e_max : array-like
+        Bin edges in TeV.
+    e_ref : array-like, optional
+        Reference energies in TeV (default: ``sqrt(e_min × e_max)``).
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``e_ref``, ``e_min``, ``e_max`` (TeV), ``ref_dnde`` (cm⁻² s⁻¹ TeV⁻¹), ``ref_flux`` (cm⁻² s⁻¹),
+        ``ref_eflux`` and ``ref_e2dnde`` (TeV cm⁻² s⁻¹).
+
+    Examples
+    --------
+    >>> from gwidgets.core.models import PowerLaw
+    >>> ref = reference_columns(PowerLaw(index=2, amplitude="1e-12 cm-2 s-1 TeV-1"), [1.0], [4.0])
+    >>> float(ref["e_ref"][0]), float(ref["ref_flux"][0])          # 1e-12 × (1 − 1/4) cm-2 s-1
+    (2.0, 7.5e-13)
     """
     e_min, e_max = np.asarray(e_min, float), np.asarray(e_max, float)
     e_ref = np.sqrt(e_min * e_max) if e_ref is None else np.asarray(e_ref, float)
@@ -105,6 +127,32 @@ def likelihood_table(table: Table, sed_type: str, reference_model=None, where: s
     ref_<sed_type>`` with the reference model (default gammapy's: power law of
     index 2, 1e-12 cm-2 s-1 TeV-1 at 1 TeV).
 
+    Parameters
+    ----------
+    table : astropy.table.Table
+        The SED table (``e_min`` / ``e_max`` or ``e_ref`` in an energy unit, and the ``sed_type`` columns).
+    sed_type : {"dnde", "e2dnde", "flux", "eflux"}
+        Its SED type.
+    reference_model : spectral model, optional
+        Reference model of the norms.
+    where : str, optional
+        Where the table came from, for the errors.
+
+    Returns
+    -------
+    astropy.table.Table
+        ``e_ref``, ``e_min``, ``e_max`` (TeV), the ``ref_*`` columns, ``norm``, ``norm_err`` ...
+        and the common columns (``ts``, ``sqrt_ts``, ``counts`` ...) of the input.
+
+    Raises
+    ------
+    `~gwidgets.errors.DataFileError`
+        If the ``sed_type`` column or the energy columns are missing.
+    `~gwidgets.errors.UnitError`
+        If a column has a unit not convertible to the SED type's.
+
+    Examples
+    --------
     >>> t = Table({"e_min": [1, 3] * u.TeV, "e_max": [3, 10] * u.TeV,
     ...            "dnde": [2e-12, 1e-13] * u.Unit("cm-2 s-1 TeV-1")})
     >>> np.round(likelihood_table(t, "dnde")["norm"].data, 4)
@@ -165,6 +213,11 @@ class FluxPoints:
         Likelihood-type SED table (see module doc).
     meta : dict, optional
         Merged into the table meta (``n_sigma``, ``n_sigma_ul``, ``sqrt_ts_threshold_ul``, ``source``...).
+
+    Raises
+    ------
+    EstimatorError
+        If a required column (``e_min``, ``e_max``, ``ref_dnde``, ``ref_flux``, ``ref_eflux``, ``norm``) is missing.
     """
 
     def __init__(self, table: Table, meta=None):
@@ -195,23 +248,28 @@ class FluxPoints:
     # ------------------------------------------------------------ properties
     @property
     def sqrt_ts_threshold_ul(self) -> float:
+        """sqrt(TS) below which a point is an upper limit (meta ``sqrt_ts_threshold_ul``, default 2)."""
         return float(self.table.meta.get("sqrt_ts_threshold_ul", 2.0))
 
     @property
     def n_sigma_ul(self) -> float:
+        """Width of the upper limits in σ (meta ``n_sigma_ul``, default 2)."""
         return float(self.table.meta.get("n_sigma_ul", 2.0))
 
     @property
     def energy_edges(self) -> u.Quantity:
+        """Bin edges (n + 1,) as a Quantity in TeV (assumes contiguous bins)."""
         t = self.table
         return np.append(t["e_min"].quantity.to_value("TeV"), t["e_max"].quantity.to_value("TeV")[-1]) * u.TeV
 
     @property
     def energy_ref(self) -> u.Quantity:
+        """Reference energies of the points, a Quantity in TeV."""
         return self.table["e_ref"].quantity.to("TeV")
 
     @property
     def is_ul(self) -> np.ndarray:
+        """Boolean array: which points are upper limits."""
         return np.asarray(self.table["is_ul"], bool)
 
     def __len__(self):
@@ -231,7 +289,25 @@ class FluxPoints:
 
     # ------------------------------------------------------------ conversion
     def to_table(self, sed_type: str = "likelihood") -> Table:
-        """The SED as a Table of type ``sed_type``: "likelihood", "dnde", "e2dnde", "flux" or "eflux"."""
+        """The SED as a Table of type ``sed_type``: "likelihood", "dnde", "e2dnde", "flux" or "eflux".
+
+        Parameters
+        ----------
+        sed_type : {"likelihood", "dnde", "e2dnde", "flux", "eflux"}, optional
+            SED type of the table.
+
+        Returns
+        -------
+        astropy.table.Table
+            A copy of the likelihood table, or the norms times the reference column (``dnde`` in
+            cm⁻² s⁻¹ TeV⁻¹, ``flux`` in cm⁻² s⁻¹, ``eflux`` and ``e2dnde`` in TeV cm⁻² s⁻¹) with their errors,
+            upper limits, scans and the common columns.
+
+        Raises
+        ------
+        EstimatorError
+            For an unknown ``sed_type``.
+        """
         if sed_type not in SED_TYPES:
             raise EstimatorError(f"Unknown sed_type '{sed_type}' (use one of: {', '.join(SED_TYPES)})")
         t = self.table
@@ -267,7 +343,24 @@ class FluxPoints:
                              "(or pass format=)")
 
     def write(self, filename, sed_type: str = "likelihood", overwrite: bool = False, format=None):
-        """Write the table (FITS or ECSV by extension) as ``sed_type`` (likelihood keeps everything)."""
+        """Write the table (FITS or ECSV by extension) as ``sed_type`` (likelihood keeps everything).
+
+        Parameters
+        ----------
+        filename : str or `~pathlib.Path`
+            Output file (``.fits`` or ``.ecsv`` unless ``format`` is given).
+        sed_type : {"likelihood", "dnde", "e2dnde", "flux", "eflux"}, optional
+            SED type written.
+        overwrite : bool, optional
+            Whether an existing file is replaced.
+        format : str, optional
+            astropy Table format (``"fits"``, ``"ascii.ecsv"``).
+
+        Raises
+        ------
+        EstimatorError
+            If the format cannot be told from the extension, or for an unknown ``sed_type``.
+        """
         fmt = self._format(filename, format)
         table = self.to_table(sed_type)
         table.meta = {k: (v if not isinstance(v, np.generic) else v.item()) for k, v in table.meta.items()}
@@ -284,6 +377,29 @@ class FluxPoints:
         (default: gammapy's, a power law of index 2), as gammapy's ``FluxPoints.read``
         does, so the values of the file's SED type are exact and the other types
         are converted with that model's shape inside each bin.
+
+        Parameters
+        ----------
+        filename : str or `~pathlib.Path`
+            FITS or ECSV file.
+        format : str, optional
+            astropy Table format (default: from the extension).
+        reference_model : spectral model, optional
+            Reference model of the norms for non-likelihood tables.
+
+        Returns
+        -------
+        FluxPoints
+            The flux points (energies in TeV).
+
+        Raises
+        ------
+        `~gwidgets.errors.FileNotFoundGwError`
+            If the file does not exist.
+        `~gwidgets.errors.DataFileError`
+            If it cannot be read, or its SED type is unknown or its columns incomplete.
+        EstimatorError
+            If the format cannot be told from the extension.
         """
         path = Path(filename)
         if not path.exists():

@@ -73,7 +73,26 @@ class TSMapEstimator(Estimator):
         return flux[:, None] * exposure_true * 1e4  # counts per true bin (per pixel column)
 
     def kernel(self, dataset) -> np.ndarray:
-        """Normalised counts image of the reference point source (odd size; the dataset's PSF kernel size)."""
+        """Normalised counts image of the reference point source (odd size; the dataset's PSF kernel size).
+
+        Per true-energy bin, the reference spectrum's counts at the map centre (flux × exposure, times the
+        EDISP sum over the reco bins) weight the dataset's PSF images.
+
+        Parameters
+        ----------
+        dataset : `~gwidgets.core.datasets.map.MapDataset`
+            The dataset (exposure at the map centre, PSF kernel, EDISP).
+
+        Returns
+        -------
+        numpy.ndarray
+            2D kernel summing to 1 (cropped or padded to ``kernel_width`` when given).
+
+        Raises
+        ------
+        `~gwidgets.errors.GwidgetsError`
+            If there is no exposure at the map centre or the reference source predicts no counts.
+        """
         ny, nx = dataset.counts.data.shape[1:]
         exposure_c = dataset.exposure.data[:, ny // 2, nx // 2]
         if not np.any(exposure_c > 0):

@@ -42,7 +42,34 @@ def _clean(values, errors, what):
 
 
 def chi2_constant(values, errors) -> dict:
-    """χ² of a constant fit (weighted mean): ``{"chi2", "dof", "pvalue", "mean", "mean_err", "n"}``."""
+    """χ² of a constant fit (weighted mean): ``{"chi2", "dof", "pvalue", "mean", "mean_err", "n"}``.
+
+    Points with a non-finite value or error, or an error ≤ 0, are dropped.
+
+    Parameters
+    ----------
+    values : array-like or `~astropy.units.Quantity`
+        Fluxes (any unit, the same as ``errors``).
+    errors : array-like or `~astropy.units.Quantity`
+        Their 1σ errors.
+
+    Returns
+    -------
+    dict
+        ``chi2``, ``dof`` (n − 1), ``pvalue`` (χ² survival function), ``mean`` and ``mean_err``
+        (weighted mean and its error, in the unit of ``values``), ``n`` (points used).
+
+    Raises
+    ------
+    EstimatorError
+        If the lengths differ or fewer than two points are usable.
+
+    Examples
+    --------
+    >>> r = chi2_constant([1.0, 1.1, 0.9], [0.1, 0.1, 0.1])
+    >>> round(r["chi2"], 6), r["dof"], round(r["pvalue"], 4)       # exp(-1) for 2 degrees of freedom
+    (2.0, 2, 0.3679)
+    """
     x, e = _clean(values, errors, "chi2_constant")
     w = 1.0 / e**2
     mean = float(np.sum(w * x) / np.sum(w))
@@ -53,7 +80,33 @@ def chi2_constant(values, errors) -> dict:
 
 
 def fractional_variance(values, errors) -> dict:
-    """Fractional variance ``{"fvar", "fvar_err", "n"}`` (Vaughan et al. 2003)."""
+    """Fractional variance ``{"fvar", "fvar_err", "n"}`` (Vaughan et al. 2003).
+
+    Points with a non-finite value or error, or an error ≤ 0, are dropped.
+
+    Parameters
+    ----------
+    values : array-like or `~astropy.units.Quantity`
+        Fluxes (any unit, the same as ``errors``).
+    errors : array-like or `~astropy.units.Quantity`
+        Their 1σ errors.
+
+    Returns
+    -------
+    dict
+        ``fvar`` and ``fvar_err`` (dimensionless; NaN when the excess variance is ≤ 0 or the mean
+        is 0), ``n`` (points used).
+
+    Raises
+    ------
+    EstimatorError
+        If the lengths differ or fewer than two points are usable.
+
+    Examples
+    --------
+    >>> round(fractional_variance([1.0, 2.0, 3.0], [0.1, 0.1, 0.1])["fvar"], 4)   # sqrt(1 - 0.01) / 2
+    0.4975
+    """
     x, e = _clean(values, errors, "fractional_variance")
     n = len(x)
     mean = float(np.mean(x))
@@ -69,7 +122,25 @@ def fractional_variance(values, errors) -> dict:
 
 
 def variability_tests(values, errors) -> dict:
-    """Both tests: χ² to a constant (``chi2``, ``dof``, ``pvalue``...) and ``fvar`` / ``fvar_err``."""
+    """Both tests: χ² to a constant (``chi2``, ``dof``, ``pvalue``...) and ``fvar`` / ``fvar_err``.
+
+    Parameters
+    ----------
+    values : array-like or `~astropy.units.Quantity`
+        Fluxes (any unit, the same as ``errors``).
+    errors : array-like or `~astropy.units.Quantity`
+        Their 1σ errors.
+
+    Returns
+    -------
+    dict
+        The keys of `chi2_constant` and of `fractional_variance`.
+
+    Raises
+    ------
+    EstimatorError
+        If the lengths differ or fewer than two points are usable.
+    """
     out = chi2_constant(values, errors)
     out.update(fractional_variance(values, errors))
     return out
