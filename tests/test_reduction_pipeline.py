@@ -153,7 +153,7 @@ def test_one_default_changed_shows_in_session_analysis_and_script(store, tmp_pat
 
 
 def test_the_1d_reduction_is_written_once():
-    """The 1D reduction exists once in the package.
+    """The 1D reduction exists once in the package (and the 3D maker is built in one place).
 
     Only the pipeline (`spectrum_maker`) turns extractions into datasets and builds a `SpectrumExtractor`;
     the session, the Analysis step and the script template call `reduce_spectra`.
@@ -165,11 +165,13 @@ def test_the_1d_reduction_is_written_once():
             if isinstance(node, ast.Call):
                 f = node.func
                 name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
-                if name in ("SpectrumExtractor", "from_extraction", "reduce_spectra", "SafeMaskMaker"):
+                if name in ("SpectrumExtractor", "from_extraction", "reduce_spectra", "SafeMaskMaker", "MapDatasetMaker"):
                     calls.setdefault(name, set()).add(str(path.relative_to(SOURCE)))
     assert calls["SpectrumExtractor"] == {"core/reduction/spectrum_maker.py"}
     assert calls["from_extraction"] == {"core/reduction/spectrum_maker.py"}
     assert calls["SafeMaskMaker"] == {"core/reduction/settings.py", "core/reduction/spectrum_maker.py"}
+    # and the 3D maker is built from its settings object only (Analysis 3d, the 3D map session)
+    assert calls["MapDatasetMaker"] == {"core/reduction/map_settings.py"}
     assert {"state/session.py", "core/analysis/steps/datasets.py"} <= calls["reduce_spectra"]
     # the script template calls it too
     assert "reduce_spectra(observations, on_region, settings" in (SOURCE / "core/analysis/export.py").read_text()
