@@ -165,7 +165,8 @@ def test_the_1d_reduction_is_written_once():
             if isinstance(node, ast.Call):
                 f = node.func
                 name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
-                if name in ("SpectrumExtractor", "from_extraction", "reduce_spectra", "SafeMaskMaker", "MapDatasetMaker"):
+                if name in ("SpectrumExtractor", "from_extraction", "reduce_spectra", "SafeMaskMaker",
+                            "MapDatasetMaker"):
                     calls.setdefault(name, set()).add(str(path.relative_to(SOURCE)))
     assert calls["SpectrumExtractor"] == {"core/reduction/spectrum_maker.py"}
     assert calls["from_extraction"] == {"core/reduction/spectrum_maker.py"}
