@@ -1,4 +1,9 @@
-"""Doctests of ``gwidgets/core`` (``--doctest-modules``, see ``[tool.pytest.ini_options]`` in pyproject.toml).
+"""Doctests of ``gwidgets/core``: ``python -m pytest`` runs them (``gwidgets/core`` is in ``testpaths``).
+
+``pytest_collect_file`` below collects the modules of ``gwidgets/core`` as doctests, and only those: with
+``--doctest-modules`` in ``addopts`` pytest would also import every file of ``tests/`` for doctests (and
+trip over the two ``conftest.py`` there). ``python -m pytest --doctest-modules gwidgets/core`` works too
+(pytest's own collector is used then).
 
 Every docstring example runs in its own scratch folder (so examples that write files leave nothing behind)
 with a few names every example may use without importing them: ``gw``, ``u`` (astropy.units), ``np`` and
@@ -7,7 +12,21 @@ the built-in simulated store, ``gw.example_store()``, is always there (made on f
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from _pytest.doctest import DoctestModule
+
+CORE = Path(__file__).resolve().parent / "gwidgets" / "core"
+
+
+def pytest_collect_file(file_path, parent):
+    """The modules of gwidgets/core as doctest modules (unless --doctest-modules already collects them)."""
+    if parent.config.option.doctestmodules or file_path.suffix != ".py":
+        return None
+    if CORE in file_path.resolve().parents:
+        return DoctestModule.from_parent(parent, path=file_path)
+    return None
 
 
 def _is_doctest(item) -> bool:
