@@ -74,6 +74,11 @@ class Analysis:
     did not run yet. Products are attributes: ``observations`` (group →
     `Observations`), ``datasets`` (what is fitted), ``datasets_per_obs``,
     ``models``, ``fit_result``, ``flux_points``, ``light_curve``.
+
+    Raises
+    ------
+    `~gwidgets.core.config.ConfigError`
+        If ``config`` is of another type or is not a valid analysis config.
     """
 
     def __init__(self, config):
@@ -91,10 +96,23 @@ class Analysis:
 
     # ------------------------------------------------------------ helpers
     def log(self, message: str):
+        """Append ``message`` to the run's log (`messages`).
+
+        Parameters
+        ----------
+        message : str
+            One line.
+        """
         self.messages.append(message)
 
     def note(self, message: str):
-        """Log ``message`` and keep it for the run's summary (`notes`)."""
+        """Log ``message`` and keep it for the run's summary (`notes`).
+
+        Parameters
+        ----------
+        message : str
+            One line.
+        """
         self.notes.append(message)
         self.log(message)
 
@@ -126,19 +144,71 @@ class Analysis:
 
     # --------------------------------------------------------------- steps
     def get_observations(self):
-        """Open the data store(s) and select the observations (``data`` section)."""
+        """Open the data store(s) and select the observations (``data`` section).
+
+        Returns
+        -------
+        dict
+            Group name → `~gwidgets.core.data.Observations` (groups of reduced spectra have none).
+
+        Raises
+        ------
+        `~gwidgets.core.config.ConfigError`
+            If a data store or selection key is wrong (the message names the key).
+        `~gwidgets.errors.EmptySelectionError`
+            If a group's selection keeps no observation.
+        """
         return self.run_step("observations")
 
     def get_datasets(self, progress=None):
-        """Reduce the observations to datasets (``datasets`` section)."""
+        """Reduce the observations to datasets (``datasets`` section).
+
+        Parameters
+        ----------
+        progress : callable, optional
+            ``progress(done, total, message)``.
+
+        Returns
+        -------
+        `~gwidgets.core.datasets.datasets.Datasets`
+            The datasets that are fitted (stacked or joint, as the config says).
+        """
         return self.run_step("datasets", progress)
 
     def read_models(self):
-        """Read the models of the ``models`` key (path or inline) and use them."""
+        """Read the models of the ``models`` key (path or inline) and use them.
+
+        Returns
+        -------
+        `~gwidgets.core.models.Models` or None
+            The models (None when the config has no ``models``).
+
+        Raises
+        ------
+        `~gwidgets.core.config.ConfigError`
+            If the model file does not exist or cannot be read.
+        """
         return self.run_step("models")
 
     def set_models(self, models):
-        """Use ``models`` (a `Models`, a list of models, a YAML path or ``{"components": [...]}``)."""
+        """Use ``models`` (a `Models`, a list of models, a YAML path or ``{"components": [...]}``).
+
+        Parameters
+        ----------
+        models : `~gwidgets.core.models.Models`, model, list, str, `~pathlib.Path` or dict
+            The models, a YAML path (relative paths tried against the config's folder) or a
+            ``{"components": [...]}`` dict; None unsets them.
+
+        Returns
+        -------
+        `~gwidgets.core.models.Models` or None
+            The models now used (also given to the datasets, if reduced).
+
+        Raises
+        ------
+        `~gwidgets.core.config.ConfigError`
+            If a model file does not exist or cannot be read.
+        """
         from ..models import Models
         from .steps.models import read_models
 
@@ -152,19 +222,60 @@ class Analysis:
         return models
 
     def run_fit(self):
-        """Fit the datasets with the models (``fit`` section)."""
+        """Fit the datasets with the models (``fit`` section).
+
+        Returns
+        -------
+        `~gwidgets.core.fit.result.FitResult`
+            The fit result (also ``fit_result``).
+
+        Raises
+        ------
+        `~gwidgets.core.config.ConfigError`
+            If no model is set, or the fit range leaves no bin in any dataset.
+        """
         return self.run_step("fit")
 
     def get_flux_points(self):
-        """Flux points of the fitted source (``flux_points`` section)."""
+        """Flux points of the fitted source (``flux_points`` section).
+
+        Returns
+        -------
+        `~gwidgets.core.estimators.sed_table.FluxPoints`
+            The flux points (also ``flux_points``).
+        """
         return self.run_step("flux_points")
 
     def get_light_curve(self):
-        """Light curve of the source (``light_curve`` section)."""
+        """Light curve of the source (``light_curve`` section).
+
+        Returns
+        -------
+        `~gwidgets.core.estimators.light_curve.LightCurve`
+            The light curve (also ``light_curve``).
+
+        Raises
+        ------
+        `~gwidgets.core.config.ConfigError`
+            If a time interval is empty or contains no observation.
+        """
         return self.run_step("light_curve")
 
     def write(self, outdir=None, overwrite=None) -> Path:
-        """Write every product into ``outdir`` (default ``general.outdir``), atomically."""
+        """Write every product into ``outdir`` (default ``general.outdir``), atomically.
+
+        Parameters
+        ----------
+        outdir : str or `~pathlib.Path`, optional
+            Output folder (``$VARS`` expanded).
+        overwrite : bool, optional
+            Whether an existing folder is replaced (default ``general.overwrite``).
+
+        Returns
+        -------
+        `~pathlib.Path`
+            The folder written.
+        """
         outdir, overwrite = self._outdir(outdir, overwrite)
         path = write_products(self, outdir, overwrite)
         self.log(f"products written to {path}")
@@ -181,13 +292,35 @@ class Analysis:
 
     # ----------------------------------------------------------------- run
     def planned_steps(self) -> list[str]:
-        """The steps `run` calls for this config, in order (``write`` last): those of `STEPS` planned for it."""
+        """The steps `run` calls for this config, in order (``write`` last): those of `STEPS` planned for it.
+
+        Returns
+        -------
+        list of str
+            Step names.
+        """
         return [name for name, step in STEPS.items() if step.planned(self)] + ["write"]
 
     def run(self, progress=None, outdir=None, overwrite=None, token=None) -> Path:
         """Run every step and write the output folder; on error nothing is written and the error is raised.
 
         ``progress(done, total, message)`` is called before each step (see `gwidgets.core.progress`).
+
+        Parameters
+        ----------
+        progress : callable, optional
+            ``progress(done, total, message)``.
+        outdir : str or `~pathlib.Path`, optional
+            Output folder (default ``general.outdir``).
+        overwrite : bool, optional
+            Whether an existing folder is replaced (default ``general.overwrite``).
+        token : `~gwidgets.core.progress.CancelToken`, optional
+            Cancels between steps.
+
+        Returns
+        -------
+        `~pathlib.Path`
+            The folder written.
         """
         outdir, overwrite = self._outdir(outdir, overwrite)
         check_outdir(outdir, overwrite, *outdir_guard(self))  # fail before any work

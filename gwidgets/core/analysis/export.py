@@ -53,6 +53,29 @@ class SessionState:
     ``width`` in degrees, ``frame``) that pixelises the exclusion mask;
     ``fit`` an optional ``{"e_min": Quantity, "e_max": Quantity}``; ``stack``: one stacked dataset
     for the fit (default: `SpectrumReductionSettings`'s).
+
+    Parameters
+    ----------
+    datastore : str
+        Data store directory.
+    obs_ids : list of int, optional
+        Selected observations.
+    required_irf : str or list, optional
+        IRFs an observation must have (``"full-enclosure"``, ``"point-like"`` ...).
+    on_region : `~regions.CircleSkyRegion`, optional
+        ON region.
+    exclusion_regions : list of `~regions.CircleSkyRegion`, optional
+        Exclusion regions.
+    models : `~gwidgets.core.models.Models`, optional
+        The models.
+    spectrum : dict, optional
+        Energy binning in TeV (keys of `DEFAULT_SPECTRUM`).
+    map : dict, optional
+        Sky binning (``binsz``, ``width`` in deg, ``frame``).
+    fit : dict, optional
+        Fit range ``{"e_min", "e_max"}``.
+    stack : bool, optional
+        Whether one stacked dataset is fitted.
     """
 
     datastore: str
@@ -95,7 +118,23 @@ def _state_dict(state: SessionState) -> dict:
 
 
 def store_dir(store) -> str:
-    """The absolute directory of a `DataStore` (CTA index layout handled); a `GwidgetsError` if it has none."""
+    """The absolute directory of a `DataStore` (CTA index layout handled).
+
+    Parameters
+    ----------
+    store : `~gwidgets.core.data.DataStore`
+        The data store.
+
+    Returns
+    -------
+    str
+        Its directory (for a CTA layout ``<store>/index/<name>/hdu-index.fits.gz``, ``<store>``).
+
+    Raises
+    ------
+    `~gwidgets.errors.GwidgetsError`
+        If the store has no directory (neither ``path`` nor an HDU index file).
+    """
     path = getattr(store, "path", None)
     if path is None:
         index = Path(getattr(store.hdu_index, "filename", ""))
@@ -108,7 +147,25 @@ def store_dir(store) -> str:
 
 
 def session_to_state(session, fit=None) -> SessionState:
-    """The `SessionState` of an `AnalysisSession` (only its public attributes are read)."""
+    """The `SessionState` of an `AnalysisSession` (only its public attributes are read).
+
+    Parameters
+    ----------
+    session : `~gwidgets.state.AnalysisSession`
+        The session.
+    fit : dict, optional
+        Fit range ``{"e_min", "e_max"}`` (default: the session's fit settings).
+
+    Returns
+    -------
+    SessionState
+        The session's data store, selection, regions, models, binning, fit range and dataset mode.
+
+    Raises
+    ------
+    `~gwidgets.errors.GwidgetsError`
+        If the session's data store has no directory.
+    """
     fit = fit if fit is not None else session.fit_settings
     return SessionState(
         datastore=store_dir(session.store),
@@ -125,7 +182,25 @@ def session_to_state(session, fit=None) -> SessionState:
 
 
 def state_to_config(state: SessionState, outdir=None) -> AnalysisConfig:
-    """An `AnalysisConfig` that re-creates the state's results (1D reflected-region analysis)."""
+    """An `AnalysisConfig` that re-creates the state's results (1D reflected-region analysis).
+
+    Parameters
+    ----------
+    state : SessionState
+        The state.
+    outdir : str or `~pathlib.Path`, optional
+        Written as ``general.outdir``.
+
+    Returns
+    -------
+    `~gwidgets.core.config.AnalysisConfig`
+        The config, every 1D reduction setting written out.
+
+    Raises
+    ------
+    `~gwidgets.errors.GwidgetsError`
+        If the ON or an exclusion region is not a circle.
+    """
     settings = SpectrumReductionSettings().replace(**dict(state.spectrum), stack=bool(state.stack))
     mp = dict(DEFAULT_MAP, **state.map)
     data = {"datastore": str(state.datastore), "required_irf": state.required_irf}
@@ -162,7 +237,24 @@ def _plain_circle(d: dict) -> dict:
 
 
 def config_to_state(config) -> SessionState:
-    """The `SessionState` a config describes (single data store, 1D); the inverse of `state_to_config`."""
+    """The `SessionState` a config describes (single data store, 1D); the inverse of `state_to_config`.
+
+    Parameters
+    ----------
+    config : `~gwidgets.core.config.AnalysisConfig` or dict
+        The config.
+
+    Returns
+    -------
+    SessionState
+        The state.
+
+    Raises
+    ------
+    `~gwidgets.core.config.ConfigError`
+        If the config has several observation groups, no ``data.datastore``, an exclusion mask file
+        instead of regions, or invalid keys.
+    """
     from .steps.datasets import spectrum_settings
     from .steps.models import read_models
 
@@ -200,12 +292,45 @@ def config_to_state(config) -> SessionState:
 
 
 def session_to_config(session, fit=None, outdir=None) -> AnalysisConfig:
-    """Export an `AnalysisSession` as an `AnalysisConfig` (reads only public attributes)."""
+    """Export an `AnalysisSession` as an `AnalysisConfig` (reads only public attributes).
+
+    Parameters
+    ----------
+    session : `~gwidgets.state.AnalysisSession`
+        The session.
+    fit : dict, optional
+        Fit range ``{"e_min", "e_max"}`` (default: the session's fit settings).
+    outdir : str or `~pathlib.Path`, optional
+        Written as ``general.outdir``.
+
+    Returns
+    -------
+    `~gwidgets.core.config.AnalysisConfig`
+        The config (see `state_to_config`).
+
+    Raises
+    ------
+    `~gwidgets.errors.GwidgetsError`
+        If the data store has no directory or a region is not a circle.
+    """
     return state_to_config(session_to_state(session, fit=fit), outdir=outdir)
 
 
 def apply_state(session, state: SessionState):
-    """Restore ``state`` into a session through its public methods (selection, regions, models)."""
+    """Restore ``state`` into a session through its public methods (selection, regions, models).
+
+    Parameters
+    ----------
+    session : `~gwidgets.state.AnalysisSession`
+        The session (changed in place, one notification batch).
+    state : SessionState
+        The state to restore.
+
+    Returns
+    -------
+    `~gwidgets.state.AnalysisSession`
+        The session.
+    """
     with session.hold_trait_notifications():
         session.required_irf = state.required_irf
         session.select(state.obs_ids)
@@ -277,6 +402,23 @@ def config_to_script(config, name: str = "analysis.py") -> str:
     """A plain Python script re-creating the results of ``config`` with the core API (1D, one data store).
 
     For a config with several observation groups the script runs `Analysis` on the config instead.
+
+    Parameters
+    ----------
+    config : `~gwidgets.core.config.AnalysisConfig` or dict
+        The config.
+    name : str, optional
+        File name of the script, quoted in its docstring.
+
+    Returns
+    -------
+    str
+        The script's source.
+
+    Raises
+    ------
+    `~gwidgets.core.config.ConfigError`
+        If a 1D single-store config has no ``datasets.on_region`` or no ``models``.
     """
     if not isinstance(config, AnalysisConfig):
         config = AnalysisConfig.from_dict(config)

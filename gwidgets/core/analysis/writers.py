@@ -47,7 +47,20 @@ WRITERS = Registry("product writer")
 
 
 def outdir_guard(analysis):
-    """``(config_dir, inputs)`` that `check_outdir` must never replace for ``analysis``."""
+    """``(config_dir, inputs)`` that `check_outdir` must never replace for ``analysis``.
+
+    Parameters
+    ----------
+    analysis : `~gwidgets.core.analysis.Analysis`
+        The analysis.
+
+    Returns
+    -------
+    config_dir : `~pathlib.Path` or None
+        The config file's folder.
+    inputs : list of `~pathlib.Path`
+        The paths the config reads (see `~gwidgets.core.outdir.input_paths`).
+    """
     return analysis.base_dir, input_paths(analysis.config, analysis.base_dir)
 
 
@@ -100,7 +113,19 @@ def _write_models(analysis, folder: Path):
 
 
 def fit_result_dict(result) -> dict:
-    """Plain-Python summary of a `FitResult` (what ``fit_result.yaml`` holds)."""
+    """Plain-Python summary of a `FitResult` (what ``fit_result.yaml`` holds).
+
+    Parameters
+    ----------
+    result : `~gwidgets.core.fit.result.FitResult`
+        The fit result.
+
+    Returns
+    -------
+    dict
+        ``success``, ``message``, ``total_stat``, ``nfev`` and ``parameters`` (a list of
+        ``{name, value, error, unit, frozen}``).
+    """
     params = []
     for p in result.parameters:
         params.append({"name": p.name, "value": float(p.value), "error": float(p.error), "unit": str(p.unit),
@@ -110,7 +135,23 @@ def fit_result_dict(result) -> dict:
 
 
 def read_fit_result(path) -> dict:
-    """Read ``fit_result.yaml`` back (a dict, see `fit_result_dict`)."""
+    """Read ``fit_result.yaml`` back (a dict, see `fit_result_dict`).
+
+    Parameters
+    ----------
+    path : str or `~pathlib.Path`
+        The YAML file, or the output folder holding ``fit_result.yaml``.
+
+    Returns
+    -------
+    dict
+        The summary written by the ``fit_result`` writer.
+
+    Raises
+    ------
+    `~gwidgets.errors.FileNotFoundGwError`
+        If the file does not exist.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / "fit_result.yaml"
@@ -176,7 +217,32 @@ def _write_plots(analysis, folder: Path):
 
 
 def write_products(analysis, outdir, overwrite: bool = False) -> Path:
-    """Write every product into ``outdir`` atomically (see the module docstring); returns ``outdir``."""
+    """Write every product into ``outdir`` atomically (see the module docstring); returns ``outdir``.
+
+    Every `WRITERS` entry writes into a temporary folder next to ``outdir``, which then
+    replaces ``outdir``; on any error the temporary folder is removed and nothing is written.
+
+    Parameters
+    ----------
+    analysis : `~gwidgets.core.analysis.Analysis`
+        The analysis with its products.
+    outdir : str or `~pathlib.Path`
+        Output folder.
+    overwrite : bool, optional
+        Whether an existing output folder (written by gwidgets) may be replaced.
+
+    Returns
+    -------
+    `~pathlib.Path`
+        The absolute output folder.
+
+    Raises
+    ------
+    `~gwidgets.core.config.ConfigError`
+        If the folder exists and may not be replaced (see `~gwidgets.core.outdir.check_outdir`).
+    `~gwidgets.errors.GwidgetsError`
+        If a writer fails (the message names it).
+    """
     outdir = Path(outdir).absolute()
     check_outdir(outdir, overwrite, *outdir_guard(analysis))
     created_parent = None

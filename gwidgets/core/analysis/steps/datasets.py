@@ -169,7 +169,30 @@ def _region_from_dict(d: dict, key: str):
 
 
 def exclusion_mask(config, center: SkyCoord, base_dir=None):
-    """None, a mask `Map` read from a FITS file, or one made from circles ``[{lon, lat, radius}, ...]``."""
+    """None, a mask `Map` read from a FITS file, or one made from circles ``[{lon, lat, radius}, ...]``.
+
+    Circles are rasterised on ``datasets.geom`` (skydir, binsize, width, frame, projection) when
+    given, else on 0.02° pixels over 8° about ``center``.
+
+    Parameters
+    ----------
+    config : `~gwidgets.core.config.AnalysisConfig` or dict
+        The analysis config (``datasets.background.exclusion``).
+    center : `~astropy.coordinates.SkyCoord`
+        Centre of the mask when ``datasets.geom.skydir`` is not set (the ON region's).
+    base_dir : str or `~pathlib.Path`, optional
+        The config file's folder (relative mask paths).
+
+    Returns
+    -------
+    `~gwidgets.core.geom.Map` or None
+        Boolean mask, True = usable sky (outside the circles); None without ``exclusion``.
+
+    Raises
+    ------
+    `~gwidgets.core.config.ConfigError`
+        If the file does not exist, or a circle is not ``{lon, lat, radius[, frame]}`` with angle units.
+    """
     from ...geom import Map, WcsGeom
 
     spec = config.get("datasets", {}).get("background", {}).get("exclusion")
@@ -374,6 +397,28 @@ REDUCERS.add("3d", _reduce_3d)
 
 
 def run(analysis, progress=None):
+    """Reduce the observations with the reducer of ``datasets.type`` (`REDUCERS`: ``"1d"``, ``"3d"``).
+
+    Parameters
+    ----------
+    analysis : `~gwidgets.core.analysis.Analysis`
+        The analysis (observations selected).
+    progress : callable, optional
+        ``progress(done, total, message)``.
+
+    Returns
+    -------
+    `~gwidgets.core.datasets.datasets.Datasets`
+        The datasets that are fitted, also stored as ``analysis.datasets``
+        (``analysis.datasets_per_obs`` gets one dataset per observation).
+
+    Raises
+    ------
+    `~gwidgets.core.registry.RegistryError`
+        For an unknown ``datasets.type``.
+    `~gwidgets.core.config.ConfigError`
+        If a ``datasets`` key is invalid or no observation gives a dataset.
+    """
     kind = analysis.config.get("datasets", {}).get("type", "1d")
     fitted, per_obs = REDUCERS[kind](analysis, progress)
     analysis.datasets, analysis.datasets_per_obs = fitted, per_obs

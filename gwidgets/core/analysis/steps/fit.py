@@ -15,6 +15,15 @@ __all__ = ["apply_fit_ranges", "check_fit_range"]
 
 
 def apply_fit_ranges(datasets, config):
+    """Set the datasets' fit ranges from ``fit.e_min`` / ``fit.e_max``, then from each group's own ``fit`` range.
+
+    Parameters
+    ----------
+    datasets : `~gwidgets.core.datasets.datasets.Datasets`
+        The datasets (a group's are found by ``meta["GROUP"]``).
+    config : `~gwidgets.core.config.AnalysisConfig` or dict
+        The analysis config.
+    """
     fit_cfg = config.get("fit", {})
     if fit_cfg.get("e_min") is not None or fit_cfg.get("e_max") is not None:
         datasets.set_fit_range(fit_cfg.get("e_min"), fit_cfg.get("e_max"))
@@ -26,6 +35,20 @@ def apply_fit_ranges(datasets, config):
 
 
 def check_fit_range(datasets, config):
+    """Check that the fit range leaves at least one bin in some dataset.
+
+    Parameters
+    ----------
+    datasets : `~gwidgets.core.datasets.datasets.Datasets`
+        The datasets, fit ranges applied.
+    config : `~gwidgets.core.config.AnalysisConfig` or dict
+        The analysis config (its ``fit`` keys are named in the error).
+
+    Raises
+    ------
+    `~gwidgets.core.config.ConfigError`
+        If no dataset has a bin in ``mask_safe & mask_fit``.
+    """
     if sum(int(np.count_nonzero(d.mask)) for d in datasets) > 0:
         return
     fit_cfg = config.get("fit", {})
@@ -44,6 +67,25 @@ def _safe_range(d) -> str:
 
 
 def run(analysis, progress=None):
+    """Fit ``analysis.datasets`` with ``analysis.models`` (``fit.tol``, ``fit.strategy``: `~gwidgets.core.fit.Fit`).
+
+    Parameters
+    ----------
+    analysis : `~gwidgets.core.analysis.Analysis`
+        The analysis (datasets and models set).
+    progress : callable, optional
+        Unused.
+
+    Returns
+    -------
+    `~gwidgets.core.fit.result.FitResult`
+        The result, also stored as ``analysis.fit_result``.
+
+    Raises
+    ------
+    `~gwidgets.core.config.ConfigError`
+        If no model is set or the fit range leaves no data.
+    """
     from ...fit import Fit
 
     if analysis.models is None:

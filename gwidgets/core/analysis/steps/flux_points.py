@@ -13,6 +13,27 @@ __all__ = []
 
 
 def run(analysis, progress=None):
+    """Flux points of the fitted source in the ``flux_points.energy`` bins (on copies of the datasets and models).
+
+    Parameters
+    ----------
+    analysis : `~gwidgets.core.analysis.Analysis`
+        The analysis (fitted).
+    progress : callable, optional
+        Unused.
+
+    Returns
+    -------
+    `~gwidgets.core.estimators.sed_table.FluxPoints`
+        The flux points, also stored as ``analysis.flux_points``.
+
+    Raises
+    ------
+    StepNotAvailableError
+        If the estimators cannot be imported.
+    `~gwidgets.core.config.ConfigError`
+        If ``flux_points.energy`` or the source is invalid.
+    """
     (estimator_cls,) = require("gwidgets.core.estimators", ["FluxPointsEstimator"], "flux_points")
     cfg = analysis.config.get("flux_points", {})
     edges = energy_axis(cfg.get("energy"), "energy", "flux_points.energy").edges

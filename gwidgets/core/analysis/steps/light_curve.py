@@ -29,7 +29,24 @@ def _time(value):
 
 
 def time_intervals(analysis) -> list[tuple[Time, Time]]:
-    """The light-curve intervals, each checked to contain at least one observation."""
+    """The light-curve intervals, each checked to contain at least one observation.
+
+    Parameters
+    ----------
+    analysis : `~gwidgets.core.analysis.Analysis`
+        The analysis (its per-observation datasets carry ``meta["time_start"/"time_stop"]``).
+
+    Returns
+    -------
+    list of tuple
+        ``(start, stop)`` `~astropy.time.Time` pairs (TT): the configured intervals, or one per
+        observation in time order.
+
+    Raises
+    ------
+    `~gwidgets.core.config.ConfigError`
+        If an interval's stop is not after its start, or it contains no observation.
+    """
     cfg = analysis.config.get("light_curve", {})
     per_obs = analysis.datasets_per_obs
     starts = np.array([Time(d.meta["time_start"]).tt.mjd for d in per_obs])
@@ -64,6 +81,27 @@ def _energy_edges(analysis, cfg):
 
 
 def run(analysis, progress=None):
+    """Light curve of the source on the per-observation datasets (copies, with copies of the fitted models).
+
+    Parameters
+    ----------
+    analysis : `~gwidgets.core.analysis.Analysis`
+        The analysis (fitted).
+    progress : callable, optional
+        Unused.
+
+    Returns
+    -------
+    `~gwidgets.core.estimators.light_curve.LightCurve`
+        The light curve, also stored as ``analysis.light_curve``.
+
+    Raises
+    ------
+    `~gwidgets.core.config.ConfigError`
+        If a time interval is invalid or contains no observation.
+    StepNotAvailableError
+        If the estimators cannot be imported.
+    """
     cfg = analysis.config.get("light_curve", {})
     intervals = time_intervals(analysis)  # checked first: a bad interval is reported even without the estimator
     (estimator_cls,) = require("gwidgets.core.estimators", ["LightCurveEstimator"], "light_curve")

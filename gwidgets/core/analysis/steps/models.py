@@ -9,7 +9,25 @@ __all__ = ["read_models"]
 
 
 def read_models(spec, base_dir=None):
-    """`Models` from a config ``models`` value (path or ``{"components": [...]}``); None when not set."""
+    """`Models` from a config ``models`` value (path or ``{"components": [...]}``); None when not set.
+
+    Parameters
+    ----------
+    spec : str, dict or None
+        A YAML path (``$VARS`` expanded) or an inline ``{"components": [...]}`` dict.
+    base_dir : str or `~pathlib.Path`, optional
+        Folder relative paths are tried against (the config file's).
+
+    Returns
+    -------
+    `~gwidgets.core.models.Models` or None
+        The models.
+
+    Raises
+    ------
+    `~gwidgets.core.config.ConfigError`
+        If the file does not exist, or the models cannot be read (the message starts with ``'models'``).
+    """
     from ...models import Models
 
     if spec is None:
@@ -28,6 +46,25 @@ def read_models(spec, base_dir=None):
 
 
 def run(analysis, progress=None):
+    """Read the config's ``models`` and give them to the analysis (`~gwidgets.core.analysis.Analysis.set_models`).
+
+    Parameters
+    ----------
+    analysis : `~gwidgets.core.analysis.Analysis`
+        The analysis.
+    progress : callable, optional
+        Unused.
+
+    Returns
+    -------
+    `~gwidgets.core.models.Models` or None
+        The models read (None when the config has none).
+
+    Raises
+    ------
+    `~gwidgets.core.config.ConfigError`
+        If the models cannot be read.
+    """
     models = read_models(analysis.config.get("models"), analysis.base_dir)
     if models is not None:
         analysis.set_models(models)

@@ -27,7 +27,24 @@ _INHERITED = ("datastore", "obs_ids", "required_irf", "obs_cone", "obs_time", "o
 
 
 def groups(config) -> list[dict]:
-    """The observation groups of ``config``: each a dict with ``name``, ``key`` (config path) and the selection."""
+    """The observation groups of ``config``: each a dict with ``name``, ``key`` (config path) and the selection.
+
+    Parameters
+    ----------
+    config : `~gwidgets.core.config.AnalysisConfig` or dict
+        The analysis config.
+
+    Returns
+    -------
+    list of dict
+        One per group (one named after the data store folder without ``data.groups``); keys not set
+        in a group are inherited from ``data``.
+
+    Raises
+    ------
+    `~gwidgets.core.config.ConfigError`
+        If a group has no data store (nor ``spectra``), has both, or two groups share a name.
+    """
     data = config.get("data", {})
     base = {k: data[k] for k in _INHERITED if k in data}
     if not data.get("groups"):
@@ -61,7 +78,28 @@ def groups(config) -> list[dict]:
 
 
 def resolve_path(text, key: str, base_dir=None) -> Path:
-    """A config path with ``$VARS`` expanded; relative paths are tried against the config file's folder."""
+    """A config path with ``$VARS`` expanded; relative paths are tried against the config file's folder.
+
+    Parameters
+    ----------
+    text : str or `~pathlib.Path`
+        The path as written in the config.
+    key : str
+        Its config key (named in the errors).
+    base_dir : str or `~pathlib.Path`, optional
+        The config file's folder.
+
+    Returns
+    -------
+    `~pathlib.Path`
+        The path (it may not exist).
+
+    Raises
+    ------
+    `~gwidgets.core.config.ConfigError`
+        If the path is a missing data set of the data root (the message says how to fetch it), or a
+        ``$VAR`` is not set.
+    """
     path = Path(expand_path(str(text), key))
     if not path.is_absolute() and base_dir is not None and (Path(base_dir) / path).exists():
         path = Path(base_dir) / path
@@ -75,6 +113,25 @@ def resolve_path(text, key: str, base_dir=None) -> Path:
 
 
 def open_store(group: dict, base_dir=None):
+    """Open the data store of a group.
+
+    Parameters
+    ----------
+    group : dict
+        One of `groups` (its ``datastore`` and ``key``).
+    base_dir : str or `~pathlib.Path`, optional
+        The config file's folder.
+
+    Returns
+    -------
+    `~gwidgets.core.data.DataStore`
+        The data store.
+
+    Raises
+    ------
+    `~gwidgets.core.config.ConfigError`
+        If the folder does not exist or is not a data store (the message names ``<key>.datastore``).
+    """
     from ...data import DataStore
 
     path = resolve_path(group["datastore"], f"{group['key']}.datastore", base_dir)
@@ -87,7 +144,27 @@ def open_store(group: dict, base_dir=None):
 
 
 def select_ids(store, group: dict) -> list[int]:
-    """Observation ids of ``store`` selected by the group's keys (explicit ``obs_ids`` keep their order)."""
+    """Observation ids of ``store`` selected by the group's keys (explicit ``obs_ids`` keep their order).
+
+    Parameters
+    ----------
+    store : `~gwidgets.core.data.DataStore`
+        The group's data store.
+    group : dict
+        One of `groups`: ``obs_ids``, or the ``obs_cone``, ``obs_time``, ``obs_object``, ``zenith_max`` selections.
+
+    Returns
+    -------
+    list of int
+        Observation ids.
+
+    Raises
+    ------
+    `~gwidgets.core.config.ConfigError`
+        If an explicit id is not in the store, or ``obs_time`` is not a valid time.
+    `~gwidgets.errors.EmptySelectionError`
+        If the selection keeps no observation.
+    """
     key = group["key"]
     if group.get("obs_ids"):
         known = set(store.obs_ids)
@@ -118,6 +195,27 @@ def select_ids(store, group: dict) -> list[int]:
 
 
 def run(analysis, progress=None):
+    """Open each group's data store and select its observations (unreadable ones skipped with a note).
+
+    Parameters
+    ----------
+    analysis : `~gwidgets.core.analysis.Analysis`
+        The analysis.
+    progress : callable, optional
+        Unused.
+
+    Returns
+    -------
+    dict
+        Group name → `~gwidgets.core.data.Observations`, also stored as ``analysis.observations``.
+
+    Raises
+    ------
+    `~gwidgets.core.config.ConfigError`
+        If a data store or selection key is wrong.
+    `~gwidgets.errors.EmptySelectionError`
+        If a selection keeps no observation.
+    """
     out = {}
     for group in groups(analysis.config):
         if "spectra" in group:  # reduced spectra: read by the datasets step
@@ -150,7 +248,23 @@ def run(analysis, progress=None):
 
 
 def time_ranges(observations) -> tuple[Time, Time]:
-    """(start, stop) `Time` arrays of ``observations`` (MET + the store's time reference)."""
+    """(start, stop) `Time` arrays of ``observations`` (MET + the store's time reference).
+
+    Parameters
+    ----------
+    observations : iterable of `~gwidgets.core.data.Observation`
+        The observations.
+
+    Returns
+    -------
+    start, stop : `~astropy.time.Time`
+        Arrays (MJD) of the observations' TSTART / TSTOP.
+
+    Raises
+    ------
+    `~gwidgets.errors.GwidgetsError`
+        If an observation has no time reference (MJDREF) in its metadata.
+    """
     from ...data.obs_table import time_reference
 
     starts, stops = [], []
