@@ -36,6 +36,7 @@ import numpy as np
 from ._plot import figure, set_errorbars
 from .base import SessionView
 from .canvas_plot import CanvasFigure, CanvasLines, CanvasScatter, Scale
+from .save_image import with_save_buttons
 
 __all__ = ["FitView"]
 
@@ -149,7 +150,7 @@ class FitView(SessionView):
         self.profile_figure = figure([self.profile_one, self.profile_line], self.px, self.py, "parameter",
                                      "Δ stat", 200, self._profile_width, "gw-fit-profile")
         head, info = self.profile_box.children
-        self.profile_box.children = [head, self.profile_figure, info]
+        self.profile_box.children = [head, with_save_buttons(self.profile_figure), info]
         return self.profile_figure
 
     def _update_profile_choices(self, *_):
