@@ -30,7 +30,15 @@ __all__ = ["Executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "Ite
 
 @dataclass
 class ItemError:
-    """Stands in for the result of an item that failed (``errors="collect"``)."""
+    """Stands in for the result of an item that failed (``errors="collect"``).
+
+    Parameters
+    ----------
+    item : object
+        The input item.
+    error : str
+        The message of the `~gwidgets.errors.GwidgetsError` it raised.
+    """
 
     item: Any
     error: str
@@ -92,7 +100,38 @@ class Executor:
 
     def map(self, func: Callable, items: Iterable, progress=None, token: CancelToken | None = None,
             errors: str = "raise", labels=None) -> list:
-        """``[func(item) for item in items]`` on this back-end (input order kept; every item in flight at once)."""
+        """``[func(item) for item in items]`` on this back-end (input order kept; every item in flight at once).
+
+        Parameters
+        ----------
+        func : callable
+            Called as ``func(item)``; with a process or Dask back-end it must pickle.
+        items : iterable
+            The inputs.
+        progress : callable, optional
+            ``progress(done, total, message)``; returning False cancels.
+        token : `~gwidgets.core.progress.CancelToken`, optional
+            Cancels between items.
+        errors : {"raise", "collect"}, optional
+            ``"collect"``: an item raising a `~gwidgets.errors.GwidgetsError` gives an `ItemError`.
+        labels : sequence of str, optional
+            One label per item, passed to ``progress``.
+
+        Returns
+        -------
+        list
+            One result per item, in input order.
+
+        Raises
+        ------
+        `~gwidgets.core.progress.Cancelled`
+            If the progress callback or the token cancels.
+
+        Examples
+        --------
+        >>> SerialExecutor().map(len, ["a", "bb"])
+        [1, 2]
+        """
         items = list(items)
         out = [None] * len(items)
         for i, result in self.imap(func, items, progress=progress, token=token, errors=errors, labels=labels,
@@ -175,7 +214,18 @@ class SerialExecutor(Executor):
 
     def imap(self, func, items, progress=None, token=None, errors="raise", labels=None, max_in_flight=None,
              ordered=False):
-        """`Executor.imap`: one item after the other, in input order (``max_in_flight`` is ignored)."""
+        """`Executor.imap`: one item after the other, in input order (``max_in_flight`` is ignored).
+
+        Parameters
+        ----------
+        func, items, progress, token, errors, labels, max_in_flight, ordered
+            As `Executor.imap`.
+
+        Yields
+        ------
+        tuple of (int, object)
+            The index of an item in ``items`` and its result (an `ItemError` with ``errors="collect"``).
+        """
         report = make_progress(progress, token)
         total = _total(items)
         count = 0
@@ -187,7 +237,13 @@ class SerialExecutor(Executor):
 
 
 class ProcessExecutor(Executor):
-    """A local process pool (``n_jobs`` workers, default: all cores)."""
+    """A local process pool (``n_jobs`` workers, default: all cores).
+
+    Parameters
+    ----------
+    n_jobs : int, optional
+        Worker processes (default: the number of cores).
+    """
 
     name = "processes"
 
@@ -196,7 +252,18 @@ class ProcessExecutor(Executor):
 
     def imap(self, func, items, progress=None, token=None, errors="raise", labels=None, max_in_flight=None,
              ordered=False):
-        """`Executor.imap` on the pool; ``max_in_flight`` defaults to twice the workers."""
+        """`Executor.imap` on the pool; ``max_in_flight`` defaults to twice the workers.
+
+        Parameters
+        ----------
+        func, items, progress, token, errors, labels, max_in_flight, ordered
+            As `Executor.imap`.
+
+        Yields
+        ------
+        tuple of (int, object)
+            The index of an item in ``items`` and its result (an `ItemError` with ``errors="collect"``).
+        """
         limit = max(1, max_in_flight or 2 * self.n_jobs)
         finished = SimpleQueue()
 
@@ -230,6 +297,11 @@ class DaskExecutor(Executor):
     timeout : float, optional
         Seconds to wait for the scheduler at ``address`` (default: Dask's
         ``distributed.comm.timeouts.connect``, 30 s unless configured).
+
+    Raises
+    ------
+    `~gwidgets.errors.GwidgetsError`
+        If dask.distributed is not installed, or the scheduler at ``address`` cannot be reached.
 
     Examples
     --------
@@ -274,6 +346,16 @@ class DaskExecutor(Executor):
         ``func`` is sent to every worker once (scattered) and shared by all its tasks: it is not
         pickled with each task, and the caches it fills (e.g. the reflected OFF regions per
         pointing of a `SpectrumExtractor`) stay warm from one task to the next.
+
+        Parameters
+        ----------
+        func, items, progress, token, errors, labels, max_in_flight, ordered
+            As `Executor.imap`.
+
+        Yields
+        ------
+        tuple of (int, object)
+            The index of an item in ``items`` and its result (an `ItemError` with ``errors="collect"``).
         """
         from dask.distributed import as_completed as dask_completed
 
@@ -293,7 +375,13 @@ class DaskExecutor(Executor):
             shared.release()
 
     def n_threads(self) -> int:
-        """Worker threads of the cluster now (0 if no worker has joined yet)."""
+        """Worker threads of the cluster now (0 if no worker has joined yet).
+
+        Returns
+        -------
+        int
+            The sum of the workers' threads.
+        """
         return int(sum(self.client.nthreads().values()))
 
     def close(self):
@@ -307,7 +395,31 @@ class DaskExecutor(Executor):
 
 
 def get_executor(backend="serial", **kwargs) -> Executor:
-    """An executor from a name ("serial", "processes", "dask"), a Dask Client, or an Executor."""
+    """An executor from a name ("serial", "processes", "dask"), a Dask Client, or an Executor.
+
+    Parameters
+    ----------
+    backend : str, `Executor`, dask Client or None, optional
+        ``"serial"`` (or None), ``"processes"`` (also ``"multiprocessing"``, ``"process"``), ``"dask"``,
+        a ``dask.distributed.Client`` (wrapped in a `DaskExecutor`) or an executor (returned as is).
+    **kwargs
+        Passed to `ProcessExecutor` or `DaskExecutor`.
+
+    Returns
+    -------
+    Executor
+        The executor.
+
+    Raises
+    ------
+    `~gwidgets.errors.GwidgetsError`
+        For an unknown back-end.
+
+    Examples
+    --------
+    >>> get_executor("processes", n_jobs=2)
+    ProcessExecutor(n_jobs=2)
+    """
     if isinstance(backend, Executor):
         return backend
     if backend is None or backend == "serial":

@@ -133,10 +133,28 @@ class Registry(Mapping):
     def remove(self, name: str) -> Any:
         """Remove and return the entry ``name`` (for tests that register temporary entries).
 
+        Parameters
+        ----------
+        name : str
+            A registered name.
+
         Returns
         -------
         object
             The removed entry.
+
+        Raises
+        ------
+        KeyError
+            If nothing is registered under ``name``.
+
+        Examples
+        --------
+        >>> r = Registry("demo")
+        >>> r.add("one", 1)
+        1
+        >>> r.remove("one"), list(r)
+        (1, [])
         """
         return self._entries.pop(name)
 

@@ -78,7 +78,18 @@ class Stack:
         self.n_added = 0
 
     def add(self, dataset):
-        """Fold ``dataset`` into the stack (restricted to its safe mask, as ``Datasets.stack_reduce``)."""
+        """Fold ``dataset`` into the stack (restricted to its safe mask, as ``Datasets.stack_reduce``).
+
+        Parameters
+        ----------
+        dataset : dataset or None
+            A dataset of the same type and geometry as the stack; None is skipped.
+
+        Raises
+        ------
+        `~gwidgets.core.datasets.base.DatasetError`
+            If ``dataset`` cannot be stacked onto the stack (other type or geometry).
+        """
         if dataset is None:
             return
         if self.dataset is None:
@@ -127,13 +138,34 @@ class WithObsId:
         self.func = func
 
     def __call__(self, item):
-        """``(func(item), item.obs_id)``."""
+        """``(func(item), item.obs_id)``.
+
+        Parameters
+        ----------
+        item : object
+            An observation (anything with ``obs_id``; None is used without one).
+
+        Returns
+        -------
+        tuple
+            ``(dataset or None, obs_id)``.
+        """
         return self.func(item), getattr(item, "obs_id", None)
 
 
 @dataclass
 class StackResult:
-    """What `stack_stream` returns: the stack and one ``info`` per item (input order)."""
+    """What `stack_stream` returns: the stack and one ``info`` per item (input order).
+
+    Parameters
+    ----------
+    dataset : dataset or None
+        The stack (None when nothing was stacked).
+    infos : list, optional
+        One ``info`` per item, in input order.
+    n_stacked : int, optional
+        Number of datasets stacked.
+    """
 
     dataset: Any
     infos: list = field(default_factory=list)
@@ -257,7 +289,17 @@ def light_observations(store, obs_ids=None, required_irf="full-enclosure") -> Li
 
 
 class LightObservations:
-    """What `light_observations` returns: ``len()`` and iteration over freshly made observations."""
+    """What `light_observations` returns: ``len()`` and iteration over freshly made observations.
+
+    Parameters
+    ----------
+    store : `~gwidgets.core.data.DataStore`
+        The data store.
+    obs_ids : list of int
+        Observation ids, in iteration order.
+    required_irf : str or list, optional
+        IRFs each observation must have (checked when it is made).
+    """
 
     def __init__(self, store, obs_ids: list, required_irf="full-enclosure"):
         self.store, self.obs_ids, self.required_irf = store, list(obs_ids), required_irf
@@ -270,7 +312,23 @@ class LightObservations:
             yield self.observation(obs_id)
 
     def observation(self, obs_id: int):
-        """One observation (IRFs checked), bound to a `DataStore` of its own rows."""
+        """One observation (IRFs checked), bound to a `DataStore` of its own rows.
+
+        Parameters
+        ----------
+        obs_id : int
+            Observation id.
+
+        Returns
+        -------
+        `~gwidgets.core.data.Observation`
+            The observation.
+
+        Raises
+        ------
+        `~gwidgets.errors.MissingIRFError`
+            If it lacks an IRF of ``required_irf``.
+        """
         obs = self.store.subset([obs_id]).obs(obs_id)
         obs.check(self.required_irf)
         return obs
