@@ -30,7 +30,8 @@ Two runs of the simulated example store, binned around its bright source, with a
 >>> from gwidgets.core.reduction import MapDatasetMaker
 >>> observations = gw.example_store().get_observations([1001, 1002])
 >>> position = SkyCoord(83.63, 22.01, unit="deg")                     # the example store's bright source
->>> geom = WcsGeom.create(position, binsz=0.04, width=2 * u.deg, axes=[MapAxis.from_energy_bounds(1 * u.TeV, 10 * u.TeV, 4)])
+>>> energy_axis = MapAxis.from_energy_bounds(1 * u.TeV, 10 * u.TeV, 4)
+>>> geom = WcsGeom.create(position, binsz=0.04, width=2 * u.deg, axes=[energy_axis])
 >>> energy_axis_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 20 * u.TeV, 8, name="energy_true")
 >>> dataset = MapDatasetMaker(geom, energy_axis_true, offset_max="2.5 deg").run_stacked(observations)
 >>> dataset.models = [SkyModel(PowerLaw(index=2.6, amplitude="3e-11 cm-2 s-1 TeV-1"),
@@ -201,7 +202,8 @@ class ResidualMaps:
     >>> from gwidgets.core.reduction import MapDatasetMaker
     >>> observations = gw.example_store().get_observations([1001, 1002])
     >>> position = SkyCoord(83.63, 22.01, unit="deg")                     # the example store's bright source
-    >>> geom = WcsGeom.create(position, binsz=0.04, width=2 * u.deg, axes=[MapAxis.from_energy_bounds(1 * u.TeV, 10 * u.TeV, 4)])
+    >>> energy_axis = MapAxis.from_energy_bounds(1 * u.TeV, 10 * u.TeV, 4)
+    >>> geom = WcsGeom.create(position, binsz=0.04, width=2 * u.deg, axes=[energy_axis])
     >>> energy_axis_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 20 * u.TeV, 8, name="energy_true")
     >>> dataset = MapDatasetMaker(geom, energy_axis_true, offset_max="2.5 deg").run_stacked(observations)
     >>> dataset.models = [SkyModel(PowerLaw(index=2.6, amplitude="3e-11 cm-2 s-1 TeV-1"),
@@ -440,7 +442,8 @@ def region_spectrum(dataset, region, cutouts=None) -> dict:
     >>> from gwidgets.core.reduction import MapDatasetMaker
     >>> observations = gw.example_store().get_observations([1001, 1002])
     >>> position = SkyCoord(83.63, 22.01, unit="deg")                     # the example store's bright source
-    >>> geom = WcsGeom.create(position, binsz=0.04, width=2 * u.deg, axes=[MapAxis.from_energy_bounds(1 * u.TeV, 10 * u.TeV, 4)])
+    >>> energy_axis = MapAxis.from_energy_bounds(1 * u.TeV, 10 * u.TeV, 4)
+    >>> geom = WcsGeom.create(position, binsz=0.04, width=2 * u.deg, axes=[energy_axis])
     >>> energy_axis_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 20 * u.TeV, 8, name="energy_true")
     >>> dataset = MapDatasetMaker(geom, energy_axis_true, offset_max="2.5 deg").run_stacked(observations)
     >>> dataset.models = [SkyModel(PowerLaw(index=2.6, amplitude="3e-11 cm-2 s-1 TeV-1"),
