@@ -252,7 +252,10 @@ def _serve_voila(nb, env, extra):
     free_port, server_env, start_server, stop, sync_playwright, voila_command = _browser()
     port = free_port()
     tmp = Path(nb).parent
-    proc = start_server(voila_command(nb, port, no_browser=True, ip="127.0.0.1") + extra, tmp, server_env(**env),
+    # no culling: in the interleaved loops a server idles > 30 s between its loads, and Voilà culls a pre-heated
+    # kernel idle that long as it hands it to the page (the page then waits for a kernel that is gone)
+    cmd = voila_command(nb, port, no_browser=True, ip="127.0.0.1", cull_idle_timeout=None)
+    proc = start_server(cmd + extra, tmp, server_env(**env),
                         tmp / f"v{port}.log", port)
     return proc, port
 
