@@ -8,7 +8,7 @@ Offline-safe by construction:
 * Aladin Lite's JavaScript comes from a local copy (`~gwidgets.widgets.aladin_assets`),
   inlined into the widget module, never from the CDN ipyaladin uses;
 * without that copy (or without ipyaladin) the panel is a short note with a
-  *Download Aladin Lite* button, and the bqplot sky view keeps showing the same
+  *Download Aladin Lite* button, and the canvas sky view keeps showing the same
   regions: nothing else on the page changes;
 * survey tiles that cannot be fetched leave the background grey; the overlays
   are drawn all the same.
