@@ -79,6 +79,8 @@ class Analysis:
     ------
     `~gwidgets.core.config.ConfigError`
         If ``config`` is of another type or is not a valid analysis config.
+    `~gwidgets.errors.FileNotFoundGwError`
+        If ``config`` names a YAML file that does not exist.
     """
 
     def __init__(self, config):

@@ -328,7 +328,8 @@ class JointEvaluator:
         Returns
         -------
         numpy.ndarray
-            Predicted signal counts per active bin (WStat bins, then Cash bins), then their WStat sum.
+            Predicted signal counts in the global layout: the WStat bins with counts, the Cash
+            bins, then the sum over all active WStat bins.
         """
         return self._fold() / self.colscale
 

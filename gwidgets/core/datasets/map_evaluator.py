@@ -182,7 +182,7 @@ class MapEvaluator:
         -------
         numpy.ndarray
             Shape (n_true, ny, nx) on the cut-out, or (1, ny, nx) without PSF (or when the model does
-            not apply it); each image sums to the model's flux fraction on the cut-out.
+            not apply it): the fraction of the model's flux in each pixel.
         """
         sm = self.model.spatial_model
         key = tuple(p.value for p in sm.parameters)
