@@ -6,7 +6,7 @@ cell and the code cells before it (less the other widget cells) is served with V
 by Playwright; never ``playwright install``); the widget output is saved as
 ``docs/_static/screenshots/<notebook>-<k>.png`` (k-th widget cell, from 1), quantised to 256 colours.
 ``docs/conf.py`` shows each one in place of the output of its cell. (One widget per page: served whole,
-``getting_started.ipynb`` leaves its widgets at "Loading widget..." in Voilà 0.5.13.)
+``getting_started.ipynb`` left its widgets at "Loading widget..." in Voilà 0.5.13 here.)
 
 Run by hand after a widget's look changes (about 1 min per widget cell on 2 cores)::
 
@@ -41,12 +41,29 @@ def screenshot_name(notebook: str, k: int) -> str:
 
 
 def cell_notebook(notebook: str, index: int, out_dir: Path) -> Path:
-    """A notebook of the code cells of ``notebook`` up to ``index`` without the other widget cells."""
+    """A notebook of the code cells of ``notebook`` up to ``index``, less the other widget cells.
+
+    Cells that use a name only those left-out cells define are left out too (e.g. ``editor.flush()``).
+    """
+    import ast
+
     import nbformat
 
     nb = nbformat.read(ROOT / "notebooks" / f"{notebook}.ipynb", as_version=4)
     others = set(WIDGET_CELLS[notebook]) - {index}
-    cells = [c for i, c in enumerate(nb.cells[: index + 1]) if c.cell_type == "code" and i not in others]
+    dropped_names: set[str] = set()
+    cells = []
+    for i, cell in enumerate(nb.cells[: index + 1]):
+        if cell.cell_type != "code":
+            continue
+        tree = ast.parse(cell.source)
+        stored = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        if i in others or (i != index and loaded & dropped_names):
+            dropped_names |= stored
+            continue
+        dropped_names -= stored
+        cells.append(cell)
     sub = nbformat.v4.new_notebook(metadata=nb.metadata, cells=cells)
     path = out_dir / f"{notebook}-cell{index}.ipynb"
     nbformat.write(sub, path)
