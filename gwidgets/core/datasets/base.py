@@ -228,7 +228,21 @@ class ArrayAttribute:
 
 @dataclass
 class Component:
-    """One model contribution: a spectral model and where it applies."""
+    """One model contribution: a spectral model and where it applies.
+
+    Parameters
+    ----------
+    spectral : spectral model
+        The spectral model (``dnde_values``, ``integral_values`` in TeV and cm⁻² s⁻¹ TeV⁻¹).
+    parameters : `~gwidgets.core.models.Parameters`
+        The parameters of the whole model it came from (a sky model's include its spatial ones).
+    datasets_names : tuple of str or None, optional
+        Datasets it applies to (None: all).
+    background : bool, optional
+        Whether it is a background-norm model (scales a Cash dataset's background).
+    name : str, optional
+        Name of the model it came from.
+    """
 
     spectral: object
     parameters: object
