@@ -4,8 +4,9 @@ The image travels as compact bytes: one uint8 colour index per pixel (0–254,
 255 = no data), coloured in the page with a fixed palette ("diverging" for
 significances, "sequential" for counts). A 150 × 150 map is 22.5 kB per
 redraw, drawn synchronously when it arrives; ``data-drawn`` on the element is
-the ``version`` last drawn, ``data-image`` a checksum of its pixels and
-``data-handles`` the handles drawn (for tests and benchmarks).
+the ``version`` last drawn, ``data-image`` a checksum of its pixels,
+``data-handles`` the handles drawn and ``data-rtt`` the milliseconds from the
+last drag sent to the next image drawn (for tests and benchmarks).
 
 Handles (``handles``: name, x, y in map pixels, optional size radius ``r`` in
 pixels, colour) are drawn over the image: a cross in a circle at the centre,
@@ -142,6 +143,7 @@ export default {
       }
       el.dataset.handles = JSON.stringify(shown);
       el.dataset.drawn = String(model.get("version"));
+      if (newImage && st.sentAt) { el.dataset.rtt = (performance.now() - st.sentAt).toFixed(1); st.sentAt = 0; }
     }
 
     function pick(X, Y) {
@@ -164,6 +166,7 @@ export default {
       st.seq += 1;
       model.set("drag", {name: d.name, what: d.what, x: h.x, y: h.y, r: h.r || 0, final: !!final, seq: st.seq});
       model.save_changes();
+      st.sentAt = performance.now();
     }
 
     function pos(ev) { const b = canvas.getBoundingClientRect(); return [ev.clientX - b.left, ev.clientY - b.top]; }
@@ -182,8 +185,8 @@ export default {
       const g = geom(), [X, Y] = pos(ev), [mx, my] = toM(g, X, Y), loc = st.local[st.drag.name];
       if (st.drag.what === "center") { loc.x = mx; loc.y = my; }
       else { loc.r = Math.max(0.5, Math.hypot(mx - loc.x, my - loc.y)); }
+      send(false);       // the kernel's work starts first; the handle follows the mouse in the same frame
       draw(false);
-      send(false);
     });
     const end = ev => {
       if (!st.drag) return;
