@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import pytest
-
 from gw_testdata import ROOT
 
 
@@ -20,6 +19,7 @@ def _ruff() -> list[str]:
 
 
 def test_ruff_check_gwidgets_is_clean():
+    """No finding in the package (what CI's lint step checks too)."""
     proc = subprocess.run([*_ruff(), "check", "gwidgets", "--output-format", "concise"], cwd=ROOT,
                           capture_output=True, text=True)
     assert proc.returncode == 0, f"ruff check gwidgets found problems:\n{proc.stdout}{proc.stderr}"

@@ -19,4 +19,5 @@ class ExpSpectrum(SpectralModel):
 
     @staticmethod
     def evaluate(energy, amplitude, e_cut):
+        """dN/dE at ``energy`` (TeV) in the canonical units (cm-2 s-1 TeV-1)."""
         return amplitude * np.exp(-energy / e_cut)

@@ -48,9 +48,11 @@ class RegistryError(KeyError, ValueError):
 
 
 def _qualname(obj) -> str:
-    mod = getattr(obj, "__module__", None) or type(obj).__module__
-    name = getattr(obj, "__qualname__", None) or type(obj).__qualname__
-    return f"{mod}.{name}"
+    """How an entry is named in errors: ``module.qualname`` of a class or function, else its repr."""
+    name = getattr(obj, "__qualname__", None)
+    if isinstance(name, str):
+        return f"{getattr(obj, '__module__', None) or type(obj).__module__}.{name}"
+    return repr(obj)
 
 
 class Registry(Mapping):

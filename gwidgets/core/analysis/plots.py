@@ -43,6 +43,9 @@ class Plot:
     target: str
     applies: Callable
 
+    def __repr__(self):
+        return f"Plot({self.target!r})"
+
     def load(self) -> Callable:
         """Import the drawing function.
 

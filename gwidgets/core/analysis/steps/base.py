@@ -67,6 +67,10 @@ class Step:
     needs: tuple[str, ...] = ()
     planned: Callable = always
 
+    def __repr__(self):
+        run = f"{getattr(self.run, '__module__', '')}.{getattr(self.run, '__qualname__', self.run)}"
+        return f"Step({run}, product={self.product!r}, needs={self.needs!r})"
+
 
 def require(module: str, names, step: str) -> list:
     """Import ``names`` from ``module`` lazily, or raise a one-line `StepNotAvailableError`.
