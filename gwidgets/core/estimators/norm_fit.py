@@ -51,11 +51,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.optimize import brentq, minimize_scalar
 
 from ...errors import GwidgetsError
 from ..datasets.base import model_components
 from ..datasets.integrate import BinIntegrator
+from ..fit.brent import brentq, minimize_brent  # scipy.optimize's, without its ~23 MiB import
 from ..stats import cash, get_wstat_gof_terms, wstat
 
 __all__ = ["EstimatorError", "NormLikelihood", "estimate_norm", "source_component_names", "DEFAULT_SCAN"]
@@ -303,7 +303,7 @@ def _minimize(like, start=1.0):
     f = like.__call__
     a, b = 0.9 * start if start else 0.9, 1.1 * start if start else 1.1
     try:
-        res = minimize_scalar(f, bracket=(a, b), method="brent", options={"xtol": 1e-10, "maxiter": 500})
+        res = minimize_brent(f, bracket=(a, b), xtol=1e-10, maxiter=500)
         x, fx, ok = float(res.x), float(res.fun), bool(res.success)
     except (RuntimeError, ValueError, OverflowError):
         return math.nan, math.nan, False

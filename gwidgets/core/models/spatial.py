@@ -27,8 +27,6 @@ from typing import ClassVar
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord, frame_transform_graph
-from scipy.integrate import quad
-from scipy.special import erf
 
 from ._sphere import (
     angular_separation,
@@ -442,6 +440,8 @@ class DiskSpatialModel(SpatialModel):
         def f(x):
             return 1 - np.sqrt(1 - 1 / (B + (A - B) * np.cos(x) ** 2))
 
+        from scipy.integrate import quad  # here: scipy.integrate imports scipy.optimize (~25 MiB)
+
         return 1.0 / (2 * quad(f, 0, np.pi)[0])
 
     @staticmethod
@@ -480,6 +480,8 @@ class DiskSpatialModel(SpatialModel):
         norm = DiskSpatialModel._norm(float(r_0), float(e))
         if edge_width == 0:
             return norm * (sep <= sigma_eff).astype(float)
+        from scipy.special import erf  # here: scipy.special costs ~16 MiB, and only smooth disks use it
+
         x = (sep - sigma_eff) / (sigma_eff * edge_width)
         return norm * 0.5 * (1 - erf(x * 2.326174307353347))
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import astropy.units as u
 import numpy as np
-from scipy.special import erf
 
 from .core import ParameterDef, register
 from .spectral_base import SpectralModel, pl_integral
@@ -606,6 +605,8 @@ class GaussianSpectral(SpectralModel):
         numpy.ndarray
             Integral flux in cm-2 s-1.
         """
+        from scipy.special import erf  # here: scipy.special costs ~16 MiB, only the Gaussian line uses it
+
         u_min, u_max = (e_min - mean) / (np.sqrt(2) * sigma), (e_max - mean) / (np.sqrt(2) * sigma)
         return amplitude / 2 * (erf(u_max) - erf(u_min))
 
@@ -629,6 +630,8 @@ class GaussianSpectral(SpectralModel):
         numpy.ndarray
             Energy flux in TeV cm-2 s-1.
         """
+        from scipy.special import erf
+
         u_min, u_max = (e_min - mean) / (np.sqrt(2) * sigma), (e_max - mean) / (np.sqrt(2) * sigma)
         a = amplitude * sigma / np.sqrt(2 * np.pi)
         return a * (np.exp(-(u_min**2)) - np.exp(-(u_max**2))) + amplitude * mean / 2 * (erf(u_max) - erf(u_min))

@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import erf
 
 from .schedule import RUN_CADENCE, TARGET, night_start_met
 from .sphere import offset_by
@@ -130,6 +129,8 @@ class Source:
         t0, t1 = np.asarray(t0, dtype=float), np.asarray(t1, dtype=float)
         out = t1 - t0
         if self.flare:
+            from scipy.special import erf  # here: scipy.special costs ~16 MiB at import
+
             f = self.flare
             s = np.sqrt(2.0) * f["sigma"]
             gauss = erf((t1 - f["t_peak"]) / s) - erf((t0 - f["t_peak"]) / s)
