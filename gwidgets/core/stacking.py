@@ -45,8 +45,8 @@ from typing import Any
 from .executor import get_executor
 from .progress import make_progress
 
-__all__ = ["Stack", "StackResult", "stack_stream", "reduce_chunk", "WithObsId", "light_observations",
-           "LightObservations"]
+__all__ = ["Stack", "StackResult", "stack_stream", "reduce_chunk", "WithObsId", "FromStore",
+           "light_observations", "LightObservations"]
 
 
 class Stack:
@@ -153,6 +153,43 @@ class WithObsId:
         return self.func(item), getattr(item, "obs_id", None)
 
 
+class FromStore:
+    """``obs_id -> func(store.obs(obs_id))``: tasks that carry observation ids, not observations.
+
+    With a Dask executor the function, and the store inside it, reach each worker once (the
+    executor scatters it); each task message is then a few integers. Shipping observations
+    instead costs ~10 kB per run on the wire, and more as Python objects wherever messages are
+    kept (a Dask scheduler keeps its last 1000 messages to each worker for debugging: 160 MB in
+    the client process of the 1000-run benchmark, whose LocalCluster scheduler runs there, with
+    observations as items).
+
+    Parameters
+    ----------
+    func : callable
+        Applied to each observation, e.g. ``SpectrumDatasetMaker.reduce``.
+    store : DataStore
+        Where the observations are (pickled once per worker).
+    required_irf : str or list
+        Checked per observation as in `DataStore.get_observations`.
+
+    Examples
+    --------
+    >>> import gwidgets as gw
+    >>> task = FromStore(lambda obs: obs.obs_id * 10, gw.example_store())
+    >>> task(1002)
+    10020
+    """
+
+    def __init__(self, func: Callable, store, required_irf="full-enclosure"):
+        self.func, self.store, self.required_irf = func, store, required_irf
+
+    def __call__(self, obs_id):
+        """``func`` of the observation ``obs_id`` (its IRFs checked first)."""
+        obs = self.store.obs(int(obs_id))
+        obs.check(self.required_irf)
+        return self.func(obs)
+
+
 @dataclass
 class StackResult:
     """What `stack_stream` returns: the stack and one ``info`` per item (input order).
@@ -200,9 +237,10 @@ def stack_stream(func: Callable, items: Iterable, executor="serial", name: str =
         ``WithObsId(MapDatasetMaker(...).run)``; must pickle for process and
         Dask executors.
     items : iterable
-        Observations (anything ``func`` takes). Best a generator such as
-        `light_observations`: each observation is then made when its task is
-        submitted and dropped once reduced, with its events and IRFs (a list
+        What ``func`` takes. Best observation ids with ``func`` a `FromStore`:
+        each observation is made where it is reduced and dropped after, and a
+        task message is a few integers. Or observations, best from
+        `light_observations` (each made when its task is submitted; a list
         keeps every observation, and what it loaded, until the end).
     executor : str, Executor or dask Client
         Where the reduction runs (`~gwidgets.core.executor.get_executor`).
