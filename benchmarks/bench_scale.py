@@ -12,8 +12,9 @@ Each case reduces the first N runs of that store twice, in one fresh interpreter
 * 3D: `MapDatasetMaker` on a 3 x 3 deg cube (0.05 deg pixels, 12 energy bins; offset < 2 deg),
   stacked as it arrives;
 
-both through `gwidgets.core.stacking.stack_stream` over `light_observations` (each observation is
-made when its task is submitted and dropped once reduced). Modes: ``serial`` (this process) and
+both through `gwidgets.core.stacking.stack_stream` over observation ids with `FromStore` (each
+observation is made where it is reduced and dropped once reduced; the store reaches each Dask
+worker once, inside the scattered function). Modes: ``serial`` (this process) and
 ``dask``: a `LocalCluster` of 2 worker processes (1 thread each), tasks of 10 runs stacked on the
 worker, at most 4 tasks in flight; the cluster is started before the clock starts.
 
@@ -150,7 +151,7 @@ def child(mode: str, n: int) -> dict:
         from gwidgets.core.executor import DaskExecutor, SerialExecutor
         from gwidgets.core.geom import MapAxis, WcsGeom
         from gwidgets.core.reduction import MapDatasetMaker, SpectrumDatasetMaker
-        from gwidgets.core.stacking import WithObsId, light_observations, stack_stream
+        from gwidgets.core.stacking import FromStore, WithObsId, stack_stream
 
         store = DataStore.from_dir(store_path())
         ids = store.obs_ids[:n]
@@ -169,10 +170,10 @@ def child(mode: str, n: int) -> dict:
             t_start = time.perf_counter() - t0
             cpu0 = rss.cpu_seconds()
             t1 = time.perf_counter()
-            one = stack_stream(maker_1d.reduce, light_observations(store, ids), ex, **kw)
+            one = stack_stream(FromStore(maker_1d.reduce, store), ids, ex, **kw)
             t_1d = time.perf_counter() - t1
             t1 = time.perf_counter()
-            cube = stack_stream(WithObsId(maker_3d.run), light_observations(store, ids), ex, **kw)
+            cube = stack_stream(FromStore(WithObsId(maker_3d.run), store), ids, ex, **kw)
             t_3d = time.perf_counter() - t1
             cpu = rss.cpu_seconds() - cpu0
     ds = one.dataset
