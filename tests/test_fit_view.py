@@ -53,6 +53,7 @@ def hess_session(stores):
 # ------------------------------------------------------------ session → datasets
 def test_selection_rebuilds_datasets_and_on_region_changes_counts(hess_session):
     s = hess_session
+    s.set_dataset_mode("joint")  # one dataset per run (the default stacks them)
     s.select([23523, 23526])
     s.set_on_region(CircleSkyRegion(CRAB, 0.11 * u.deg))
     ds = s.compute("datasets")
@@ -275,6 +276,7 @@ def test_dashboard_composes_fit_spectrum_and_sed_views(hess_session):
     from gwidgets.widgets import FitView as FV
 
     s = hess_session
+    s.set_dataset_mode("joint")  # per-run datasets: the spectrum view offers their sum first
     s.select([23523, 23526])
     s.set_on_region(CircleSkyRegion(CRAB, 0.11 * u.deg))
     board = Dashboard(session=s)

@@ -58,7 +58,7 @@ def test_parameter_value_and_freeze_set_during_a_fit_win(session):
     assert spec.index.value == 2.77 and spec.amplitude.frozen
     assert session.fit_stale and session.fit_result is not None
     assert "index" in session.status and "stale" in session.status
-    assert session.fit_result.dataset_names == ["23523", "23526"]
+    assert session.fit_result.dataset_names == ["stacked"]  # the default fit stacks the runs
 
 
 def test_set_models_during_a_fit_leaves_a_stale_result_of_the_old_model(session):
@@ -79,7 +79,7 @@ def test_selection_change_during_a_fit_marks_the_result_stale(session):
     session.select([23523])
     _wait_done(session)
     assert session.selection == [23523] and session.fit_stale
-    assert session.fit_result.dataset_names == ["23523", "23526"]  # the result says what it belongs to
+    assert session.fit_result.dataset_names == ["stacked"]  # what it belongs to (the default stacks the runs)
 
 
 def test_a_clean_fit_is_not_stale_until_an_edit(session):

@@ -28,7 +28,7 @@ __all__ = ["ConfigMixin"]
 #: the user-intent traits a config load may change (restored together on failure)
 _INTENT = ("required_irf", "selection", "on_region", "exclusion_regions", "models", "map_settings")
 #: graph inputs without a trait, also restored on failure
-_GRAPH_INTENT = ("spectrum_settings", "fit_range")
+_GRAPH_INTENT = ("spectrum_settings", "fit_range", "dataset_mode")
 
 
 def _same_dir(a, b) -> bool:
@@ -135,6 +135,7 @@ class ConfigMixin(HasTraits):
                     fit_range = tuple(None if fit.get(k) is None else u.Quantity(fit[k], u.TeV).to_value(u.TeV)
                                       for k in ("e_min", "e_max"))
                 self.graph.set("fit_range", fit_range)
+                self.graph.set("dataset_mode", "stacked" if state.stack else "joint")
                 apply_state(self, state)
         except Exception:
             with self.hold_trait_notifications():

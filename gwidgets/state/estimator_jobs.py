@@ -78,7 +78,9 @@ class ProductsMixin(HasTraits):
         the reduction's per-observation datasets, with the session's fit range.
         """
         datasets = self.graph.get("datasets", token)
-        if per_observation and "reduced" in self.graph and self.graph.peek("dataset_mode") != "joint":
+        # (a session made from ready datasets has them as an input: they are what it has)
+        if (per_observation and not self.graph.is_input("datasets")
+                and self.graph.peek("dataset_mode") != "joint"):
             from ..core.datasets import Datasets
 
             datasets = Datasets([d.copy() for d in self.graph.get("reduced", token)])
