@@ -186,7 +186,9 @@ function draw(model, canvas, el, st) {
   ctx.font = FONT + "px sans-serif";
   const s = {};
   for (const k of ["x_range", "y_range", "x_log", "y_log", "x_reverse", "x_label", "y_label"]) s[k] = model.get(k);
-  const L = layout(W, H, s, txt => ctx.measureText(txt).width);
+  const key = JSON.stringify([W, H, s]);  // ranges fixed while data change (a slider move): the same layout
+  if (st.layoutKey !== key) { st.layoutKey = key; st.layoutMemo = layout(W, H, s, txt => ctx.measureText(txt).width); }
+  const L = st.layoutMemo;
   const T = transform(model, L), {m, pw, ph} = L;
   st.L = L; st.T = T;
   ctx.save(); ctx.beginPath(); ctx.rect(m.l, m.t, pw, ph); ctx.clip();
