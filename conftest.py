@@ -1,6 +1,7 @@
-"""Doctests of ``gwidgets/core``: ``python -m pytest`` runs them (``gwidgets/core`` is in ``testpaths``).
+"""Doctests of ``gwidgets/core``, ``gwidgets/state`` and ``gwidgets/__init__.py``: ``python -m pytest`` runs them.
 
-``pytest_collect_file`` below collects the modules of ``gwidgets/core`` as doctests, and only those: with
+``pytest_collect_file`` below collects those modules as doctests, and only those (``gwidgets`` is in
+``testpaths``; the views and apps are tested in ``tests/``): with
 ``--doctest-modules`` in ``addopts`` pytest would also import every file of ``tests/`` for doctests (and
 trip over the two ``conftest.py`` there). ``python -m pytest --doctest-modules gwidgets/core`` works too
 (pytest's own collector is used then).
@@ -17,14 +18,18 @@ from pathlib import Path
 import pytest
 from _pytest.doctest import DoctestModule
 
-CORE = Path(__file__).resolve().parent / "gwidgets" / "core"
+PACKAGE = Path(__file__).resolve().parent / "gwidgets"
+#: the folders whose modules' docstring examples run in the suite, and single modules
+DOCTEST_DIRS = (PACKAGE / "core", PACKAGE / "state")
+DOCTEST_FILES = (PACKAGE / "__init__.py",)
 
 
 def pytest_collect_file(file_path, parent):
-    """The modules of gwidgets/core as doctest modules (unless --doctest-modules already collects them)."""
+    """The modules of DOCTEST_DIRS / DOCTEST_FILES as doctest modules (unless --doctest-modules collects them)."""
     if parent.config.option.doctestmodules or file_path.suffix != ".py":
         return None
-    if CORE in file_path.resolve().parents:
+    path = file_path.resolve()
+    if path in DOCTEST_FILES or any(d in path.parents for d in DOCTEST_DIRS):
         return DoctestModule.from_parent(parent, path=file_path)
     return None
 

@@ -3,8 +3,10 @@
 Import is light: the analysis core and the widgets are loaded on first use.
 
 >>> import gwidgets as gw
->>> store = gw.example_store()            # simulated default data set  # doctest: +SKIP
->>> obs = store.get_observations()        # doctest: +SKIP
+>>> store = gw.example_store()            # simulated default data set
+>>> obs = store.get_observations()
+>>> len(obs)
+20
 """
 from __future__ import annotations
 

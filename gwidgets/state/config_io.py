@@ -10,9 +10,22 @@
   regions, models, binning, fit range). It is all-or-nothing: on any error the
   session is put back exactly as it was and the error is raised (views show it).
 
->>> session.export_config().write("analysis.yaml", overwrite=True)      # doctest: +SKIP
->>> other = AnalysisSession(store, background=False)                    # doctest: +SKIP
->>> other.load_config("analysis.yaml")                                  # doctest: +SKIP
+A session on four runs of the simulated example store, saved and loaded into another one:
+
+>>> from regions import CircleSkyRegion
+>>> from gwidgets.core.models import LogParabola, SkyModel
+>>> from gwidgets.state import AnalysisSession
+>>> store = gw.example_store()
+>>> session = AnalysisSession(store, background=False)
+>>> session.select(store.obs_ids[:4])
+>>> session.set_on_region(CircleSkyRegion(SkyCoord(83.63, 22.01, unit="deg"), 0.15 * u.deg))
+>>> session.set_models([SkyModel(LogParabola(amplitude="3e-11 cm-2 s-1 TeV-1", reference="1 TeV", alpha=2.4, beta=0.1),
+...                              name="bright")])
+>>> session.export_config().write("analysis.yaml", overwrite=True)
+>>> other = AnalysisSession(store, background=False)
+>>> other = other.load_config("analysis.yaml")          # all or nothing
+>>> other.selection, other.models.names
+([1001, 1002, 1003, 1004], ['bright'])
 """
 from __future__ import annotations
 

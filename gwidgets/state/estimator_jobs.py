@@ -15,9 +15,21 @@ with ``background=False`` (scripts, tests) everything runs synchronously.
 
 Examples
 --------
->>> session.fit(wait=True)                                             # doctest: +SKIP
->>> fp = session.flux_points([0.1, 1, 10, 100] * u.TeV, wait=True)     # doctest: +SKIP
->>> session.flux_points_result is fp                                   # doctest: +SKIP
+A session on four runs of the simulated example store:
+
+>>> from regions import CircleSkyRegion
+>>> from gwidgets.core.models import LogParabola, SkyModel
+>>> from gwidgets.state import AnalysisSession
+>>> store = gw.example_store()
+>>> session = AnalysisSession(store, background=False)
+>>> session.select(store.obs_ids[:4])
+>>> session.set_on_region(CircleSkyRegion(SkyCoord(83.63, 22.01, unit="deg"), 0.15 * u.deg))
+>>> session.set_models([SkyModel(LogParabola(amplitude="3e-11 cm-2 s-1 TeV-1", reference="1 TeV", alpha=2.4, beta=0.1),
+...                              name="bright")])
+>>> session.fit(wait=True).success
+True
+>>> fp = session.flux_points([0.5, 2, 8, 30] * u.TeV, wait=True)
+>>> session.flux_points_result is fp
 True
 """
 from __future__ import annotations

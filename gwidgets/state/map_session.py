@@ -22,11 +22,24 @@ Every trait notification runs in the kernel's thread (`UIThread`).
 
 Examples
 --------
+Two runs of the simulated example store binned around its bright source, with a model of it:
+
 >>> from gwidgets.state.map_session import MapSession
->>> session = MapSession(dataset, background=False)           # doctest: +SKIP
->>> session.move("crab", 83.7, 22.0)                          # doctest: +SKIP
->>> session.images()["significance"].shape                    # doctest: +SKIP
-(150, 150)
+>>> from gwidgets.core.geom import MapAxis, WcsGeom
+>>> from gwidgets.core.models import FoVBackgroundModel, PointSpatialModel, PowerLaw, SkyModel
+>>> from gwidgets.core.reduction import MapDatasetMaker
+>>> observations = gw.example_store().get_observations([1001, 1002])
+>>> geom = WcsGeom.create(SkyCoord(83.63, 22.01, unit="deg"), binsz=0.04, width=2 * u.deg,
+...                       axes=[MapAxis.from_energy_bounds(1 * u.TeV, 10 * u.TeV, 4)])
+>>> energy_axis_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 20 * u.TeV, 8, name="energy_true")
+>>> dataset = MapDatasetMaker(geom, energy_axis_true, offset_max="2.5 deg").run_stacked(observations)
+>>> dataset.models = [SkyModel(PowerLaw(index=2.6, amplitude="3e-11 cm-2 s-1 TeV-1"),
+...                            PointSpatialModel(lon_0="83.63 deg", lat_0="22.01 deg"), name="crab"),
+...                   FoVBackgroundModel(dataset.name)]
+>>> session = MapSession(dataset, background=False)
+>>> session.move("crab", 83.7, 22.0)
+>>> session.images()["significance"].shape
+(50, 50)
 """
 from __future__ import annotations
 
@@ -238,8 +251,14 @@ class MapSession(HasTraits):
 
         `build_selected` reduces its selected runs, centred on its ON region, starting from its sky models.
 
-        >>> maps = MapSession.from_analysis(analysis_session)     # doctest: +SKIP
-        >>> maps.build_selected(wait=True)                         # doctest: +SKIP
+        >>> from regions import CircleSkyRegion
+        >>> from gwidgets.state import AnalysisSession
+        >>> analysis_session = AnalysisSession(gw.example_store(), background=False)
+        >>> analysis_session.select([1001, 1002])
+        >>> analysis_session.set_on_region(CircleSkyRegion(SkyCoord(83.63, 22.01, unit="deg"), 0.15 * u.deg))
+        >>> maps = MapSession.from_analysis(analysis_session)
+        >>> maps.build_selected(wait=True)
+        {'stacked': MapDataset(name='stacked', shape=(10, 150, 150), n_true=20, counts=..., psf=yes, edisp=yes, models=2)}
         """
         out = cls(store=session.store, background=session.background, **kwargs)
         out.source = session

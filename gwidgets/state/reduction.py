@@ -13,9 +13,22 @@ The reduction itself is the core's one 1D pipeline
 
 Examples
 --------
->>> from gwidgets.state.reduction import predictions          # doctest: +SKIP
->>> pred = predictions(datasets, models)                     # doctest: +SKIP
->>> pred["23523"].residuals                                  # doctest: +SKIP
+A session on four runs of the simulated example store (stacked into one dataset):
+
+>>> from regions import CircleSkyRegion
+>>> from gwidgets.core.models import LogParabola, SkyModel
+>>> from gwidgets.state import AnalysisSession
+>>> store = gw.example_store()
+>>> session = AnalysisSession(store, background=False)
+>>> session.select(store.obs_ids[:4])
+>>> session.set_on_region(CircleSkyRegion(SkyCoord(83.63, 22.01, unit="deg"), 0.15 * u.deg))
+>>> session.set_models([SkyModel(LogParabola(amplitude="3e-11 cm-2 s-1 TeV-1", reference="1 TeV", alpha=2.4, beta=0.1),
+...                              name="bright")])
+>>> from gwidgets.state.reduction import predictions
+>>> datasets = session.compute("datasets")
+>>> pred = predictions(datasets, session.models)
+>>> list(pred), pred["stacked"].residuals.shape
+(['stacked'], (30,))
 """
 from __future__ import annotations
 

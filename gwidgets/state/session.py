@@ -23,9 +23,10 @@ Examples
 --------
 >>> import gwidgets as gw
 >>> from gwidgets.state import AnalysisSession
->>> session = AnalysisSession(gw.example_store())                    # doctest: +SKIP
->>> session.select(session.store.obs_ids[:4])                        # doctest: +SKIP
->>> session.compute("counts_map")                                    # doctest: +SKIP
+>>> session = AnalysisSession(gw.example_store(), background=False)   # False: computed synchronously
+>>> session.select(session.store.obs_ids[:4])
+>>> session.compute("counts_map")
+Map(shape=(250, 250), unit='', geom=WcsGeom(npix=(250, 250), binsz=0.02°, ...))
 """
 from __future__ import annotations
 
@@ -214,8 +215,18 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
     def from_datasets(cls, datasets, models=None, background: bool = True) -> AnalysisSession:
         """A session over ready datasets (e.g. OGIP spectra), without a data store.
 
-        >>> from gwidgets.core.datasets import Datasets                        # doctest: +SKIP
-        >>> s = AnalysisSession.from_datasets(Datasets.read("spectra/hess"))   # doctest: +SKIP
+        >>> from gwidgets.core.datasets import Datasets
+        >>> s = AnalysisSession.from_datasets(Datasets.read(gw.data_path("joint-crab/results/spectra/hess")))  # doctest: +SKIP
+        >>> from regions import CircleSkyRegion
+        >>> from gwidgets.core.geom import MapAxis
+        >>> from gwidgets.core.reduction import make_spectrum_datasets
+        >>> observations = gw.example_store().get_observations([1001, 1002])
+        >>> on_region = CircleSkyRegion(SkyCoord(83.63, 22.01, unit="deg"), 0.15 * u.deg)
+        >>> spectra = make_spectrum_datasets(observations, on_region,
+        ...                                  MapAxis.from_energy_bounds(0.3 * u.TeV, 100 * u.TeV, 15),
+        ...                                  MapAxis.from_energy_bounds(0.1 * u.TeV, 200 * u.TeV, 25, name="energy_true"))
+        >>> AnalysisSession.from_datasets(spectra, background=False).datasets.names
+        ['1001', '1002']
         """
         from ..core.fit import as_datasets
 
