@@ -1,7 +1,7 @@
-"""Doctests of ``gwidgets/core``, ``gwidgets/state`` and ``gwidgets/__init__.py``: ``python -m pytest`` runs them.
+"""Doctests of the package (core, state, widgets, app, plotting, ``__init__``): ``python -m pytest`` runs them.
 
 ``pytest_collect_file`` below collects those modules as doctests, and only those (``gwidgets`` is in
-``testpaths``; the views and apps are tested in ``tests/``): with
+``testpaths``; ``cli.py`` and ``__main__.py`` are not imported for it): with
 ``--doctest-modules`` in ``addopts`` pytest would also import every file of ``tests/`` for doctests (and
 trip over the two ``conftest.py`` there). ``python -m pytest --doctest-modules gwidgets/core`` works too
 (pytest's own collector is used then).
@@ -20,7 +20,7 @@ from _pytest.doctest import DoctestModule
 
 PACKAGE = Path(__file__).resolve().parent / "gwidgets"
 #: the folders whose modules' docstring examples run in the suite, and single modules
-DOCTEST_DIRS = (PACKAGE / "core", PACKAGE / "state")
+DOCTEST_DIRS = tuple(PACKAGE / name for name in ("core", "state", "widgets", "app", "plotting"))
 DOCTEST_FILES = (PACKAGE / "__init__.py",)
 
 

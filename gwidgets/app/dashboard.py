@@ -2,7 +2,7 @@
 
 >>> import gwidgets as gw
 >>> from gwidgets.app import Dashboard
->>> Dashboard()            # the simulated example data set          # doctest: +SKIP
+>>> dashboard = Dashboard()            # the simulated example data set
 >>> Dashboard(gw.data_path("hess-dl3-dr1"))   # after `gwidgets download hess-dl3-dr1`   # doctest: +SKIP
 
 First paint: the browser must create a model and a view for every widget

@@ -8,9 +8,18 @@
 
 matplotlib is imported when a function is called.
 
->>> from gwidgets.plotting import plot_flux_points, plot_spectrum_model   # doctest: +SKIP
->>> ax = plot_spectrum_model(model, [0.1, 30] * u.TeV)                     # doctest: +SKIP
->>> plot_flux_points(flux_points, ax=ax, sed_type="e2dnde")                # doctest: +SKIP
+A first look at the simulated example store (a fitted model and its flux points):
+
+>>> import gwidgets as gw
+>>> from gwidgets.app.first_look import default_analysis
+>>> from gwidgets.state import AnalysisSession
+>>> session = AnalysisSession(gw.example_store(), background=False)
+>>> look = default_analysis(session)       # all runs, ON region on the bright source, a fitted model "source"
+>>> flux_points = session.flux_points([0.5, 2, 8, 30] * u.TeV, wait=True)
+>>> model = session.models["source"].spectral_model
+>>> from gwidgets.plotting import plot_flux_points, plot_spectrum_model
+>>> ax = plot_spectrum_model(model, [0.1, 30] * u.TeV)
+>>> ax = plot_flux_points(flux_points, ax=ax, sed_type="e2dnde")
 """
 from __future__ import annotations
 

@@ -17,8 +17,13 @@ Overlays are sent only once the widget reports it has loaded (``_is_loaded``),
 then redrawn whole on every change, so nothing piles up in ipyaladin's queue
 while the page is closed or the script never loads.
 
->>> from gwidgets.widgets.aladin_view import AladinView           # doctest: +SKIP
->>> AladinView(session)                                           # doctest: +SKIP
+>>> import gwidgets as gw
+>>> from gwidgets.app.first_look import default_analysis
+>>> from gwidgets.state import AnalysisSession
+>>> session = AnalysisSession(gw.example_store(), background=False)
+>>> look = default_analysis(session)       # all runs, ON region on the bright source, a fitted model "source"
+>>> from gwidgets.widgets.aladin_view import AladinView
+>>> view = AladinView(session)
 """
 from __future__ import annotations
 

@@ -15,8 +15,16 @@ Errors (a missing file, a bad key, an unknown observation …) are shown in the
 panel's error banner (``show_errors``) and in ``session.error``; a failed load
 leaves the session exactly as it was.
 
->>> panel = ExportPanel(session, filename="my_analysis.yaml")   # doctest: +SKIP
->>> panel.save_config_button.click()                            # doctest: +SKIP
+>>> import gwidgets as gw
+>>> from gwidgets.app.first_look import default_analysis
+>>> from gwidgets.state import AnalysisSession
+>>> session = AnalysisSession(gw.example_store(), background=False)
+>>> look = default_analysis(session)       # all runs, ON region on the bright source, a fitted model "source"
+>>> panel = ExportPanel(session, filename="my_analysis.yaml")
+>>> panel.save_config_button.click()
+>>> from pathlib import Path
+>>> Path("my_analysis.yaml").is_file()
+True
 """
 from __future__ import annotations
 

@@ -21,8 +21,15 @@ A view over an `AnalysisSession`:
   in the dropdown (``session.stat_profile``: ``Fit().stat_profile`` on a copy
   of the datasets, in the worker thread), as Δ stat with the 1σ line (Δ = 1).
 
->>> view = FitView(session)          # doctest: +SKIP
->>> view.fit_button.click()          # doctest: +SKIP
+>>> import gwidgets as gw
+>>> from gwidgets.app.first_look import default_analysis
+>>> from gwidgets.state import AnalysisSession
+>>> session = AnalysisSession(gw.example_store(), background=False)
+>>> look = default_analysis(session)       # all runs, ON region on the bright source, a fitted model "source"
+>>> view = FitView(session)
+>>> view.fit_button.click()
+>>> session.fit_result.success
+True
 """
 from __future__ import annotations
 

@@ -11,9 +11,16 @@ With a session, the **Light curve** button asks it for a light curve
 computed in the worker on the fitted model) and the view draws
 ``session.light_curve_result`` whenever it changes.
 
->>> view = LightCurveView()                       # doctest: +SKIP
->>> view.set_table(Table.read("light_curve.fits"))  # doctest: +SKIP
->>> LightCurveView(session).light_curve_button.click()   # doctest: +SKIP
+>>> import gwidgets as gw
+>>> from gwidgets.app.first_look import default_analysis
+>>> from gwidgets.state import AnalysisSession
+>>> session = AnalysisSession(gw.example_store(), background=False)
+>>> look = default_analysis(session)       # all runs, ON region on the bright source, a fitted model "source"
+>>> LightCurveView(session).light_curve_button.click()
+>>> len(session.light_curve_result.to_table())      # one bin per observation
+20
+>>> view = LightCurveView()                            # without a session: draws a table
+>>> view.set_table(session.light_curve_result.to_table())
 """
 from __future__ import annotations
 

@@ -18,7 +18,20 @@ A view over a `~gwidgets.state.map_session.MapSession`:
 Every redraw is coalesced (`Coalescer`): a burst of drags or slider moves
 gives one new image, always of the latest state.
 
->>> view = MapView(MapSession(dataset))        # doctest: +SKIP
+Two runs of the simulated example store reduced to a map dataset around its bright source:
+
+>>> import astropy.units as u
+>>> from astropy.coordinates import SkyCoord
+>>> import gwidgets as gw
+>>> from gwidgets.core.geom import MapAxis, WcsGeom
+>>> from gwidgets.core.reduction import MapDatasetMaker
+>>> from gwidgets.state.map_session import MapSession
+>>> observations = gw.example_store().get_observations([1001, 1002])
+>>> geom = WcsGeom.create(SkyCoord(83.63, 22.01, unit="deg"), binsz=0.04, width=2 * u.deg,
+...                       axes=[MapAxis.from_energy_bounds(1 * u.TeV, 10 * u.TeV, 4)])
+>>> energy_axis_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 20 * u.TeV, 8, name="energy_true")
+>>> dataset = MapDatasetMaker(geom, energy_axis_true, offset_max="2.5 deg").run_stacked(observations)
+>>> view = MapView(MapSession(dataset, background=False))
 """
 from __future__ import annotations
 

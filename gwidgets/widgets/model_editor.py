@@ -21,8 +21,16 @@ per burst (see `Coalescer`). Errors go to ``session.error`` (shown by the
 StatusBar) through `SessionView.action` and leave the models as they were;
 closing the editor stops its observers (session and parameters).
 
->>> editor = ModelEditor(session)                       # doctest: +SKIP
->>> editor.row("source.spectral.alpha").slider.value = 2.6   # doctest: +SKIP
+>>> import gwidgets as gw
+>>> from gwidgets.app.first_look import default_analysis
+>>> from gwidgets.state import AnalysisSession
+>>> session = AnalysisSession(gw.example_store(), background=False)
+>>> look = default_analysis(session)       # all runs, ON region on the bright source, a fitted model "source"
+>>> editor = ModelEditor(session)
+>>> editor.row("source.spectral.alpha").slider.value = 2.6
+>>> editor.flush()                                      # the dashboard does this by itself
+>>> session.models["source"].spectral_model.alpha.value
+2.6
 """
 from __future__ import annotations
 

@@ -19,9 +19,16 @@ The plot is one canvas (`CanvasFigure`, log axes laid out so that no tick label 
 its *PNG* / *SVG* buttons save it, and from Python ``view.save("sed.png")`` / ``view.to_svg()``
 give the same figure (matplotlib, `gwidgets.widgets.save_image`).
 
->>> view = SEDView(session, source="crab")           # doctest: +SKIP
->>> view.flux_points_button.click()                  # doctest: +SKIP
->>> view.set_flux_points(Table.read("flux_points.fits"))   # doctest: +SKIP
+>>> import gwidgets as gw
+>>> from gwidgets.app.first_look import default_analysis
+>>> from gwidgets.state import AnalysisSession
+>>> session = AnalysisSession(gw.example_store(), background=False)
+>>> look = default_analysis(session)       # all runs, ON region on the bright source, a fitted model "source"
+>>> view = SEDView(session, source="source")
+>>> view.flux_points_button.click()
+>>> session.flux_points_result is not None
+True
+>>> view.set_flux_points(session.flux_points_result.to_table("e2dnde"))
 """
 from __future__ import annotations
 

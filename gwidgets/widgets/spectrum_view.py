@@ -3,7 +3,12 @@
 Shows one dataset (chosen in the selector) or the sum of all of them;
 redraws when ``session.datasets`` changes (new selection, moved ON region).
 
->>> SpectrumView(session)        # doctest: +SKIP
+>>> import gwidgets as gw
+>>> from gwidgets.app.first_look import default_analysis
+>>> from gwidgets.state import AnalysisSession
+>>> session = AnalysisSession(gw.example_store(), background=False)
+>>> look = default_analysis(session)       # all runs, ON region on the bright source, a fitted model "source"
+>>> view = SpectrumView(session)
 """
 from __future__ import annotations
 
