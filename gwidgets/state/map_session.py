@@ -258,7 +258,8 @@ class MapSession(HasTraits):
         >>> analysis_session.set_on_region(CircleSkyRegion(SkyCoord(83.63, 22.01, unit="deg"), 0.15 * u.deg))
         >>> maps = MapSession.from_analysis(analysis_session)
         >>> maps.build_selected(wait=True)
-        {'stacked': MapDataset(name='stacked', shape=(10, 150, 150), n_true=20, counts=..., psf=yes, edisp=yes, models=2)}
+        {'stacked': MapDataset(name='stacked', shape=(10, 150, 150), n_true=20, counts=..., psf=yes, edisp=yes,
+        models=2)}
         """
         out = cls(store=session.store, background=session.background, **kwargs)
         out.source = session

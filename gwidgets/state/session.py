@@ -216,15 +216,16 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
         """A session over ready datasets (e.g. OGIP spectra), without a data store.
 
         >>> from gwidgets.core.datasets import Datasets
-        >>> s = AnalysisSession.from_datasets(Datasets.read(gw.data_path("joint-crab/results/spectra/hess")))  # doctest: +SKIP
+        >>> hess_spectra = gw.data_path("joint-crab/results/spectra/hess")                   # doctest: +SKIP
+        >>> s = AnalysisSession.from_datasets(Datasets.read(hess_spectra))                  # doctest: +SKIP
         >>> from regions import CircleSkyRegion
         >>> from gwidgets.core.geom import MapAxis
         >>> from gwidgets.core.reduction import make_spectrum_datasets
         >>> observations = gw.example_store().get_observations([1001, 1002])
         >>> on_region = CircleSkyRegion(SkyCoord(83.63, 22.01, unit="deg"), 0.15 * u.deg)
-        >>> spectra = make_spectrum_datasets(observations, on_region,
-        ...                                  MapAxis.from_energy_bounds(0.3 * u.TeV, 100 * u.TeV, 15),
-        ...                                  MapAxis.from_energy_bounds(0.1 * u.TeV, 200 * u.TeV, 25, name="energy_true"))
+        >>> energy_axis = MapAxis.from_energy_bounds(0.3 * u.TeV, 100 * u.TeV, 15)
+        >>> energy_axis_true = MapAxis.from_energy_bounds(0.1 * u.TeV, 200 * u.TeV, 25, name="energy_true")
+        >>> spectra = make_spectrum_datasets(observations, on_region, energy_axis, energy_axis_true)
         >>> AnalysisSession.from_datasets(spectra, background=False).datasets.names
         ['1001', '1002']
         """
