@@ -13,10 +13,39 @@ _TINY = np.finfo(np.float64).tiny
 
 
 def log_values(values):
+    """Natural log of ``values`` clipped below at a tiny positive number (zeros stay finite).
+
+    Parameters
+    ----------
+    values : array_like
+        Non-negative values (e.g. a table of fluxes).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``log(max(values, tiny))``; `exp_values` inverts it, giving 0 back for the clipped zeros.
+
+    Examples
+    --------
+    >>> exp_values(log_values([0.0, 2.0])).tolist()
+    [0.0, 2.0]
+    """
     return np.log(np.clip(np.asarray(values, dtype=float), _TINY, np.inf))
 
 
 def exp_values(log_v):
+    """Inverse of `log_values`: ``exp(log_v)``, with values at the clipping floor returned as exactly 0.
+
+    Parameters
+    ----------
+    log_v : array_like
+        Natural logs, as made by `log_values` (or interpolated between them).
+
+    Returns
+    -------
+    numpy.ndarray
+        The values.
+    """
     out = np.exp(log_v)
     return np.where(np.abs(out) - _TINY <= _TINY, 0.0, out)
 
