@@ -2,16 +2,17 @@
 
 Every view derives from `SessionView` (`gwidgets.widgets.base`): errors in the page, busy state, teardown.
 """
-from .base import SessionView
-from .export_panel import ExportPanel
-from .fit_view import FitView
-from .light_curve_view import LightCurveView
-from .model_editor import ModelEditor
-from .observation_browser import ObservationBrowser
-from .sed_view import SEDView
-from .sky_view import SkyView
-from .spectrum_view import SpectrumView
-from .status import StatusBar
+from .._lazy import lazy_exports
+
+# each view loads on first use: the dashboard imports the views of its visible panels, and those of its
+# other tabs (spectrum, SED, light curve, export) when the tab is opened (memory of every dashboard kernel)
+_LAZY = {
+    "SessionView": ".base", "ExportPanel": ".export_panel", "FitView": ".fit_view",
+    "LightCurveView": ".light_curve_view", "ModelEditor": ".model_editor", "ObservationBrowser": ".observation_browser",
+    "SEDView": ".sed_view", "SkyView": ".sky_view", "SpectrumView": ".spectrum_view", "StatusBar": ".status",
+}
 
 __all__ = ["ExportPanel", "FitView", "LightCurveView", "ModelEditor", "ObservationBrowser", "SEDView", "SessionView",
            "SkyView", "SpectrumView", "StatusBar"]
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
