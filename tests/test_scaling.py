@@ -24,7 +24,7 @@ from gwidgets.core.datasets import Datasets
 from gwidgets.core.executor import DaskExecutor, ProcessExecutor, SerialExecutor, executor_from_config, get_executor
 from gwidgets.core.geom import MapAxis, WcsGeom
 from gwidgets.core.simulate import example_store_path
-from gwidgets.core.stacking import WithObsId, light_observations, stack_stream
+from gwidgets.core.stacking import FromStore, WithObsId, light_observations, stack_stream
 
 TARGET = SkyCoord(83.63, 22.01, unit="deg")
 E_RECO = MapAxis.from_energy_bounds(0.1 * u.TeV, 100 * u.TeV, 12)
@@ -141,8 +141,9 @@ def test_pickled_observation_does_not_carry_the_whole_store(store):
 def test_stack_stream_equals_stacking_all_datasets_at_the_end(store, backend):
     """The streamed stacks equal stacking every per-run dataset at the end.
 
-    1D: bit-for-bit (same order as gammapy's stack_reduce); 3D in chunks of 3, stacked on the worker first and
-    in arrival order, equals the serial run_stacked to rounding.
+    1D (tasks of observation ids, FromStore): bit-for-bit (same order as gammapy's stack_reduce); 3D (light
+    observations) in chunks of 3, stacked on the worker first and in arrival order, equals the serial
+    run_stacked to rounding.
     """
     maker_1d, maker_3d = _makers()
     ids = store.obs_ids[:8]
@@ -153,7 +154,7 @@ def test_stack_stream_equals_stacking_all_datasets_at_the_end(store, backend):
         if backend == "dask":
             pytest.importorskip("dask.distributed")
         with (DaskExecutor(n_workers=2) if backend == "dask" else get_executor(backend)) as ex:
-            streamed = stack_stream(maker_1d.reduce, light_observations(store, ids), ex, max_in_flight=2)
+            streamed = stack_stream(FromStore(maker_1d.reduce, store), ids, ex, max_in_flight=2)
             cube = stack_stream(WithObsId(maker_3d.run), light_observations(store, ids), ex, chunk_size=3,
                                 ordered=False)
         cube_ref = maker_3d.run_stacked(store.get_observations(ids))
