@@ -212,8 +212,8 @@ def main(argv=None):
           "arrive")
     print(f"   serial: this process; dask: LocalCluster of {N_WORKERS} worker processes, {CHUNK} runs per task "
           f"stacked on the worker, <= {IN_FLIGHT} tasks in flight")
-    print("   peak RSS: max over time of the summed RSS of the case's process + its children (dask nanny and "
-          "workers), psutil every 20 ms; each case in a fresh interpreter")
+    print("   peak RSS: max over time of the summed RSS of the case's process (with the LocalCluster's scheduler and "
+          "nannies) + its children (the dask workers), psutil every 20 ms; each case in a fresh interpreter")
     print("   CPU: user + system seconds of the process tree during the two reductions (less sensitive than the "
           "wall clock to other jobs on the machine)")
     print(f"   {'mode':<7}{'runs':>6}{'1D s':>8}{'3D s':>8}{'total s':>9}{'ms/run':>8}{'runs/s':>8}{'CPU ms/run':>11}"
