@@ -26,7 +26,7 @@ import numpy as np
 
 from ..datasets.map import MapDataset
 from ..datasets.map_irf import irf_at_position
-from ..executor import get_executor
+from ..stacking import WithObsId, stack_stream
 from .base import ObservationMaker
 from .map_maker import MapMaker
 
@@ -108,7 +108,8 @@ class MapDatasetMaker(ObservationMaker):
         name : str, optional
             Name of the stacked dataset.
         executor : str or `~gwidgets.core.executor.Executor`, optional
-            ``"serial"`` (streamed), ``"processes"``, ``"dask"``, a dask Client or an executor.
+            ``"serial"``, ``"processes"``, ``"dask"``, a dask Client or an executor; on each, the
+            results are stacked as they arrive (`~gwidgets.core.stacking.stack_stream`).
         progress : callable, optional
             Progress callback.
         token : `~gwidgets.core.progress.CancelToken`, optional
@@ -120,20 +121,6 @@ class MapDatasetMaker(ObservationMaker):
             The stack (counts, background and exposure summed in each safe mask, PSF / EDISP
             exposure-weighted); None when no observation was given.
         """
-        observations = list(observations)
-        labels = [f"OBS_ID {o.obs_id}" for o in observations]
-        acc = {}
-
-        def add(ds):
-            if ds is not None:
-                acc["stacked"] = ds.to_masked(name=name) if "stacked" not in acc else acc["stacked"].stack(ds)
-
-        if executor == "serial":  # stream: reduce one observation, add it, drop it
-            get_executor("serial").map(lambda obs: add(self.run(obs)), observations, progress=progress,
-                                       token=token, labels=labels)
-        else:
-            for ds in get_executor(executor).map(self.run, observations, progress=progress, token=token,
-                                                 labels=labels):
-                add(ds)
-        stacked = acc.get("stacked")
-        return stacked
+        # streamed on every back-end: each result is stacked as it arrives, in input order
+        return stack_stream(WithObsId(self.run), observations, executor, name=name, progress=progress,
+                            token=token).dataset

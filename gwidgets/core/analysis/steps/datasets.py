@@ -378,9 +378,8 @@ def _reduce_3d_with(analysis, executor, progress=None):
             settings.maker(skydir)
         try:
             if group.get("stack", settings.stack):
-                # the name "serial" selects run_stacked's streaming path (one observation in memory at a time)
                 fitted.append(maker.run_stacked(observations, name=group["name"], progress=progress,
-                                                executor="serial" if executor.name == "serial" else executor))
+                                                executor=executor))
             else:
                 sets = [maker.run(o, name=f"{group['name']}_{o.obs_id}") for o in observations]
                 fitted.extend(sets)
