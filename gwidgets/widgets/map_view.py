@@ -365,6 +365,10 @@ class MapView(SessionView):
                 text += f", {size.name} {size.value:.4f}°"
             parts.append(f"<span class='gw-map-source' data-name='{html.escape(m.name)}' "
                          f"data-lon='{sm.lon_0.value:.6f}' data-lat='{sm.lat_0.value:.6f}'>{html.escape(text)}</span>")
+        reg = s.region
+        if reg:
+            parts.append(f"<span class='gw-map-region' data-radius='{reg['radius']:.6f}'>region: "
+                         f"lon {reg['lon']:.4f}°, lat {reg['lat']:.4f}°, radius {reg['radius']:.4f}°</span>")
         fit = ""
         if progress is not None:
             state = "final" if progress.get("final") else "running"

@@ -111,6 +111,9 @@ def test_drag_a_source_moves_the_model_and_redraws_the_map(map_url, new_page, ar
     page.wait_for_function(f"document.querySelector('.gw-map-spectrum').dataset.drawn !== '{drawn}'",
                            timeout=30_000)
     page.wait_for_function(f"{HANDLES}['__region__'][2] > {rr + 9}", timeout=30_000)
+    # the kernel's region (written by the kernel): 10 map pixels wider
+    page.wait_for_function(f"parseFloat(document.querySelector('.gw-map-region').dataset.radius) > {(rr + 9) * 0.02}",
+                           timeout=60_000)
     # Fit from 3 pixels (0.06°) off the bright source: the map is redrawn while the fit runs, the source goes back
     fx, fy, _ = page.evaluate(HANDLES)["source"]
     sx, sy, _ = _screen(page, fx, fy)
@@ -120,7 +123,7 @@ def test_drag_a_source_moves_the_model_and_redraws_the_map(map_url, new_page, ar
     page.mouse.move(tx, ty, steps=5)
     page.mouse.up()
     page.wait_for_function(f"""() => {{ const s = document.querySelector('.gw-map-source');
-        return s && Math.abs(parseFloat(s.dataset.lon) - {lon0}) < 0.1; }}""", timeout=30_000)
+        return s && Math.abs(parseFloat(s.dataset.lon) - {lon0}) < 0.1; }}""", timeout=60_000)
     page.locator(".gw-map-fit").click()
     page.wait_for_function("/fit running/.test(document.querySelector('.gw-map-info').innerText)", timeout=60_000)
     page.wait_for_function("/fit final/.test(document.querySelector('.gw-map-info').innerText)", timeout=120_000)
