@@ -245,9 +245,26 @@ outputs: {{flux_points: false, light_curve: false, plots: false, maps: false}}
 """
 
 
-def _gwidgets_run(tmp_path, name, executor, obs_ids):
+RUN_CONFIG_3D = """
+general: {{executor: {executor}}}
+data: {{datastore: '{store}', obs_ids: {obs_ids}}}
+datasets:
+  type: 3d
+  stack: true
+  geom:
+    skydir: {{lon: 83.63 deg, lat: 22.01 deg}}
+    binsize: 0.1 deg
+    width: 2 deg
+    axes:
+      energy: {{min: 0.3 TeV, max: 30 TeV, nbins: 4}}
+      energy_true: {{min: 0.2 TeV, max: 50 TeV, nbins: 8}}
+outputs: {{flux_points: false, light_curve: false, plots: false}}
+"""
+
+
+def _gwidgets_run(tmp_path, name, executor, obs_ids, template=RUN_CONFIG):
     cfg = tmp_path / f"{name}.yaml"
-    cfg.write_text(RUN_CONFIG.format(executor=executor, obs_ids=obs_ids, store=example_store_path()))
+    cfg.write_text(template.format(executor=executor, obs_ids=obs_ids, store=example_store_path()))
     out = tmp_path / name
     proc = subprocess.run([sys.executable, "-m", "gwidgets", "run", str(cfg), "--outdir", str(out), "--quiet"],
                           capture_output=True, text=True, timeout=300)
@@ -256,9 +273,10 @@ def _gwidgets_run(tmp_path, name, executor, obs_ids):
 
 
 def test_gwidgets_run_on_a_dask_cluster_started_as_separate_processes(tmp_path, dask_cluster, store):
-    """`gwidgets run` with executor {type: dask, address: ...} gives the serial run's datasets and fit.
+    """`gwidgets run` with executor {type: dask, address: ...} gives the serial run's results bit for bit.
 
-    The reduction ran on that cluster: its scheduler saw one finished task per observation, its worker ran them.
+    1D: the per-run datasets and the fit; 3D: the stacked cubes. The reductions ran on that cluster: its
+    scheduler saw one finished task per observation and analysis, its worker ran them.
     """
     from dask.distributed import Client
 
@@ -276,12 +294,23 @@ def test_gwidgets_run_on_a_dask_cluster_started_as_separate_processes(tmp_path, 
     fa, fb = read_fit_result(serial), read_fit_result(remote)
     assert fa["success"] and fb["success"] and fa["total_stat"] == fb["total_stat"]
     assert fa["parameters"] == fb["parameters"]
+    from gwidgets.core.geom import Map
+
+    cubes_serial = _gwidgets_run(tmp_path, "serial3d", "serial", ids, RUN_CONFIG_3D)
+    cubes_remote = _gwidgets_run(tmp_path, "remote3d", f"{{type: dask, address: '{dask_cluster}'}}", ids,
+                                 RUN_CONFIG_3D)
+    names = sorted(p.name for p in (cubes_serial / "maps").glob("*.fits"))
+    assert names == sorted(p.name for p in (cubes_remote / "maps").glob("*.fits"))
+    assert any(n.endswith("_counts.fits") for n in names) and any(n.endswith("_exposure.fits") for n in names)
+    for n in names:
+        np.testing.assert_array_equal(np.asarray(Map.read(cubes_serial / "maps" / n).data),
+                                      np.asarray(Map.read(cubes_remote / "maps" / n).data), err_msg=n)
     with Client(dask_cluster, timeout=10) as client:
         counts = client.run_on_scheduler(
             lambda dask_scheduler: {k: dict(v.state_counts) for k, v in dask_scheduler.task_prefixes.items()})
         executed = client.run(lambda dask_worker: dask_worker.state.executed_count)
-    assert counts.get("call", {}).get("memory") == len(ids), counts  # executor tasks (key prefix of _call)
-    assert sum(executed.values()) == len(ids)
+    assert counts.get("call", {}).get("memory") == 2 * len(ids), counts  # executor tasks (key prefix of _call)
+    assert sum(executed.values()) == 2 * len(ids)
 
 
 def test_gwidgets_run_names_an_unreachable_scheduler(tmp_path):
