@@ -37,7 +37,8 @@ from ...errors import DataFileError, NotFITSError, UnsupportedFormatError
 from ..registry import Registry
 from .fits import FitsFile
 from .gadf_spectrum import is_gadf_spectrum, read_gadf_spectrum, write_gadf_spectrum
-from .ogip import OGIPSpectrum, read_ogip, write_ogip
+from .ogip import OGIPSpectrum, read_ogip
+from .ogip_write import write_ogip
 
 __all__ = ["SPECTRUM_READERS", "SPECTRUM_WRITERS", "spectrum_file_kind", "find_spectrum_files",
            "read_spectrum", "write_spectrum"]
