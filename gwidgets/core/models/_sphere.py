@@ -4,10 +4,12 @@ Angles are in radians here; the spatial models convert from degrees once.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 
 __all__ = ["angular_separation", "position_angle", "one_minus_cos", "pixel_solid_angle",
-           "oversampled_wcs", "frame_of_wcs", "pixel_centers_world"]
+           "oversampled_wcs", "frame_of_wcs", "pixel_centers_world", "wcs_key"]
 
 
 def angular_separation(lon1, lat1, lon2, lat2):
@@ -40,8 +42,78 @@ def frame_of_wcs(wcs) -> str:
     return "galactic" if ctype.startswith("GLON") else "icrs"
 
 
+#: the last few pixel grids (centres, solid angles) by WCS and shape: a model re-evaluated on the same
+#: cut-out (a slider, a drag within the cut-out's margin) does not recompute its sky coordinates
+_GRIDS: OrderedDict = OrderedDict()
+_GRID_CACHE_SIZE = 8
+
+
+def wcs_key(wcs, shape) -> tuple:
+    """A hashable key that is equal for two WCS with the same celestial projection and image shape.
+
+    Parameters
+    ----------
+    wcs : `~astropy.wcs.WCS`
+        The WCS (its celestial part is what the key describes).
+    shape : tuple of int
+        ``(ny, nx)``.
+
+    Returns
+    -------
+    tuple
+        ``(ctype, crval, crpix, cd or cdelt, pc, lonpole, latpole, shape)``.
+
+    Examples
+    --------
+    >>> from astropy.wcs import WCS
+    >>> w = WCS(naxis=2); w.wcs.ctype = ["RA---CAR", "DEC--CAR"]; w.wcs.cdelt = [-0.02, 0.02]
+    >>> wcs_key(w, (3, 4)) == wcs_key(w.deepcopy(), (3, 4)), wcs_key(w, (3, 4)) == wcs_key(w, (4, 3))
+    (True, False)
+    """
+    w = wcs.wcs
+    scale = w.cd if w.has_cd() else w.cdelt
+    return (tuple(w.ctype), tuple(np.asarray(w.crval, float)), tuple(np.asarray(w.crpix, float)),
+            np.asarray(scale, float).tobytes(), np.asarray(w.get_pc(), float).tobytes(),
+            float(w.lonpole), float(w.latpole), tuple(int(n) for n in shape))
+
+
+def _cached_grid(kind, wcs, shape, compute):
+    key = (kind, wcs_key(wcs, shape))
+    hit = _GRIDS.get(key)
+    if hit is not None:
+        _GRIDS.move_to_end(key)
+        return hit
+    value = compute()
+    for a in (value if isinstance(value, tuple) else (value,)):
+        if isinstance(a, np.ndarray):
+            a.flags.writeable = False  # shared between callers: read-only
+    _GRIDS[key] = value
+    while len(_GRIDS) > _GRID_CACHE_SIZE:
+        _GRIDS.popitem(last=False)
+    return value
+
+
 def pixel_centers_world(wcs, shape):
-    """(lon, lat) in degrees of the pixel centres, arrays of ``shape`` (ny, nx)."""
+    """(lon, lat) in degrees of the pixel centres, arrays of ``shape`` (ny, nx).
+
+    The arrays are read-only and shared with later calls for the same WCS and shape.
+
+    Parameters
+    ----------
+    wcs : `~astropy.wcs.WCS`
+        Celestial WCS.
+    shape : tuple of int
+        ``(ny, nx)``.
+
+    Returns
+    -------
+    lon, lat : numpy.ndarray
+        Degrees, shape ``shape``.
+    """
+    return _cached_grid("centres", wcs, shape, lambda: _pixel_centers_world(wcs, shape))
+
+
+def _pixel_centers_world(wcs, shape):
     ny, nx = shape
     y, x = np.mgrid[0:ny, 0:nx]
     lon, lat = wcs.celestial.pixel_to_world_values(x, y)
@@ -49,7 +121,26 @@ def pixel_centers_world(wcs, shape):
 
 
 def pixel_solid_angle(wcs, shape) -> np.ndarray:
-    """Solid angle (sr) of each pixel, from its corners (two planar triangles, as gammapy)."""
+    """Solid angle (sr) of each pixel, from its corners (two planar triangles, as gammapy).
+
+    The array is read-only and shared with later calls for the same WCS and shape.
+
+    Parameters
+    ----------
+    wcs : `~astropy.wcs.WCS`
+        Celestial WCS.
+    shape : tuple of int
+        ``(ny, nx)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Solid angles in sr, shape ``shape``.
+    """
+    return _cached_grid("solid_angle", wcs, shape, lambda: _pixel_solid_angle(wcs, shape))
+
+
+def _pixel_solid_angle(wcs, shape) -> np.ndarray:
     ny, nx = shape
     y, x = np.mgrid[0:ny + 1, 0:nx + 1] - 0.5
     lon, lat = wcs.celestial.pixel_to_world_values(x, y)
@@ -69,7 +160,26 @@ def pixel_solid_angle(wcs, shape) -> np.ndarray:
 
 
 def oversampled_wcs(wcs, factor: int):
-    """A copy of the celestial ``wcs`` with pixels ``factor`` times smaller on each axis."""
+    """A celestial WCS like ``wcs`` with pixels ``factor`` times smaller on each axis.
+
+    The result is shared with later calls for the same WCS and factor: do not modify it.
+
+    Parameters
+    ----------
+    wcs : `~astropy.wcs.WCS`
+        The WCS (its celestial part is used).
+    factor : int
+        Sub-pixels per pixel side.
+
+    Returns
+    -------
+    `~astropy.wcs.WCS`
+        The celestial WCS of the finer grid (the same sky; pixel centres of the fine grid).
+    """
+    return _cached_grid(("oversampled", int(factor)), wcs, (0, 0), lambda: _oversampled_wcs(wcs, factor))
+
+
+def _oversampled_wcs(wcs, factor: int):
     w = wcs.celestial.deepcopy()
     if factor == 1:
         return w
