@@ -41,7 +41,8 @@ from ...errors import (
     UnitError,
     UnsupportedFormatError,
 )
-from .fits import FITS_DTYPES, TFORM_CODES, FitsFile, parse_unit
+from .fits import FitsFile, parse_unit
+from .fits_hdu import FITS_DTYPES, TFORM_CODES
 
 __all__ = ["OGIPSpectrum", "OGIPError", "OGIPMismatchError", "read_ogip", "read_pha", "read_arf", "read_rmf"]
 
@@ -364,7 +365,7 @@ class _VarTable:
         naxis1, nrows = int(h["NAXIS1"]), int(h.get("NAXIS2", 0))
         self.nrows = nrows
         dtype = np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": naxis1})
-        self._buf = hdu._buffer  # raw bytes of this HDU's data (rows then heap)
+        self._buf = hdu.buffer  # raw bytes of this HDU's data (rows then heap)
         self._rows = np.frombuffer(self._buf, dtype=dtype, count=nrows)
         self._heap = int(h.get("THEAP", naxis1 * nrows))
 
