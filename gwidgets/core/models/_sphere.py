@@ -46,6 +46,7 @@ def frame_of_wcs(wcs) -> str:
 #: cut-out (a slider, a drag within the cut-out's margin) does not recompute its sky coordinates
 _GRIDS: OrderedDict = OrderedDict()
 _GRID_CACHE_SIZE = 8
+_GRID_MAX_BYTES = 8 * 2**20
 
 
 def wcs_key(wcs, shape) -> tuple:
@@ -84,9 +85,11 @@ def _cached_grid(kind, wcs, shape, compute):
         _GRIDS.move_to_end(key)
         return hit
     value = compute()
-    for a in (value if isinstance(value, tuple) else (value,)):
-        if isinstance(a, np.ndarray):
-            a.flags.writeable = False  # shared between callers: read-only
+    arrays = [a for a in (value if isinstance(value, tuple) else (value,)) if isinstance(a, np.ndarray)]
+    if sum(a.nbytes for a in arrays) > _GRID_MAX_BYTES:
+        return value  # a large grid is not kept (8 of them would hold too much memory)
+    for a in arrays:
+        a.flags.writeable = False  # shared between callers: read-only
     _GRIDS[key] = value
     while len(_GRIDS) > _GRID_CACHE_SIZE:
         _GRIDS.popitem(last=False)
