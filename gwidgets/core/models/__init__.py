@@ -24,14 +24,14 @@ from .spatial_template import TemplateSpatialModel
 from .spectral import (
                        BrokenPowerLaw,
                        ConstantSpectral,
-                       ExpCutoffPowerLaw,
                        GaussianSpectral,
                        PowerLaw2,
                        PowerLawNorm,
                        SmoothBrokenPowerLaw,
 )
-from .spectral_base import LogParabola, PowerLaw, SpectralModel, integrate_loglog
+from .spectral_base import PowerLaw, SpectralModel, integrate_loglog
 from .spectral_compound import AbsorbedSpectral, CompoundSpectral, ScaleSpectral
+from .spectral_curved import ExpCutoffPowerLaw, LogParabola
 from .spectral_template import EBLAbsorption, TemplateSpectral
 from .temporal import (
                        ConstantTemporalModel,

@@ -9,7 +9,7 @@ position* over its unique parameters.
 gwidgets keeps a covariance per spectral model (``spectral_model.covariance``,
 what the fit attaches). On reading, each spectral model takes its block (matched
 by path); on writing, the blocks are placed in one matrix over the unique
-parameters in gammapy's order, zero between models. A base-10 `~gwidgets.core.models.spectral_base.LogParabola`
+parameters in gammapy's order, zero between models. A base-10 `~gwidgets.core.models.spectral_curved.LogParabola`
 is written with gammapy's natural-log β, so the β row and column are divided
 by ln 10 on writing and multiplied by it on reading, like the value and error.
 

@@ -1,4 +1,4 @@
-"""Analytic spectral models beyond the power law and log-parabola.
+"""Analytic spectral models beyond the power law: power-law variants, constant and Gaussian line.
 
 Each model is a pure static ``evaluate(energy, **params)`` on floats in the
 canonical units (energy TeV, dN/dE cm-2 s-1 TeV-1), with analytic
@@ -8,10 +8,10 @@ YAML loads here unchanged.
 
 Examples
 --------
->>> from gwidgets.core.models import ExpCutoffPowerLaw
->>> ecpl = ExpCutoffPowerLaw(index=2.0, amplitude="1e-12 cm-2 s-1 TeV-1", lambda_="0.1 TeV-1")
->>> round(float(ecpl.dnde_values(10.0)) / 1e-14, 6)
-0.367879
+>>> from gwidgets.core.models import BrokenPowerLaw
+>>> bpl = BrokenPowerLaw(index1=2.0, index2=3.0, amplitude="1e-12 cm-2 s-1 TeV-1", ebreak="1 TeV")
+>>> round(float(bpl.dnde_values(10.0)) / 1e-15, 6)   # index 3 above the break
+1.0
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from .core import ParameterDef, register
 from .spectral_base import SpectralModel, pl_integral
 
 __all__ = [
-    "PowerLaw2", "PowerLawNorm", "ExpCutoffPowerLaw", "BrokenPowerLaw", "SmoothBrokenPowerLaw",
+    "PowerLaw2", "PowerLawNorm", "BrokenPowerLaw", "SmoothBrokenPowerLaw",
     "ConstantSpectral", "GaussianSpectral",
 ]
 
@@ -222,71 +222,6 @@ class PowerLawNorm(SpectralModel):
             Integral in TeV2.
         """
         return pl_integral(e_min / reference, e_max / reference, tilt - 1.0, norm * reference**2)
-
-
-@register
-class ExpCutoffPowerLaw(SpectralModel):
-    r"""Power law with exponential cutoff :math:`\phi_0 (E/E_0)^{-\Gamma} \exp(-(\lambda E)^\alpha)`.
-
-    ``lambda_`` is the inverse cutoff energy (TeV-1), as in gammapy's
-    ``ExpCutoffPowerLawSpectralModel``.
-
-    Parameters
-    ----------
-    index : float, str or `~astropy.units.Quantity`, optional
-        Spectral index Γ. Default 1.5.
-    amplitude : float, str or `~astropy.units.Quantity`, optional
-        Differential flux at ``reference``. Default 1e-12 cm-2 s-1 TeV-1.
-    reference : float, str or `~astropy.units.Quantity`, optional
-        Reference energy. Default 1 TeV, frozen.
-    lambda_ : float, str or `~astropy.units.Quantity`, optional
-        Inverse cutoff energy λ. Default 0.1 TeV-1.
-    alpha : float, str or `~astropy.units.Quantity`, optional
-        Exponent α of the cutoff term. Default 1, frozen.
-    """
-
-    tag = ("ExpCutoffPowerLawSpectralModel", "ExponentialCutoffPowerLawSpectralModel", "ecpl")
-    parameter_defs = (
-        ParameterDef("index", 1.5, ""),
-        ParameterDef("amplitude", 1e-12, _DNDE, is_norm=True, interp="log"),
-        ParameterDef("reference", 1.0, "TeV", frozen=True),
-        ParameterDef("lambda_", 0.1, "TeV-1"),
-        ParameterDef("alpha", 1.0, "", frozen=True),
-    )
-
-    @staticmethod
-    def evaluate(energy, index, amplitude, reference, lambda_, alpha):
-        """dN/dE at ``energy``, on floats in the canonical units.
-
-        Parameters
-        ----------
-        energy : numpy.ndarray
-            Energies in TeV.
-        index : float
-            Spectral index Γ.
-        amplitude : float
-            Differential flux at ``reference``. In cm-2 s-1 TeV-1.
-        reference : float
-            Reference energy. In TeV.
-        lambda_ : float
-            Inverse cutoff energy λ. In TeV-1.
-        alpha : float
-            Exponent α of the cutoff term.
-
-        Returns
-        -------
-        numpy.ndarray
-            dN/dE in cm-2 s-1 TeV-1.
-        """
-        return amplitude * (energy / reference) ** (-index) * np.exp(-np.power(energy * lambda_, alpha))
-
-    @property
-    def e_peak(self) -> u.Quantity:
-        """Peak of E² dN/dE, ``((2 - Γ)/α)^(1/α) / λ`` (NaN if there is none)."""
-        p = self.canonical_values()
-        with np.errstate(all="ignore"):
-            e_peak = np.power((2 - p["index"]) / p["alpha"], 1 / p["alpha"]) / p["lambda_"]
-        return u.Quantity(e_peak if np.isfinite(e_peak) and e_peak > 0 else np.nan, "TeV")
 
 
 @register
