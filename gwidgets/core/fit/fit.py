@@ -176,7 +176,7 @@ class Fit:
     Examples
     --------
     >>> from gwidgets.core.fit import Fit
-    >>> from gwidgets.core.models.parameter import Parameter, Parameters
+    >>> from gwidgets.core.models import Parameter, Parameters
     >>> class Measurement:  # any object with parameters and stat_sum() fits: here χ² of x = 3 ± 1
     ...     parameters = Parameters([Parameter("x", 1.0)])
     ...     def stat_sum(self):
@@ -510,7 +510,7 @@ class Fit:
         Examples
         --------
         >>> from gwidgets.core.fit import Fit
-        >>> from gwidgets.core.models.parameter import Parameter, Parameters
+        >>> from gwidgets.core.models import Parameter, Parameters
         >>> class Measurement:  # any object with parameters and stat_sum() fits: here χ² of x = 3 ± 1
         ...     parameters = Parameters([Parameter("x", 1.0)])
         ...     def stat_sum(self):

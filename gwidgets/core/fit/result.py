@@ -121,7 +121,7 @@ class OptimizeResult:
         Number of statistic evaluations.
     total_stat : float
         Statistic at the returned parameters (NaN if None).
-    parameters : `~gwidgets.core.models.parameter.Parameters`
+    parameters : `~gwidgets.core.models.parameters.Parameters`
         Copy of the parameters.
     models : object, optional
         Copy of the fitted model(s).

@@ -10,7 +10,8 @@ is `PowerLaw`, ...).
 """
 from .core import KIND_REGISTRY, Model, ParameterDef, get_model_class, register
 from .models import Models
-from .parameter import Parameter, ParameterError, Parameters
+from .parameter import Parameter, ParameterError
+from .parameters import Parameters
 from .sky_model import FoVBackgroundModel, SkyModel
 from .spatial import (
                        ConstantSpatialModel,

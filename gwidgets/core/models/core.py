@@ -20,7 +20,8 @@ import astropy.units as u
 import numpy as np
 
 from ..registry import Registry
-from .parameter import Parameter, ParameterError, Parameters
+from .parameter import Parameter, ParameterError
+from .parameters import Parameters
 
 __all__ = ["ParameterDef", "Model", "KIND_REGISTRY", "register", "get_model_class", "parameter_from_dict",
            "parameter_to_dict"]

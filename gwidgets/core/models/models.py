@@ -28,7 +28,8 @@ import numpy as np
 from ...errors import GwidgetsError
 from .covariance_io import attach_covariance, covariance_filename, models_covariance, read_covariance
 from .covariance_io import write_covariance as write_covariance_file
-from .parameter import ParameterError, Parameters
+from .parameter import ParameterError
+from .parameters import Parameters
 from .sky_model import FoVBackgroundModel, SkyComponent, SkyModel
 from .yaml_io import components_from_dict, components_to_dict, dump_yaml, load_yaml, read_text
 

@@ -20,7 +20,8 @@ import uuid
 from typing import ClassVar
 
 from .core import get_model_class, register
-from .parameter import ParameterError, Parameters
+from .parameter import ParameterError
+from .parameters import Parameters
 from .spatial import SpatialModel
 from .spectral import PowerLawNorm
 from .spectral_base import SpectralModel

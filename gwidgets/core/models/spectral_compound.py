@@ -25,7 +25,8 @@ import operator as _operator
 import numpy as np
 
 from .core import ParameterDef, get_model_class, parameter_to_dict, register
-from .parameter import ParameterError, Parameters
+from .parameter import ParameterError
+from .parameters import Parameters
 from .spectral_base import SpectralModel
 
 __all__ = ["CompoundSpectral", "ScaleSpectral", "AbsorbedSpectral"]
