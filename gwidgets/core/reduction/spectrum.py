@@ -34,6 +34,7 @@ from . import containment
 from .containment import ContainmentCorrectionError
 from .notes import BatchNotes
 from .reflected import ReflectedRegionsFinder, ReflectedRegionsResult
+from .region_events import events_in_rad_max, events_in_regions, rad_max_overlap
 
 __all__ = ["SpectrumExtraction", "SpectrumExtractor", "WobbleRegionsFinder", "RadMaxMismatchError",
            "ContainmentCorrectionError"]
@@ -242,72 +243,6 @@ def _excluded(region, mask) -> bool:
     return bool((inside & ~data).any())
 
 
-def _rad_max_overlap(regions, rad_max, offset, energy_axis) -> bool:
-    """Gammapy's check: some pair of centres closer than 2 × RAD_MAX in a RAD_MAX bin overlapping the energy range."""
-    import itertools
-
-    centers = [r.center for r in regions]
-    sep = np.array([a.separation(b).deg for a, b in itertools.combinations(centers, 2)])
-    edges = rad_max.axes["energy"].edges_in(u.TeV)
-    centres = np.sqrt(edges[:-1] * edges[1:])
-    radius = np.ravel(rad_max.evaluate(energy=centres * u.TeV, offset=offset).to_value("deg"))
-    e_min, e_max = energy_axis.edges[0].to_value("TeV"), energy_axis.edges[-1].to_value("TeV")
-    used = (edges[1:] >= e_min) & (edges[:-1] <= e_max)
-    return bool(np.any(sep[None, :] < 2 * radius[used][:, None]))
-
-
-def _in_rad_max(events, regions, rad_max, pointing) -> np.ndarray:
-    """(n_regions, n_events): event within RAD_MAX(E_reco, offset of the region centre) of each centre."""
-    ev = _unit_vectors(events.radec)
-    out = np.zeros((len(regions), len(ev)), dtype=bool)
-    for k, region in enumerate(regions):
-        offset = region.center.separation(pointing)
-        radius = rad_max.evaluate(method="nearest", energy=events.energy, offset=offset).to_value("rad")
-        cos_sep = (_center_vectors([region]) @ ev.T)[0]
-        out[k] = cos_sep >= np.cos(np.ravel(radius))
-    return out
-
-
-def _unit_vectors(coords: SkyCoord) -> np.ndarray:
-    c = coords.icrs
-    # float64: event coordinates are float32 in DL3 files, and cos(0.1 deg) needs double precision
-    ra, dec = np.asarray(c.ra.rad, dtype=np.float64), np.asarray(c.dec.rad, dtype=np.float64)
-    return np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)], axis=-1)
-
-
-def _center_vectors(regions) -> np.ndarray:
-    """Unit vectors of the region centres (a plain loop: building one SkyCoord from a list is ~10x slower)."""
-    lonlat = []
-    for r in regions:
-        c = r.center if r.center.frame.name == "icrs" else r.center.icrs
-        lonlat.append((c.ra.rad, c.dec.rad))
-    ra, dec = np.array(lonlat, dtype=np.float64).T
-    return np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)], axis=-1)
-
-
-def _in_regions(events, regions, off_centers=None) -> np.ndarray:
-    """(n_regions, n_events) membership; circles vectorised on the sphere.
-
-    ``off_centers``: the centres of ``regions[1:]`` as one SkyCoord array, if known (faster).
-    """
-    from regions import CircleSkyRegion
-
-    from ..data.events import region_contains
-
-    if not regions:
-        return np.zeros((0, len(events)), dtype=bool)
-    coords = events.radec
-    if all(isinstance(r, CircleSkyRegion) for r in regions):
-        ev = _unit_vectors(coords)
-        if off_centers is not None and len(off_centers) == len(regions) - 1:
-            centers = np.concatenate([_center_vectors(regions[:1]), _unit_vectors(off_centers)])
-        else:
-            centers = _center_vectors(regions)
-        cos_r = np.cos(np.array([r.radius.to_value("rad") for r in regions]))
-        return (centers @ ev.T) > cos_r[:, None]
-    return np.array([region_contains(r, coords) for r in regions])
-
-
 class SpectrumExtractor:
     """Extract ON/OFF spectra for one ON region from observations.
 
@@ -451,7 +386,7 @@ class SpectrumExtractor:
             return result
 
         found = self._off_regions(on_region, pointing)
-        if rad_max_table is not None and found.regions and _rad_max_overlap(
+        if rad_max_table is not None and found.regions and rad_max_overlap(
                 [on_region, *found.regions], rad_max_table, result.offset, self.energy_axis):
             found = ReflectedRegionsResult(reason=(
                 f"the ON and OFF circles of radius RAD_MAX(E) overlap (RAD_MAX up to "
@@ -471,12 +406,12 @@ class SpectrumExtractor:
         n_reco = self.energy_axis.nbin
         ok = e_idx >= 0
         if rad_max_table is None:
-            inside = _in_regions(events, [on_region, *found.regions], getattr(found, "centers", None))
+            inside = events_in_regions(events, [on_region, *found.regions], getattr(found, "centers", None))
             result.counts = np.bincount(e_idx[ok & inside[0]], minlength=n_reco).astype(float)
             off_mask = inside[1:].any(axis=0) & ok
             result.counts_off = np.bincount(e_idx[off_mask], minlength=n_reco).astype(float)
         else:
-            inside = _in_rad_max(events, [on_region, *found.regions], rad_max_table, pointing)
+            inside = events_in_rad_max(events, [on_region, *found.regions], rad_max_table, pointing)
             result.counts = np.bincount(e_idx[ok & inside[0]], minlength=n_reco).astype(float)
             # as gammapy: an event in two OFF circles counts twice (they do not overlap once checked above)
             result.counts_off = sum((np.bincount(e_idx[ok & m], minlength=n_reco).astype(float) for m in inside[1:]),
