@@ -23,7 +23,7 @@ import numpy as np
 from ...errors import GwidgetsError
 
 __all__ = ["DatasetError", "EPOCH", "bump_epoch", "ArrayAttribute", "Component", "model_components",
-           "model_parameters", "model_structure", "to_float", "to_edges", "energy_mask"]
+           "model_parameters", "model_structure", "to_float", "to_edges", "energy_mask", "diagonal_response"]
 
 
 class DatasetError(GwidgetsError, ValueError):
@@ -159,6 +159,34 @@ def energy_mask(edges, e_min=None, e_max=None) -> np.ndarray:
     lo = edges[0] if e_min is None else float(to_float(e_min, u.TeV, "e_min"))
     hi = edges[-1] if e_max is None else float(to_float(e_max, u.TeV, "e_max"))
     return (edges[:-1] >= lo) & (edges[1:] <= hi)
+
+
+def diagonal_response(edges_true, edges_reco) -> np.ndarray:
+    """Fraction of each true bin inside each reco bin (gammapy's ``get_overlap_fraction``).
+
+    The energy dispersion of a dataset without one: a true-energy bin goes to the reco bins it overlaps.
+
+    Parameters
+    ----------
+    edges_true, edges_reco : numpy.ndarray
+        True and reconstructed energy bin edges (same unit).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n_true, n_reco)``; rows of true bins inside the reco range sum to 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> diagonal_response(np.array([1., 2., 4.]), np.array([1., 4.])).tolist()
+    [[1.0], [1.0]]
+    >>> diagonal_response(np.array([1., 4.]), np.array([1., 2., 4.])).round(3).tolist()
+    [[0.333, 0.667]]
+    """
+    a_min, a_max = edges_reco[:-1], edges_reco[1:]
+    b_min, b_max = edges_true[:-1, None], edges_true[1:, None]
+    return np.clip(np.fmin(a_max, b_max) - np.fmax(a_min, b_min), 0, None) / (b_max - b_min)
 
 
 class ArrayAttribute:

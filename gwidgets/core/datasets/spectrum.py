@@ -32,23 +32,24 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
-from ..io.ogip import OGIPSpectrum
-from ..io.spectrum_formats import read_spectrum, write_spectrum
 from ..stats import cash, cash_sqrt_ts
-from .base import ArrayAttribute, DatasetError, bump_epoch, energy_mask, model_components, to_edges, to_float
+from .base import (
+    ArrayAttribute,
+    DatasetError,
+    bump_epoch,
+    diagonal_response,
+    energy_mask,
+    model_components,
+    to_edges,
+    to_float,
+)
 from .integrate import BinIntegrator
+from .spectrum_io import SpectrumDatasetIO
 
 __all__ = ["SpectrumDataset"]
 
 
-def _diagonal_response(edges_true, edges_reco):
-    """Fraction of each true bin inside each reco bin (gammapy's ``get_overlap_fraction``)."""
-    a_min, a_max = edges_reco[:-1], edges_reco[1:]
-    b_min, b_max = edges_true[:-1, None], edges_true[1:, None]
-    return np.clip(np.fmin(a_max, b_max) - np.fmax(a_min, b_min), 0, None) / (b_max - b_min)
-
-
-class SpectrumDataset:
+class SpectrumDataset(SpectrumDatasetIO):
     """Counts, background, exposure and energy dispersion of one spectrum (Cash statistic).
 
     Parameters
@@ -194,7 +195,7 @@ class SpectrumDataset:
     def response(self) -> np.ndarray:
         """``exposure[:, None] × edisp``: expected counts per reco bin for a unit flux per true bin."""
         def make():
-            edisp = self.edisp if self.edisp is not None else _diagonal_response(self._energy_edges_true,
+            edisp = self.edisp if self.edisp is not None else diagonal_response(self._energy_edges_true,
                                                                                 self._energy_edges)
             r = self.exposure[:, None] * edisp
             r.setflags(write=False)
@@ -499,112 +500,6 @@ class SpectrumDataset:
                                energy_edges_true=self._energy_edges_true, edisp=np.zeros((n_true, n_reco)),
                                background=np.zeros(n_reco) if self.background is not None else None,
                                mask_safe=False, livetime=0.0, name=name)
-
-    # ------------------------------------------------------------------ I/O
-    @classmethod
-    def from_ogip(cls, spec, name=None):
-        """From an `~gwidgets.core.io.ogip.OGIPSpectrum` (the container of every spectrum reader).
-
-        Parameters
-        ----------
-        spec : `~gwidgets.core.io.ogip.OGIPSpectrum`
-            The spectrum read.
-        name : str, optional
-            Dataset name (default: the spectrum's).
-
-        Returns
-        -------
-        SpectrumDataset
-            The dataset; ``meta["filenames"]`` lists the files it came from.
-        """
-        return cls(counts=spec.counts, exposure=spec.exposure, energy_edges=spec.energy_edges,
-                   energy_edges_true=spec.energy_edges_true, edisp=spec.edisp, background=spec.background,
-                   mask_safe=spec.mask_safe, mask_fit=spec.mask_fit,
-                   livetime=spec.livetime if np.isfinite(spec.livetime) else None,
-                   name=name if name is not None else spec.name, meta=dict(spec.meta, filenames=spec.filenames))
-
-    @classmethod
-    def read(cls, filename, name=None, format=None):
-        """Read a spectrum file: gammapy's ``"gadf"`` dataset file or OGIP (``format=None``: recognised).
-
-        Parameters
-        ----------
-        filename : str or `~pathlib.Path`
-            The spectrum file.
-        name : str, optional
-            Dataset name (default: the one in the file).
-        format : {"ogip", "gadf"}, optional
-            File format; None recognises it.
-
-        Returns
-        -------
-        SpectrumDataset
-            The dataset read.
-
-        Raises
-        ------
-        `~gwidgets.errors.UnsupportedFormatError`
-            If the file is a BKG, ARF or RMF file, or no spectrum at all.
-        `~gwidgets.errors.DataFileError`
-            For an unknown format.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gwidgets.core.io.gadf_spectrum import write_gadf_spectrum
-        >>> from gwidgets.core.io.ogip import OGIPSpectrum
-        >>> spec = OGIPSpectrum(name="demo", counts=np.array([5., 3.]), energy_edges=np.array([1., 2., 4.]),
-        ...                     energy_edges_true=np.array([1., 2., 4.]), exposure=np.array([1e9, 2e9]),
-        ...                     livetime=1800., mask_safe=np.array([True, True]), acceptance=np.ones(2))
-        >>> path = write_gadf_spectrum(spec, "demo.fits")          # the format of gammapy's SpectrumDataset.write
-        >>> ds = SpectrumDataset.read("demo.fits")
-        >>> ds.name, ds.counts.tolist()
-        ('demo', [5.0, 3.0])
-        """
-        return cls.from_ogip(read_spectrum(filename, name=name, format=format), name=name)
-
-    def to_ogip(self) -> OGIPSpectrum:
-        """The dataset as an `~gwidgets.core.io.ogip.OGIPSpectrum` (what `write` writes).
-
-        Returns
-        -------
-        `~gwidgets.core.io.ogip.OGIPSpectrum`
-            Counts, exposure (cm² s), edisp (the diagonal response when None), background and masks.
-        """
-        return OGIPSpectrum(name=self.name, counts=self.counts, energy_edges=self._energy_edges,
-                            energy_edges_true=self._energy_edges_true, exposure=self.exposure,
-                            livetime=self.livetime, mask_safe=np.broadcast_to(self.mask_safe, self.counts.shape),
-                            acceptance=np.ones(len(self.counts)),
-                            edisp=self.edisp if self.edisp is not None else _diagonal_response(
-                                self._energy_edges_true, self._energy_edges),
-                            background=self.background, mask_fit=self.mask_fit)
-
-    def write(self, filename, overwrite: bool = False, format: str = "gadf"):
-        """Write the dataset in gammapy's ``"gadf"`` format (OGIP cannot hold a known background).
-
-        Parameters
-        ----------
-        filename : str or `~pathlib.Path`
-            Output file.
-        overwrite : bool, optional
-            Whether an existing file is replaced.
-        format : {"gadf"}, optional
-            File format (only ``"gadf"``).
-
-        Returns
-        -------
-        `~pathlib.Path`
-            The written file.
-
-        Raises
-        ------
-        DatasetError
-            For a ``format`` other than ``"gadf"``.
-        """
-        if format != "gadf":
-            raise DatasetError(f"SpectrumDataset '{self.name}' can only be written as 'gadf' (got '{format}'): "
-                               "OGIP files hold OFF counts, not a known background")
-        return write_spectrum(self.to_ogip(), filename, format=format, overwrite=overwrite)
 
     # -------------------------------------------------------------- display
     def __repr__(self):
