@@ -156,7 +156,8 @@ def test_the_1d_reduction_is_written_once():
     """The 1D reduction exists once in the package (and the 3D maker is built in one place).
 
     Only the pipeline (`spectrum_maker`) turns extractions into datasets and builds a `SpectrumExtractor`;
-    the session, the Analysis step and the script template call `reduce_spectra`.
+    the session (its graph nodes in `state/session_graph.py`), the Analysis step and the script template call
+    `reduce_spectra`.
     """
     calls = {}
     for path in SOURCE.rglob("*.py"):
@@ -173,7 +174,7 @@ def test_the_1d_reduction_is_written_once():
     assert calls["SafeMaskMaker"] == {"core/reduction/settings.py", "core/reduction/spectrum_maker.py"}
     # and the 3D maker is built from its settings object only (Analysis 3d, the 3D map session)
     assert calls["MapDatasetMaker"] == {"core/reduction/map_settings.py"}
-    assert {"state/session.py", "core/analysis/steps/datasets.py"} <= calls["reduce_spectra"]
+    assert {"state/session_graph.py", "core/analysis/steps/datasets.py"} <= calls["reduce_spectra"]
     # the script template calls it too
     assert "reduce_spectra(observations, on_region, settings" in (SOURCE / "core/analysis/export.py").read_text()
 

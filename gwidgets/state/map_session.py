@@ -53,6 +53,7 @@ from traitlets import Any, Bool, Dict, Float, HasTraits, Int, List, Unicode, obs
 
 from ..core.registry import Registry
 from ..errors import EmptySelectionError, GwidgetsError
+from .session_graph import mean_pointing
 from .ui_thread import UIThread, kernel_loop
 from .worker import Worker
 
@@ -304,7 +305,7 @@ class MapSession(HasTraits):
                 observations = store.get_observations(ids, required_irf="full-enclosure", skip_missing=True)
                 if not observations:
                     raise EmptySelectionError("None of the selected observations has the IRFs a 3D analysis needs")
-                where = center if center is not None else _mean_pointing(observations)
+                where = center if center is not None else mean_pointing(observations)
                 t0 = time.perf_counter()
                 sets = make_map_datasets(observations, where, settings, per_observation, token=token)
                 sky = [m for m in (self.models or []) if type(m).__name__ == "SkyModel"]
@@ -546,10 +547,3 @@ class MapSession(HasTraits):
         return (f"MapSession(datasets={list(self.datasets)}, shown='{self.dataset_name}', "
                 f"models={list(self.models.names) if self.models is not None else []}, "
                 f"version={self.model_version})")
-
-
-def _mean_pointing(observations) -> SkyCoord:
-    pnt = SkyCoord([o.pointing_radec for o in observations])
-    xyz = pnt.cartesian.xyz.value.mean(axis=1)
-    mean = SkyCoord(*xyz, representation_type="cartesian", frame="icrs")
-    return SkyCoord(mean.spherical.lon, mean.spherical.lat, frame="icrs")

@@ -34,20 +34,26 @@ import contextlib
 import threading
 import time
 
-import astropy.units as u
 import numpy as np
-from astropy.coordinates import SkyCoord
 from traitlets import Any, Bool, Dict, HasTraits, Int, List, Unicode, observe
 
 from ..core.analysis.export import DEFAULT_MAP
 from ..core.data import DataStore
-from ..core.geom import Map, WcsGeom
 from ..core.reduction.settings import SpectrumReductionSettings
-from ..errors import EmptySelectionError, GwidgetsError, ObservationNotFoundError
+from ..errors import GwidgetsError, ObservationNotFoundError
 from .config_io import ConfigMixin
 from .estimator_jobs import ProductsMixin
 from .graph import Graph
 from .reduction import assign_models, build_datasets, predictions
+from .session_graph import (
+    counts_map,
+    exclusion_mask,
+    off_regions,
+    reduced_spectra,
+    reduction_records,
+    select_observations,
+    sky_geom,
+)
 from .ui_thread import UIThread, kernel_loop
 from .worker import Worker
 
@@ -55,64 +61,6 @@ __all__ = ["AnalysisSession", "DEFAULT_MAP_SETTINGS"]
 
 #: the sky map's binning (binsz, width in degrees, frame: the reduction settings' defaults) and energy range (TeV)
 DEFAULT_MAP_SETTINGS = {**DEFAULT_MAP, "e_min": 0.3, "e_max": 100.0}
-
-
-def _observations(store, selection, required_irf):
-    if not selection:
-        raise EmptySelectionError("No observations selected")
-    return store.get_observations(list(selection), required_irf=required_irf, skip_missing=True)
-
-
-def _sky_geom(observations, on_region, settings):
-    if on_region is not None and hasattr(on_region, "center"):
-        center = on_region.center
-    else:
-        pnt = SkyCoord([o.pointing_radec for o in observations])
-        center = SkyCoord(np.mean(pnt.cartesian.without_differentials()), representation_type="cartesian", frame="icrs")
-        center = SkyCoord(center.spherical.lon, center.spherical.lat, frame="icrs")
-    frame = settings.get("frame", "icrs")
-    return WcsGeom.create(center.transform_to(frame), binsz=settings["binsz"], width=settings["width"] * u.deg,
-                          frame=frame)
-
-
-def _exclusion_mask(sky_geom, exclusion_regions):
-    if not exclusion_regions:
-        return None
-    return Map(sky_geom, sky_geom.region_mask(list(exclusion_regions), inside=False))
-
-
-def _off_regions(observations, on_region, exclusion_mask, settings):
-    """obs_id -> ReflectedRegionsResult for the current ON region (empty dict without one)."""
-    if on_region is None:
-        return {}
-    finder = settings.finder()
-    return {o.obs_id: finder.run(on_region, o.pointing_radec, exclusion_mask=exclusion_mask) for o in observations}
-
-
-def _reduce_spectra(observations, on_region, exclusion_mask, settings, token=None):
-    """Per-observation ON/OFF datasets (safe mask set) from the one 1D pipeline; empty without an ON region."""
-    from ..core.reduction.spectrum_maker import SpectrumDatasets, reduce_spectra
-
-    if on_region is None:
-        return SpectrumDatasets()
-    # the observations stay cached for the sky map: their events are not released
-    return reduce_spectra(observations, on_region, settings, exclusion_mask=exclusion_mask, token=token,
-                          release_memory=False)
-
-
-def _records(reduced):
-    """What happened to each observation (`ObservationRecord`: obs_id, ok, n_on, containment, notes)."""
-    return list(getattr(reduced, "records", []))
-
-
-def _counts_map(observations, geom, settings, token=None):
-    counts = Map.from_geom(geom)
-    e_min, e_max = settings["e_min"] * u.TeV, settings["e_max"] * u.TeV
-    for obs in observations:
-        if token is not None:
-            token.raise_if_cancelled(f"while filling OBS_ID {obs.obs_id}")
-        counts.fill_events(obs.events.select_energy(e_min, e_max))
-    return counts
 
 
 class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
@@ -183,18 +131,18 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
         self._interrupted_version = 0
         # every trait notification runs in the kernel's thread (views are never called from the worker)
         self.ui = UIThread(kernel_loop())
-        self.graph.add_derived("observations", ["store", "selection", "required_irf"], _observations)
-        self.graph.add_derived("sky_geom", ["observations", "on_region", "map_settings"], _sky_geom)
-        self.graph.add_derived("exclusion_mask", ["sky_geom", "exclusion_regions"], _exclusion_mask)
+        self.graph.add_derived("observations", ["store", "selection", "required_irf"], select_observations)
+        self.graph.add_derived("sky_geom", ["observations", "on_region", "map_settings"], sky_geom)
+        self.graph.add_derived("exclusion_mask", ["sky_geom", "exclusion_regions"], exclusion_mask)
         self.graph.add_input("spectrum_settings", SpectrumReductionSettings())
         self.graph.add_derived("off_regions", ["observations", "on_region", "exclusion_mask", "spectrum_settings"],
-                               _off_regions)
-        self.graph.add_derived("counts_map", ["observations", "sky_geom", "map_settings"], _counts_map, heavy=True,
+                               off_regions)
+        self.graph.add_derived("counts_map", ["observations", "sky_geom", "map_settings"], counts_map, heavy=True,
                                pass_token=True)
         # the one 1D pipeline (`reduce_spectra`), built from the settings object the Analysis and the script use
         self.graph.add_derived("reduced", ["observations", "on_region", "exclusion_mask", "spectrum_settings"],
-                               _reduce_spectra, heavy=True, pass_token=True)
-        self.graph.add_derived("spectra", ["reduced"], _records)
+                               reduced_spectra, heavy=True, pass_token=True)
+        self.graph.add_derived("spectra", ["reduced"], reduction_records)
         # the fit stacks the runs by default, as the Analysis config does (one default: the settings' stack):
         # a joint WStat fit of many low-count runs biases curvature (closure test, +1.1 sigma on beta)
         self.graph.add_input("dataset_mode", "stacked" if SpectrumReductionSettings().stack else "joint")
