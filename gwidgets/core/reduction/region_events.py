@@ -13,7 +13,29 @@ import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
 
-__all__ = ["unit_vectors", "center_vectors", "events_in_regions", "events_in_rad_max", "rad_max_overlap"]
+__all__ = ["radec_vectors", "unit_vectors", "center_vectors", "events_in_regions", "events_in_rad_max",
+           "rad_max_overlap"]
+
+
+def radec_vectors(ra, dec) -> np.ndarray:
+    """Cartesian unit vectors from right ascension and declination in radians.
+
+    Parameters
+    ----------
+    ra, dec : numpy.ndarray
+        Angles in radians (same shape).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``ra.shape + (3,)``.
+
+    Examples
+    --------
+    >>> radec_vectors(np.array([0.0]), np.array([np.pi / 2])).round(12).tolist()
+    [[0.0, 0.0, 1.0]]
+    """
+    return np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)], axis=-1)
 
 
 def unit_vectors(coords: SkyCoord) -> np.ndarray:
@@ -36,8 +58,7 @@ def unit_vectors(coords: SkyCoord) -> np.ndarray:
     [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
     """
     c = coords.icrs
-    ra, dec = np.asarray(c.ra.rad, dtype=np.float64), np.asarray(c.dec.rad, dtype=np.float64)
-    return np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)], axis=-1)
+    return radec_vectors(np.asarray(c.ra.rad, dtype=np.float64), np.asarray(c.dec.rad, dtype=np.float64))
 
 
 def center_vectors(regions) -> np.ndarray:
@@ -60,7 +81,7 @@ def center_vectors(regions) -> np.ndarray:
         c = r.center if r.center.frame.name == "icrs" else r.center.icrs
         lonlat.append((c.ra.rad, c.dec.rad))
     ra, dec = np.array(lonlat, dtype=np.float64).T
-    return np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)], axis=-1)
+    return radec_vectors(ra, dec)
 
 
 def events_in_regions(events, regions, off_centers=None) -> np.ndarray:
