@@ -53,6 +53,7 @@ from traitlets import Any, Bool, Dict, Float, HasTraits, Int, List, Unicode, obs
 
 from ..core.registry import Registry
 from ..errors import EmptySelectionError, GwidgetsError
+from .fit_status import fit_error_message, fit_status
 from .session_graph import mean_pointing
 from .ui_thread import UIThread, kernel_loop
 from .worker import Worker
@@ -509,17 +510,10 @@ class MapSession(HasTraits):
             self.fit_progress = {"nfev": result.nfev, "stat": result.total_stat,
                                  "values": {p.name: p.value for p in dataset.parameters.free_parameters},
                                  "images": self.images(), "final": True}
-            if interrupted:
-                self.status = f"fit stopped because {interrupted}: your edit is kept, the fit result is stale"
-            else:
-                self.status = (f"fit {'stopped' if result.cancelled else 'done'}: {result.message} "
-                               f"(nfev {result.nfev}, stat {result.total_stat:.2f})")
+            self.status = fit_status(result, interrupted)
             return result
-        except GwidgetsError as exc:
-            self.error = str(exc)
-            self.status = "fit failed"
         except Exception as exc:  # shown in the page, never lost in a thread
-            self.error = f"Fit failed: {type(exc).__name__}: {exc}"
+            self.error = fit_error_message(exc)
             self.status = "fit failed"
         finally:
             if self._fit_thread is not None:

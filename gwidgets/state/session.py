@@ -43,6 +43,7 @@ from ..core.reduction.settings import SpectrumReductionSettings
 from ..errors import GwidgetsError, ObservationNotFoundError
 from .config_io import ConfigMixin
 from .estimator_jobs import ProductsMixin
+from .fit_status import fit_error_message, fit_status
 from .graph import Graph
 from .reduction import assign_models, build_datasets, predictions
 from .session_graph import (
@@ -495,17 +496,10 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
             self.fit_progress = {"nfev": result.nfev, "stat": result.total_stat,
                                  "values": {p.name: p.value for p in datasets.parameters.free_parameters},
                                  "predictions": predictions(datasets), "final": True}
-            if interrupted:
-                self.status = f"fit stopped because {interrupted}: your edit is kept, the fit result is stale"
-            else:
-                self.status = (f"fit {'stopped' if result.cancelled else 'done'}: {result.message} "
-                               f"(nfev {result.nfev}, stat {result.total_stat:.2f})")
+            self.status = fit_status(result, interrupted)
             return result
-        except GwidgetsError as exc:
-            self.error = str(exc)
-            self.status = "fit failed"
         except Exception as exc:  # shown in the page, never lost in a thread
-            self.error = f"Fit failed: {type(exc).__name__}: {exc}"
+            self.error = fit_error_message(exc)
             self.status = "fit failed"
         finally:
             if self._fit_thread is not None:  # failed before or inside the fit
