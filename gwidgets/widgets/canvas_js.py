@@ -160,9 +160,8 @@ const MARKERS = {
   handle: (c, X, Y, r) => { c.beginPath(); c.arc(X, Y, r, 0, 2 * Math.PI); c.fill(); c.lineWidth = 2; c.strokeStyle = "#fff"; c.stroke(); },
 };
 
-function transform(model, L) {
-  const [x0, x1] = model.get("x_range"), [y0, y1] = model.get("y_range");
-  const xl = model.get("x_log"), yl = model.get("y_log"), rev = model.get("x_reverse");
+function transform(s, L) {
+  const [x0, x1] = s.x_range, [y0, y1] = s.y_range, xl = s.x_log, yl = s.y_log, rev = s.x_reverse;
   const f = (v, a, b, lg) => lg ? (Math.log10(v) - Math.log10(a)) / (Math.log10(b) - Math.log10(a)) : (v - a) / (b - a);
   const g = (q, a, b, lg) => lg ? Math.pow(10, Math.log10(a) + q * (Math.log10(b) - Math.log10(a))) : a + q * (b - a);
   return {
@@ -186,10 +185,22 @@ function draw(model, canvas, el, st) {
   ctx.font = FONT + "px sans-serif";
   const s = {};
   for (const k of ["x_range", "y_range", "x_log", "y_log", "x_reverse", "x_label", "y_label"]) s[k] = model.get(k);
-  const key = JSON.stringify([W, H, s]);  // ranges fixed while data change (a slider move): the same layout
-  if (st.layoutKey !== key) { st.layoutKey = key; st.layoutMemo = layout(W, H, s, txt => ctx.measureText(txt).width); }
+  const key = JSON.stringify([W, H, s, model.get("equal_aspect")]);  // a slider move keeps the axes: same layout
+  if (st.layoutKey !== key) {
+    const measure = txt => ctx.measureText(txt).width;
+    let L = layout(W, H, s, measure);
+    // equal aspect (the sky): the axis with fewer units per px is widened about its centre, twice (labels move)
+    for (let i = 0; i < 2 && model.get("equal_aspect") && !s.x_log && !s.y_log && L.pw > 0 && L.ph > 0; i++) {
+      const [a, b] = s.x_range, [c, d] = s.y_range, u = Math.max((b - a) / L.pw, (d - c) / L.ph);
+      s.x_range = [(a + b) / 2 - u * L.pw / 2, (a + b) / 2 + u * L.pw / 2];
+      s.y_range = [(c + d) / 2 - u * L.ph / 2, (c + d) / 2 + u * L.ph / 2];
+      L = layout(W, H, s, measure);
+    }
+    st.layoutKey = key; st.layoutMemo = L; st.shown = {x_range: s.x_range, y_range: s.y_range};
+  }
   const L = st.layoutMemo;
-  const T = transform(model, L), {m, pw, ph} = L;
+  s.x_range = st.shown.x_range; s.y_range = st.shown.y_range;
+  const T = transform(s, L), {m, pw, ph} = L;
   st.L = L; st.T = T;
   ctx.save(); ctx.beginPath(); ctx.rect(m.l, m.t, pw, ph); ctx.clip();
   const ext = model.get("image_extent");
@@ -291,7 +302,7 @@ function interact(model, canvas, el, st, redraw) {
   canvas.addEventListener("mousedown", ev => {
     if (ev.button !== 0 || !st.T) return;
     const [X, Y] = local(ev), h = hit(model, st, X, Y, "draggable");
-    st.press = {X, Y, moved: false, handle: h, xr: model.get("x_range").slice(), yr: model.get("y_range").slice(), T: st.T};
+    st.press = {X, Y, moved: false, handle: h, xr: st.shown.x_range.slice(), yr: st.shown.y_range.slice(), T: st.T};
     ev.preventDefault();
   });
   window.addEventListener("mousemove", ev => {
@@ -333,7 +344,7 @@ function interact(model, canvas, el, st, redraw) {
     ev.preventDefault();
     const [X, Y] = local(ev), f = Math.pow(1.0015, ev.deltaY), T = st.T;
     const zoom = (a, b, lg, c) => lg ? [c * Math.pow(a / c, f), c * Math.pow(b / c, f)] : [c + (a - c) * f, c + (b - c) * f];
-    const [xa, xb] = model.get("x_range"), [ya, yb] = model.get("y_range");
+    const [xa, xb] = st.shown.x_range, [ya, yb] = st.shown.y_range;
     setView(zoom(xa, xb, model.get("x_log"), T.dx(X)), zoom(ya, yb, model.get("y_log"), T.dy(Y)));
   }, {passive: false});
   el.gwPixel = (x, y) => { const b = canvas.getBoundingClientRect(); return [b.left + st.T.px(x), b.top + st.T.py(y)]; };

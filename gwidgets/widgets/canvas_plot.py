@@ -174,6 +174,8 @@ class CanvasFigure(_widget_base()):
     image = t.Bytes(b"").tag(sync=True)
     image_extent = t.List([]).tag(sync=True)
     zoom = t.Bool(False).tag(sync=True)
+    #: one data unit is as many px on x as on y (the sky): the page widens one axis's range about its centre
+    equal_aspect = t.Bool(False).tag(sync=True)
     name = t.Unicode("figure").tag(sync=True)
     #: bumped with every render; the page writes it into ``data-drawn`` once drawn
     version = t.Int(0).tag(sync=True)

@@ -156,6 +156,8 @@ def render_matplotlib(figure):
     x0, x1 = figure.x_range
     ax.set_xlim((x1, x0) if figure.x_reverse else (x0, x1))
     ax.set_ylim(*figure.y_range)
+    if getattr(figure, "equal_aspect", False):
+        ax.set_aspect("equal", adjustable="box")  # the limits stay those shown; the frame fits them
     ax.set_xlabel(figure.x_label)
     ax.set_ylabel(figure.y_label)
     return out

@@ -79,7 +79,7 @@ class SkyView(SaveImageMixin, SessionView):
         self.handle = CanvasScatter(color="#00e676", size=7, marker="handle", draggable=True, name="on-centre")
         self.figure = CanvasFigure([self.pointings, self.off_lines, self.excl_lines, self.on_line, self.handle],
                                    self.sx, self.sy, "RA / l [deg]", "Dec / b [deg]", height=size, width=size,
-                                   css="gw-sky-figure", zoom=True, name="sky")
+                                   css="gw-sky-figure", zoom=True, name="sky", equal_aspect=True)
         self.mode = w.ToggleButtons(options=["draw ON", "draw exclusion", "select pointings"], value="draw ON")
         self.mode.add_class("gw-sky-mode")
         self.radius = w.BoundedFloatText(value=0.11, min=0.01, max=5, step=0.01, description="ON radius [°]",
