@@ -40,7 +40,7 @@ class EventList:
 
     @classmethod
     def from_hdu(cls, hdu) -> EventList:
-        """Read from a `gwidgets.core.io.fits.TableHDU`, checking columns and units.
+        """Read from a `gwidgets.core.io.fits_hdu.TableHDU`, checking columns and units.
 
         EVENT_ID (or a row number), TIME (s), RA, DEC (deg) and ENERGY (TeV) are
         read, plus DETX, DETY and MC_ID when present; the number of events with a
@@ -48,7 +48,7 @@ class EventList:
 
         Parameters
         ----------
-        hdu : `~gwidgets.core.io.fits.TableHDU`
+        hdu : `~gwidgets.core.io.fits_hdu.TableHDU`
             The EVENTS HDU.
 
         Returns
@@ -330,7 +330,7 @@ class GTI:
 
         Parameters
         ----------
-        hdu : `~gwidgets.core.io.fits.TableHDU`
+        hdu : `~gwidgets.core.io.fits_hdu.TableHDU`
             The GTI HDU (START and STOP columns, s when without unit).
 
         Returns

@@ -155,7 +155,7 @@ class IRF:
 
     @classmethod
     def from_hdu(cls, hdu) -> IRF:
-        """Read from a GADF table HDU (`gwidgets.core.io.fits.TableHDU`).
+        """Read from a GADF table HDU (`gwidgets.core.io.fits_hdu.TableHDU`).
 
         Raises `~gwidgets.errors.MissingColumnError` (axis or data column), `~gwidgets.errors.UnitError` (a unit
         not convertible to the expected one) or `~gwidgets.errors.UnsupportedFormatError`
@@ -163,7 +163,7 @@ class IRF:
 
         Parameters
         ----------
-        hdu : `~gwidgets.core.io.fits.TableHDU`
+        hdu : `~gwidgets.core.io.fits_hdu.TableHDU`
             The IRF HDU (one row, array cells).
 
         Returns

@@ -1,6 +1,6 @@
 """Reading and writing the GADF layout of IRF tables (one row, array cells).
 
-Readers work on `gwidgets.core.io.fits.TableHDU` with plain NumPy (no astropy
+Readers work on `gwidgets.core.io.fits_hdu.TableHDU` with plain NumPy (no astropy
 Table: an IRF reads in well under a millisecond) and raise the gwidgets
 errors naming file, HDU and column.  The writer builds an
 `astropy.io.fits.BinTableHDU` that gammapy and gwidgets read back exactly.
@@ -61,7 +61,7 @@ def read_unit(hdu, column: str, expected, default=None) -> tuple[u.UnitBase, flo
 
     Parameters
     ----------
-    hdu : `~gwidgets.core.io.fits.TableHDU`
+    hdu : `~gwidgets.core.io.fits_hdu.TableHDU`
         The HDU.
     column : str
         Column name.
@@ -94,7 +94,7 @@ def column_names(hdu) -> dict:
 
     Parameters
     ----------
-    hdu : `~gwidgets.core.io.fits.TableHDU`
+    hdu : `~gwidgets.core.io.fits_hdu.TableHDU`
         The HDU.
 
     Returns
@@ -110,7 +110,7 @@ def find_column(hdu, names: dict, column: str) -> str:
 
     Parameters
     ----------
-    hdu : `~gwidgets.core.io.fits.TableHDU`
+    hdu : `~gwidgets.core.io.fits_hdu.TableHDU`
         The HDU (for the error message).
     names : dict
         `column_names` of the HDU.
@@ -149,7 +149,7 @@ def read_axis(hdu, name: str, names: dict | None = None) -> IRFAxis:
 
     Parameters
     ----------
-    hdu : `~gwidgets.core.io.fits.TableHDU`
+    hdu : `~gwidgets.core.io.fits_hdu.TableHDU`
         The IRF HDU.
     name : str
         Axis name, a key of `AXIS_COLUMNS`.
@@ -219,7 +219,7 @@ def read_array(hdu, column: str, shape: tuple, allow_reversed: bool = False) -> 
 
     Parameters
     ----------
-    hdu : `~gwidgets.core.io.fits.TableHDU`
+    hdu : `~gwidgets.core.io.fits_hdu.TableHDU`
         The IRF HDU.
     column : str
         Data column name (as in the file).
@@ -259,7 +259,7 @@ def header_meta(hdu) -> dict:
 
     Parameters
     ----------
-    hdu : `~gwidgets.core.io.fits.TableHDU`
+    hdu : `~gwidgets.core.io.fits_hdu.TableHDU`
         The HDU.
 
     Returns

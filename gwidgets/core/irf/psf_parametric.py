@@ -101,7 +101,7 @@ class ParametricPSF(IRF):
 
         Parameters
         ----------
-        hdu : `~gwidgets.core.io.fits.TableHDU`
+        hdu : `~gwidgets.core.io.fits_hdu.TableHDU`
             The PSF HDU.
 
         Returns

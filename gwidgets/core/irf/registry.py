@@ -63,7 +63,7 @@ def hdu_class_from_header(hdu) -> str | None:
 
     Parameters
     ----------
-    hdu : `~gwidgets.core.io.fits.TableHDU`
+    hdu : `~gwidgets.core.io.fits_hdu.TableHDU`
         The IRF HDU (its columns decide when HDUCLAS4 is missing).
 
     Returns
@@ -83,14 +83,14 @@ def hdu_class_from_header(hdu) -> str | None:
 
 
 def load_irf(hdu, hdu_class: str | None = None):
-    """Read an IRF HDU (`gwidgets.core.io.fits.TableHDU`) into the class for ``hdu_class``.
+    """Read an IRF HDU (`gwidgets.core.io.fits_hdu.TableHDU`) into the class for ``hdu_class``.
 
     ``hdu_class`` (e.g. ``"aeff_2d"``, as the HDU index's ``HDU_CLASS``)
     defaults to the one the HDU's keywords give.
 
     Parameters
     ----------
-    hdu : `~gwidgets.core.io.fits.TableHDU`
+    hdu : `~gwidgets.core.io.fits_hdu.TableHDU`
         The IRF HDU.
     hdu_class : str, optional
         GADF HDU class, a key of `IRF_REGISTRY`.
