@@ -11,10 +11,10 @@ import re
 
 import pytest
 
-from gwidgets.app.cli_dashboard import IRF_ENV, STORE_ENV, voila_command, write_notebook
+from gwidgets.app.cli_dashboard import IRF_ENV, STORE_ENV, write_notebook
 
 from conftest import ROOT
-from browser_helpers import free_port, server_env, server_log, start_server, stop
+from browser_helpers import server_env, voila_server
 
 pytestmark = pytest.mark.browser
 
@@ -31,17 +31,9 @@ ALPHA = ".gw-param-source-spectral-alpha"
 def dashboard_url(stores, tmp_path_factory, playwright_browser):  # the browser first: skip before starting Voilà
     tmp = tmp_path_factory.mktemp("voila-dashboard")
     notebook = write_notebook(tmp)
-    port = free_port()
     env = server_env(**{STORE_ENV: stores["jc-hess"], IRF_ENV: "point-like", "PYTHONPATH": ROOT})  # this checkout, not an installed copy
-    # a preheated kernel runs the notebook before the page asks for it: ~3 s instead of ~7 s per page
-    cmd = voila_command(notebook, port, no_browser=True, ip="127.0.0.1") + ["--preheat_kernel=True", "--pool_size=1"]
-    proc = start_server(cmd, tmp, env, tmp / "voila.log", port)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        code = stop(proc)
-        proc.log_file.close()
-        assert code == 0, f"voila exited with {code}:\n{server_log(proc)}"
+    with voila_server(notebook, tmp, env) as url:
+        yield url
 
 
 def open_dashboard(new_page, url):

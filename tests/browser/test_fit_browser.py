@@ -13,7 +13,7 @@ import pytest
 from gwidgets.app.fit_app import SPECTRA_ENV, write_fit_notebook
 
 from conftest import ROOT
-from browser_helpers import free_port, server_env, server_log, start_server, stop
+from browser_helpers import server_env, voila_server
 
 pytestmark = pytest.mark.browser
 LOAD_TIMEOUT = 90_000
@@ -34,17 +34,8 @@ def spectra_dir(data_dir):
 def fit_url(spectra_dir, tmp_path_factory, playwright_browser):
     tmp = tmp_path_factory.mktemp("voila-fit")
     notebook = write_fit_notebook(tmp, extra_code=SLOW_FIT)
-    port = free_port()
-    from gwidgets.app.cli_dashboard import voila_command
-
-    cmd = voila_command(notebook, port, no_browser=True, ip="127.0.0.1") + ["--preheat_kernel=True", "--pool_size=1"]
-    proc = start_server(cmd, tmp, server_env(**{SPECTRA_ENV: spectra_dir, "PYTHONPATH": ROOT}), tmp / "voila.log", port)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        code = stop(proc)
-        proc.log_file.close()
-        assert code == 0, f"voila exited with {code}:\n{server_log(proc)}"
+    with voila_server(notebook, tmp, server_env(**{SPECTRA_ENV: spectra_dir, "PYTHONPATH": ROOT})) as url:
+        yield url
 
 
 def open_app(new_page, url):

@@ -17,7 +17,7 @@ import json
 import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
-from browser_helpers import free_port, server_env, server_log, start_server, stop
+from browser_helpers import server_env, voila_server
 
 from conftest import ROOT
 from gwidgets.app.map_app import CENTER_ENV, write_map_notebook
@@ -45,18 +45,9 @@ def map_url(tmp_path_factory, playwright_browser):
     """Voilà serving the map app (four simulated runs around the bright source), pre-heated kernel."""
     tmp = tmp_path_factory.mktemp("voila-maps")
     notebook = write_map_notebook(tmp, extra_code="session.fit_step_delay = 0.05  # slow motion: live fit updates")
-    port = free_port()
-    from gwidgets.app.cli_dashboard import voila_command
-
     env = server_env(**{CENTER_ENV: f"{CENTER[0]},{CENTER[1]}", "PYTHONPATH": ROOT})
-    cmd = voila_command(notebook, port, no_browser=True, ip="127.0.0.1") + ["--preheat_kernel=True", "--pool_size=1"]
-    proc = start_server(cmd, tmp, env, tmp / "voila.log", port)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        code = stop(proc)
-        proc.log_file.close()
-        assert code == 0, f"voila exited with {code}:\n{server_log(proc)}"
+    with voila_server(notebook, tmp, env) as url:
+        yield url
 
 
 def _screen(page, x, y):
@@ -139,20 +130,13 @@ def test_drag_a_source_moves_the_model_and_redraws_the_map(map_url, new_page, ar
 @pytest.fixture(scope="module")
 def dashboard_url(tmp_path_factory, playwright_browser):
     """Voilà serving the default dashboard (simulated store, first look)."""
-    from gwidgets.app.cli_dashboard import voila_command, write_notebook
+    from gwidgets.app.cli_dashboard import write_notebook
 
     tmp = tmp_path_factory.mktemp("voila-dashboard-3d")
     notebook = write_notebook(tmp)
-    port = free_port()
     env = server_env(PYTHONPATH=ROOT)  # the default dashboard: simulated store, first look
-    cmd = voila_command(notebook, port, no_browser=True, ip="127.0.0.1") + ["--preheat_kernel=True", "--pool_size=1"]
-    proc = start_server(cmd, tmp, env, tmp / "voila.log", port)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        code = stop(proc)
-        proc.log_file.close()
-        assert code == 0, f"voila exited with {code}:\n{server_log(proc)}"
+    with voila_server(notebook, tmp, env) as url:
+        yield url
 
 
 def test_dashboard_3d_tab(dashboard_url, new_page, artifacts):
