@@ -156,6 +156,9 @@ def main(argv=None):
         finally:
             stop(cli)
             log.close()
+            server_log = (Path(tmp) / "server.log").read_text(errors="replace")
+            keep = Path(tempfile.gettempdir()) / "gwidgets-classroom-server.log"
+            keep.write_text(server_log)
     paints = np.array([s["paint"] for s in students]) if students else np.array([np.nan])
     lat = np.concatenate([s["lat"] for s in students]) if students else np.array([np.nan])
     lost = sum(s["lost"] for s in students)
@@ -163,6 +166,9 @@ def main(argv=None):
     print(f"== classroom: {args.pages} pages opened at once on one `gwidgets dashboard` "
           f"(pre-heated pool {n_pool}, {os.cpu_count()} cores), {args.moves} slider moves each")
     print(f"   pages that failed          : {len(errors)}" + (f"  ({errors[0]!r})" if errors else ""))
+    if errors:
+        print(f"   server log (whole: {keep}):")
+        print("\n".join("     | " + line for line in server_log.splitlines()[-25:]))
     print(f"   first paint                : p50 {np.median(paints):.2f} s, p95 {np.percentile(paints, 95):.2f} s, "
           f"best {np.min(paints):.2f} s")
     print(f"   slider → residuals redrawn : p50 {np.median(lat):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms "

@@ -89,6 +89,8 @@ def write_notebook(directory, extra_code: str | None = None) -> Path:
 #: without its unload request: a laptop lid, a dropped network); checked every CULL_INTERVAL s
 CULL_IDLE_TIMEOUT = 30.0
 CULL_INTERVAL = 10.0
+#: seconds Voilà waits for a cell's outputs after the kernel says it has run it (nbclient's default: 4)
+IOPUB_TIMEOUT = 60.0
 
 
 def voila_command(notebook, port: int | None = None, no_browser: bool = False, ip: str | None = None,
@@ -120,14 +122,20 @@ def voila_command(notebook, port: int | None = None, no_browser: bool = False, i
     list of str
         The command line.
     """
-    cmd = [sys.executable, "-m", "voila", str(notebook), "--show_tracebacks=True", "--theme=light"]
+    # Voilà drops a cell's output (the dashboard never appears) when the kernel's IOPub messages lag more
+    # than nbclient's 4 s behind the execute reply: a loaded server (a classroom: 10 kernels starting on
+    # 2 cores) needs a longer wait
+    cmd = [sys.executable, "-m", "voila", str(notebook), "--show_tracebacks=True", "--theme=light",
+           f"--VoilaExecutor.iopub_timeout={IOPUB_TIMEOUT:g}"]
     if preheat:
         cmd += ["--preheat_kernel=True", f"--pool_size={max(int(pool_size), 1)}"]
     if cull_idle_timeout is not None and cull_idle_timeout > 0:
         interval = min(CULL_INTERVAL, max(float(cull_idle_timeout) / 3, 1.0))
         cmd += [f"--MappingKernelManager.cull_idle_timeout={int(round(cull_idle_timeout))}",
                 f"--MappingKernelManager.cull_interval={int(round(interval))}",
-                "--MappingKernelManager.cull_connected=False"]
+                "--MappingKernelManager.cull_connected=False",
+                # culls a page's kernel only after the page has connected (see gwidgets.app.voila_kernels)
+                "--VoilaConfiguration.multi_kernel_manager_class=gwidgets.app.voila_kernels.DashboardKernelManager"]
     if port is not None:
         cmd.append(f"--port={int(port)}")
     if no_browser:
