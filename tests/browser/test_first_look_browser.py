@@ -70,7 +70,8 @@ def test_default_dashboard_shows_the_analysis(new_page, artifacts, tmp_path, pre
         page.screenshot(path=str(artifacts / f"first-look{tag}-02-fitted.png"), full_page=True)
 
         page.locator(".gw-dashboard-tabs .lm-TabBar-tab", has_text="Spectrum").first.click()
-        page.wait_for_function("/20 dataset\\(s\\)/.test((document.querySelector('.gw-spectrum-info') || {})"
+        # the fit stacks the 20 runs (the default): one stacked dataset with their counts
+        page.wait_for_function("/stacked: 1 dataset\\(s\\), counts [1-9]/.test((document.querySelector('.gw-spectrum-info') || {})"
                                ".innerText || '')", timeout=30_000)
         page.locator(".gw-dashboard-tabs .lm-TabBar-tab", has_text="SED").first.click()
         page.wait_for_function("/1σ band/.test((document.querySelector('.gw-sed-info') || {}).innerText || '')",
