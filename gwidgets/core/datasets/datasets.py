@@ -13,13 +13,8 @@ Examples
 Four runs of the simulated example store, whose source "bright" is a log-parabola with
 amplitude 3e-11 cm-2 s-1 TeV-1 at 1 TeV, alpha = 2.4 and beta = 0.1:
 
->>> from regions import CircleSkyRegion
->>> from gwidgets.core.geom import MapAxis
->>> from gwidgets.core.reduction import make_spectrum_datasets
->>> observations = gw.example_store().get_observations([1001, 1002, 1003, 1004])
->>> on_region = CircleSkyRegion(SkyCoord(83.63, 22.01, unit="deg"), 0.15 * u.deg)
->>> datasets = make_spectrum_datasets(observations, on_region, MapAxis.from_energy_bounds(0.3 * u.TeV, 100 * u.TeV, 15),
-...                                   MapAxis.from_energy_bounds(0.1 * u.TeV, 200 * u.TeV, 25, name="energy_true"))
+>>> from gwidgets.core.datasets import example_spectrum_datasets
+>>> datasets = example_spectrum_datasets([1001, 1002, 1003, 1004])
 >>> datasets.names
 ['1001', '1002', '1003', '1004']
 >>> from gwidgets.core.models import LogParabola, SkyModel

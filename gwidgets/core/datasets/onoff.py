@@ -14,14 +14,8 @@ Examples
 --------
 One run of the simulated example store, reduced, written as OGIP files and read back:
 
->>> from regions import CircleSkyRegion
->>> from gwidgets.core.datasets import SpectrumDatasetOnOff
->>> from gwidgets.core.geom import MapAxis
->>> from gwidgets.core.reduction import make_spectrum_datasets
->>> observations = gw.example_store().get_observations([1001])
->>> on_region = CircleSkyRegion(SkyCoord(83.63, 22.01, unit="deg"), 0.15 * u.deg)
->>> dataset = make_spectrum_datasets(observations, on_region, MapAxis.from_energy_bounds(0.3 * u.TeV, 100 * u.TeV, 15),
-...                                  MapAxis.from_energy_bounds(0.1 * u.TeV, 200 * u.TeV, 25, name="energy_true"))[0]
+>>> from gwidgets.core.datasets import SpectrumDatasetOnOff, example_spectrum_datasets
+>>> dataset = example_spectrum_datasets([1001])[0]
 >>> sorted(dataset.write("pha_obs1001.fits"))       # the PHA file and the files it names
 ['arf', 'bkg', 'pha', 'rmf']
 >>> ds = SpectrumDatasetOnOff.read("pha_obs1001.fits")

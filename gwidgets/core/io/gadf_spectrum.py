@@ -21,13 +21,8 @@ Examples
 --------
 A spectrum of a simulated run, written in this format and read back:
 
->>> from regions import CircleSkyRegion
->>> from gwidgets.core.geom import MapAxis
->>> from gwidgets.core.reduction import make_spectrum_datasets
->>> observations = gw.example_store().get_observations([1001, 1002])
->>> on_region = CircleSkyRegion(SkyCoord(83.63, 22.01, unit="deg"), 0.15 * u.deg)
->>> datasets = make_spectrum_datasets(observations, on_region, MapAxis.from_energy_bounds(0.3 * u.TeV, 100 * u.TeV, 15),
-...                                   MapAxis.from_energy_bounds(0.1 * u.TeV, 200 * u.TeV, 25, name="energy_true"))
+>>> from gwidgets.core.datasets import example_spectrum_datasets
+>>> datasets = example_spectrum_datasets([1001, 1002])
 >>> path = datasets[0].write("1001.fits", format="gadf")
 >>> spec = read_gadf_spectrum(path)
 >>> spec.name, bool(spec.counts.sum() == datasets[0].counts.sum()), spec.energy_edges[:2]

@@ -17,13 +17,8 @@ Examples
 Two spectra of simulated runs written as OGIP files (each PHA file beside its ARF, RMF and
 background files), then found and read back:
 
->>> from regions import CircleSkyRegion
->>> from gwidgets.core.geom import MapAxis
->>> from gwidgets.core.reduction import make_spectrum_datasets
->>> observations = gw.example_store().get_observations([1001, 1002])
->>> on_region = CircleSkyRegion(SkyCoord(83.63, 22.01, unit="deg"), 0.15 * u.deg)
->>> datasets = make_spectrum_datasets(observations, on_region, MapAxis.from_energy_bounds(0.3 * u.TeV, 100 * u.TeV, 15),
-...                                   MapAxis.from_energy_bounds(0.1 * u.TeV, 200 * u.TeV, 25, name="energy_true"))
+>>> from gwidgets.core.datasets import example_spectrum_datasets
+>>> datasets = example_spectrum_datasets([1001, 1002])
 >>> files = datasets.write("spectra")
 >>> from gwidgets.core.io.spectrum_formats import find_spectrum_files, read_spectrum
 >>> [read_spectrum(p).name for p in find_spectrum_files("spectra")]
