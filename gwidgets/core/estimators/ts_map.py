@@ -19,14 +19,8 @@ Examples
 --------
 Two runs of the simulated example store binned around its bright point source:
 
->>> from gwidgets.core.geom import MapAxis, WcsGeom
->>> from gwidgets.core.reduction import MapDatasetMaker
->>> observations = gw.example_store().get_observations([1001, 1002])
->>> crab = SkyCoord(83.63, 22.01, unit="deg")                        # the example store's bright source
->>> energy_axis = MapAxis.from_energy_bounds(1 * u.TeV, 10 * u.TeV, 4)
->>> geom = WcsGeom.create(crab, binsz=0.04, width=2 * u.deg, axes=[energy_axis])
->>> energy_axis_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 20 * u.TeV, 8, name="energy_true")
->>> dataset = MapDatasetMaker(geom, energy_axis_true, offset_max="2.5 deg").run_stacked(observations)
+>>> from gwidgets.core.datasets import example_map_dataset
+>>> dataset = example_map_dataset([1001, 1002])
 >>> maps = TSMapEstimator(kernel_width="0.5 deg").run(dataset.to_image())
 >>> bool(np.nanmax(maps["sqrt_ts"].data) > 5)
 True
