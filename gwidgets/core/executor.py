@@ -214,17 +214,9 @@ class SerialExecutor(Executor):
 
     def imap(self, func, items, progress=None, token=None, errors="raise", labels=None, max_in_flight=None,
              ordered=False):
-        """`Executor.imap`: one item after the other, in input order (``max_in_flight`` is ignored).
+        """`Executor.imap` (same parameters and yields): one item after the other, in input order.
 
-        Parameters
-        ----------
-        func, items, progress, token, errors, labels, max_in_flight, ordered
-            As `Executor.imap`.
-
-        Yields
-        ------
-        tuple of (int, object)
-            The index of an item in ``items`` and its result (an `ItemError` with ``errors="collect"``).
+        ``max_in_flight`` is ignored.
         """
         report = make_progress(progress, token)
         total = _total(items)
@@ -252,18 +244,7 @@ class ProcessExecutor(Executor):
 
     def imap(self, func, items, progress=None, token=None, errors="raise", labels=None, max_in_flight=None,
              ordered=False):
-        """`Executor.imap` on the pool; ``max_in_flight`` defaults to twice the workers.
-
-        Parameters
-        ----------
-        func, items, progress, token, errors, labels, max_in_flight, ordered
-            As `Executor.imap`.
-
-        Yields
-        ------
-        tuple of (int, object)
-            The index of an item in ``items`` and its result (an `ItemError` with ``errors="collect"``).
-        """
+        """`Executor.imap` (same parameters and yields) on the pool; ``max_in_flight`` defaults to twice the workers."""
         limit = max(1, max_in_flight or 2 * self.n_jobs)
         finished = SimpleQueue()
 
@@ -341,21 +322,11 @@ class DaskExecutor(Executor):
 
     def imap(self, func, items, progress=None, token=None, errors="raise", labels=None, max_in_flight=None,
              ordered=False):
-        """`Executor.imap` on the cluster; ``max_in_flight`` defaults to twice its worker threads.
+        """`Executor.imap` (same parameters and yields) on the cluster; ``max_in_flight``: twice its worker threads.
 
         ``func`` is sent to every worker once (scattered) and shared by all its tasks: it is not
         pickled with each task, and the caches it fills (e.g. the reflected OFF regions per
         pointing of a `SpectrumExtractor`) stay warm from one task to the next.
-
-        Parameters
-        ----------
-        func, items, progress, token, errors, labels, max_in_flight, ordered
-            As `Executor.imap`.
-
-        Yields
-        ------
-        tuple of (int, object)
-            The index of an item in ``items`` and its result (an `ItemError` with ``errors="collect"``).
         """
         from dask.distributed import as_completed as dask_completed
 
