@@ -121,6 +121,11 @@ def pl_integral(x_min, x_max, gamma, scale):
     return scale * np.where(np.abs(g) < 1e-10, log, pl)
 
 
+def _tev_columns(energy_min, energy_max):
+    """Energy bounds as float arrays in TeV with a trailing axis (for the parameter draws)."""
+    return tuple(np.asarray(u.Quantity(e, _E).to_value(_E), float)[..., None] for e in (energy_min, energy_max))
+
+
 class SpectralModel(Model):
     """dN/dE as a function of energy.
 
@@ -359,28 +364,15 @@ class SpectralModel(Model):
         ----------
         energy_min, energy_max : `~astropy.units.Quantity`
             Energy bounds (numbers are TeV).
-        n_samples : int, optional
-            Number of draws for ``method="sample"``.
-        random_state : int, optional
-            Seed of the draws.
-        method : {"sample", "linear"}, optional
-            Sampling (gammapy 2.1) or first-order propagation.
-        epsilon : float, optional
-            Relative step of the numerical derivatives for ``method="linear"``.
-        covariance : array-like, optional
-            Covariance to use instead of the model's.
-        n_sigma : float, optional
-            Width of the band in σ.
-        samples : numpy.ndarray, optional
-            Parameter draws ``(n, n_parameters)`` in the parameters' units, replacing the random ones.
+        n_samples, random_state, method, epsilon, covariance, n_sigma, samples : optional
+            How the errors are computed, as in `evaluate_error`.
 
         Returns
         -------
         astropy.units.Quantity
             Shape ``(3, *bounds shape)``: value, negative and positive error, in cm-2 s-1.
         """
-        lo = np.asarray(u.Quantity(energy_min, _E).to_value(_E), float)[..., None]
-        hi = np.asarray(u.Quantity(energy_max, _E).to_value(_E), float)[..., None]
+        lo, hi = _tev_columns(energy_min, energy_max)
         return self._errors(lambda m: m.integral_values(lo, hi), self.value_unit * _E, method, covariance,
                             dict(n_samples=n_samples, random_state=random_state, epsilon=epsilon, n_sigma=n_sigma,
                                  samples=samples))
@@ -393,28 +385,15 @@ class SpectralModel(Model):
         ----------
         energy_min, energy_max : `~astropy.units.Quantity`
             Energy bounds (numbers are TeV).
-        n_samples : int, optional
-            Number of draws for ``method="sample"``.
-        random_state : int, optional
-            Seed of the draws.
-        method : {"sample", "linear"}, optional
-            Sampling (gammapy 2.1) or first-order propagation.
-        epsilon : float, optional
-            Relative step of the numerical derivatives for ``method="linear"``.
-        covariance : array-like, optional
-            Covariance to use instead of the model's.
-        n_sigma : float, optional
-            Width of the band in σ.
-        samples : numpy.ndarray, optional
-            Parameter draws ``(n, n_parameters)`` in the parameters' units, replacing the random ones.
+        n_samples, random_state, method, epsilon, covariance, n_sigma, samples : optional
+            How the errors are computed, as in `evaluate_error`.
 
         Returns
         -------
         astropy.units.Quantity
             Shape ``(3, *bounds shape)``: value, negative and positive error, in erg cm-2 s-1.
         """
-        lo = np.asarray(u.Quantity(energy_min, _E).to_value(_E), float)[..., None]
-        hi = np.asarray(u.Quantity(energy_max, _E).to_value(_E), float)[..., None]
+        lo, hi = _tev_columns(energy_min, energy_max)
         q = self._errors(lambda m: m.energy_flux_values(lo, hi), self.value_unit * _E**2, method, covariance,
                          dict(n_samples=n_samples, random_state=random_state, epsilon=epsilon, n_sigma=n_sigma,
                               samples=samples))
