@@ -90,14 +90,8 @@ class PowerLaw2(SpectralModel):
         ----------
         e_min, e_max : numpy.ndarray
             Energy bounds in TeV.
-        amplitude : float
-            Integral flux between ``emin`` and ``emax``. In cm-2 s-1.
-        index : float
-            Spectral index Γ.
-        emin : float
-            Lower end of the energy range of ``amplitude``. In TeV.
-        emax : float
-            Upper end of the energy range of ``amplitude``. In TeV.
+        amplitude, index, emin, emax : float
+            As in `evaluate`.
 
         Returns
         -------
@@ -116,14 +110,8 @@ class PowerLaw2(SpectralModel):
         ----------
         e_min, e_max : numpy.ndarray
             Energy bounds in TeV.
-        amplitude : float
-            Integral flux between ``emin`` and ``emax``. In cm-2 s-1.
-        index : float
-            Spectral index Γ.
-        emin : float
-            Lower end of the energy range of ``amplitude``. In TeV.
-        emax : float
-            Upper end of the energy range of ``amplitude``. In TeV.
+        amplitude, index, emin, emax : float
+            As in `evaluate`.
 
         Returns
         -------
@@ -187,12 +175,8 @@ class PowerLawNorm(SpectralModel):
         ----------
         e_min, e_max : numpy.ndarray
             Energy bounds in TeV.
-        tilt : float
-            Spectral tilt t.
-        norm : float
-            Normalisation n.
-        reference : float
-            Reference energy. In TeV.
+        tilt, norm, reference : float
+            As in `evaluate`.
 
         Returns
         -------
@@ -209,12 +193,8 @@ class PowerLawNorm(SpectralModel):
         ----------
         e_min, e_max : numpy.ndarray
             Energy bounds in TeV.
-        tilt : float
-            Spectral tilt t.
-        norm : float
-            Normalisation n.
-        reference : float
-            Reference energy. In TeV.
+        tilt, norm, reference : float
+            As in `evaluate`.
 
         Returns
         -------
@@ -288,14 +268,8 @@ class BrokenPowerLaw(SpectralModel):
         ----------
         e_min, e_max : numpy.ndarray
             Energy bounds in TeV.
-        index1 : float
-            Spectral index below the break.
-        index2 : float
-            Spectral index above the break.
-        amplitude : float
-            Differential flux at ``ebreak``. In cm-2 s-1 TeV-1.
-        ebreak : float
-            Break energy. In TeV.
+        index1, index2, amplitude, ebreak : float
+            As in `evaluate`.
 
         Returns
         -------
@@ -312,14 +286,8 @@ class BrokenPowerLaw(SpectralModel):
         ----------
         e_min, e_max : numpy.ndarray
             Energy bounds in TeV.
-        index1 : float
-            Spectral index below the break.
-        index2 : float
-            Spectral index above the break.
-        amplitude : float
-            Differential flux at ``ebreak``. In cm-2 s-1 TeV-1.
-        ebreak : float
-            Break energy. In TeV.
+        index1, index2, amplitude, ebreak : float
+            As in `evaluate`.
 
         Returns
         -------
@@ -528,12 +496,8 @@ class GaussianSpectral(SpectralModel):
         ----------
         e_min, e_max : numpy.ndarray
             Energy bounds in TeV.
-        amplitude : float
-            Integral flux of the line. In cm-2 s-1.
-        mean : float
-            Mean energy of the line. In TeV.
-        sigma : float
-            Width σ of the line. In TeV.
+        amplitude, mean, sigma : float
+            As in `evaluate`.
 
         Returns
         -------
@@ -553,12 +517,8 @@ class GaussianSpectral(SpectralModel):
         ----------
         e_min, e_max : numpy.ndarray
             Energy bounds in TeV.
-        amplitude : float
-            Integral flux of the line. In cm-2 s-1.
-        mean : float
-            Mean energy of the line. In TeV.
-        sigma : float
-            Width σ of the line. In TeV.
+        amplitude, mean, sigma : float
+            As in `evaluate`.
 
         Returns
         -------

@@ -509,12 +509,8 @@ class PowerLaw(SpectralModel):
         ----------
         e_min, e_max : numpy.ndarray
             Energy bounds in TeV.
-        index : float
-            Spectral index Γ.
-        amplitude : float
-            Differential flux at ``reference``. In cm-2 s-1 TeV-1.
-        reference : float
-            Reference energy. In TeV.
+        index, amplitude, reference : float
+            As in `evaluate`.
 
         Returns
         -------
@@ -531,12 +527,8 @@ class PowerLaw(SpectralModel):
         ----------
         e_min, e_max : numpy.ndarray
             Energy bounds in TeV.
-        index : float
-            Spectral index Γ.
-        amplitude : float
-            Differential flux at ``reference``. In cm-2 s-1 TeV-1.
-        reference : float
-            Reference energy. In TeV.
+        index, amplitude, reference : float
+            As in `evaluate`.
 
         Returns
         -------
