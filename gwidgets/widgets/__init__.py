@@ -1,4 +1,4 @@
-"""Views over an `AnalysisSession` (ipywidgets, canvas plots, bqplot). Each widget talks only to the session.
+"""Views over an `AnalysisSession` (ipywidgets, canvas plots). Each widget talks only to the session.
 
 Every view derives from `SessionView` (`gwidgets.widgets.base`): errors in the page, busy state, teardown.
 """

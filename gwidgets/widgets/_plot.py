@@ -1,28 +1,17 @@
-"""Small bqplot helpers shared by the spectrum views: figures, error bars, safe log data.
+"""Small plotting helpers shared by the canvas views: error bars, step lines, safe log data, energy bands.
 
-Browser cost, not Python, dominates redraws (SVG): the views use few figures,
-no animation, fixed scale ranges, and update only the marks whose data changed,
-each mark's ``x`` and ``y`` in one ``hold_sync()`` (one message, one redraw).
+The views draw on `~gwidgets.widgets.canvas_plot.CanvasFigure`; these helpers turn
+arrays into the vertices of its marks (``x`` / ``y`` of `CanvasLines` and
+`CanvasScatter`): all error bars of a mark as one NaN-broken polyline, a
+histogram as one step polyline, so that each mark is one array pair in the
+figure's single message.
 """
 from __future__ import annotations
 
 import ipywidgets as w
 import numpy as np
 
-__all__ = ["figure", "errorbar_xy", "positive", "set_errorbars", "energy_band_inputs", "read_energy_band"]
-
-
-def figure(marks, x_scale, y_scale, x_label, y_label, height=260, width=520, css=None):
-    import bqplot as bq
-
-    ax = bq.Axis(scale=x_scale, label=x_label, tick_format=".2g", grid_lines="none")
-    ay = bq.Axis(scale=y_scale, label=y_label, orientation="vertical", tick_format=".2g", grid_lines="none")
-    fig = bq.Figure(marks=marks, axes=[ax, ay], animation_duration=0,
-                    layout=w.Layout(width=f"{width}px", height=f"{height}px"),
-                    fig_margin={"top": 10, "bottom": 40, "left": 60, "right": 10})
-    if css:
-        fig.add_class(css)
-    return fig
+__all__ = ["errorbar_xy", "positive", "set_errorbars", "step_xy", "energy_band_inputs", "read_energy_band"]
 
 
 def positive(x, y, *more):
@@ -35,7 +24,7 @@ def positive(x, y, *more):
 def errorbar_xy(x, lo, hi):
     """All error bars as ONE polyline broken by NaN: ``(xs, ys)`` of length 3 n.
 
-    bqplot has no error-bar mark; one SVG path instead of one per point keeps the browser's redraw cheap.
+    One path for all the bars (instead of one per point) keeps the message small and the redraw cheap.
     """
     x = np.asarray(x, float)
     nan = np.full_like(x, np.nan)
@@ -51,13 +40,39 @@ def set_errorbars(lines, scatter, x, y, err, log=False):
         keep &= y > 0
     x, y, err = x[keep], y[keep], err[keep]
     lo = np.maximum(y - err, y * 1e-3) if log else y - err
-    # one comm message per mark (x and y together): otherwise the browser redraws each mark twice
-    with lines.hold_sync(), scatter.hold_sync():
-        if len(x):
-            lines.x, lines.y = errorbar_xy(x, lo, y + err)
-        else:
-            lines.x, lines.y = [], []
-        scatter.x, scatter.y = x, y
+    lines.x, lines.y = errorbar_xy(x, lo, y + err) if len(x) else ([], [])
+    scatter.x, scatter.y = x, y
+
+
+def step_xy(edges, values, log=False):
+    """A histogram as ONE step polyline: ``(xs, ys)`` of length 2 n, each bin a flat segment over its edges.
+
+    Parameters
+    ----------
+    edges : array_like
+        The n + 1 bin edges.
+    values : array_like
+        The n bin contents.
+    log : bool
+        For a log y axis: values ≤ 0 (and non-finite ones) become NaN, a break in the line.
+
+    Returns
+    -------
+    xs, ys : numpy.ndarray
+        ``xs[0::2]`` are the low edges, ``xs[1::2]`` the high edges, ``ys[0::2] == ys[1::2] == values``.
+
+    Examples
+    --------
+    >>> xs, ys = step_xy([1.0, 2.0, 4.0], [3.0, 0.0], log=True)
+    >>> xs.tolist(), ys.tolist()
+    ([1.0, 2.0, 2.0, 4.0], [3.0, 3.0, nan, nan])
+    """
+    edges, values = np.asarray(edges, float), np.asarray(values, float)
+    if edges.shape != (len(values) + 1,):
+        raise ValueError(f"step_xy: {len(values)} values need {len(values) + 1} edges, got {edges.shape}")
+    if log:
+        values = np.where(np.isfinite(values) & (values > 0), values, np.nan)
+    return np.stack([edges[:-1], edges[1:]], 1).ravel(), np.repeat(values, 2)
 
 
 def energy_band_inputs(lo: float, hi: float, width: str = "150px"):

@@ -1,17 +1,20 @@
-"""CanvasFigure: a 2D plot drawn on one <canvas> (anywidget): the fit panels, the SED and the sky view.
+"""CanvasFigure: a 2D plot drawn on one <canvas> (anywidget): every plot of the views.
 
-bqplot draws SVG and applies every mark update through a d3 transition, which
-runs on d3's next timer tick: a redraw lands a frame or more after its message,
-and its JavaScript bundle must load before the page shows anything. This
-widget draws an optional image, lines, filled polygons and points on a canvas
+The fit panels and likelihood profile, the spectrum, SED and light-curve views
+and the sky view draw with it. An SVG plot library (bqplot) applies every mark
+update through a d3 transition, which runs on d3's next timer tick: a redraw
+lands a frame or more after its message, and its JavaScript bundle must load
+before the page shows anything. This widget draws an optional image, lines
+(dashed or not: error bars, step histograms and time bins are NaN-broken
+polylines), filled polygons and points
+(circle, square, cross, downward triangle for upper limits) on a canvas
 synchronously when its data arrives — one widget model and one message per
 redraw. Ticks, labels and margins are laid out by `gwidgets.widgets.canvas_js`
 (no two labels overlap, none is cut).
 
-The Python side mimics the small part of bqplot the views use: `Scale`
-(``min``/``max``, log or linear, ``reverse``), marks with ``x``/``y``
-(`CanvasLines`, `CanvasScatter`, `CanvasFill`), ``hold_sync()`` (a no-op here)
-and `CanvasFigure.render` that sends all marks at once when anything changed.
+The Python side is small: `Scale` (``min``/``max``, log or linear, ``reverse``),
+marks with ``x``/``y`` (`CanvasLines`, `CanvasScatter`, `CanvasFill`) and
+`CanvasFigure.render` that sends all marks at once when anything changed.
 
 Interaction (sky view): with ``zoom=True`` the wheel zooms around the mouse
 and a drag pans (the view range is synced back into ``x_range``/``y_range``;
@@ -58,7 +61,7 @@ class Scale:
     """``min``/``max`` of one axis (``log`` or linear, ``reverse``: values growing to the left).
 
     Where ``min`` or ``max`` is None the data decide, widened by ``pad`` (a fraction of the span; of the
-    decades on a log axis). ``hold_sync()`` is there for bqplot-like code.
+    decades on a log axis). ``hold_sync()`` is a no-op (code written for widget traits runs unchanged).
     """
 
     def __init__(self, log: bool = False, min=None, max=None, reverse: bool = False, pad: float = 0.0):
@@ -292,8 +295,14 @@ class CanvasFigure(_widget_base()):
 
         return figure_svg(self)
 
-    def save(self, path) -> None:
-        """Write the figure to ``path`` (.png, .svg or .pdf: matplotlib, the canvas's size in px at 100 dpi)."""
+    def save(self, path):
+        """Write the figure to ``path`` (.png, .svg or .pdf: matplotlib, the canvas's size in px at 100 dpi).
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+        """
         from .save_image import save_figure
 
-        save_figure(self, path)
+        return save_figure(self, path)

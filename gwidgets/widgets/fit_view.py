@@ -19,7 +19,9 @@ A view over an `AnalysisSession`:
   regions stay as they were.
 * After a fit, **Profile** draws the fit statistic along the parameter chosen
   in the dropdown (``session.stat_profile``: ``Fit().stat_profile`` on a copy
-  of the datasets, in the worker thread), as Δ stat with the 1σ line (Δ = 1).
+  of the datasets, in the worker thread), as Δ stat with the 1σ line (Δ = 1),
+  on a third canvas (built with the first profile) with its own *PNG* / *SVG*
+  buttons; ``view.profile_figure.save("profile.png")`` from Python.
 
 >>> import gwidgets as gw
 >>> from gwidgets.app.first_look import default_analysis
@@ -40,10 +42,9 @@ import threading
 import ipywidgets as w
 import numpy as np
 
-from ._plot import figure, set_errorbars
+from ._plot import set_errorbars
 from .base import SessionView
 from .canvas_plot import CanvasFigure, CanvasLines, CanvasScatter, Scale
-from .save_image import with_save_buttons
 
 __all__ = ["FitView"]
 
@@ -88,7 +89,7 @@ class FitView(SessionView):
         self.covariance.add_class("gw-fit-covariance")
 
         # the two live panels are canvases (CanvasFigure): one model and one message per redraw, drawn as soon
-        # as the message arrives (bqplot's SVG marks update through d3 transitions, a frame or more later)
+        # as the message arrives (an SVG plot library would update its marks a frame or more later)
         self.sx = Scale(log=True)
         self.sy = Scale(log=True)
         self.sr = Scale()
@@ -147,17 +148,15 @@ class FitView(SessionView):
     def _ensure_profile_figure(self):
         if self.profile_figure is not None:
             return self.profile_figure
-        import bqplot as bq
-
-        self.px, self.py = bq.LinearScale(), bq.LinearScale(min=0.0)
-        sc = {"x": self.px, "y": self.py}
-        self.profile_line = bq.Lines(x=[], y=[], scales=sc, colors=["#1f77b4"], stroke_width=2, marker="circle",
-                                     marker_size=16)
-        self.profile_one = bq.Lines(x=[], y=[], scales=sc, colors=["#999"], line_style="dashed")
-        self.profile_figure = figure([self.profile_one, self.profile_line], self.px, self.py, "parameter",
-                                     "Δ stat", 200, self._profile_width, "gw-fit-profile")
+        self.px, self.py = Scale(), Scale(min=0.0)
+        self.profile_one = CanvasLines(color="#999", dash=True, name="one-sigma")
+        self.profile_line = CanvasLines(color="#1f77b4", width=2, name="profile")
+        self.profile_points = CanvasScatter(color="#1f77b4", size=3, name="profile-points")
+        self.profile_figure = CanvasFigure([self.profile_one, self.profile_line, self.profile_points], self.px,
+                                           self.py, "parameter", "Δ stat", 200, self._profile_width,
+                                           "gw-fit-profile", name="profile")
         head, info = self.profile_box.children
-        self.profile_box.children = [head, with_save_buttons(self.profile_figure), info]
+        self.profile_box.children = [head, self.profile_figure, info]
         return self.profile_figure
 
     def _update_profile_choices(self, *_):
@@ -188,15 +187,15 @@ class FitView(SessionView):
         if prof is None:
             return
         x, dy = np.asarray(prof["values"], float), np.asarray(prof["delta_stat"], float)
-        with self._ensure_profile_figure().hold_sync():
-            self.px.min, self.px.max = float(x.min()), float(x.max())
-            self.py.max = float(max(np.nanmax(dy), 1.5) * 1.1)
-            with self.profile_line.hold_sync():
-                self.profile_line.x, self.profile_line.y = x, dy
-            with self.profile_one.hold_sync():
-                self.profile_one.x, self.profile_one.y = [float(x.min()), float(x.max())], [1.0, 1.0]
-            unit = f" [{prof['unit']}]" if prof.get("unit") else ""
-            self.profile_figure.axes[0].label = f"{prof['parameter']}{unit}"
+        fig = self._ensure_profile_figure()
+        self.px.min, self.px.max = float(x.min()), float(x.max())
+        self.py.max = float(max(np.nanmax(dy), 1.5) * 1.1)
+        self.profile_line.x, self.profile_line.y = x, dy
+        self.profile_points.x, self.profile_points.y = x, dy
+        self.profile_one.x, self.profile_one.y = [float(x.min()), float(x.max())], [1.0, 1.0]
+        unit = f" [{prof['unit']}]" if prof.get("unit") else ""
+        fig.x_label = f"{prof['parameter']}{unit}"
+        fig.render()
         self.profile_figure.layout.display = ""
         inside = x[dy <= 1.0]
         interval = (f", Δ stat ≤ 1 for {inside.min():.4g} … {inside.max():.4g}" if inside.size else "")

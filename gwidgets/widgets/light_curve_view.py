@@ -11,6 +11,11 @@ With a session, the **Light curve** button asks it for a light curve
 computed in the worker on the fitted model) and the view draws
 ``session.light_curve_result`` whenever it changes.
 
+The plot is one canvas (`CanvasFigure`, linear axes, time in MJD): each flux
+point with its ±1σ bar and a horizontal bar over its time bin, each upper
+limit as a downward triangle; its *PNG* / *SVG* buttons save it, and
+``view.save("light-curve.png")`` / ``view.to_svg()`` give the same figure from Python.
+
 >>> import gwidgets as gw
 >>> from gwidgets.app.first_look import default_analysis
 >>> from gwidgets.state import AnalysisSession
@@ -31,9 +36,10 @@ import ipywidgets as w
 import numpy as np
 
 from ..errors import GwidgetsError
-from ._plot import energy_band_inputs, figure, read_energy_band, set_errorbars
+from ._plot import energy_band_inputs, read_energy_band, set_errorbars
 from .base import SessionView
-from .save_image import SaveImageMixin, with_save_buttons
+from .canvas_plot import CanvasFigure, CanvasLines, CanvasScatter, Scale
+from .save_image import SaveImageMixin
 
 __all__ = ["LightCurveView", "light_curve_arrays", "LC_QUANTITIES"]
 
@@ -75,16 +81,13 @@ class LightCurveView(SaveImageMixin, SessionView):
     """Light curve from a table or from a session (see the module docs); shows nothing until there is one."""
 
     def __init__(self, session=None, width: int = 520, band=(1.0, 100.0), **kwargs):
-        import bqplot as bq
-
-        self.sx, self.sy = bq.LinearScale(), bq.LinearScale()
-        sc = {"x": self.sx, "y": self.sy}
-        self.bins = bq.Lines(x=[], y=[], scales=sc, colors=["#1f77b4"])
-        self.bars = bq.Lines(x=[], y=[], scales=sc, colors=["#1f77b4"])
-        self.points = bq.Scatter(x=[], y=[], scales=sc, colors=["#1f77b4"], default_size=20)
-        self.uls = bq.Scatter(x=[], y=[], scales=sc, colors=["#1f77b4"], marker="triangle-down", default_size=30)
-        self.figure = figure([self.bins, self.bars, self.points, self.uls], self.sx, self.sy, "time [MJD]", "flux",
-                             240, width, "gw-lc-figure")
+        self.sx, self.sy = Scale(pad=0.03), Scale(pad=0.08)
+        self.bins = CanvasLines(color="#1f77b4", name="time-bins")
+        self.bars = CanvasLines(color="#1f77b4", name="flux-errors")
+        self.points = CanvasScatter(color="#1f77b4", size=3.5, name="flux-points")
+        self.uls = CanvasScatter(color="#1f77b4", marker="triangle-down", size=5, name="upper-limits")
+        self.figure = CanvasFigure([self.bins, self.bars, self.points, self.uls], self.sx, self.sy, "time [MJD]",
+                                   "flux", 240, width, "gw-lc-figure", name="light-curve")
         self.info = w.HTML("<i>No light curve yet.</i>")
         self.info.add_class("gw-lc-info")
         self.e_min, self.e_max = energy_band_inputs(*band)
@@ -94,7 +97,7 @@ class LightCurveView(SaveImageMixin, SessionView):
         self.light_curve_button.add_class("gw-lc-button")
         self.light_curve_button.on_click(lambda _: self.compute_light_curve())
         controls = [w.HBox([self.light_curve_button, self.e_min, self.e_max])] if session is not None else []
-        super().__init__(session, [w.HTML("<b>Light curve</b>"), *controls, with_save_buttons(self.figure), self.info],
+        super().__init__(session, [w.HTML("<b>Light curve</b>"), *controls, self.figure, self.info],
                          **kwargs)
         self.add_class("gw-lc-view")
         if session is not None:
@@ -113,15 +116,26 @@ class LightCurveView(SaveImageMixin, SessionView):
             self.set_table(lc.band(0))
 
     def set_table(self, table):
+        """Draw a light curve from an astropy Table in the GADF format (see `light_curve_arrays`).
+
+        Parameters
+        ----------
+        table : astropy.table.Table
+            ``time_min`` / ``time_max`` and a flux-like column (`LC_QUANTITIES`) with its ``_err``;
+            ``is_ul`` rows are drawn as triangles at ``<quantity>_ul`` when present.
+
+        Raises
+        ------
+        GwidgetsError
+            When a needed column is missing (named, with the columns present).
+        """
         t, half, value, err, ul, name, unit = light_curve_arrays(table)
         ok = ~ul
         nan = np.full(ok.sum(), np.nan)
-        with self.figure.hold_sync():
-            set_errorbars(self.bars, self.points, t[ok], value[ok], err[ok])
-            with self.bins.hold_sync():  # horizontal bars: the time bins
-                self.bins.x = np.stack([t[ok] - half[ok], t[ok] + half[ok], nan], 1).ravel()
-                self.bins.y = np.stack([value[ok], value[ok], nan], 1).ravel()
-            with self.uls.hold_sync():
-                self.uls.x, self.uls.y = t[ul], value[ul]
-            self.figure.axes[1].label = f"{name} [{unit}]" if unit else name
+        set_errorbars(self.bars, self.points, t[ok], value[ok], err[ok])
+        self.bins.x = np.stack([t[ok] - half[ok], t[ok] + half[ok], nan], 1).ravel()  # horizontal: the time bins
+        self.bins.y = np.stack([value[ok], value[ok], nan], 1).ravel()
+        self.uls.x, self.uls.y = t[ul], value[ul]
+        self.figure.y_label = f"{name} [{unit}]" if unit else name
+        self.figure.render()
         self.info.value = f"{int(ok.sum())} points, {int(ul.sum())} upper limits ({html.escape(name)})"

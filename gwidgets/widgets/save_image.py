@@ -24,12 +24,10 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
-__all__ = ["DPI", "FORMATS", "SaveImageMixin", "figure_png", "figure_svg", "render_matplotlib", "save_figure",
-           "with_save_buttons"]
+__all__ = ["DPI", "FORMATS", "SaveImageMixin", "figure_png", "figure_svg", "render_matplotlib", "save_figure"]
 
 #: dots per inch of the matplotlib rendering: a canvas of W × H px gives a PNG of W × H px
 DPI = 100
@@ -52,69 +50,12 @@ def _pieces(x, y):
     return [(x[a:b], y[a:b]) for a, b in zip(edges[::2], edges[1::2])]
 
 
-def _bqplot_state(fig) -> SimpleNamespace:
-    """What `render_matplotlib` reads, from a `bqplot.Figure` (the marks the views use)."""
-
-    def px(size, default):
-        try:
-            return int(str(size).removesuffix("px"))
-        except ValueError:
-            return default
-
-    def rows(a):
-        a = np.asarray(a, float)
-        return [a] if a.ndim < 2 else list(a)
-
-    series = []
-    for mark in fig.marks:
-        name = type(mark).__name__
-        color = (list(getattr(mark, "colors", None) or []) or ["#1f77b4"])[0]
-        xs, ys = rows(mark.x), rows(mark.y)
-        if len(xs) == 1 and len(ys) > 1:
-            xs = xs * len(ys)
-        if name == "Scatter":
-            marker = {"circle": "circle", "square": "square", "cross": "cross", "triangle-down": "triangle-down"}
-            series.append({"kind": "points", "x": [float(v) for v in xs[0]], "y": [float(v) for v in ys[0]],
-                           "color": color, "width": 1.0, "dash": False, "size": float(np.sqrt(mark.default_size) / 2),
-                           "marker": marker.get(mark.marker, "circle")})
-            continue
-        x_all, y_all = [], []
-        for x, y in zip(xs, ys):
-            if getattr(mark, "interpolation", "") == "step-after" and len(x) > 1:
-                x, y = np.repeat(x, 2)[1:], np.repeat(y, 2)[:-1]
-            x_all += [*map(float, x), np.nan]
-            y_all += [*map(float, y), np.nan]
-        fill = getattr(mark, "fill", "none") in ("inside", "between")
-        entry = {"kind": "fill" if fill else "lines", "x": x_all[:-1], "y": y_all[:-1], "color": color,
-                 "width": float(getattr(mark, "stroke_width", 1.0) or 1.0), "dash": mark.line_style == "dashed",
-                 "size": 3.0, "marker": "circle"}
-        if fill:
-            entry["opacity"] = float((list(getattr(mark, "fill_opacities", None) or []) or [1.0])[0])
-        series.append(entry)
-    ax_x, ax_y = fig.axes[0], fig.axes[1]
-
-    def rng(scale, key):
-        values = np.array([v for s in series for v in s[key] if v is not None and np.isfinite(v)], float)
-        log = type(scale).__name__ == "LogScale"
-        if log:
-            values = values[values > 0]
-        lo = scale.min if scale.min is not None else (values.min() if values.size else (1.0 if log else 0.0))
-        hi = scale.max if scale.max is not None else (values.max() if values.size else (10.0 if log else 1.0))
-        return [float(lo), float(hi if hi > lo else (lo * 10 if log else lo + 1))], log
-
-    (x_range, x_log), (y_range, y_log) = rng(ax_x.scale, "x"), rng(ax_y.scale, "y")
-    return SimpleNamespace(width=px(fig.layout.width, 520), height=px(fig.layout.height, 280), x_log=x_log,
-                           y_log=y_log, x_reverse=bool(getattr(ax_x.scale, "reverse", False)), x_range=x_range,
-                           y_range=y_range, x_label=ax_x.label or "", y_label=ax_y.label or "", series=series,
-                           image=b"", image_extent=[])
-
-
 def render_matplotlib(figure):
     """A `matplotlib.figure.Figure` drawing ``figure`` as the page does.
 
     Parameters
     ----------
-    figure : CanvasFigure or bqplot.Figure
+    figure : CanvasFigure
 
     Returns
     -------
@@ -124,8 +65,6 @@ def render_matplotlib(figure):
     """
     from matplotlib.figure import Figure
 
-    if not hasattr(figure, "series"):  # a bqplot Figure
-        figure = _bqplot_state(figure)
     out = Figure(figsize=(figure.width / DPI, figure.height / DPI), dpi=DPI, layout="constrained")
     ax = out.add_subplot()
     if figure.image and len(figure.image_extent) == 4:
@@ -160,7 +99,33 @@ def render_matplotlib(figure):
         ax.set_aspect("equal", adjustable="box")  # the limits stay those shown; the frame fits them
     ax.set_xlabel(figure.x_label)
     ax.set_ylabel(figure.y_label)
+    for axis, log in ((ax.xaxis, figure.x_log), (ax.yaxis, figure.y_log)):
+        if not log:
+            _thin_linear_ticks(out, axis)
     return out
+
+
+def _thin_linear_ticks(out, axis, gap_px: float = 6.0):
+    """Fewer ticks on a linear axis until no two of its tick labels come closer than ``gap_px``.
+
+    matplotlib picks tick counts from the axis length only: long labels (MJD times, 10⁻¹¹ fluxes) can run
+    into each other, as the page's layout (`gwidgets.widgets.canvas_js`) never lets them.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.ticker import MaxNLocator
+
+    renderer = FigureCanvasAgg(out).get_renderer()
+    horizontal = axis is axis.axes.xaxis
+    for nbins in (None, 7, 5, 4, 3, 2, 1):
+        if nbins is not None:
+            axis.set_major_locator(MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10]))
+        out.draw(renderer)
+        lo, hi = sorted(axis.get_view_interval())
+        boxes = [t.label1.get_window_extent(renderer) for t, v in zip(axis.get_major_ticks(), axis.get_majorticklocs())
+                 if lo <= v <= hi and t.label1.get_visible() and t.label1.get_text()]
+        spans = sorted((b.x0, b.x1) if horizontal else (b.y0, b.y1) for b in boxes)
+        if all(b0 - a1 >= gap_px for (_, a1), (b0, _) in zip(spans, spans[1:])):
+            return
 
 
 def figure_svg(figure) -> str:
@@ -203,40 +168,6 @@ def save_figure(figure, path) -> Path:
     else:
         render_matplotlib(figure).savefig(path, format=fmt, dpi=DPI)
     return path
-
-
-def with_save_buttons(figure, name: str | None = None):
-    """``figure`` with *PNG* / *SVG* buttons for the page.
-
-    A `CanvasFigure` has them built in and is returned as it is; a `bqplot.Figure` is returned in a box
-    under a row of two small buttons that call its own ``save_png`` / ``save_svg`` (the browser saves
-    the image, named after ``name`` or the figure's first CSS class).
-
-    Parameters
-    ----------
-    figure : CanvasFigure or bqplot.Figure
-    name : str, optional
-        File name without suffix.
-
-    Returns
-    -------
-    ipywidgets.Widget
-        The widget to put in the view instead of ``figure``.
-    """
-    import ipywidgets as w
-
-    if hasattr(figure, "series"):
-        return figure
-    classes = [c for c in figure._dom_classes if c.startswith("gw-")]
-    name = name or (classes[0].removeprefix("gw-").removesuffix("-figure") if classes else "figure")
-    small = w.Layout(width="44px", height="22px", padding="0")
-    png = w.Button(description="PNG", tooltip="save this plot as PNG", layout=small)
-    svg = w.Button(description="SVG", tooltip="save this plot as SVG", layout=small)
-    png.add_class("gw-save-png")
-    svg.add_class("gw-save-svg")
-    png.on_click(lambda _: figure.save_png(f"{name}.png"))
-    svg.on_click(lambda _: figure.save_svg(f"{name}.svg"))
-    return w.VBox([w.HBox([png, svg], layout=w.Layout(justify_content="flex-end")), figure])
 
 
 class SaveImageMixin:
