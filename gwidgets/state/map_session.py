@@ -11,9 +11,12 @@ results are computed on demand and cached by ``model_version``:
   cut-out, one cached evaluator per model, a few ms per parameter change);
 * `spectrum` — counts, npred and residuals per energy in the circle ``region``.
 
-A fit runs in the background `Worker`; every ``fit_throttle`` seconds its
-callback puts the current images into ``fit_progress`` (computed in the fit's
-thread), so the maps follow the fit; `stop_fit` keeps the best point. **The
+A fit runs in the background `Worker`. With per-observation datasets it fits
+them all jointly (as gammapy's ``Fit().run(datasets)``; `fit_dataset_names`)
+while the map keeps showing the dataset chosen with `show`; every
+``fit_throttle`` seconds its callback puts the current images of that dataset
+into ``fit_progress`` (computed in the fit's thread), so the maps follow the
+fit; `stop_fit` keeps the best point. **The
 user's edit wins**, as in `AnalysisSession`: a parameter moved (a drag, a
 slider) while a fit runs stops it, the user's value is re-applied after the
 fit returns, and the result is kept but marked stale (``fit_stale``).
@@ -158,7 +161,7 @@ class MapSession(HasTraits):
     """
 
     datasets = Dict(help="name -> MapDataset")
-    dataset_name = Unicode("", help="the dataset shown (and fitted)")
+    dataset_name = Unicode("", help="the dataset shown (the fit uses `fit_dataset_names`)")
     models = Any(None, allow_none=True, help="sky models + background models (gwidgets.core.models.Models)")
     #: increases on every parameter change made outside a running fit
     model_version = Int(0)
@@ -281,7 +284,7 @@ class MapSession(HasTraits):
                           start_models=start or None)
 
     def show(self, name: str):
-        """Show (and fit) the dataset ``name``."""
+        """Show the dataset ``name`` (the fit still uses all of `fit_dataset_names`)."""
         if name not in self.datasets:
             raise GwidgetsError(f"No 3D dataset '{name}' (have: {', '.join(self.datasets) or 'none'})")
         self.dataset_name = name
@@ -452,21 +455,44 @@ class MapSession(HasTraits):
         elif self.fit_result is not None and not self.fit_stale:
             self.fit_stale = True
 
-    def fit(self, fit=None, wait: bool = False):
-        """Fit the dataset shown (worker thread if ``background``); ``fit_progress`` carries live images."""
+    @property
+    def fit_dataset_names(self) -> list:
+        """The names of the datasets a fit uses, jointly.
+
+        Every dataset but ``"stacked"`` when there are others (the per-observation datasets), else all of them;
+        the map shows `dataset_name` whichever are fitted.
+
+        >>> MapSession(background=False).fit_dataset_names
+        []
+        """
+        names = list(self.datasets)
+        singles = [n for n in names if n != "stacked"]
+        return singles if singles else names
+
+    def fit(self, fit=None, wait: bool = False, datasets=None):
+        """Fit the datasets `fit_dataset_names` jointly (worker thread if ``background``).
+
+        ``datasets`` (names) overrides which datasets are fitted. ``fit_progress`` carries live images of the
+        dataset shown; models that apply to none of the fitted datasets (e.g. the stacked cube's background
+        model in a joint per-observation fit) are held fixed.
+        """
         from ..core.fit import Fit
 
+        names = list(datasets) if datasets is not None else None
+        unknown = [n for n in (names or []) if n not in self.datasets]
+        if unknown:
+            raise GwidgetsError(f"No 3D dataset '{unknown[0]}' to fit (have: {', '.join(self.datasets) or 'none'})")
         fit = fit if fit is not None else Fit()
         self._user_edits, self._interrupted = {}, ""
         self.error = ""
         if self.background:
-            self.worker.submit("fit", lambda token: self._run_fit(fit, token))
+            self.worker.submit("fit", lambda token: self._run_fit(fit, token, names))
             if wait:
                 self.wait()
             return self.fit_result if wait else None
         from ..core.progress import CancelToken
 
-        return self._run_fit(fit, CancelToken())
+        return self._run_fit(fit, CancelToken(), names)
 
     def stop_fit(self):
         """Cancel a running fit; the parameters stay at the best point found so far."""
@@ -475,16 +501,26 @@ class MapSession(HasTraits):
         if token is not None:
             token.cancel()
 
-    def _run_fit(self, fit, token):
+    def _run_fit(self, fit, token, names=None):
+        from ..core.datasets import Datasets
+        from ..core.fit.fit import unique_names
+
         self._fit_thread, self._fit_token = threading.get_ident(), token
         self.fitting = True
         self.status = "fitting…"
+        held = []
         try:
-            dataset = self.dataset
-            if dataset is None:
+            names = list(names) if names is not None else self.fit_dataset_names
+            if self.dataset is None or not names:
                 raise GwidgetsError("No 3D dataset to fit: build it from the selected observations first")
             if not [m for m in (self.models or []) if type(m).__name__ == "SkyModel"]:
                 raise GwidgetsError("No sky model to fit: add a model component first")
+            fitted = Datasets([self.datasets[n] for n in names])
+            # the models of no fitted dataset (the stacked cube's background in a joint fit) stay where they are
+            used = {id(m) for n in names for m in self.models.select(n)}
+            held = [p for m in self.models if id(m) not in used for p in m.parameters if not p.frozen]
+            for p in held:
+                p.frozen = True
             maps = self._maps()
 
             def callback(nfev, values, stat):
@@ -496,19 +532,23 @@ class MapSession(HasTraits):
                     time.sleep(self.fit_step_delay)
 
             try:
-                result = fit.run(dataset, callback=callback, throttle=self.fit_throttle, token=token)
+                result = fit.run(fitted, callback=callback, throttle=self.fit_throttle, token=token)
             finally:
+                free = list(fitted.parameters.free_parameters)
+                values = dict(zip(unique_names(free), (p.value for p in free)))
+                for p in held:
+                    p.frozen = False
+                held = []
                 for param, attr, value in list(self._user_edits.values()):  # the user's latest edit wins
                     setattr(param, attr, value)
                 self._fit_thread = None
                 self.model_version += 1
             interrupted = self._interrupted
             result.model_version = self.model_version
-            result.dataset_names = [dataset.name]
+            result.dataset_names = list(names)
             self.fit_stale = bool(interrupted)
             self.fit_result = result
-            self.fit_progress = {"nfev": result.nfev, "stat": result.total_stat,
-                                 "values": {p.name: p.value for p in dataset.parameters.free_parameters},
+            self.fit_progress = {"nfev": result.nfev, "stat": result.total_stat, "values": values,
                                  "images": self.images(), "final": True}
             self.status = fit_status(result, interrupted)
             return result
@@ -516,6 +556,8 @@ class MapSession(HasTraits):
             self.error = fit_error_message(exc)
             self.status = "fit failed"
         finally:
+            for p in held:
+                p.frozen = False
             if self._fit_thread is not None:
                 self._fit_thread = None
                 self.model_version += 1
