@@ -527,10 +527,35 @@ class Model:
         ParameterError
             For an unknown parameter or an invalid entry.
         """
-        if len(data) == 1 and cls.kind in data:  # gammapy's {"spectral": {...}} wrapping
-            data = data[cls.kind]
+        data = cls.unwrap_entry(data)
         model = cls(**cls._kwargs_from_dict(data), **cls._parameters_from_dict(data))
         return model
+
+    @classmethod
+    def unwrap_entry(cls, data: dict) -> dict:
+        """The model entry itself, also when given in gammapy's wrapping ``{kind: {...}}``.
+
+        Parameters
+        ----------
+        data : dict
+            A model entry, or a one-key dict whose key is this class's ``kind`` (``"spectral"``,
+            ``"spatial"``, ``"temporal"``) and whose value is the entry.
+
+        Returns
+        -------
+        dict
+            The entry.
+
+        Examples
+        --------
+        >>> from gwidgets.core.models import PowerLaw
+        >>> entry = {"type": "PowerLawSpectralModel", "parameters": []}
+        >>> PowerLaw.unwrap_entry({"spectral": entry}) is entry, PowerLaw.unwrap_entry(entry) is entry
+        (True, True)
+        """
+        if len(data) == 1 and cls.kind in data:
+            return data[cls.kind]
+        return data
 
     def __repr__(self):
         pars = ", ".join(f"{p.name}={p.value:.4g}{(' ' + str(p.unit)) if p.unit != u.one else ''}"

@@ -264,12 +264,7 @@ class SkyModel(SkyComponent):
     def to_dict(self, full_output=False, links=None) -> dict:
         """The model in gammapy's YAML layout.
 
-        Parameters
-        ----------
-        full_output : bool, optional
-            Write every parameter key, defaults included.
-        links : dict, optional
-            ``id(parameter)`` → link label.
+        ``full_output`` and ``links`` as in `Model.to_dict`.
 
         Returns
         -------
@@ -289,10 +284,7 @@ class SkyModel(SkyComponent):
     def from_dict(cls, data: dict):
         """Build from gammapy's YAML layout (see `to_dict`).
 
-        Parameters
-        ----------
-        data : dict
-            The model entry.
+        ``data``: the model entry, as in `Model.from_dict`.
 
         Returns
         -------
@@ -417,12 +409,7 @@ class FoVBackgroundModel(SkyComponent):
     def to_dict(self, full_output=False, links=None) -> dict:
         """The model in gammapy's YAML layout.
 
-        Parameters
-        ----------
-        full_output : bool, optional
-            Write every parameter key, defaults included.
-        links : dict, optional
-            ``id(parameter)`` → link label.
+        ``full_output`` and ``links`` as in `Model.to_dict`.
 
         Returns
         -------
@@ -440,10 +427,7 @@ class FoVBackgroundModel(SkyComponent):
     def from_dict(cls, data: dict):
         """Build from gammapy's YAML layout (see `to_dict`).
 
-        Parameters
-        ----------
-        data : dict
-            The model entry.
+        ``data``: the model entry, as in `Model.from_dict`.
 
         Returns
         -------

@@ -227,10 +227,7 @@ class TemplateSpatialModel(SpatialModel):
     def from_dict(cls, data):
         """Build from a YAML entry (``filename``, ``normalize``, parameters).
 
-        Parameters
-        ----------
-        data : dict
-            The model entry.
+        ``data``: the model entry, as in `Model.from_dict`.
 
         Returns
         -------
@@ -242,8 +239,7 @@ class TemplateSpatialModel(SpatialModel):
         ParameterError
             Without ``filename``.
         """
-        if len(data) == 1 and "spatial" in data:
-            data = data["spatial"]
+        data = cls.unwrap_entry(data)
         if "filename" not in data:
             raise ParameterError("TemplateSpatialModel: YAML entry has no 'filename'")
         pars = cls._parameters_from_dict(data)

@@ -245,12 +245,7 @@ class CompoundSpectral(_Composite):
     def to_dict(self, full_output=False, links=None):
         """The model in gammapy's ``CompoundSpectralModel`` layout.
 
-        Parameters
-        ----------
-        full_output : bool, optional
-            Write every parameter key, defaults included.
-        links : dict, optional
-            ``id(parameter)`` → link label.
+        ``full_output`` and ``links`` as in `Model.to_dict`.
 
         Returns
         -------
@@ -266,10 +261,7 @@ class CompoundSpectral(_Composite):
     def from_dict(cls, data):
         """Build from gammapy's ``CompoundSpectralModel`` layout.
 
-        Parameters
-        ----------
-        data : dict
-            The model entry.
+        ``data``: the model entry, as in `Model.from_dict`.
 
         Returns
         -------
@@ -281,8 +273,7 @@ class CompoundSpectral(_Composite):
         ParameterError
             Without ``model1`` or ``model2``, or for an invalid part.
         """
-        if len(data) == 1 and "spectral" in data:
-            data = data["spectral"]
+        data = cls.unwrap_entry(data)
         try:
             d1, d2, op = data["model1"], data["model2"], data.get("operator", "mul")
         except KeyError as exc:
@@ -428,12 +419,7 @@ class ScaleSpectral(_Composite):
     def to_dict(self, full_output=False, links=None):
         """The model in gammapy's ``ScaleSpectralModel`` layout.
 
-        Parameters
-        ----------
-        full_output : bool, optional
-            Write every parameter key, defaults included.
-        links : dict, optional
-            ``id(parameter)`` → link label.
+        ``full_output`` and ``links`` as in `Model.to_dict`.
 
         Returns
         -------
@@ -449,10 +435,7 @@ class ScaleSpectral(_Composite):
     def from_dict(cls, data):
         """Build from gammapy's ``ScaleSpectralModel`` layout.
 
-        Parameters
-        ----------
-        data : dict
-            The model entry.
+        ``data``: the model entry, as in `Model.from_dict`.
 
         Returns
         -------
@@ -464,8 +447,7 @@ class ScaleSpectral(_Composite):
         ParameterError
             Without ``model``, or for an invalid entry.
         """
-        if len(data) == 1 and "spectral" in data:
-            data = data["spectral"]
+        data = cls.unwrap_entry(data)
         if "model" not in data:
             raise ParameterError("ScaleSpectralModel: missing the wrapped 'model'")
         inner = data["model"]

@@ -111,12 +111,7 @@ class LogParabola(SpectralModel):
     def to_dict(self, full_output=False, links=None) -> dict:
         """The model in gammapy's YAML layout (β of the natural log, see the class doc).
 
-        Parameters
-        ----------
-        full_output : bool, optional
-            Write every parameter key, defaults included.
-        links : dict, optional
-            ``id(parameter)`` → link label.
+        ``full_output`` and ``links`` as in `Model.to_dict`.
 
         Returns
         -------
@@ -133,18 +128,14 @@ class LogParabola(SpectralModel):
     def from_dict(cls, data: dict):
         """Build from gammapy's YAML layout (also our base-10 and legacy ``log_base`` entries).
 
-        Parameters
-        ----------
-        data : dict
-            The model entry.
+        ``data``: the model entry, as in `Model.from_dict`.
 
         Returns
         -------
         LogParabola
             The model.
         """
-        if len(data) == 1 and cls.kind in data:
-            data = data[cls.kind]
+        data = cls.unwrap_entry(data)
         if str(data.get(LOG10_BETA_KEY, "")) == "10":
             data = dict(data, parameters=[scale_parameter_entry(e, np.log(10)) if e.get("name") == "beta" else e
                                           for e in data.get("parameters") or []])

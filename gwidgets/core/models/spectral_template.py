@@ -369,10 +369,7 @@ class EBLAbsorption(SpectralModel):
     def from_dict(cls, data):
         """Build from a YAML entry: a ``filename`` (XSPEC table), or the inline ``energy``, ``param`` and ``values``.
 
-        Parameters
-        ----------
-        data : dict
-            The model entry.
+        ``data``: the model entry, as in `Model.from_dict`.
 
         Returns
         -------
@@ -386,8 +383,7 @@ class EBLAbsorption(SpectralModel):
         `~gwidgets.errors.UnsupportedFormatError`
             If the file is not an XSPEC table model.
         """
-        if len(data) == 1 and "spectral" in data:
-            data = data["spectral"]
+        data = cls.unwrap_entry(data)
         pars = cls._parameters_from_dict(data)
         if "filename" in data:
             model = cls.read(data["filename"])

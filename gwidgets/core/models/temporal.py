@@ -509,10 +509,7 @@ class LightCurveTemplateTemporalModel(TemporalModel):
     def from_dict(cls, data):
         """Build from a YAML entry: a ``filename`` (gammapy's "table" format) or our inline ``time`` + ``values``.
 
-        Parameters
-        ----------
-        data : dict
-            The model entry.
+        ``data``: the model entry, as in `Model.from_dict`.
 
         Returns
         -------
@@ -526,8 +523,7 @@ class LightCurveTemplateTemporalModel(TemporalModel):
         ParameterError
             Without ``filename`` or ``time`` + ``values``.
         """
-        if len(data) == 1 and "temporal" in data:
-            data = data["temporal"]
+        data = cls.unwrap_entry(data)
         scale = data.get("scale", "utc")
         pars = cls._parameters_from_dict(data)
         if "filename" in data:
