@@ -30,7 +30,7 @@ def _versions() -> list[tuple[str, str]]:
     from importlib import metadata
 
     out = []
-    for name in ("gwidgets", "numpy", "scipy", "astropy", "regions", "iminuit", "ipywidgets", "bqplot", "voila"):
+    for name in ("gwidgets", "numpy", "scipy", "astropy", "regions", "iminuit", "ipywidgets", "anywidget", "voila"):
         try:
             out.append((name, metadata.version(name)))
         except metadata.PackageNotFoundError:

@@ -40,7 +40,7 @@ def test_every_requirement_is_pinned():
     assert not bad, f"not pinned with '==': {bad}"
     names = [PIN.match(p).group(1).lower() for p in pins]
     assert len(names) == len(set(names)), "a package is pinned twice"
-    for needed in ("numpy", "astropy", "regions", "iminuit", "ipywidgets", "bqplot", "voila", "traitlets",
+    for needed in ("numpy", "astropy", "regions", "iminuit", "ipywidgets", "anywidget", "voila", "traitlets",
                    "ipykernel"):  # ipykernel: the kernel the notebooks and Voila run in
         assert needed in names, f"{needed} is imported by gwidgets but not pinned"
 
