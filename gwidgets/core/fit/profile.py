@@ -103,9 +103,8 @@ def stat_profile(fit, datasets, parameter, values=None, n=11, n_sigma=3.0, reopt
     else:
         values = np.asarray(values.to_value(par.unit) if hasattr(values, "to_value") else values, dtype=float)
     params = datasets.parameters
-    snapshot = params.snapshot()
     stats, results = [], []
-    try:
+    with params.restoring():
         if reoptimize:
             par.frozen = True
         for v in values:
@@ -116,8 +115,6 @@ def stat_profile(fit, datasets, parameter, values=None, n=11, n_sigma=3.0, reopt
                 stats.append(result.total_stat)
             else:
                 stats.append(datasets.stat_sum())
-    finally:
-        params.restore(snapshot)
     return {"values": values, f"{par.name}_scan": values, "stat_scan": np.array(stats), "fit_results": results}
 
 
@@ -154,8 +151,7 @@ def confidence(fit, datasets, parameter, sigma=1.0) -> dict:
     """
     par = _parameter(datasets, parameter)
     params = datasets.parameters
-    snapshot = params.snapshot()
-    try:
+    with params.restoring():
         minuit = _minuit_at_best(fit, datasets)
         from scipy.stats import norm
 
@@ -169,8 +165,6 @@ def confidence(fit, datasets, parameter, sigma=1.0) -> dict:
                    "nfev": int(err.nfcn)}
         except Exception as exc:
             out = {"errp": np.nan, "errn": np.nan, "success": False, "message": f"MINOS failed: {exc}", "nfev": 0}
-    finally:
-        params.restore(snapshot)
     return out
 
 
@@ -207,8 +201,7 @@ def stat_contour(fit, datasets, x, y, numpoints=10, sigma=1.0) -> dict:
     if px is py:
         raise FitError("stat_contour needs two different parameters")
     params = datasets.parameters
-    snapshot = params.snapshot()
-    try:
+    with params.restoring():
         minuit = _minuit_at_best(fit, datasets)
         free = list(params.free_parameters)
         names = unique_names(free)
@@ -225,8 +218,6 @@ def stat_contour(fit, datasets, x, y, numpoints=10, sigma=1.0) -> dict:
             points, ok, message = np.full((0, 2), np.nan), False, f"MINOS contour failed: {exc}"
         out = {px.name: points[:, 0] * px.scale, py.name: points[:, 1] * py.scale, "success": ok,
                "message": message}
-    finally:
-        params.restore(snapshot)
     return out
 
 
@@ -259,8 +250,7 @@ def ts_nested(fit, datasets, parameter, null_value=0.0) -> dict:
     """
     par = _parameter(datasets, parameter)
     params = datasets.parameters
-    snapshot = params.snapshot()
-    try:
+    with params.restoring():
         alt = fit.optimize(datasets, restore_on_failure=False)
         best = par.value
         par.frozen = True
@@ -270,8 +260,6 @@ def ts_nested(fit, datasets, parameter, null_value=0.0) -> dict:
             stat_null = null.total_stat
         else:
             null, stat_null = None, datasets.stat_sum()
-    finally:
-        params.restore(snapshot)
     value = ts(stat_null, alt.total_stat)
     return {"ts": value, "sqrt_ts": sqrt_ts(value, best - null_value or 1.0), "stat_alt": alt.total_stat,
             "stat_null": stat_null, "fit_results": (alt, null)}

@@ -8,6 +8,7 @@ parameters, snapshots to restore, correlations and a table.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 
 import numpy as np
 from astropy.table import Table
@@ -150,6 +151,30 @@ class Parameters:
                 p.set_value_unchecked(value)
             p.error = error
             p.frozen = frozen
+
+    @contextmanager
+    def restoring(self):
+        """Context in which the parameters may change: their `snapshot` is restored on exit, even on an error.
+
+        Yields
+        ------
+        gwidgets.core.models.Parameters
+            This collection.
+
+        Examples
+        --------
+        >>> from gwidgets.core.models import PowerLaw
+        >>> pars = PowerLaw(index=2).parameters
+        >>> with pars.restoring():
+        ...     pars["index"].value, pars["index"].frozen = 3.0, True
+        >>> pars["index"].value, pars["index"].frozen
+        (2.0, False)
+        """
+        snapshot = self.snapshot()
+        try:
+            yield self
+        finally:
+            self.restore(snapshot)
 
     def freeze_all(self):
         """Freeze every parameter."""
