@@ -74,34 +74,81 @@ def _overlap(a, b) -> bool:
     return not (a["x1"] <= b["x0"] or b["x1"] <= a["x0"] or a["y1"] <= b["y0"] or b["y1"] <= a["y0"])
 
 
+def assert_readable(case, lay):
+    """No two labels overlap (nor touch an axis title), none leaves the canvas, ≥ 2 per axis, each reads its value."""
+    what = (case["x_range"], case["y_range"], case["W"], case["H"])
+    boxes = lay["boxes"]
+    for axis in ("x", "y"):
+        assert sum(b["axis"] == axis for b in boxes) >= 2, (what, axis, boxes)
+    for b in boxes + lay["titles"]:
+        assert 0 <= b["x0"] and b["x1"] <= case["W"] and 0 <= b["y0"] and b["y1"] <= case["H"], (what, b)
+    everything = boxes + lay["titles"]
+    for i, a in enumerate(everything):
+        for b in everything[i + 1:]:
+            assert not _overlap(a, b), (what, a, b)
+    for axis in ("x", "y"):  # same-axis neighbours keep the gap
+        row = sorted((b for b in boxes if b["axis"] == axis), key=lambda b: b["x0"] if axis == "x" else b["y0"])
+        for a, b in zip(row, row[1:]):
+            gap = b["x0"] - a["x1"] if axis == "x" else b["y0"] - a["y1"]
+            assert gap >= (LABEL_GAP_PX if axis == "x" else 0) - 1e-9, (what, a, b)
+    for key, rng in (("xt", case["x_range"]), ("yt", case["y_range"])):
+        for value, label in lay[key]:
+            assert rng[0] - 1e-9 * abs(rng[0]) <= value <= rng[1] + 1e-9 * abs(rng[1]), (what, value)
+            assert label_value(label) == pytest.approx(value, rel=0.02, abs=1e-12 * max(map(abs, rng))), \
+                (what, label, value)
+
+
 def test_tick_labels_never_overlap_nor_leave_the_canvas(tmp_path):
+    """Every span and canvas size of `_cases` is readable (`assert_readable`)."""
     cases = _cases()
     layouts = run_layouts(cases, tmp_path)
     assert len(layouts) == len(cases) > 300
     for case, lay in zip(cases, layouts):
-        what = (case["x_range"], case["y_range"], case["W"], case["H"])
-        boxes = lay["boxes"]
-        for axis in ("x", "y"):
-            assert sum(b["axis"] == axis for b in boxes) >= 2, (what, axis, boxes)
-        for b in boxes + lay["titles"]:
-            assert 0 <= b["x0"] and b["x1"] <= case["W"] and 0 <= b["y0"] and b["y1"] <= case["H"], (what, b)
-        everything = boxes + lay["titles"]
-        for i, a in enumerate(everything):
-            for b in everything[i + 1:]:
-                assert not _overlap(a, b), (what, a, b)
-        for axis in ("x", "y"):  # same-axis neighbours keep the gap
-            row = sorted((b for b in boxes if b["axis"] == axis), key=lambda b: b["x0"] if axis == "x" else b["y0"])
-            for a, b in zip(row, row[1:]):
-                gap = b["x0"] - a["x1"] if axis == "x" else b["y0"] - a["y1"]
-                assert gap >= (LABEL_GAP_PX if axis == "x" else 0) - 1e-9, (what, a, b)
-        for key, rng in (("xt", case["x_range"]), ("yt", case["y_range"])):
-            for value, label in lay[key]:
-                assert rng[0] - 1e-9 * abs(rng[0]) <= value <= rng[1] + 1e-9 * abs(rng[1]), (what, value)
-                assert label_value(label) == pytest.approx(value, rel=0.02, abs=1e-12 * max(map(abs, rng))), \
-                    (what, label, value)
+        assert_readable(case, lay)
+
+
+def test_the_spectrum_light_curve_and_profile_axes_are_readable(tmp_path):
+    """The three plots of the simulated first look, as drawn (their ranges, sizes and labels), laid out by the page.
+
+    Log-log counts over 0.1–100 TeV, MJD times against fluxes of ~10⁻¹¹ (points, then mostly upper limits),
+    and the likelihood profile of the amplitude (values ~3×10⁻¹¹ on a linear axis).
+    """
+    import gwidgets as gw
+    from gwidgets.app.first_look import default_analysis
+    from gwidgets.state import AnalysisSession
+    from gwidgets.widgets import FitView, LightCurveView, SpectrumView
+
+    session = AnalysisSession(gw.example_store(), background=False)
+    try:
+        default_analysis(session, flux_points=False)
+        spectrum, lc, fit = SpectrumView(session), LightCurveView(session), FitView(session)
+        figures = [spectrum.figure]
+        for band in ((1.0, 100.0), (10.0, 100.0)):
+            lc.e_min.value, lc.e_max.value = band
+            lc.light_curve_button.click()
+            figures.append(lc.figure.get_state(["width", "height", "x_range", "y_range", "x_log", "y_log",
+                                                "x_reverse", "x_label", "y_label"]))
+        fit.profile_parameter.value = dict(fit.profile_parameter.options)["amplitude"]
+        fit.run_profile(n=7)
+        session.wait(60)
+        assert session.error == "" and fit.profile_figure is not None
+        figures.append(fit.profile_figure)
+        cases = []
+        for f in figures:
+            state = f if isinstance(f, dict) else f.get_state()
+            cases.append({"W": state["width"], "H": state["height"],
+                          **{k: state[k] for k in ("x_range", "y_range", "x_log", "y_log", "x_reverse", "x_label",
+                                                   "y_label")}})
+        assert cases[0]["x_log"] and cases[0]["y_log"] and not cases[1]["x_log"]
+        assert cases[1]["x_range"][0] > 5e4 and cases[3]["x_range"][1] < 1e-9  # MJD; an amplitude in cm⁻² s⁻¹ TeV⁻¹
+        for case, lay in zip(cases, run_layouts(cases, tmp_path)):
+            assert_readable(case, lay)
+    finally:
+        session.close()
 
 
 def test_log_axes_prefer_decades_and_plain_numbers_near_one(tmp_path):
+    """Decade labels on the SED's log axes, linear steps within a decade, room for the y title."""
     sed = {"W": 520, "H": 280, "x_range": [0.03, 100], "y_range": [1e-13, 1e-10], "x_log": True, "y_log": True,
            "x_reverse": False, "x_label": "E [TeV]", "y_label": "E² dN/dE"}
     narrow = dict(sed, x_range=[1.5, 2.5])
