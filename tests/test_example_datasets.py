@@ -12,7 +12,12 @@ from astropy.coordinates import SkyCoord
 from astropy.wcs import WCS
 
 import gwidgets as gw
-from gwidgets.core.datasets import EXAMPLE_SOURCE_POSITION, example_map_dataset, example_spectrum_datasets
+from gwidgets.core.datasets import (
+    EXAMPLE_SOURCE_POSITION,
+    example_exclusion_mask,
+    example_map_dataset,
+    example_spectrum_datasets,
+)
 from gwidgets.errors import ObservationNotFoundError
 
 SOURCE = SkyCoord(83.63, 22.01, unit="deg")   # the bright source of the simulated store (truth.yaml)
@@ -58,6 +63,18 @@ def test_map_counts_are_the_events_in_the_cube():
                                    [edges, np.arange(51) - 0.5, np.arange(51) - 0.5])[0]
     assert expected.sum() > 100
     np.testing.assert_array_equal(dataset.counts.data, expected)
+
+
+def test_exclusion_mask_is_the_sky_beyond_the_radius():
+    """Each pixel is True exactly when its centre (astropy WCS) lies more than the radius from the source."""
+    geom = example_map_dataset([1001]).counts.geom
+    mask = example_exclusion_mask(geom, radius=0.5 * u.deg)
+    wcs = WCS(geom.wcs.to_header())
+    y, x = np.mgrid[0:50, 0:50]
+    separation = wcs.pixel_to_world(x, y).separation(SOURCE).deg
+    assert mask.data.dtype == bool and mask.data.shape == (50, 50)
+    np.testing.assert_array_equal(mask.data, separation > 0.5)
+    assert 0 < (~mask.data).sum() < 50 * 50
 
 
 def test_unknown_observation_id_is_named():

@@ -6,8 +6,8 @@
   `~gwidgets.core.reduction.MapDatasetMaker` reduces observations to it; `PSFKernel` is its PSF.
 * `Datasets`: datasets fitted jointly, optionally sharing one model.
 * `JointEvaluator`: the precomputed, cached statistic used by the fit.
-* `example_spectrum_datasets`, `example_map_dataset`: small datasets reduced from the
-  simulated example store (for examples).
+* `example_spectrum_datasets`, `example_map_dataset`, `example_exclusion_mask`: small datasets
+  reduced from the simulated example store, and a mask without its bright source (for examples).
 
 The map classes and the examples are imported on first use (they pull in the map/IRF and reduction machinery).
 """
@@ -19,7 +19,8 @@ from .onoff import SpectrumDatasetOnOff
 from .spectrum import SpectrumDataset
 
 _LAZY = {"MapDataset": "map", "PSFKernel": "map_irf", "example_spectrum_datasets": "examples",
-         "example_map_dataset": "examples", "EXAMPLE_SOURCE_POSITION": "examples"}
+         "example_map_dataset": "examples", "example_exclusion_mask": "examples",
+         "EXAMPLE_SOURCE_POSITION": "examples"}
 
 __all__ = ["SpectrumDataset", "SpectrumDatasetOnOff", "Datasets", "JointEvaluator", "DatasetError", *_LAZY]
 

@@ -2,7 +2,8 @@
 
 `example_spectrum_datasets` gives one ON/OFF spectrum per run (ON circle of 0.15° on the
 store's bright source "bright", reflected OFF regions); `example_map_dataset` the runs binned
-in a 2° × 2° cube around that source and stacked. Both reduce ``gw.example_store()`` (made on
+in a 2° × 2° cube around that source and stacked, and `example_exclusion_mask` a mask of
+that cube's sky without the source (for ring and field-of-view backgrounds). Both reduce ``gw.example_store()`` (made on
 first use, a few seconds) with the settings written out below, every call afresh: the result is
 the caller's to change (models, masks).
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 import astropy.units as u
 from astropy.coordinates import SkyCoord
 
-__all__ = ["EXAMPLE_SOURCE_POSITION", "example_spectrum_datasets", "example_map_dataset"]
+__all__ = ["EXAMPLE_SOURCE_POSITION", "example_spectrum_datasets", "example_map_dataset", "example_exclusion_mask"]
 
 #: position of the example store's bright point source "bright" (the Crab's, ICRS)
 EXAMPLE_SOURCE_POSITION = SkyCoord(83.63, 22.01, unit="deg")
@@ -92,3 +93,33 @@ def example_map_dataset(obs_ids=(1001, 1002)):
     geom = WcsGeom.create(EXAMPLE_SOURCE_POSITION, binsz=0.04, width=2 * u.deg, axes=[energy_axis])
     energy_axis_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 20 * u.TeV, 8, name="energy_true")
     return MapDatasetMaker(geom, energy_axis_true, offset_max="2.5 deg").run_stacked(observations)
+
+
+def example_exclusion_mask(geom, radius=0.3 * u.deg):
+    """Exclusion mask of ``geom``'s sky without the example store's bright source (True = source-free).
+
+    Parameters
+    ----------
+    geom : `~gwidgets.core.geom.WcsGeom`
+        The geometry (its image is used), e.g. ``example_map_dataset().counts.geom``.
+    radius : `~astropy.units.Quantity`, optional
+        Radius of the excluded circle around `EXAMPLE_SOURCE_POSITION`.
+
+    Returns
+    -------
+    `~gwidgets.core.geom.Map`
+        Boolean image: False inside the circle, True outside.
+
+    Examples
+    --------
+    >>> from gwidgets.core.geom import WcsGeom
+    >>> mask = example_exclusion_mask(WcsGeom.create(EXAMPLE_SOURCE_POSITION, binsz=0.04, width=2 * u.deg))
+    >>> mask.data.shape, int((~mask.data).sum())     # pixel centres within 0.3 deg: ~ pi (0.3 / 0.04)^2 = 177
+    ((50, 50), 172)
+    """
+    from regions import CircleSkyRegion
+
+    from ..geom import Map
+
+    image = geom.to_image()
+    return Map(image, image.region_mask([CircleSkyRegion(EXAMPLE_SOURCE_POSITION, radius)], inside=False))

@@ -18,14 +18,9 @@ Examples
 --------
 Two runs of the simulated example store binned around its bright point source:
 
->>> from gwidgets.core.datasets import EXAMPLE_SOURCE_POSITION, example_map_dataset
+>>> from gwidgets.core.datasets import example_exclusion_mask, example_map_dataset
 >>> dataset = example_map_dataset([1001, 1002])
->>> crab = EXAMPLE_SOURCE_POSITION          # the example store's bright source
->>> geom = dataset.counts.geom
->>> from regions import CircleSkyRegion
->>> from gwidgets.core.geom import Map
->>> image = geom.to_image()
->>> keep = Map(image, image.region_mask([CircleSkyRegion(crab, 0.3 * u.deg)], inside=False))   # True = source-free
+>>> keep = example_exclusion_mask(dataset.counts.geom)   # True = source-free (a 0.3 deg circle excluded)
 >>> from gwidgets.core.fit import Fit
 >>> from gwidgets.core.models import PointSpatialModel, PowerLaw, SkyModel
 >>> from gwidgets.core.reduction.ring import RingBackgroundMaker
