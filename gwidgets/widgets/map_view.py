@@ -12,6 +12,10 @@ A view over a `~gwidgets.state.map_session.MapSession`:
 * **Fit** / **Stop**: the fit runs in the session's worker; the maps follow it
   (``session.fit_progress``, throttled), Stop keeps the best point;
 * a `ModelEditor` over the same session (sliders for every parameter);
+* *PNG* / *SVG* buttons over the map: the map drawn by matplotlib in the kernel
+  (`~gwidgets.widgets.map_figure`: WCS axes in degrees, colorbar, the model
+  markers and the region) from the very colour indices the page shows; from
+  Python ``view.save("map.png")``, ``view.to_svg()``, ``view.to_png()``;
 * **Build 3D dataset** (when the session follows an `AnalysisSession`):
   reduces the runs selected there, stacked or also per observation.
 
@@ -32,6 +36,8 @@ Two runs of the simulated example store reduced to a map dataset around its brig
 >>> energy_axis_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 20 * u.TeV, 8, name="energy_true")
 >>> dataset = MapDatasetMaker(geom, energy_axis_true, offset_max="2.5 deg").run_stacked(observations)
 >>> view = MapView(MapSession(dataset, background=False))
+>>> "RA [deg]" in view.to_svg()
+True
 """
 from __future__ import annotations
 
@@ -41,9 +47,12 @@ import ipywidgets as w
 import numpy as np
 from astropy.coordinates import SkyCoord
 
+from ..errors import GwidgetsError
 from ..state.map_session import size_parameter
 from .base import SessionView
 from .canvas_plot import CanvasFigure, CanvasLines, CanvasScatter, Scale
+from .download_buttons import SaveButtons
+from .map_figure import map_png, map_svg, render_map, save_map
 from .sky_canvas import SkyCanvas
 
 __all__ = ["MapView", "LAYERS"]
@@ -54,6 +63,8 @@ LAYERS = {"significance": ("significance", "diverging", "linear"), "counts": ("c
           "npred": ("npred_smooth", "sequential", "sqrt")}
 #: colour range of the significance image
 SIG_RANGE = 5.0
+#: layer -> colorbar label of a saved map
+LABELS = {"significance": "residual significance [σ]", "counts": "counts (smoothed)", "npred": "npred (smoothed)"}
 REGION = "__region__"
 
 
@@ -102,6 +113,12 @@ class MapView(SessionView):
         self.status.add_class("gw-map-status")
         self.legend = w.HTML()
         self.legend.add_class("gw-map-legend")
+        #: what the canvas shows: layer, lo, hi, stretch (for a saved figure's colorbar)
+        self.shown: dict = {}
+        self.save_buttons = SaveButtons("map", ("png", "svg"), tooltips={
+            "png": "save the map as PNG (drawn by the kernel with matplotlib: WCS axes, colorbar, markers)",
+            "svg": "save the map as SVG (drawn by the kernel with matplotlib)"})
+        self.save_buttons.on_save(self._save_bytes)
         self._build_spectrum()
         following = getattr(session, "source", None) is not None
         top = [self.build_button, self.per_obs] if following else []
@@ -109,8 +126,8 @@ class MapView(SessionView):
         view_controls = w.HBox([self.layer, self.smooth])
         right = w.VBox([w.HTML("<b>Region spectrum</b> <span style='color:#555'>(dashed circle)</span>"),
                         self.spectrum_figure, self.residual_figure])
-        children = [controls, self.status, view_controls, w.HBox([w.VBox([self.canvas, self.legend]), right]),
-                    self.info]
+        sky = w.VBox([self.save_buttons, self.canvas, self.legend])
+        children = [controls, self.status, view_controls, w.HBox([sky, right]), self.info]
         self.editor = None
         if editor:
             from .model_editor import ModelEditor
@@ -162,6 +179,37 @@ class MapView(SessionView):
         """What the Build button does: reduce the selected runs of the followed analysis session."""
         with self.action("Build 3D dataset", clear=True):
             self.session.build_selected(per_observation=self.per_obs.value)
+
+    # ------------------------------------------------------------ saving
+    def _figure_args(self):
+        if not self.shown and self.session.dataset is not None:  # not drawn yet (a script): draw it now
+            self._coalescer.flush_now()
+        if self.session.geom is None or not self.shown:
+            raise GwidgetsError("No map to save yet: build or load a 3D dataset first")
+        sh = self.shown
+        return self.canvas, self.session.geom.wcs, sh["lo"], sh["hi"], sh["stretch"], LABELS[sh["layer"]]
+
+    def figure(self):
+        """The map as shown, as a `matplotlib.figure.Figure` (see `~gwidgets.widgets.map_figure.render_map`)."""
+        return render_map(*self._figure_args())
+
+    def save(self, path):
+        """Write the map as shown to ``path`` (.png, .svg or .pdf); returns the path (`save_map`)."""
+        canvas, wcs, lo, hi, stretch, label = self._figure_args()
+        return save_map(canvas, wcs, path, lo, hi, stretch, label)
+
+    def to_svg(self) -> str:
+        """The map as shown, as SVG text."""
+        return map_svg(*self._figure_args())
+
+    def to_png(self) -> bytes:
+        """The map as shown, as PNG bytes."""
+        return map_png(*self._figure_args())
+
+    def _save_bytes(self, fmt):
+        with self.action(f"Save the map as {fmt.upper()}"):
+            return self.to_png() if fmt == "png" else self.to_svg().encode("utf-8")
+        return None
 
     def _on_smooth(self, change):
         with self.action("Smoothing"):
@@ -294,6 +342,7 @@ class MapView(SessionView):
                 self._range_key = rkey
             lo, hi = self._range
         self.canvas.set_image(values, lo, hi, palette, stretch)
+        self.shown = {"layer": self.layer.value, "lo": lo, "hi": hi, "stretch": stretch}
         self.legend.value = (f"<span style='color:#555'>{html.escape(self.layer.value)}: colours {lo:.3g} … {hi:.3g}"
                              f"{' (√ stretch)' if stretch == 'sqrt' else ''}; smoothing "
                              f"{self.session.smooth_radius:g}°</span>")
@@ -373,5 +422,12 @@ class MapView(SessionView):
         if progress is not None:
             state = "final" if progress.get("final") else "running"
             fit = f" — fit {state}: nfev {progress['nfev']}, stat {progress['stat']:.2f}"
+            if progress.get("final") and s.dataset is not None:  # the fit's last word next to a fresh evaluation
+                try:
+                    now = float(s.dataset.stat_sum())
+                except Exception:  # noqa: BLE001 - the fit's own error is shown already
+                    now = float("nan")
+                fit += (f"<span class='gw-map-fit-end' data-stat='{float(progress['stat'])!r}' "
+                        f"data-stat-now='{now!r}'></span>")
         return (f"<span style='color:#555'>draw {self.n_draws}, model version {s.model_version}, live fit updates "
                 f"{self.n_live_draws}{fit}</span><br>" + "<br>".join(parts))
