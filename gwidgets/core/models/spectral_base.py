@@ -199,6 +199,14 @@ class SpectralModel(Model):
     def _numeric(self, func, e_min_tev, e_max_tev):
         return integrate_loglog(func, e_min_tev, e_max_tev, breakpoints=self.breakpoints())
 
+    def _moment(self, power, analytic_name, e_min_tev, e_max_tev):
+        """∫ E^power dN/dE over the bounds: the class's analytic ``analytic_name`` if it has one, else numerical."""
+        params = self.canonical_values()
+        analytic = getattr(self, analytic_name, None)
+        if analytic is not None:
+            return analytic(np.asarray(e_min_tev, float), np.asarray(e_max_tev, float), **params)
+        return self._numeric(lambda e: e**power * self.evaluate(e, **params), e_min_tev, e_max_tev)
+
     def integral_values(self, e_min_tev, e_max_tev):
         """∫ dN/dE over [e_min, e_max] (floats in TeV) in cm-2 s-1.
 
@@ -214,11 +222,7 @@ class SpectralModel(Model):
         numpy.ndarray
             Integral flux in cm-2 s-1 (TeV for norm models).
         """
-        params = self.canonical_values()
-        analytic = getattr(self, "evaluate_integral", None)
-        if analytic is not None:
-            return analytic(np.asarray(e_min_tev, float), np.asarray(e_max_tev, float), **params)
-        return self._numeric(lambda e: self.evaluate(e, **params), e_min_tev, e_max_tev)
+        return self._moment(0, "evaluate_integral", e_min_tev, e_max_tev)
 
     def energy_flux_values(self, e_min_tev, e_max_tev):
         """∫ E dN/dE over [e_min, e_max] (floats in TeV) in TeV cm-2 s-1.
@@ -233,11 +237,7 @@ class SpectralModel(Model):
         numpy.ndarray
             Energy flux in TeV cm-2 s-1 (TeV2 for norm models).
         """
-        params = self.canonical_values()
-        analytic = getattr(self, "evaluate_energy_flux", None)
-        if analytic is not None:
-            return analytic(np.asarray(e_min_tev, float), np.asarray(e_max_tev, float), **params)
-        return self._numeric(lambda e: e * self.evaluate(e, **params), e_min_tev, e_max_tev)
+        return self._moment(1, "evaluate_energy_flux", e_min_tev, e_max_tev)
 
     # Quantity API
     def integral(self, e_min, e_max):
