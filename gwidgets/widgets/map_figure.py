@@ -146,8 +146,9 @@ def render_map(canvas, wcs, lo: float, hi: float, stretch: str = "linear", label
     ax.set_xlim(-0.5, nx - 0.5)
     ax.set_ylim(-0.5, ny - 0.5)
     xlabel, ylabel = _frame_labels(wcs)
-    for coord, text in zip(ax.coords, (xlabel, ylabel)):
+    for coord, text, size in zip(ax.coords, (xlabel, ylabel), (width, height)):
         coord.set_major_formatter("d.dd")
+        coord.set_ticks(number=max(2, min(6, size // 90)))  # labels of ~50 px never collide
         coord.set_axislabel(text)
     lw = 2 * _PT
     for h in canvas.handles:
