@@ -19,8 +19,8 @@ Python, which draws the same data with matplotlib) and, when zoomable,
 
 The element gets ``data-drawn`` (the ``version`` drawn), ``data-image`` (how
 many images were decoded and drawn) and, for tests, ``el.gwLayout`` (ticks with
-their label boxes) and ``el.gwPixel(x, y)`` / ``el.gwData(px, py)`` (data ↔ page
-pixel coordinates).
+their label boxes), ``el.gwPixel(x, y)`` / ``el.gwData(px, py)`` (data ↔ page
+pixel coordinates) and ``el.gwSeries()`` (the marks as received).
 """
 # ruff: noqa: E501  (the JavaScript below keeps its statements on one line each)
 from __future__ import annotations
@@ -349,6 +349,7 @@ function interact(model, canvas, el, st, redraw) {
   }, {passive: false});
   el.gwPixel = (x, y) => { const b = canvas.getBoundingClientRect(); return [b.left + st.T.px(x), b.top + st.T.py(y)]; };
   el.gwData = (X, Y) => { const b = canvas.getBoundingClientRect(); return [st.T.dx(X - b.left), st.T.dy(Y - b.top)]; };
+  el.gwSeries = () => model.get("series");
 }
 
 export default {

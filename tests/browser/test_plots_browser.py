@@ -8,11 +8,15 @@ fitted model, flux points) is served by Voilà; headless Chromium
   the page's click coordinates into the region), ⟲ returns to the map's extent;
 * clicks *PNG* and *SVG* on the SED view: the PNG download decodes to the canvas's size, the SVG
   (drawn by the kernel with matplotlib) parses and holds the model line and the flux points;
-* checks that no two tick labels of the sky and SED axes overlap and that none leaves the canvas
-  (boxes measured by the page's own ``measureText``).
+* opens the Spectrum tab: the canvas draws the stacked spectrum (the counts it received sum to the
+  counts the kernel reports; under every excess point the canvas pixel has the excess colour), and
+  its *PNG* button downloads the plot;
+* checks that no two tick labels of the sky, SED and spectrum axes overlap and that none leaves the
+  canvas (boxes measured by the page's own ``measureText``).
 
-Screenshots: ``test-artifacts/plots-sky-view.png``, ``plots-sky-zoomed.png``, ``plots-sed-view.png``
-(and the two downloads ``plots-sed-download.png`` / ``.svg``).
+Screenshots: ``test-artifacts/plots-sky-view.png``, ``plots-sky-zoomed.png``, ``plots-sed-view.png``,
+``plots-spectrum-view.png`` (and the downloads ``plots-sed-download.png`` / ``.svg``,
+``plots-spectrum-download.png``).
 """
 from __future__ import annotations
 
@@ -33,10 +37,20 @@ LAYOUT = "(sel) => document.querySelector(sel).gwLayout"
 PLOT_BOX = ("(sel) => { const f = document.querySelector(sel), L = f.gwLayout, b = f.querySelector('canvas')"
             ".getBoundingClientRect(); return {x: b.left + L.m.l, y: b.top + L.m.t, w: L.pw, h: L.ph}; }")
 DATA_AT = "([sel, x, y]) => document.querySelector(sel).gwData(x, y)"
+#: the canvas pixel (RGB) under each point of the mark named ``name``, at the page's own data → pixel mapping
+PIXELS_UNDER = """([sel, name]) => {
+  const f = document.querySelector(sel), c = f.querySelector('canvas'), b = c.getBoundingClientRect();
+  const dpr = window.devicePixelRatio || 1, ctx = c.getContext('2d');
+  const s = f.gwSeries().find(m => m.name === name);
+  return s.x.map((x, i) => { const [X, Y] = f.gwPixel(x, s.y[i]);
+    const d = ctx.getImageData(Math.round((X - b.left) * dpr), Math.round((Y - b.top) * dpr), 1, 1).data;
+    return [d[0], d[1], d[2]]; });
+}"""
 
 
 @pytest.fixture(scope="module")
 def page(playwright_browser, tmp_path_factory):
+    """The default dashboard served by Voilà, opened in Chromium, after its first look has fitted."""
     pytest.importorskip("voila")
     tmp = tmp_path_factory.mktemp("voila-plots")
     port = free_port()
@@ -76,7 +90,52 @@ def assert_readable(layout, what):
             assert apart, (what, a, b)
 
 
+def test_spectrum_view_draws_and_its_png_downloads(page, artifacts):
+    """The spectrum canvas draws what the kernel sent, readable; its PNG downloads.
+
+    First in the module: the sky test then draws another ON region (off the source).
+    """
+    from PIL import Image
+
+    page.locator(".gw-dashboard-tabs .lm-TabBar-tab", has_text="Spectrum").first.click()
+    sel = ".gw-spectrum-figure"
+    page.wait_for_function("/counts [1-9]/.test((document.querySelector('.gw-spectrum-info') || {}).innerText || '')",
+                           timeout=60_000)
+    page.wait_for_function(f"+(document.querySelector('{sel}') || {{dataset: {{}}}}).dataset.drawn >= 1")
+    page.locator(sel).first.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    page.locator(".gw-spectrum-view").first.screenshot(path=str(artifacts / "plots-spectrum-view.png"))
+    layout = page.evaluate(LAYOUT, sel)
+    assert_readable(layout, "spectrum")
+    # what the canvas received is what the kernel reports: the counts steps (each bin's value twice) sum to it
+    info = page.locator(".gw-spectrum-info").first.inner_text()
+    series = {s["name"]: s for s in page.evaluate(f"document.querySelector('{sel}').gwSeries()")}
+    assert {"counts", "background", "excess-errors", "excess"} <= set(series)
+    counts = [v for v in series["counts"]["y"][0::2] if v is not None]
+    assert f"counts {sum(counts):.0f}," in info, (info, sum(counts))
+    # and it is drawn: the canvas pixel under every excess point has the excess colour (#1f77b4)
+    pixels = page.evaluate(PIXELS_UNDER, [sel, "excess"])
+    assert len(pixels) >= 5
+    for rgb in pixels:
+        assert max(abs(a - b) for a, b in zip(rgb, (0x1F, 0x77, 0xB4))) < 40, pixels
+    # PNG: saved by the browser from the canvas, the plotted size
+    page.hover(sel)
+    with page.expect_download(timeout=30_000) as download_info:
+        page.locator(f"{sel} .gw-save-png").first.click()
+    download = download_info.value
+    assert download.suggested_filename == "spectrum.png"
+    path = artifacts / "plots-spectrum-download.png"
+    download.save_as(str(path))
+    dpr = page.evaluate("window.devicePixelRatio")
+    with Image.open(path) as im:
+        im.load()
+        assert im.format == "PNG" and im.size == (round(layout["W"] * dpr), round(layout["H"] * dpr))
+        assert len(im.getcolors(1_000_000) or []) > 20  # not blank: axes, text, steps, points
+    assert page.page_errors == []
+
+
 def test_sky_zoom_and_pan(page, artifacts):
+    """Wheel zoom and drag pan keep the sky under the mouse; ⟲ resets; a circle drawn zoomed has the zoomed radius."""
     sel = ".gw-sky-figure"
     page.locator(sel).first.scroll_into_view_if_needed()
     page.wait_for_timeout(300)
@@ -132,6 +191,7 @@ def test_sky_zoom_and_pan(page, artifacts):
 
 
 def test_sed_save_buttons_and_axes(page, artifacts):
+    """SED axes readable; PNG and SVG downloads hold the plot."""
     from PIL import Image
 
     page.locator(".gw-dashboard-tabs .lm-TabBar-tab", has_text="SED").first.click()
@@ -171,3 +231,4 @@ def test_sed_save_buttons_and_axes(page, artifacts):
     texts = "".join(el.text or "" for el in root.iter() if el.tag.endswith("text"))
     assert "E [TeV]" in texts
     assert page.page_errors == []
+
