@@ -124,22 +124,17 @@ def fractional_variance(values, errors) -> dict:
 def variability_tests(values, errors) -> dict:
     """Both tests: χ² to a constant (``chi2``, ``dof``, ``pvalue``...) and ``fvar`` / ``fvar_err``.
 
-    Parameters
-    ----------
-    values : array-like or `~astropy.units.Quantity`
-        Fluxes (any unit, the same as ``errors``).
-    errors : array-like or `~astropy.units.Quantity`
-        Their 1σ errors.
+    ``values`` and ``errors`` as in `chi2_constant` (which raises the same `EstimatorError`).
 
     Returns
     -------
     dict
         The keys of `chi2_constant` and of `fractional_variance`.
 
-    Raises
-    ------
-    EstimatorError
-        If the lengths differ or fewer than two points are usable.
+    Examples
+    --------
+    >>> sorted(variability_tests([1.0, 2.0, 3.0], [0.1, 0.1, 0.1]))
+    ['chi2', 'dof', 'fvar', 'fvar_err', 'mean', 'mean_err', 'n', 'pvalue']
     """
     out = chi2_constant(values, errors)
     out.update(fractional_variance(values, errors))
