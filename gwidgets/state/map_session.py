@@ -56,9 +56,9 @@ from traitlets import Any, Bool, Dict, Float, HasTraits, Int, List, Unicode, obs
 
 from ..core.registry import Registry
 from ..errors import EmptySelectionError, GwidgetsError
-from .fit_status import fit_error_message, fit_status
+from .fit_control import FitControl, FitPlan
 from .session_graph import mean_pointing
-from .ui_thread import UIThread, kernel_loop
+from .ui_thread import KernelThreadNotifications, UIThread, kernel_loop
 from .worker import Worker
 
 __all__ = ["MapSession", "MAP3D_SETTINGS", "SIZE_PARAMETERS", "make_map_datasets", "size_parameter"]
@@ -143,7 +143,7 @@ def _default_sky_model(center: SkyCoord):
     return SkyModel(spectral, PointSpatialModel.from_position(center.icrs), name="source")
 
 
-class MapSession(HasTraits):
+class MapSession(KernelThreadNotifications, HasTraits):
     """Observable 3D session (see the module doc).
 
     Parameters
@@ -191,25 +191,13 @@ class MapSession(HasTraits):
         self._lock = threading.RLock()
         self._residuals: dict = {}
         self._cache: dict = {}
-        self._watched: list = []
-        self._fit_thread = None
-        self._fit_token = None
-        self._user_edits: dict = {}
-        self._interrupted = ""
         self.ui = UIThread(kernel_loop())
         self.worker = Worker(on_error=self._on_error)
+        #: runs the fits: worker job, Stop, the user's edit wins, live progress (shared with `AnalysisSession`)
+        self.fit_control = FitControl(self)
         super().__init__(smooth_radius=float(smooth_radius), **kwargs)
         if datasets is not None:
             self.set_datasets(datasets, models)
-
-    # ---------------------------------------------------- the kernel's thread
-    def notify_change(self, change):
-        """Trait notifications (hence every view update) run in the kernel's thread."""
-        ui = self.__dict__.get("ui")
-        if ui is None or ui.here():
-            super().notify_change(change)
-        else:
-            ui.call(super().notify_change, change)
 
     # ------------------------------------------------------------- datasets
     @property
@@ -358,24 +346,7 @@ class MapSession(HasTraits):
 
     @observe("models")
     def _models_changed(self, change):
-        for p in self._watched:
-            p.unobserve(self._on_parameter)
-        self._watched = list(change["new"].parameters) if change["new"] is not None else []
-        for p in self._watched:
-            p.observe(self._on_parameter)
-        self.model_version += 1
-        if threading.get_ident() != self._fit_thread:
-            self._user_edit("the models were replaced")
-
-    def _on_parameter(self, param, attr, old, new):
-        if self._fit_thread is not None and threading.get_ident() == self._fit_thread:
-            return  # the fit's own steps: the views follow fit_progress
-        self.model_version += 1
-        active = self._fit_active()
-        if active:
-            self._user_edits[id(param)] = (param, attr, new)  # re-applied when the fit returns
-        if active or self.fit_result is not None:
-            self._user_edit(f"parameter '{param.name}' ({attr}) was edited")
+        self.fit_control.models_replaced(change["new"])  # watches the parameters: a user's edit stops a fit
 
     def sky_model(self, name: str):
         """The sky model ``name`` (a named error if there is none)."""
@@ -444,17 +415,6 @@ class MapSession(HasTraits):
             return value
 
     # ------------------------------------------------------------- fitting
-    def _fit_active(self) -> bool:
-        return self._fit_thread is not None or self.worker.pending("fit")
-
-    def _user_edit(self, why: str):
-        if self._fit_active():
-            if not self._interrupted:
-                self._interrupted = why
-            self.stop_fit()
-        elif self.fit_result is not None and not self.fit_stale:
-            self.fit_stale = True
-
     @property
     def fit_dataset_names(self) -> list:
         """The names of the datasets a fit uses, jointly.
@@ -483,86 +443,34 @@ class MapSession(HasTraits):
         if unknown:
             raise GwidgetsError(f"No 3D dataset '{unknown[0]}' to fit (have: {', '.join(self.datasets) or 'none'})")
         fit = fit if fit is not None else Fit()
-        self._user_edits, self._interrupted = {}, ""
         self.error = ""
-        if self.background:
-            self.worker.submit("fit", lambda token: self._run_fit(fit, token, names))
-            if wait:
-                self.wait()
-            return self.fit_result if wait else None
-        from ..core.progress import CancelToken
-
-        return self._run_fit(fit, CancelToken(), names)
+        result = self.fit_control.start(fit, lambda token: self._fit_plan(names), wait=wait)
+        return self.fit_result if self.background and wait else result
 
     def stop_fit(self):
         """Cancel a running fit; the parameters stay at the best point found so far."""
-        self.worker.cancel("fit")
-        token = self._fit_token
-        if token is not None:
-            token.cancel()
+        self.fit_control.stop()
 
-    def _run_fit(self, fit, token, names=None):
+    def _fit_plan(self, names=None) -> FitPlan:
+        """The datasets fitted (``names``, default `fit_dataset_names`), held models, live images of the one shown."""
         from ..core.datasets import Datasets
-        from ..core.fit.fit import unique_names
 
-        self._fit_thread, self._fit_token = threading.get_ident(), token
-        self.fitting = True
-        self.status = "fitting…"
-        held = []
-        try:
-            names = list(names) if names is not None else self.fit_dataset_names
-            if self.dataset is None or not names:
-                raise GwidgetsError("No 3D dataset to fit: build it from the selected observations first")
-            if not [m for m in (self.models or []) if type(m).__name__ == "SkyModel"]:
-                raise GwidgetsError("No sky model to fit: add a model component first")
-            fitted = Datasets([self.datasets[n] for n in names])
-            # the models of no fitted dataset (the stacked cube's background in a joint fit) stay where they are
-            used = {id(m) for n in names for m in self.models.select(n)}
-            held = [p for m in self.models if id(m) not in used for p in m.parameters if not p.frozen]
-            for p in held:
-                p.frozen = True
-            maps = self._maps()
+        names = list(names) if names is not None else self.fit_dataset_names
+        if self.dataset is None or not names:
+            raise GwidgetsError("No 3D dataset to fit: build it from the selected observations first")
+        if not [m for m in (self.models or []) if type(m).__name__ == "SkyModel"]:
+            raise GwidgetsError("No sky model to fit: add a model component first")
+        # the models of no fitted dataset (the stacked cube's background in a joint fit) stay where they are
+        used = {id(m) for n in names for m in self.models.select(n)}
+        held = [p for m in self.models if id(m) not in used for p in m.parameters if not p.frozen]
+        maps = self._maps()
 
-            def callback(nfev, values, stat):
-                with self._lock:
-                    images = maps.images()
-                self.fit_progress = {"nfev": int(nfev), "stat": float(stat), "values": dict(values),
-                                     "images": images, "final": False}
-                if self.fit_step_delay:
-                    time.sleep(self.fit_step_delay)
+        def live():
+            with self._lock:
+                return {"images": maps.images()}
 
-            try:
-                result = fit.run(fitted, callback=callback, throttle=self.fit_throttle, token=token)
-            finally:
-                free = list(fitted.parameters.free_parameters)
-                values = dict(zip(unique_names(free), (p.value for p in free)))
-                for p in held:
-                    p.frozen = False
-                held = []
-                for param, attr, value in list(self._user_edits.values()):  # the user's latest edit wins
-                    setattr(param, attr, value)
-                self._fit_thread = None
-                self.model_version += 1
-            interrupted = self._interrupted
-            result.model_version = self.model_version
-            result.dataset_names = list(names)
-            self.fit_stale = bool(interrupted)
-            self.fit_result = result
-            self.fit_progress = {"nfev": result.nfev, "stat": result.total_stat, "values": values,
-                                 "images": self.images(), "final": True}
-            self.status = fit_status(result, interrupted)
-            return result
-        except Exception as exc:  # shown in the page, never lost in a thread
-            self.error = fit_error_message(exc)
-            self.status = "fit failed"
-        finally:
-            for p in held:
-                p.frozen = False
-            if self._fit_thread is not None:
-                self._fit_thread = None
-                self.model_version += 1
-            self.fitting = False
-        return None
+        return FitPlan(Datasets([self.datasets[n] for n in names]), self.models, names, live=live,
+                       final=lambda: {"images": self.images()}, held=held)
 
     # -------------------------------------------------------------- misc
     def _on_error(self, kind, exc, tb):
@@ -574,9 +482,7 @@ class MapSession(HasTraits):
         self.worker.wait(timeout)
 
     def close(self):
-        for p in self._watched:
-            p.unobserve(self._on_parameter)
-        self._watched = []
+        self.fit_control.unwatch()
         self.worker.shutdown()
 
     def __repr__(self):

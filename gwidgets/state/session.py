@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 
 import numpy as np
 from traitlets import Any, Bool, Dict, HasTraits, Int, List, Unicode, observe
@@ -43,7 +42,7 @@ from ..core.reduction.settings import SpectrumReductionSettings
 from ..errors import GwidgetsError, ObservationNotFoundError
 from .config_io import ConfigMixin
 from .estimator_jobs import ProductsMixin
-from .fit_status import fit_error_message, fit_status
+from .fit_control import FitControl, FitPlan
 from .graph import Graph
 from .reduction import assign_models, build_datasets, predictions
 from .session_graph import (
@@ -55,7 +54,7 @@ from .session_graph import (
     select_observations,
     sky_geom,
 )
-from .ui_thread import UIThread, kernel_loop
+from .ui_thread import KernelThreadNotifications, UIThread, kernel_loop
 from .worker import Worker
 
 __all__ = ["AnalysisSession", "DEFAULT_MAP_SETTINGS"]
@@ -64,7 +63,7 @@ __all__ = ["AnalysisSession", "DEFAULT_MAP_SETTINGS"]
 DEFAULT_MAP_SETTINGS = {**DEFAULT_MAP, "e_min": 0.3, "e_max": 100.0}
 
 
-class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
+class AnalysisSession(KernelThreadNotifications, ProductsMixin, ConfigMixin, HasTraits):
     """Holds the data store, the selection, regions, models and derived results.
 
     Parameters
@@ -124,12 +123,9 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
         self.graph.add_input("map_settings", dict(DEFAULT_MAP_SETTINGS))
         self.graph.add_input("required_irf", self.required_irf)
         self.graph.add_input("models", None)
-        self._watched_params: list = []
-        self._fit_thread = None    # ident of the thread running a fit (its own parameter writes are not edits)
-        self._fit_token = None
-        self._user_edits: dict = {}  # id(param) -> (param, attr, value) edited by the user during a fit
-        self._interrupted = ""       # why the running fit was stopped by a user edit
-        self._interrupted_version = 0
+        # runs the fits: worker job, Stop, the user's edit wins, live progress (shared with `MapSession`); a
+        # parameter change touches "models" only (fit steps too): predictions recompute, datasets are not rebuilt
+        self.fit_control = FitControl(self, on_change=lambda: self.graph.touch("models"))
         # every trait notification runs in the kernel's thread (views are never called from the worker)
         self.ui = UIThread(kernel_loop())
         self.graph.add_derived("observations", ["store", "selection", "required_irf"], select_observations)
@@ -286,60 +282,15 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
         self.models = models
 
     # ---------------------------------------------------- the kernel's thread
-    def notify_change(self, change):
-        """Trait notifications (hence every view update) run in the kernel's thread; values are set at once."""
-        ui = self.__dict__.get("ui")
-        if ui is None or ui.here():
-            super().notify_change(change)
-        else:
-            ui.call(super().notify_change, change)
-
     def use_ui_loop(self, loop):
         """Deliver notifications on ``loop`` (run in its thread); the kernel's loop is found by itself."""
         self.ui = UIThread(loop)
 
-    # ------------------------------------------------- the user's edit wins
-    def _is_user_edit(self) -> bool:
-        return threading.get_ident() != self._fit_thread
-
-    def _fit_active(self) -> bool:
-        """A fit is running, or asked for and not finished (queued in the worker)."""
-        return self._fit_thread is not None or self.worker.pending("fit")
-
-    def _user_edit(self, why: str):
-        """An edit by the user: stop a running or queued fit (its result becomes stale); mark a finished one stale."""
-        if self._fit_active():
-            if not self._interrupted:
-                self._interrupted = why
-                self._interrupted_version = self.model_version - 1  # the version the fit was working on
-            self.stop_fit()
-        elif self.fit_result is not None and not self.fit_stale:
-            self.fit_stale = True
-
+    # ------------------------------------------------- the user's edit wins (see `FitControl`)
     @observe("models")
     def _models_changed(self, change):
-        for p in self._watched_params:
-            p.unobserve(self._on_parameter)
-        self._watched_params = list(change["new"].parameters) if change["new"] is not None else []
-        for p in self._watched_params:
-            p.observe(self._on_parameter)
         self.graph.set("models", change["new"])
-        self.model_version += 1
-        if self._is_user_edit():
-            self._user_edit("the models were replaced")
-
-    def _on_parameter(self, param, attr, old, new):
-        # called on every slider move (and every step of a fit): keep it cheap
-        self.graph.touch("models")
-        fit_thread = self._fit_thread
-        if fit_thread is not None and threading.get_ident() == fit_thread:
-            return  # the fit's own steps: views follow fit_progress; model_version moves once at the end
-        self.model_version += 1
-        active = self._fit_active()
-        if self.fit_result is not None or active:
-            if active:  # re-applied when the fit returns: a fit that already read the old value never wins
-                self._user_edits[id(param)] = (param, attr, new)
-            self._user_edit(f"parameter '{param.name}' ({attr}) was edited")
+        self.fit_control.models_replaced(change["new"])  # watches the parameters: a user's edit stops a fit
 
     # trait changes → graph inputs
     @observe("selection", "on_region", "exclusion_regions", "map_settings", "required_irf")
@@ -349,8 +300,8 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
             value = tuple(value)
         self.graph.set(change["name"], value)
         self.error = ""
-        if self._is_user_edit():
-            self._user_edit(f"the {change['name'].replace('_', ' ')} changed")
+        if not self.fit_control.in_fit():
+            self.fit_control.user_edit(f"the {change['name'].replace('_', ' ')} changed")
         if self.background:
             self.refresh()
 
@@ -436,77 +387,26 @@ class AnalysisSession(ProductsMixin, ConfigMixin, HasTraits):
         from ..core.fit import Fit
 
         fit = fit if fit is not None else Fit()
-        self._user_edits, self._interrupted = {}, ""  # edits from now on (queued or running) win over this fit
-        if self.background:
-            self.worker.submit("fit", lambda token: self._run_fit(fit, token))
-            if wait:
-                self.wait()
-        else:
-            from ..core.progress import CancelToken
-
-            self._fit_token = CancelToken()
-            self._run_fit(fit, self._fit_token)
+        self.fit_control.start(fit, self._fit_plan, wait=wait)
         return self.fit_result if (wait or not self.background) else None
 
     def stop_fit(self):
         """Cancel a running fit; the parameters stay at the best point found so far."""
-        self.worker.cancel("fit")
-        token = self._fit_token
-        if token is not None:
-            token.cancel()
+        self.fit_control.stop()
 
-    def _run_fit(self, fit, token):
-        self._fit_thread, self._fit_token = threading.get_ident(), token
-        self.fitting = True
-        self.status = "fitting…"
-        try:
-            datasets = self.graph.get("datasets", token)
-            if datasets is None or len(datasets) == 0:
-                raise GwidgetsError("No datasets to fit: select observations and place an ON region")
-            if self.models is None or len(self.models) == 0:
-                raise GwidgetsError("No model to fit: add a model component first")
-            models = self.models
-            assign_models(datasets, models)
-
-            def callback(nfev, values, stat):
-                self.fit_progress = {"nfev": int(nfev), "stat": float(stat), "values": dict(values),
-                                     "predictions": predictions(datasets), "final": False}
-                if self.fit_step_delay:
-                    time.sleep(self.fit_step_delay)
-
-            # 1D spectra do not constrain spatial / temporal parameters: hold them during the fit
-            held = [p for m in models for part in ("spatial_model", "temporal_model")
-                    for p in (getattr(getattr(m, part, None), "parameters", None) or []) if not p.frozen]
-            for p in held:
-                p.frozen = True
-            try:
-                result = fit.run(datasets, callback=callback, throttle=self.fit_throttle, token=token)
-            finally:
-                for p in held:
-                    p.frozen = False
-                for param, attr, value in list(self._user_edits.values()):  # the user's latest edit wins
-                    setattr(param, attr, value)
-                self._fit_thread = None
-                self.model_version += 1  # the parameters moved during the fit (its steps did not count)
-            interrupted = self._interrupted or (models is not self.models and "the models were replaced")
-            result.model_version = self._interrupted_version if self._interrupted else self.model_version
-            result.dataset_names = list(datasets.names)
-            self.fit_stale = bool(interrupted)
-            self.fit_result = result
-            self.fit_progress = {"nfev": result.nfev, "stat": result.total_stat,
-                                 "values": {p.name: p.value for p in datasets.parameters.free_parameters},
-                                 "predictions": predictions(datasets), "final": True}
-            self.status = fit_status(result, interrupted)
-            return result
-        except Exception as exc:  # shown in the page, never lost in a thread
-            self.error = fit_error_message(exc)
-            self.status = "fit failed"
-        finally:
-            if self._fit_thread is not None:  # failed before or inside the fit
-                self._fit_thread = None
-                self.model_version += 1
-            self.fitting = False
-        return None
+    def _fit_plan(self, token) -> FitPlan:
+        """The session's datasets with its models; spatial / temporal parameters held (1D does not constrain them)."""
+        datasets = self.graph.get("datasets", token)
+        if datasets is None or len(datasets) == 0:
+            raise GwidgetsError("No datasets to fit: select observations and place an ON region")
+        if self.models is None or len(self.models) == 0:
+            raise GwidgetsError("No model to fit: add a model component first")
+        models = self.models
+        assign_models(datasets, models)
+        held = [p for m in models for part in ("spatial_model", "temporal_model")
+                for p in (getattr(getattr(m, part, None), "parameters", None) or []) if not p.frozen]
+        return FitPlan(datasets, models, list(datasets.names), live=lambda: {"predictions": predictions(datasets)},
+                       held=held)
 
     def _compute_in_worker(self, name, token):
         self.busy = True

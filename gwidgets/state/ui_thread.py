@@ -22,7 +22,7 @@ import asyncio
 import threading
 from collections.abc import Callable
 
-__all__ = ["UIThread", "kernel_loop"]
+__all__ = ["KernelThreadNotifications", "UIThread", "kernel_loop"]
 
 
 def kernel_loop() -> asyncio.AbstractEventLoop | None:
@@ -68,3 +68,31 @@ class UIThread:
 
     def __repr__(self):
         return f"UIThread(loop={'kernel' if self.loop is not None else None})"
+
+
+class KernelThreadNotifications:
+    """Mixin for a ``HasTraits`` session: every trait notification runs in the thread of its ``ui``.
+
+    Hence every view update runs in the kernel's thread (`UIThread`), while the value is set at once; without a
+    ``ui`` yet, notifications run at once.
+
+    Put it before ``HasTraits`` in the bases (`~gwidgets.state.session.AnalysisSession`,
+    `~gwidgets.state.map_session.MapSession`).
+
+    >>> from traitlets import HasTraits, Int
+    >>> class Counter(KernelThreadNotifications, HasTraits):
+    ...     n = Int(0)
+    >>> c = Counter()
+    >>> c.ui = UIThread(None)
+    >>> c.observe(lambda change: print("seen", change["new"]), "n")
+    >>> c.n = 3
+    seen 3
+    """
+
+    def notify_change(self, change):
+        """Deliver ``change`` to the observers in the ``ui`` thread (at once when already there)."""
+        ui = self.__dict__.get("ui")
+        if ui is None or ui.here():
+            super().notify_change(change)
+        else:
+            ui.call(super().notify_change, change)
