@@ -406,19 +406,18 @@ def lima_significance(n_on, n_off, alpha):
         S = \sqrt{2} \left[ n_{on} \ln\frac{(1+\alpha) n_{on}}{\alpha (n_{on}+n_{off})}
             + n_{off} \ln\frac{(1+\alpha) n_{off}}{n_{on}+n_{off}} \right]^{1/2}
 
-    Parameters
-    ----------
-    n_on : array-like
-        Counts in the ON region.
-    n_off : array-like
-        Counts in the OFF region.
-    alpha : array-like
-        Exposure ratio ON / OFF of the background.
+    ``n_on``, ``n_off`` and ``alpha`` as in `wstat_sqrt_ts`, which computes the same significance
+    from the profile likelihood (the two agree to ~1e-10; each checks the other in the tests).
 
     Returns
     -------
     numpy.ndarray
         Significance, signed by ``n_on − α n_off``.
+
+    Examples
+    --------
+    >>> round(float(lima_significance(n_on=130, n_off=500, alpha=0.2)), 4)
+    2.596
     """
     n_on, n_off, alpha = _f(n_on), _f(n_off), _f(alpha)
     total = n_on + n_off
