@@ -3,9 +3,9 @@
 `example_spectrum_datasets` gives one ON/OFF spectrum per run (ON circle of 0.15° on the
 store's bright source "bright", reflected OFF regions); `example_map_dataset` the runs binned
 in a 2° × 2° cube around that source and stacked, and `example_exclusion_mask` a mask of
-that cube's sky without the source (for ring and field-of-view backgrounds). Both reduce ``gw.example_store()`` (made on
-first use, a few seconds) with the settings written out below, every call afresh: the result is
-the caller's to change (models, masks).
+that cube's sky without the source (for ring and field-of-view backgrounds). The two datasets
+are reduced from ``gw.example_store()`` (made on first use, a few seconds) with the settings
+written out below, every call afresh: the result is the caller's to change (models, masks).
 
 Examples
 --------
@@ -24,6 +24,12 @@ __all__ = ["EXAMPLE_SOURCE_POSITION", "example_spectrum_datasets", "example_map_
 
 #: position of the example store's bright point source "bright" (the Crab's, ICRS)
 EXAMPLE_SOURCE_POSITION = SkyCoord(83.63, 22.01, unit="deg")
+
+
+def _example_observations(obs_ids):
+    from ..simulate.example import example_store
+
+    return example_store().get_observations(list(obs_ids))
 
 
 def example_spectrum_datasets(obs_ids=(1001, 1002, 1003, 1004)):
@@ -53,9 +59,8 @@ def example_spectrum_datasets(obs_ids=(1001, 1002, 1003, 1004)):
 
     from ..geom import MapAxis
     from ..reduction import make_spectrum_datasets
-    from ..simulate.example import example_store
 
-    observations = example_store().get_observations(list(obs_ids))
+    observations = _example_observations(obs_ids)
     on_region = CircleSkyRegion(EXAMPLE_SOURCE_POSITION, 0.15 * u.deg)
     energy_axis = MapAxis.from_energy_bounds(0.3 * u.TeV, 100 * u.TeV, 15)
     energy_axis_true = MapAxis.from_energy_bounds(0.1 * u.TeV, 200 * u.TeV, 25, name="energy_true")
@@ -72,7 +77,7 @@ def example_map_dataset(obs_ids=(1001, 1002)):
     Parameters
     ----------
     obs_ids : sequence of int, optional
-        Observation ids of the example store (1001 to 1020).
+        The runs to stack (the example store has ids 1001 to 1020).
 
     Returns
     -------
@@ -86,9 +91,8 @@ def example_map_dataset(obs_ids=(1001, 1002)):
     """
     from ..geom import MapAxis, WcsGeom
     from ..reduction import MapDatasetMaker
-    from ..simulate.example import example_store
 
-    observations = example_store().get_observations(list(obs_ids))
+    observations = _example_observations(obs_ids)
     energy_axis = MapAxis.from_energy_bounds(1 * u.TeV, 10 * u.TeV, 4)
     geom = WcsGeom.create(EXAMPLE_SOURCE_POSITION, binsz=0.04, width=2 * u.deg, axes=[energy_axis])
     energy_axis_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 20 * u.TeV, 8, name="energy_true")
