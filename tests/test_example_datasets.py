@@ -8,6 +8,7 @@ from __future__ import annotations
 import astropy.units as u
 import numpy as np
 import pytest
+import yaml
 from astropy.coordinates import SkyCoord
 from astropy.wcs import WCS
 
@@ -18,6 +19,7 @@ from gwidgets.core.datasets import (
     example_map_dataset,
     example_spectrum_datasets,
 )
+from gwidgets.core.simulate import example_store_path
 from gwidgets.errors import ObservationNotFoundError
 
 SOURCE = SkyCoord(83.63, 22.01, unit="deg")   # the bright source of the simulated store (truth.yaml)
@@ -30,8 +32,13 @@ def _events(obs):
 
 
 def test_example_source_position_is_the_bright_source():
-    """The documented source position is the one the store simulates."""
-    assert EXAMPLE_SOURCE_POSITION.separation(SOURCE) < 1e-9 * u.deg
+    """The documented source position is the one the store simulates (its truth.yaml, read as plain YAML)."""
+    truth = yaml.safe_load((example_store_path() / "truth.yaml").read_text())
+    (bright,) = [c for c in truth["components"] if c["name"] == "bright"]
+    pars = {p["name"]: p["value"] for p in bright["spatial"]["parameters"]}
+    true_position = SkyCoord(pars["lon_0"], pars["lat_0"], unit="deg", frame=bright["spatial"]["frame"])
+    assert EXAMPLE_SOURCE_POSITION.separation(true_position) < 1e-9 * u.deg
+    assert SOURCE.separation(true_position) < 1e-9 * u.deg
 
 
 def test_spectrum_counts_are_the_events_in_the_on_circle():
