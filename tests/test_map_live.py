@@ -310,10 +310,20 @@ def test_build_from_a_store_and_dashboard_tab_is_lazy():
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_cached_kernel_transforms_equal_scipy_fftconvolve(ours):
-    """The evaluator's PSF convolution (kernel FFTs kept per cut-out) equals scipy.signal.fftconvolve.
+def _cutout_wcs(geom, sy, sx):
+    """The WCS of the map pixels (sy, sx)."""
+    wcs = geom.wcs.deepcopy()
+    wcs.wcs.crpix = [wcs.wcs.crpix[0] - sx.start, wcs.wcs.crpix[1] - sy.start]
+    wcs.wcs.set()
+    return wcs
 
-    Also after the source moved to a new cut-out and after a size change.
+
+def test_cached_kernel_transforms_equal_scipy_fftconvolve(ours):
+    """The evaluator's PSF convolution (kernel FFTs kept per FFT length) equals scipy.signal.fftconvolve.
+
+    The model on the evaluator's input window, convolved in full by scipy and cut to the cut-out. Also after
+    the source moved to a new cut-out (a new FFT length: the kept kernel transforms must not be reused), after
+    a size change and back; each time it also equals a fresh evaluator's result (no stale cache).
     """
     from scipy.signal import fftconvolve
 
@@ -321,15 +331,101 @@ def test_cached_kernel_transforms_equal_scipy_fftconvolve(ours):
 
     model = ours.models["gauss"]
     ev = MapEvaluator(model, ours)
-    for change in (None, ("lon_0", 83.0), ("sigma", 0.3)):
+    geom, kernel = ours.counts.geom, ours.psf.data
+    h = kernel.shape[1] // 2
+    lit = ours.exposure.data.reshape(kernel.shape[0], -1).any(axis=1)
+    assert lit.any() and not lit.all()  # the DR1 cube has true-energy bins without exposure: they are skipped
+    windows, same = set(), 0
+    for change in (None, ("lon_0", 83.0), ("sigma", 0.3), ("sigma", 0.15), ("lon_0", 83.9), ("lon_0", 83.91)):
         if change is not None:
             model.spatial_model.parameters[change[0]].value = change[1]
         (sy, sx), _ = ev.compute()
-        wcs = ours.counts.geom.wcs.deepcopy()  # the cut-out's pixels
-        wcs.wcs.crpix = [wcs.wcs.crpix[0] - sx.start, wcs.wcs.crpix[1] - sy.start]
-        wcs.wcs.set()
-        spatial = model.spatial_model.integrate_wcs(wcs, (sy.stop - sy.start, sx.stop - sx.start))
-        kernel = ours.psf.data
-        expected = fftconvolve(np.broadcast_to(spatial, (kernel.shape[0],) + spatial.shape), kernel, mode="same",
-                               axes=(1, 2))
-        np.testing.assert_allclose(ev.spatial_psf(), np.clip(expected, 0, None), rtol=1e-12, atol=1e-15)
+        iy, ix = ev.input_slices
+        spatial = model.spatial_model.integrate_wcs(_cutout_wcs(geom, iy, ix), (iy.stop - iy.start, ix.stop - ix.start))
+        full = fftconvolve(np.broadcast_to(spatial, (kernel.shape[0],) + spatial.shape), kernel, axes=(1, 2))
+        # full[:, j] is map pixel iy.start - h + j: cut it to the cut-out
+        y0, x0 = sy.start - (iy.start - h), sx.start - (ix.start - h)
+        expected = np.clip(full[:, y0:y0 + sy.stop - sy.start, x0:x0 + sx.stop - sx.start], 0, None)
+        assert expected.shape[1:] == (sy.stop - sy.start, sx.stop - sx.start)
+        values = ev.spatial_psf()
+        np.testing.assert_allclose(values[lit], expected[lit], rtol=1e-12, atol=1e-15, err_msg=str(change))
+        assert not values[~lit].any()
+        fresh = MapEvaluator(model, ours)
+        fresh.compute()
+        if fresh.input_slices == ev.input_slices:  # the same window (else they differ by the truncation only)
+            np.testing.assert_array_equal(values, fresh.spatial_psf(), err_msg=str(change))
+            same += 1
+        windows.add((iy.stop - iy.start, ix.stop - ix.start))
+    assert len(windows) >= 3 and same >= 3  # new windows, new FFT lengths: the kernel transforms were not reused
+
+
+@pytest.mark.parametrize("sigma", [0.05, 0.1, 0.2])
+def test_gaussian_truncation_below_1e6_of_npred(ours, sigma):
+    """The Gaussian evaluated on its input window only differs from it evaluated on the whole map by < 1e-6.
+
+    Its npred against the model on the whole map (same kernel, exposure and EDISP, convolved by scipy): the
+    difference is < 1e-6 of the total npred, per pixel and in sum.
+
+    Also when the source sits half a margin off the centre of its window (the worst case before a new cut-out).
+    """
+    from scipy.signal import fftconvolve
+
+    from gwidgets.core.datasets.map_evaluator import MARGIN_PIX, MapEvaluator
+
+    model = ours.models["gauss"]
+    sm = model.spatial_model
+    sm.sigma.value = sigma
+    ev = MapEvaluator(model, ours)
+    ev.compute()
+    binsz = ours.counts.geom.binsz
+    # move by just under half the margin along both axes: the same window, the source off its centre
+    sm.lon_0.value += 0.49 * MARGIN_PIX * binsz / np.cos(np.radians(sm.lat_0.value))
+    sm.lat_0.value -= 0.49 * MARGIN_PIX * binsz
+    sl, cut = ev.compute()
+    geom, kernel = ours.counts.geom, ours.psf.data
+    spatial = sm.integrate_wcs(geom.wcs, ours.counts.data.shape[1:])  # the whole map
+    conv = np.clip(fftconvolve(np.broadcast_to(spatial, (kernel.shape[0],) + spatial.shape), kernel, mode="same",
+                               axes=(1, 2)), 0, None)
+    flux = model.spectral_model.integral_values(*(lambda e: (e[:-1], e[1:]))(
+        ours.exposure.geom.axis("energy_true").edges.to_value("TeV")))
+    npred_true = flux[:, None, None] * conv * ours.exposure.data * 1e4
+    reference = np.einsum("ij,ikl->jkl", ours.edisp, npred_true)
+    ours_npred = np.zeros_like(reference)
+    ours_npred[(slice(None),) + sl] = cut
+    total = ours.npred().data.sum()
+    lost = abs(ours_npred.sum() - reference.sum())
+    print(f"sigma {sigma}: truncation {lost / total:.2e} of the total npred, {lost / reference.sum():.2e} of the "
+          f"source's (max pixel {np.abs(ours_npred - reference).max() / total:.2e} of the total)")
+    assert lost < 1e-6 * total and lost < 1e-6 * reference.sum()  # also of the source's own npred
+    assert np.abs(ours_npred - reference).max() < 1e-6 * total
+    # the window was not rebuilt by the move (half a margin), and the truncation is not vacuous: the window
+    # does not cover the whole map
+    iy, ix = ev.input_slices
+    assert (iy.stop - iy.start) * (ix.stop - ix.start) < spatial.size
+
+
+def test_axis_plan_circular_equals_linear_convolution():
+    """axis_plan: the circular convolution of the planned length, cropped, equals the linear one on the output.
+
+    Random input lengths, offsets (also outside the output), output lengths and kernels, against numpy.convolve.
+    """
+    from gwidgets.core.datasets.map_evaluator import axis_plan
+
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        n_in, n_out, k = rng.integers(1, 30), rng.integers(1, 40), 2 * rng.integers(0, 8) + 1
+        offset = int(rng.integers(-n_in - k, n_out + k))
+        x, kern = rng.normal(size=n_in), rng.normal(size=k)
+        expected = np.zeros(n_out)  # linear convolution, kernel centred, on output pixels 0..n_out-1
+        full = np.convolve(x, kern)
+        for j, v in enumerate(full):
+            p = offset - k // 2 + j
+            if 0 <= p < n_out:
+                expected[p] = v
+        n_min, a, b, p0 = axis_plan(n_in, offset, n_out, k)
+        got = np.zeros(n_out)
+        if b > a:
+            circ = np.fft.irfft(np.fft.rfft(x, n_min) * np.fft.rfft(kern, n_min), n_min)
+            got[p0:p0 + b - a] = circ[a:b]
+        np.testing.assert_allclose(got, expected, atol=1e-12, err_msg=str((n_in, offset, n_out, k)))
+        assert n_min <= n_in + k - 1 or b <= a

@@ -8,6 +8,7 @@ For a `SkyModel` with a spatial model, on a cut-out around the source:
    flux among the four nearest pixels, as gammapy);
 3. PSF: that image convolved with the kernel of each true-energy bin
    (FFT, the kernels' transforms kept per cut-out shape; as gammapy 2.1, before the exposure);
+   true-energy bins without exposure on the cut-out are skipped (their npred is 0);
 4. × exposure (cm² s) → predicted counts in true energy;
 5. EDISP: folded into reconstructed energy with the dataset's matrix.
 
@@ -15,6 +16,17 @@ What does not depend on the parameters — the cut-out, its exposure, the
 kernel, the matrix — is prepared once; the cut-out is rebuilt only when the
 source moves by more than a few pixels. The last result is cached by the
 parameter values, so unchanged models cost one tuple comparison.
+
+Two windows around the source: the model is evaluated on the *input window*
+(`TAIL` × its ``evaluation_radius`` + `MARGIN_PIX` pixels on each side of the
+source pixel), and its predicted counts fill the *cut-out*: the input window
+grown by the PSF kernel's radius, so that every pixel the convolution reaches
+is kept. Both are clipped to the map. The flux of the model outside the input
+window is left out (truncation): for a Gaussian (radius 5σ) the window reaches
+at least 5.5σ on each axis from the centre, which leaves out less than
+``2 × P(|x| > 5.5σ) ≈ 8e-8`` of its flux (``tests/test_map_live.py`` checks it
+is below 1e-6 of the total npred, against the model evaluated on the whole map);
+a disk (radius 1.1 r_0 (1 + edge_width)) loses nothing.
 """
 from __future__ import annotations
 
@@ -26,28 +38,78 @@ from .base import DatasetError
 
 __all__ = ["MapEvaluator"]
 
-#: pixels added around the source + kernel radius; the cut-out is rebuilt when the source moves more than half of it
+#: pixels added around the evaluated source; the cut-out is rebuilt when the source moves more than half of it
 MARGIN_PIX = 8
+#: the model is evaluated within TAIL × its evaluation radius (+ the margin) of its centre (see the module doc)
+TAIL = 1.1
 #: spatial images with at most this many non-zero pixels (a point source: 4) are convolved by placing kernels
 DIRECT_MAX_PIXELS = 16
 
 
-def _place_kernels(image, nonzero, kernel):
-    """Convolution ("same") of a sparse ``image`` (ny, nx) with ``kernel`` (n_e, k, k), k odd.
+def _place_kernels(image, nonzero, kernel, offset, shape):
+    """Convolution of a sparse ``image`` (ny, nx) with ``kernel`` (n_e, k, k), k odd, on an output of ``shape``.
 
-    Computed by adding shifted kernels.
+    Pixel (iy, ix) of ``image`` is pixel (iy + offset[0], ix + offset[1]) of the output. Computed by adding
+    shifted kernels.
     """
     n_e, k = kernel.shape[0], kernel.shape[1]
     h = k // 2
-    ny, nx = image.shape
+    ny, nx = shape
     out = np.zeros((n_e, ny, nx))
     for flat in nonzero:
-        iy, ix = divmod(int(flat), nx)
+        iy, ix = divmod(int(flat), image.shape[1])
         w = image[iy, ix]
+        iy, ix = iy + offset[0], ix + offset[1]
         y0, y1 = max(iy - h, 0), min(iy + h + 1, ny)
         x0, x1 = max(ix - h, 0), min(ix + h + 1, nx)
         out[:, y0:y1, x0:x1] += w * kernel[:, y0 - iy + h: y1 - iy + h, x0 - ix + h: x1 - ix + h]
     return out
+
+
+def axis_plan(n_in: int, offset: int, n_out: int, k: int) -> tuple:
+    """Length and crop of a circular (FFT) convolution that equals the linear one on an output window, one axis.
+
+    The input has ``n_in`` pixels starting at pixel ``offset`` of an output of ``n_out`` pixels; the kernel
+    has ``k`` pixels (odd), centred on its middle one. With input and kernel zero-padded to any length
+    ``n >= n_min``, the circular convolution at indices ``[a, b)`` equals the linear convolution at output
+    pixels ``[p0, p0 + b - a)``: the linear convolution has ``n_in + k - 1`` samples, and none of those that
+    wrap around lands on ``[a, b)``. Only the part that falls on the output is asked for, so ``n_min`` can
+    be shorter than the linear convolution when the output is clipped on both sides.
+
+    Parameters
+    ----------
+    n_in : int
+        Input pixels.
+    offset : int
+        Output pixel of the first input pixel (may be negative or beyond the output).
+    n_out : int
+        Output pixels.
+    k : int
+        Kernel pixels (odd).
+
+    Returns
+    -------
+    n_min, a, b, p0 : int
+        Shortest circular length, the crop ``[a, b)`` of the circular result, and its first output pixel
+        (``b <= a`` when the convolution does not reach the output).
+
+    Examples
+    --------
+    An input of 5 pixels in the middle of an output of 9, a kernel of 5: the full linear convolution (9 samples).
+
+    >>> axis_plan(5, 2, 9, 5)
+    (9, 0, 9, 0)
+
+    An output clipped on both sides (the input's own 5 pixels): 7 samples suffice.
+
+    >>> axis_plan(5, 0, 5, 5)
+    (7, 2, 7, 0)
+    """
+    h = k // 2
+    full = n_in + k - 1
+    a = max(0, h - offset)
+    b = min(full, n_out - offset + h)
+    return max(b, full - a), a, b, a + offset - h
 
 
 class MapEvaluator:
@@ -95,48 +157,78 @@ class MapEvaluator:
         return float(x), float(y)
 
     def _integrate_spatial(self):
+        """Flux fraction per pixel of the input window."""
         sm = self.model.spatial_model
         if type(sm).__name__ == "PointSpatialModel":
             # bilinear share among the four nearest pixels, as PointSpatialModel.integrate_wcs, without SkyCoord
-            x0, y0 = self._source_pixel(self._wcs)
-            ny, nx = self._shape
+            x0, y0 = self._source_pixel(self._in_wcs)
+            ny, nx = self._in_shape
             wx = np.clip(1 - np.abs(np.arange(nx) - x0), 0, None)
             wy = np.clip(1 - np.abs(np.arange(ny) - y0), 0, None)
             return wy[:, None] * wx[None, :]
-        return sm.integrate_wcs(self._wcs, self._shape)
+        return sm.integrate_wcs(self._in_wcs, self._in_shape)
 
     def _setup_cutout(self):
+        """The input window (the model evaluated) and the cut-out (its npred), see the module doc."""
         ds = self.dataset
         geom = ds.counts.geom
-        binsz = geom.binsz
         kernel = ds.psf
         k_half = 0 if kernel is None else kernel.data.shape[1] // 2
-        src_r = float(self.model.spatial_model.evaluation_radius.to_value(u.deg))
-        if not np.isfinite(src_r) or src_r <= 0 and type(self.model.spatial_model).__name__ != "PointSpatialModel":
-            src_r = max(geom.width.deg)  # extended without a radius (e.g. constant): the whole map
-        half = int(np.ceil(src_r / binsz)) + k_half + MARGIN_PIX
+        self._radius_pix = self._window_radius_pix()
+        half = self._radius_pix + MARGIN_PIX
         x, y = self._source_pixel()
         nx, ny = geom.npix
         ix, iy = int(np.round(x)), int(np.round(y))
-        x0, x1 = max(ix - half, 0), min(ix + half + 1, nx)
-        y0, y1 = max(iy - half, 0), min(iy + half + 1, ny)
-        if x0 >= x1 or y0 >= y1:
-            self._slices = None  # source (and its PSF) entirely outside the map
+        xi0, xi1 = max(ix - half, 0), min(ix + half + 1, nx)
+        yi0, yi1 = max(iy - half, 0), min(iy + half + 1, ny)
+        if xi0 >= xi1 or yi0 >= yi1:
+            self._slices = self._in_slices = None  # source (within its truncation radius) entirely off the map
         else:
+            x0, x1 = max(xi0 - k_half, 0), min(xi1 + k_half, nx)
+            y0, y1 = max(yi0 - k_half, 0), min(yi1 + k_half, ny)
             self._slices = (slice(y0, y1), slice(x0, x1))
+            self._in_slices = (slice(yi0, yi1), slice(xi0, xi1))
+            self._in_offset = (yi0 - y0, xi0 - x0)
+            self._in_shape = (yi1 - yi0, xi1 - xi0)
             wcs = geom.wcs.deepcopy()
-            wcs.wcs.crpix = [wcs.wcs.crpix[0] - x0, wcs.wcs.crpix[1] - y0]
+            wcs.wcs.crpix = [wcs.wcs.crpix[0] - xi0, wcs.wcs.crpix[1] - yi0]
             wcs.wcs.set()
-            self._wcs = wcs
+            self._in_wcs = wcs
             self._shape = (y1 - y0, x1 - x0)
             self._exposure = ds.exposure.data[:, y0:y1, x0:x1] * 1e4  # m2 s -> cm2 s
+            lit = np.flatnonzero(self._exposure.reshape(self._exposure.shape[0], -1).any(axis=1))
+            # true-energy bins from the first to the last with exposure on the cut-out (the others give npred 0)
+            self._lit = slice(int(lit[0]), int(lit[-1]) + 1) if lit.size else slice(0, 0)
         self._center = (x, y)
         self._spatial_key = None
         self._spatial = None
 
+    @property
+    def input_slices(self):
+        """(y, x) slices of the map pixels on which the model is evaluated (None if off the map).
+
+        The current window; `compute` may move it when the source has moved.
+        """
+        return self._in_slices
+
+    def _window_radius_pix(self) -> int:
+        """Pixels from the source to the edge of its input window, without the margin."""
+        geom = self.dataset.counts.geom
+        src_r = float(self.model.spatial_model.evaluation_radius.to_value(u.deg))
+        if not np.isfinite(src_r) or src_r <= 0 and type(self.model.spatial_model).__name__ != "PointSpatialModel":
+            src_r = max(geom.width.deg)  # extended without a radius (e.g. constant): the whole map
+        return int(np.ceil(TAIL * src_r / geom.binsz))
+
     def _moved(self):
+        """Whether the input window no longer fits the source.
+
+        It moved by more than half the margin, grew beyond its window, or shrank to a window more than the
+        margin smaller.
+        """
         x, y = self._source_pixel()
-        return max(abs(x - self._center[0]), abs(y - self._center[1])) > MARGIN_PIX / 2
+        radius = self._window_radius_pix()
+        return (max(abs(x - self._center[0]), abs(y - self._center[1])) > MARGIN_PIX / 2
+                or not self._radius_pix - MARGIN_PIX <= radius <= self._radius_pix)
 
     # --------------------------------------------------------------- compute
     def _values_key(self):
@@ -176,7 +268,10 @@ class MapEvaluator:
 
         Cached by the spatial parameters.
 
-        As gammapy 2.1, the PSF acts on the spatial flux before the exposure is applied.
+        As gammapy 2.1, the PSF acts on the spatial flux before the exposure is applied. The model is
+        evaluated on the input window (`input_slices`) and its convolution fills the cut-out. Convolved
+        by FFT, the true-energy bins before the first and after the last with exposure on the cut-out are
+        left at 0 (their predicted counts are 0 whatever the flux).
 
         Returns
         -------
@@ -195,29 +290,40 @@ class MapEvaluator:
             kernel = ds.psf.data
             nonzero = np.flatnonzero(spatial)
             if len(nonzero) <= DIRECT_MAX_PIXELS:
-                values = _place_kernels(spatial, nonzero, kernel)
+                values = _place_kernels(spatial, nonzero, kernel, self._in_offset, self._shape)
             else:
                 values = self._fft_convolve(spatial, kernel)
-                np.clip(values, 0, None, out=values)
         else:
-            values = spatial[None]
+            values = np.zeros((1,) + self._shape)
+            (oy, ox), (ny, nx) = self._in_offset, self._in_shape
+            values[0, oy:oy + ny, ox:ox + nx] = spatial
         self._spatial_key, self._spatial = key, values
         return values
 
     def _fft_convolve(self, image, kernel):
-        """``fftconvolve(image, kernel[i], mode="same")`` for every true-energy bin i.
+        """``image`` (the input window) convolved with ``kernel[i]`` on the cut-out, negative values set to 0.
 
-        The kernels' transforms are kept for the cut-out's shape: one forward transform of the image per call.
+        For the true-energy bins with exposure (see `spatial_psf`), one bin at a time (faster than one
+        transform of the whole cube: each bin stays in the CPU cache). The FFT length per axis is the shortest
+        fast length without wrap-around on the cut-out (`axis_plan`); the kernels' transforms are kept for
+        that length: one forward transform of the image per call.
         """
-        ny, nx = image.shape
-        k_y, k_x = kernel.shape[1:]
-        fshape = (sp_fft.next_fast_len(ny + k_y - 1, True), sp_fft.next_fast_len(nx + k_x - 1, True))
+        n_e = kernel.shape[0]
+        ny, nx = self._shape
+        (ly, ay, by, py), (lx, ax, bx, px) = (axis_plan(image.shape[i], self._in_offset[i], self._shape[i],
+                                                        kernel.shape[i + 1]) for i in (0, 1))
+        fshape = (sp_fft.next_fast_len(ly, True), sp_fft.next_fast_len(lx, True))
         cache = self.__dict__.get("_kernel_fft")
         if cache is None or cache[0] != fshape or cache[1] is not kernel:
             cache = self._kernel_fft = (fshape, kernel, sp_fft.rfft2(kernel, s=fshape, axes=(1, 2)))
-        full = sp_fft.irfft2(sp_fft.rfft2(image, s=fshape)[None] * cache[2], s=fshape, axes=(1, 2))
-        y0, x0 = (k_y - 1) // 2, (k_x - 1) // 2  # "same": centred on the input, as scipy.signal.fftconvolve
-        return full[:, y0:y0 + ny, x0:x0 + nx]
+        spectrum = sp_fft.rfft2(image, s=fshape)
+        product = np.empty_like(spectrum)
+        out = np.zeros((n_e, ny, nx))
+        window = out[:, py:py + by - ay, px:px + bx - ax]
+        for i in range(self._lit.start, self._lit.stop):
+            np.multiply(spectrum, cache[2][i], out=product)
+            np.maximum(sp_fft.irfft2(product, s=fshape, overwrite_x=True)[ay:by, ax:bx], 0, out=window[i])
+        return out
 
     def npred_true(self):
         """Predicted counts in true energy on the cut-out (flux × PSF-convolved spatial fraction × exposure).
@@ -235,10 +341,10 @@ class MapEvaluator:
         apply = getattr(self.model, "apply_irf", {})
         ds = self.dataset
         if ds.edisp is not None and apply.get("edisp", True):
-            n_true = npred.shape[0]
+            lit = self._lit  # the other true-energy bins have no exposure: npred 0
             # einsum, not BLAS: these products are small, and threaded BLAS is slow on a busy machine
-            npred = np.einsum("ij,ik->jk", ds.edisp, npred.reshape(n_true, -1), optimize=False).reshape(
-                (ds.edisp.shape[1],) + npred.shape[1:])
+            npred = np.einsum("ij,ik->jk", ds.edisp[lit], npred[lit].reshape(lit.stop - lit.start, -1),
+                              optimize=False).reshape((ds.edisp.shape[1],) + npred.shape[1:])
         elif npred.shape[0] != ds.counts.data.shape[0]:
             raise DatasetError(f"Dataset '{ds.name}': without energy dispersion the true and reco energy axes "
                                "must have the same bins")
