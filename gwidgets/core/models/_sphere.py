@@ -9,7 +9,8 @@ from collections import OrderedDict
 import numpy as np
 
 __all__ = ["angular_separation", "position_angle", "one_minus_cos", "pixel_solid_angle",
-           "oversampled_wcs", "frame_of_wcs", "pixel_centers_world", "wcs_key"]
+           "oversampled_wcs", "frame_of_wcs", "pixel_centers_world", "pixel_scale_deg", "wcs_key", "grid_cache_usage",
+           "GRID_CACHE_ENTRIES", "GRID_CACHE_BYTES"]
 
 
 def angular_separation(lon1, lat1, lon2, lat2):
@@ -42,11 +43,17 @@ def frame_of_wcs(wcs) -> str:
     return "galactic" if ctype.startswith("GLON") else "icrs"
 
 
-#: the last few pixel grids (centres, solid angles) by WCS and shape: a model re-evaluated on the same
-#: cut-out (a slider, a drag within the cut-out's margin) does not recompute its sky coordinates
+#: the last few pixel grids (centres, solid angles, oversampled WCS, pixel scale) by WCS and shape: a model
+#: re-evaluated on the same cut-out (a slider, a drag within the cut-out's margin) does not recompute its sky
+#: coordinates. Up to 16 entries (four per extended model on its cut-out) holding at most 32 MiB of arrays.
 _GRIDS: OrderedDict = OrderedDict()
-_GRID_CACHE_SIZE = 8
+GRID_CACHE_ENTRIES = 16
 _GRID_MAX_BYTES = 8 * 2**20
+GRID_CACHE_BYTES = 32 * 2**20
+
+
+def _nbytes(value) -> int:
+    return sum(a.nbytes for a in (value if isinstance(value, tuple) else (value,)) if isinstance(a, np.ndarray))
 
 
 def wcs_key(wcs, shape) -> tuple:
@@ -87,13 +94,61 @@ def _cached_grid(kind, wcs, shape, compute):
     value = compute()
     arrays = [a for a in (value if isinstance(value, tuple) else (value,)) if isinstance(a, np.ndarray)]
     if sum(a.nbytes for a in arrays) > _GRID_MAX_BYTES:
-        return value  # a large grid is not kept (8 of them would hold too much memory)
+        return value  # a large grid is not kept (a few of them would hold too much memory)
     for a in arrays:
         a.flags.writeable = False  # shared between callers: read-only
     _GRIDS[key] = value
-    while len(_GRIDS) > _GRID_CACHE_SIZE:
+    while len(_GRIDS) > GRID_CACHE_ENTRIES or sum(_nbytes(v) for v in _GRIDS.values()) > GRID_CACHE_BYTES:
         _GRIDS.popitem(last=False)
     return value
+
+
+def grid_cache_usage() -> tuple:
+    """``(entries, bytes)`` the pixel-grid cache holds now (at most `GRID_CACHE_ENTRIES`, `GRID_CACHE_BYTES`).
+
+    Returns
+    -------
+    tuple of int
+        Number of cached grids and the bytes of their arrays.
+
+    Examples
+    --------
+    >>> entries, nbytes = grid_cache_usage()
+    >>> entries <= GRID_CACHE_ENTRIES and nbytes <= GRID_CACHE_BYTES
+    True
+    """
+    return len(_GRIDS), sum(_nbytes(v) for v in _GRIDS.values())
+
+
+def pixel_scale_deg(wcs) -> float:
+    """The smaller of the celestial pixel scales of ``wcs`` in degrees (as ``proj_plane_pixel_scales``).
+
+    Kept per WCS with the pixel grids (``WCS.celestial`` copies the WCS: too slow to call per evaluation).
+
+    Parameters
+    ----------
+    wcs : `~astropy.wcs.WCS`
+        The WCS (its celestial part is used).
+
+    Returns
+    -------
+    float
+        Pixel scale in deg.
+
+    Examples
+    --------
+    >>> from astropy.wcs import WCS
+    >>> w = WCS(naxis=2); w.wcs.ctype = ["RA---CAR", "DEC--CAR"]; w.wcs.cdelt = [-0.02, 0.02]
+    >>> round(pixel_scale_deg(w), 6)
+    0.02
+    """
+    return _cached_grid("pixel_scale", wcs, (0, 0), lambda: _pixel_scale_deg(wcs))
+
+
+def _pixel_scale_deg(wcs) -> float:
+    import astropy.units as u
+
+    return float(np.min(np.abs(wcs.celestial.proj_plane_pixel_scales()[0].to_value(u.deg))))
 
 
 def pixel_centers_world(wcs, shape):

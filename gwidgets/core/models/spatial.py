@@ -34,6 +34,7 @@ from ._sphere import (
     one_minus_cos,
     oversampled_wcs,
     pixel_centers_world,
+    pixel_scale_deg,
     pixel_solid_angle,
     position_angle,
 )
@@ -222,7 +223,7 @@ class SpatialModel(Model):
         size = self._min_scale_deg()
         if not size:
             return 1
-        binsz = float(np.min(np.abs(wcs.celestial.proj_plane_pixel_scales()[0].to_value(u.deg))))
+        binsz = pixel_scale_deg(wcs)
         return int(np.clip(np.ceil(3 * binsz / size), 1, 20))
 
     def _min_scale_deg(self) -> float:

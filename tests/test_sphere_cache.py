@@ -1,0 +1,56 @@
+"""The pixel-grid cache of gwidgets.core.models._sphere (pixel centres, solid angles, pixel scale per WCS).
+
+Stale-cache property: after a change of what the cache keys on (the WCS's reference pixel, its scale, the image
+shape), every cached quantity equals astropy's direct computation on the changed WCS; and the cache stays within
+its memory bound however many grids pass through it.
+"""
+from __future__ import annotations
+
+import astropy.units as u
+import numpy as np
+from astropy.wcs import WCS
+
+import gwidgets.core.models._sphere as sphere
+
+
+def _wcs(cdelt=0.02, crpix=(10.5, 8.5)):
+    w = WCS(naxis=2)
+    w.wcs.ctype = ["RA---CAR", "DEC--CAR"]
+    w.wcs.crval = [83.63, 0.0]  # CAR about the equator: pixels of constant lat per row
+    w.wcs.cdelt = [-cdelt, cdelt]
+    w.wcs.crpix = list(crpix)
+    w.wcs.set()
+    return w
+
+
+def test_cached_grids_follow_the_wcs_and_shape():
+    """Each call equals astropy on the WCS it is given, also when a WCS equal to a cached one is modified."""
+    w = _wcs()
+    for change in (None, ("crpix", (12.5, 8.5)), ("cdelt", 0.05), ("shape", (7, 9))):
+        shape = (20, 16)
+        if change is not None and change[0] == "shape":
+            shape = change[1]
+        elif change is not None:
+            w = _wcs(**{change[0]: change[1]})
+        lon, lat = sphere.pixel_centers_world(w, shape)
+        y, x = np.mgrid[0:shape[0], 0:shape[1]]
+        ref_lon, ref_lat = w.pixel_to_world_values(x, y)
+        np.testing.assert_allclose(lon, ref_lon, rtol=0, atol=1e-12, err_msg=str(change))
+        np.testing.assert_allclose(lat, ref_lat, rtol=0, atol=1e-12, err_msg=str(change))
+        scale = np.min(np.abs(w.proj_plane_pixel_scales()[0].to_value(u.deg)))
+        assert sphere.pixel_scale_deg(w) == scale
+        # the solid angles sum to the area of the image: Δlon Δ(sin lat)
+        area = sphere.pixel_solid_angle(w, shape).sum()
+        cdelt = abs(w.wcs.cdelt[0])
+        lat_edges = ref_lat[[0, -1], 0] + np.array([-0.5, 0.5]) * cdelt
+        expected = np.radians(cdelt * shape[1]) * np.ptp(np.sin(np.radians(lat_edges)))
+        assert abs(area / expected - 1) < 1e-6, change
+
+
+def test_cache_memory_is_bounded():
+    """Many different grids through the cache: at most the entry count and total bytes are kept."""
+    for i in range(40):
+        sphere.pixel_centers_world(_wcs(crpix=(10.5 + i, 8.5)), (500, 500))  # 4 MB each
+    entries, kept = sphere.grid_cache_usage()
+    assert 0 < entries <= sphere.GRID_CACHE_ENTRIES and kept <= sphere.GRID_CACHE_BYTES
+    assert sphere.GRID_CACHE_BYTES < sphere.GRID_CACHE_ENTRIES * 4e6  # the byte bound was the binding one
