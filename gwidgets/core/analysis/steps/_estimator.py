@@ -1,9 +1,9 @@
-"""Shared by the estimator steps: build an estimator from keyword arguments it accepts."""
+"""Shared by the estimator steps: build an estimator from keyword arguments it accepts, run it on copies."""
 from __future__ import annotations
 
 import inspect
 
-__all__ = ["build", "default_source"]
+__all__ = ["build", "default_source", "run_on_copies"]
 
 
 #: optional estimates of the config-driven flux points and light curves: asymmetric errors and the upper
@@ -34,3 +34,13 @@ def default_source(analysis, key: str) -> str | None:
     if name is not None and names and name not in names:
         raise ConfigError(f"'{key}.source' = {name!r} is not a model; models: {names}")
     return name or (names[0] if names else None)
+
+
+def run_on_copies(estimator, datasets, models):
+    """``estimator.run`` on a copy of ``datasets`` given a copy of ``models``.
+
+    The estimator may move parameters (it fits norms, re-optimises): the analysis keeps its fitted ones.
+    """
+    datasets = datasets.copy()
+    datasets.models = models.copy()
+    return estimator.run(datasets)

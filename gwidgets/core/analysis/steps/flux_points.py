@@ -5,7 +5,7 @@ Uses `gwidgets.core.estimators.FluxPointsEstimator` (imported lazily: a clear
 """
 from __future__ import annotations
 
-from ._estimator import UL_SELECTION, build, default_source
+from ._estimator import UL_SELECTION, build, default_source, run_on_copies
 from .base import require
 from .datasets import energy_axis
 
@@ -40,8 +40,6 @@ def run(analysis, progress=None):
     source = default_source(analysis, "flux_points")
     estimator = build(estimator_cls, energy_edges=edges, source=source, n_sigma_ul=cfg.get("n_sigma_ul"),
                       selection_optional=UL_SELECTION)
-    datasets = analysis.datasets.copy()
-    datasets.models = analysis.models.copy()  # the estimator may move parameters: keep the fitted ones
-    analysis.flux_points = estimator.run(datasets)
+    analysis.flux_points = run_on_copies(estimator, analysis.datasets, analysis.models)
     analysis.log(f"flux points: {len(edges) - 1} bins for '{source}'")
     return analysis.flux_points

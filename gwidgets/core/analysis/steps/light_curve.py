@@ -15,7 +15,7 @@ import numpy as np
 from astropy.time import Time
 
 from ...config import ConfigError
-from ._estimator import UL_SELECTION, build, default_source
+from ._estimator import UL_SELECTION, build, default_source, run_on_copies
 from .base import require
 from .datasets import energy_axis
 
@@ -111,8 +111,6 @@ def run(analysis, progress=None):
                       energy_edges=_energy_edges(analysis, cfg),
                       source=source, n_sigma_ul=cfg.get("n_sigma_ul"),
                       selection_optional=UL_SELECTION)
-    datasets = analysis.datasets_per_obs.copy()
-    datasets.models = analysis.models.copy()  # the estimator may move parameters: keep the fitted ones
-    analysis.light_curve = estimator.run(datasets)
+    analysis.light_curve = run_on_copies(estimator, analysis.datasets_per_obs, analysis.models)
     analysis.log(f"light curve: {len(intervals)} intervals for '{source}'")
     return analysis.light_curve
