@@ -293,15 +293,21 @@ def test_profile_draws_the_session_profile_and_saves_it(first_look, monkeypatch,
 
 
 def test_saved_linear_axes_keep_their_tick_labels_apart():
-    """MJD times on a narrow figure: matplotlib's own choice of ticks would run the labels together."""
-    from gwidgets.widgets.canvas_plot import CanvasFigure, CanvasScatter, Scale
+    """A light curve over 4 days of MJD: matplotlib's own ticks (every half day) would run the labels together."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    pts = CanvasScatter()
-    fig = CanvasFigure([pts], Scale(), Scale(), "time [MJD]", "flux", 200, 300)
-    pts.x, pts.y = np.linspace(60646.87, 60651.21, 20), np.linspace(1e-11, 3e-11, 20)
-    fig.render()
+    from gwidgets.widgets import LightCurveView
+
+    view = LightCurveView()
+    t0 = 60646.87 + np.arange(20) * 0.22
+    unit = u.Unit("cm-2 s-1")
+    view.set_table(Table({"time_min": t0, "time_max": t0 + 0.02, "flux": np.linspace(1e-11, 3e-11, 20) * unit,
+                          "flux_err": np.full(20, 2e-12) * unit}))
+    fig = view.figure
     out = render_matplotlib(fig)
-    renderer = out.canvas.get_renderer()
+    canvas = FigureCanvasAgg(out)
+    canvas.draw()  # rendered, as a saved PNG is
+    renderer = canvas.get_renderer()
     for axis in out.axes[0].xaxis, out.axes[0].yaxis:
         lo, hi = sorted(axis.get_view_interval())
         boxes = sorted((t.label1.get_window_extent(renderer) for t, v in zip(axis.get_major_ticks(),

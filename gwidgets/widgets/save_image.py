@@ -99,33 +99,35 @@ def render_matplotlib(figure):
         ax.set_aspect("equal", adjustable="box")  # the limits stay those shown; the frame fits them
     ax.set_xlabel(figure.x_label)
     ax.set_ylabel(figure.y_label)
-    for axis, log in ((ax.xaxis, figure.x_log), (ax.yaxis, figure.y_log)):
-        if not log:
-            _thin_linear_ticks(out, axis)
+    _thin_linear_ticks(out, [axis for axis, log in ((ax.xaxis, figure.x_log), (ax.yaxis, figure.y_log)) if not log])
     return out
 
 
-def _thin_linear_ticks(out, axis, gap_px: float = 6.0):
-    """Fewer ticks on a linear axis until no two of its tick labels come closer than ``gap_px``.
+def _labels_apart(axis, gap_px: float) -> bool:
+    lo, hi = sorted(axis.get_view_interval())
+    boxes = [t.label1.get_window_extent() for t, v in zip(axis.get_major_ticks(), axis.get_majorticklocs())
+             if lo <= v <= hi and t.label1.get_visible() and t.label1.get_text()]
+    spans = sorted((b.x0, b.x1) if axis is axis.axes.xaxis else (b.y0, b.y1) for b in boxes)
+    return all(b0 - a1 >= gap_px for (_, a1), (b0, _) in zip(spans, spans[1:]))
+
+
+def _thin_linear_ticks(out, axes, gap_px: float = 6.0):
+    """Fewer ticks on the linear ``axes`` until no two tick labels of one axis come closer than ``gap_px``.
 
     matplotlib picks tick counts from the axis length only: long labels (MJD times, 10⁻¹¹ fluxes) can run
-    into each other, as the page's layout (`gwidgets.widgets.canvas_js`) never lets them.
+    into each other, as the page's layout (`gwidgets.widgets.canvas_js`) never lets them. One layout pass
+    (no rendering) when they are apart already.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.ticker import MaxNLocator
 
-    renderer = FigureCanvasAgg(out).get_renderer()
-    horizontal = axis is axis.axes.xaxis
-    for nbins in (None, 7, 5, 4, 3, 2, 1):
-        if nbins is not None:
-            axis.set_major_locator(MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10]))
-        out.draw(renderer)
-        lo, hi = sorted(axis.get_view_interval())
-        boxes = [t.label1.get_window_extent(renderer) for t, v in zip(axis.get_major_ticks(), axis.get_majorticklocs())
-                 if lo <= v <= hi and t.label1.get_visible() and t.label1.get_text()]
-        spans = sorted((b.x0, b.x1) if horizontal else (b.y0, b.y1) for b in boxes)
-        if all(b0 - a1 >= gap_px for (_, a1), (b0, _) in zip(spans, spans[1:])):
+    crowded = list(axes)
+    for nbins in (7, 5, 4, 3, 2, 1):
+        if not crowded:
             return
+        out.draw_without_rendering()
+        crowded = [axis for axis in crowded if not _labels_apart(axis, gap_px)]
+        for axis in crowded:
+            axis.set_major_locator(MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10]))
 
 
 def figure_svg(figure) -> str:
