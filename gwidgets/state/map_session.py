@@ -346,7 +346,9 @@ class MapSession(KernelThreadNotifications, HasTraits):
 
     @observe("models")
     def _models_changed(self, change):
-        self.fit_control.models_replaced(change["new"])  # watches the parameters: a user's edit stops a fit
+        # the models now, not change["new"]: a change made in the worker (build) is delivered later in the kernel's
+        # thread, possibly after a newer set_models, whose parameters must stay the ones watched
+        self.fit_control.models_replaced(self.models)  # watches the parameters: a user's edit stops a fit
 
     def sky_model(self, name: str):
         """The sky model ``name`` (a named error if there is none)."""
