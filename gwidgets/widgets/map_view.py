@@ -410,10 +410,13 @@ class MapView(SessionView):
                 continue
             text = f"{m.name}: lon_0 {sm.lon_0.value:.4f}°, lat_0 {sm.lat_0.value:.4f}°"
             size = size_parameter(sm)
+            data_size = ""
             if size is not None:
                 text += f", {size.name} {size.value:.4f}°"
+                data_size = f" data-size='{size.quantity.to_value('deg'):.6f}'"
             parts.append(f"<span class='gw-map-source' data-name='{html.escape(m.name)}' "
-                         f"data-lon='{sm.lon_0.value:.6f}' data-lat='{sm.lat_0.value:.6f}'>{html.escape(text)}</span>")
+                         f"data-lon='{sm.lon_0.value:.6f}' data-lat='{sm.lat_0.value:.6f}'{data_size}>"
+                         f"{html.escape(text)}</span>")
         reg = s.region
         if reg:
             parts.append(f"<span class='gw-map-region' data-radius='{reg['radius']:.6f}'>region: "
