@@ -54,3 +54,19 @@ def test_cache_memory_is_bounded():
     entries, kept = sphere.grid_cache_usage()
     assert 0 < entries <= sphere.GRID_CACHE_ENTRIES and kept <= sphere.GRID_CACHE_BYTES
     assert sphere.GRID_CACHE_BYTES < sphere.GRID_CACHE_ENTRIES * 4e6  # the byte bound was the binding one
+
+
+def test_one_minus_cos_separation_against_astropy():
+    """1 − cos θ from the haversine identity against astropy's separation, from 1e-9 rad to the antipode."""
+    from astropy.coordinates import SkyCoord
+
+    rng = np.random.default_rng(7)
+    lon1, lat1 = rng.uniform(0, 2 * np.pi, 400), np.arcsin(rng.uniform(-1, 1, 400))
+    scale = 10.0 ** rng.uniform(-9, 0.5, 400)  # small steps to the far side
+    lon2, lat2 = lon1 + scale * rng.normal(size=400), np.clip(lat1 + scale * rng.normal(size=400), -1.5, 1.5)
+    lon2[:20], lat2[:20] = lon1[:20] + np.pi, -lat1[:20]  # antipodes
+    theta = SkyCoord(lon1, lat1, unit="rad").separation(SkyCoord(lon2, lat2, unit="rad")).rad
+    expected = 2 * np.sin(theta / 2) ** 2
+    got = sphere.one_minus_cos_separation(lon1, lat1, lon2, lat2)
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-15)
+    assert (got[:20] > 2 - 1e-12).all()

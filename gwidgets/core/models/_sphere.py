@@ -8,7 +8,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-__all__ = ["angular_separation", "position_angle", "one_minus_cos", "pixel_solid_angle",
+__all__ = ["angular_separation", "position_angle", "one_minus_cos", "one_minus_cos_separation", "pixel_solid_angle",
            "oversampled_wcs", "frame_of_wcs", "pixel_centers_world", "pixel_scale_deg", "wcs_key", "grid_cache_usage",
            "GRID_CACHE_ENTRIES", "GRID_CACHE_BYTES"]
 
@@ -35,6 +35,35 @@ def position_angle(lon1, lat1, lon2, lat2):
 def one_minus_cos(x):
     """1 − cos x without cancellation for small x."""
     return 2.0 * np.sin(0.5 * x) ** 2
+
+
+def one_minus_cos_separation(lon1, lat1, lon2, lat2):
+    """1 − cos of the great-circle distance, without computing the distance (haversine identity).
+
+    ``1 − cos θ = 2 [sin²(Δlat/2) + cos lat1 cos lat2 sin²(Δlon/2)]``, exact; accurate at every separation
+    (no cancellation at small ones; ≈ 2 near the antipode). Three transcendental functions per point instead
+    of the seven of ``one_minus_cos(angular_separation(...))``: the hot path of the Gaussian model.
+
+    Parameters
+    ----------
+    lon1, lat1, lon2, lat2 : float or numpy.ndarray
+        Positions in radians (broadcast together).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        ``1 − cos θ``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = one_minus_cos_separation(0.1, 0.2, 0.3, -0.4)
+    >>> bool(np.isclose(x, one_minus_cos(angular_separation(0.1, 0.2, 0.3, -0.4)), rtol=1e-14))
+    True
+    """
+    s_lat = np.sin(0.5 * (lat2 - lat1))
+    s_lon = np.sin(0.5 * (lon2 - lon1))
+    return 2.0 * (s_lat * s_lat + np.cos(lat1) * np.cos(lat2) * (s_lon * s_lon))
 
 
 def frame_of_wcs(wcs) -> str:

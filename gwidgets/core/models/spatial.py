@@ -32,6 +32,7 @@ from ._sphere import (
     angular_separation,
     frame_of_wcs,
     one_minus_cos,
+    one_minus_cos_separation,
     oversampled_wcs,
     pixel_centers_world,
     pixel_scale_deg,
@@ -380,7 +381,6 @@ class GaussianSpatialModel(SpatialModel):
         """
         lon, lat, lon_0, lat_0 = np.radians(lon), np.radians(lat), np.radians(lon_0), np.radians(lat_0)
         sigma = np.radians(sigma)
-        sep = angular_separation(lon, lat, lon_0, lat_0)
         if e == 0:
             a = one_minus_cos(sigma)
             norm = 1 / (4 * np.pi * a * (1.0 - np.exp(-1.0 / a)))
@@ -388,7 +388,7 @@ class GaussianSpatialModel(SpatialModel):
             minor, sigma_eff = _sigma_eff(lon_0, lat_0, lon, lat, _wrap_phi(phi), sigma, e)
             a = one_minus_cos(sigma_eff)
             norm = 1 / (2 * np.pi * sigma * minor)
-        return norm * np.exp(-0.5 * one_minus_cos(sep) / a)
+        return norm * np.exp(-0.5 * one_minus_cos_separation(lon, lat, lon_0, lat_0) / a)
 
     @property
     def evaluation_radius(self):
