@@ -14,19 +14,25 @@ For a `SkyModel` with a spatial model, on a cut-out around the source:
 
 What does not depend on the parameters — the cut-out, its exposure, the
 kernel, the matrix — is prepared once; the cut-out is rebuilt only when the
-source moves by more than a few pixels. The last result is cached by the
-parameter values, so unchanged models cost one tuple comparison.
+source moves by a few pixels or its size changes by a few pixels. The last
+result is cached by the parameter values, so unchanged models cost one tuple
+comparison.
 
-Two windows around the source: the model is evaluated on the *input window*
-(`TAIL` × its ``evaluation_radius`` + `MARGIN_PIX` pixels on each side of the
-source pixel), and its predicted counts fill the *cut-out*: the input window
-grown by the PSF kernel's radius, so that every pixel the convolution reaches
-is kept. Both are clipped to the map. The flux of the model outside the input
-window is left out (truncation): for a Gaussian (radius 5σ) the window reaches
-at least 5.5σ on each axis from the centre, which leaves out less than
-``2 × P(|x| > 5.5σ) ≈ 8e-8`` of its flux (``tests/test_map_live.py`` checks it
-is below 1e-6 of the total npred, against the model evaluated on the whole map);
-a disk (radius 1.1 r_0 (1 + edge_width)) loses nothing.
+Two windows around the source: the model is evaluated on the *input window*,
+and its predicted counts fill the *cut-out*: the input window grown by the PSF
+kernel's radius, so that every pixel the convolution reaches is kept. Both are
+clipped to the map. The input window is a square centred on the source pixel
+rounded to a multiple of `BLOCK_PIX`, of half-width `TAIL` × the model's
+``evaluation_radius`` rounded up to a multiple of `BLOCK_PIX`, + `MARGIN_PIX`:
+a function of the parameters alone, so two evaluators of the same model give
+the same numbers whatever moves came before, and it reaches at least
+``TAIL × evaluation_radius + MARGIN_PIX − BLOCK_PIX / 2`` from the source. The
+flux of the model outside it is left out (truncation): for a Gaussian (radius
+5σ) the window reaches more than 5.5σ on each axis from its centre, which
+leaves out less than ``2 × P(|x| > 5.5σ) ≈ 8e-8`` of its flux
+(``tests/test_map_live.py`` checks it is below 1e-6 of the total npred and of
+the source's own, against the model evaluated on the whole map); a disk
+(radius 1.1 r_0 (1 + edge_width)) loses nothing.
 """
 from __future__ import annotations
 
@@ -38,10 +44,12 @@ from .base import DatasetError
 
 __all__ = ["MapEvaluator"]
 
-#: pixels added around the evaluated source; the cut-out is rebuilt when the source moves more than half of it
-MARGIN_PIX = 8
 #: the model is evaluated within TAIL × its evaluation radius (+ the margin) of its centre (see the module doc)
 TAIL = 1.1
+#: pixels added to the input window's half-width
+MARGIN_PIX = 4
+#: input windows are centred on multiples of BLOCK_PIX pixels, their half-widths (without the margin) too
+BLOCK_PIX = 4
 #: spatial images with at most this many non-zero pixels (a point source: 4) are convolved by placing kernels
 DIRECT_MAX_PIXELS = 16
 
@@ -135,7 +143,7 @@ class MapEvaluator:
         self.dataset = dataset
         self._key = None
         self._result = None
-        self._center = None
+        self._window_key = None
         e = dataset.exposure.geom.axis("energy_true").edges.to_value(u.TeV)
         self._e_lo, self._e_hi = e[:-1], e[1:]
         self._setup_cutout()
@@ -168,17 +176,25 @@ class MapEvaluator:
             return wy[:, None] * wx[None, :]
         return sm.integrate_wcs(self._in_wcs, self._in_shape)
 
-    def _setup_cutout(self):
+    def _window(self) -> tuple:
+        """``(iy, ix, half)``: centre and half-width (pixels) of the input window for the current parameters."""
+        geom = self.dataset.counts.geom
+        src_r = float(self.model.spatial_model.evaluation_radius.to_value(u.deg))
+        if not np.isfinite(src_r) or src_r <= 0 and type(self.model.spatial_model).__name__ != "PointSpatialModel":
+            src_r = max(geom.width.deg)  # extended without a radius (e.g. constant): the whole map
+        x, y = self._source_pixel()
+        b = BLOCK_PIX
+        half = b * int(np.ceil(TAIL * src_r / geom.binsz / b)) + MARGIN_PIX
+        return int(b * np.round(y / b)), int(b * np.round(x / b)), half
+
+    def _setup_cutout(self, window=None):
         """The input window (the model evaluated) and the cut-out (its npred), see the module doc."""
         ds = self.dataset
         geom = ds.counts.geom
         kernel = ds.psf
         k_half = 0 if kernel is None else kernel.data.shape[1] // 2
-        self._radius_pix = self._window_radius_pix()
-        half = self._radius_pix + MARGIN_PIX
-        x, y = self._source_pixel()
+        self._window_key = iy, ix, half = self._window() if window is None else window
         nx, ny = geom.npix
-        ix, iy = int(np.round(x)), int(np.round(y))
         xi0, xi1 = max(ix - half, 0), min(ix + half + 1, nx)
         yi0, yi1 = max(iy - half, 0), min(iy + half + 1, ny)
         if xi0 >= xi1 or yi0 >= yi1:
@@ -199,7 +215,6 @@ class MapEvaluator:
             lit = np.flatnonzero(self._exposure.reshape(self._exposure.shape[0], -1).any(axis=1))
             # true-energy bins from the first to the last with exposure on the cut-out (the others give npred 0)
             self._lit = slice(int(lit[0]), int(lit[-1]) + 1) if lit.size else slice(0, 0)
-        self._center = (x, y)
         self._spatial_key = None
         self._spatial = None
 
@@ -211,24 +226,11 @@ class MapEvaluator:
         """
         return self._in_slices
 
-    def _window_radius_pix(self) -> int:
-        """Pixels from the source to the edge of its input window, without the margin."""
-        geom = self.dataset.counts.geom
-        src_r = float(self.model.spatial_model.evaluation_radius.to_value(u.deg))
-        if not np.isfinite(src_r) or src_r <= 0 and type(self.model.spatial_model).__name__ != "PointSpatialModel":
-            src_r = max(geom.width.deg)  # extended without a radius (e.g. constant): the whole map
-        return int(np.ceil(TAIL * src_r / geom.binsz))
-
-    def _moved(self):
-        """Whether the input window no longer fits the source.
-
-        It moved by more than half the margin, grew beyond its window, or shrank to a window more than the
-        margin smaller.
-        """
-        x, y = self._source_pixel()
-        radius = self._window_radius_pix()
-        return (max(abs(x - self._center[0]), abs(y - self._center[1])) > MARGIN_PIX / 2
-                or not self._radius_pix - MARGIN_PIX <= radius <= self._radius_pix)
+    def _update_window(self):
+        """A new input window and cut-out if the current parameters need another one (see the module doc)."""
+        window = self._window()
+        if window != self._window_key:
+            self._setup_cutout(window)
 
     # --------------------------------------------------------------- compute
     def _values_key(self):
@@ -254,8 +256,7 @@ class MapEvaluator:
         key = self._values_key()
         if key == self._key:
             return self._result
-        if self._moved():
-            self._setup_cutout()
+        self._update_window()  # a new one if the source moved or changed size
         if self._slices is None:
             result = (None, None)
         else:
@@ -336,19 +337,73 @@ class MapEvaluator:
         flux = self.model.spectral_model.integral_values(self._e_lo, self._e_hi)
         return flux[:, None, None] * self.spatial_psf() * self._exposure
 
-    def _npred_cutout(self):
-        npred = self.npred_true()
-        apply = getattr(self.model, "apply_irf", {})
+    def _edisp(self):
+        """The EDISP matrix (n_true, n_reco) the model applies, or None (true bins = reco bins)."""
         ds = self.dataset
-        if ds.edisp is not None and apply.get("edisp", True):
-            lit = self._lit  # the other true-energy bins have no exposure: npred 0
-            # einsum, not BLAS: these products are small, and threaded BLAS is slow on a busy machine
-            npred = np.einsum("ij,ik->jk", ds.edisp[lit], npred[lit].reshape(lit.stop - lit.start, -1),
-                              optimize=False).reshape((ds.edisp.shape[1],) + npred.shape[1:])
-        elif npred.shape[0] != ds.counts.data.shape[0]:
+        if ds.edisp is not None and getattr(self.model, "apply_irf", {}).get("edisp", True):
+            return ds.edisp
+        if ds.exposure.data.shape[0] != ds.counts.data.shape[0]:
             raise DatasetError(f"Dataset '{ds.name}': without energy dispersion the true and reco energy axes "
                                "must have the same bins")
+        return None
+
+    def _npred_cutout(self):
+        npred = self.npred_true()
+        edisp = self._edisp()
+        if edisp is not None:
+            lit = self._lit  # the other true-energy bins have no exposure: npred 0
+            # einsum, not BLAS: these products are small, and threaded BLAS is slow on a busy machine
+            npred = np.einsum("ij,ik->jk", edisp[lit], npred[lit].reshape(lit.stop - lit.start, -1),
+                              optimize=False).reshape((edisp.shape[1],) + npred.shape[1:])
         return npred
+
+    def compute_image(self, reco_bins):
+        """Predicted counts summed over the reco-energy bins ``[i0, i1)`` on the cut-out, cached by parameter values.
+
+        Equals ``compute()[1][i0:i1].sum(axis=0)`` to round-off, without the cube per reco bin: the EDISP
+        matrix's columns ``i0..i1`` are summed first, so the true-energy bins are summed once (the live
+        residual map's path).
+
+        Parameters
+        ----------
+        reco_bins : tuple of int
+            ``(i0, i1)``: the reco-energy bins summed.
+
+        Returns
+        -------
+        slices : tuple of slice or None
+            (y, x) slices of the cut-out in the dataset's image; None if the source is off the map.
+        image : numpy.ndarray or None
+            Predicted counts (ny, nx) on the cut-out; None if the source is off the map.
+
+        Raises
+        ------
+        DatasetError
+            If the dataset has no EDISP and its true and reco energy axes have different numbers of bins.
+        """
+        i0, i1 = int(reco_bins[0]), int(reco_bins[1])
+        key = (self._values_key(), i0, i1)
+        cached = self.__dict__.get("_image_cache")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        self._update_window()  # a new one if the source moved or changed size
+        result = (None, None) if self._slices is None else (self._slices, self._image(i0, i1))
+        self._image_cache = (key, result)
+        return result
+
+    def _image(self, i0, i1):
+        lit = self._lit
+        edisp = self._edisp()
+        if edisp is not None:
+            weights = edisp[lit, i0:i1].sum(axis=1)
+        else:
+            weights = (np.arange(self._exposure.shape[0]) >= i0) & (np.arange(self._exposure.shape[0]) < i1)
+            weights = weights[lit].astype(float)
+        weights = weights * self.model.spectral_model.integral_values(self._e_lo[lit], self._e_hi[lit])
+        spatial = self.spatial_psf()
+        if spatial.shape[0] == 1:
+            return spatial[0] * np.einsum("t,tyx->yx", weights, self._exposure[lit], optimize=False)
+        return np.einsum("t,tyx->yx", weights, spatial[lit] * self._exposure[lit], optimize=False)
 
     def __repr__(self):
         return f"MapEvaluator(model='{self.model.name}', cutout={getattr(self, '_shape', None)})"

@@ -11,7 +11,9 @@ change then costs
 * the signal: each sky model's predicted counts on its cut-out
   (`~gwidgets.core.datasets.map_evaluator.MapEvaluator`, cached per model by
   its parameter values — moving one source re-evaluates only that source),
-  masked and summed over energy into the image;
+  masked and summed over energy into the image (when the mask is the same in
+  every reco bin summed, the usual case, the evaluator sums over energy first:
+  `~gwidgets.core.datasets.map_evaluator.MapEvaluator.compute_image`);
 * the smoothing of the npred image and the significance
   ``(counts − npred) / √npred``.
 
@@ -117,6 +119,24 @@ class Cutouts:
         self.dataset = dataset
         self._evaluators: dict = {}
 
+    def evaluators(self) -> list:
+        """The evaluators of the dataset's current sky models (new ones for new models; the others are dropped).
+
+        Returns
+        -------
+        list of `~gwidgets.core.datasets.map_evaluator.MapEvaluator`
+            In the order of `sky_models`.
+        """
+        out, keep = [], {}
+        for model in sky_models(self.dataset):
+            ev = self._evaluators.get(id(model))
+            if ev is None or ev.model is not model or ev.dataset is not self.dataset:
+                ev = MapEvaluator(model, self.dataset)
+            keep[id(model)] = ev
+            out.append(ev)
+        self._evaluators = keep
+        return out
+
     def __call__(self):
         """``[(model, slices, npred cut-out (n_reco, h, w))]`` of the sky models with pixels on the map.
 
@@ -126,16 +146,31 @@ class Cutouts:
             ``(model, slices, npred)`` per sky model on the map: ``slices`` the (y, x) slices of its
             cut-out, ``npred`` its predicted counts (n_reco, h, w).
         """
-        out, keep = [], {}
-        for model in sky_models(self.dataset):
-            ev = self._evaluators.get(id(model))
-            if ev is None or ev.model is not model or ev.dataset is not self.dataset:
-                ev = MapEvaluator(model, self.dataset)
-            keep[id(model)] = ev
+        out = []
+        for ev in self.evaluators():
             sl, values = ev.compute()
             if sl is not None:
-                out.append((model, sl, values))
-        self._evaluators = keep
+                out.append((ev.model, sl, values))
+        return out
+
+    def images(self, reco_bins) -> list:
+        """``[(model, slices, image)]``: as calling this object, npred summed over the reco bins ``[i0, i1)``.
+
+        Parameters
+        ----------
+        reco_bins : tuple of int
+            ``(i0, i1)``: the reco-energy bins summed.
+
+        Returns
+        -------
+        list of tuple
+            ``(model, slices, image)`` per sky model on the map, ``image`` (h, w) in counts.
+        """
+        out = []
+        for ev in self.evaluators():
+            sl, image = ev.compute_image(reco_bins)
+            if sl is not None:
+                out.append((ev.model, sl, image))
         return out
 
 
@@ -238,6 +273,8 @@ class ResidualMaps:
         mask = np.ones(shape, bool) if mask is None else mask
         self._mask = mask[i0:i1]
         self.valid = self._mask.any(axis=0)
+        # the same mask in every reco bin summed (an offset cut, an exclusion): the signal summed over energy first
+        self._mask_image = self._mask[0] if (self._mask == self._mask[:1]).all() else None
         self.counts = (ds.counts.data[i0:i1] * self._mask).sum(axis=0).astype(float)
         self._counts_smooth = gaussian_filter(self.counts, self.smooth_pix) if self.smooth_pix > 0 else self.counts
         ny, nx = shape[1:]
@@ -287,6 +324,10 @@ class ResidualMaps:
         """
         i0, i1 = self.energy_range
         out = np.zeros(self._image_shape)
+        if self._mask_image is not None:
+            for _, sl, image in self.cutouts.images((i0, i1)):
+                out[sl] += image * self._mask_image[sl]
+            return out
         for _, sl, values in self.cutouts():
             out[sl] += np.einsum("ijk,ijk->jk", values[i0:i1], self._mask[(slice(None),) + sl], optimize=False)
         return out
