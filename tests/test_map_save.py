@@ -165,3 +165,27 @@ def test_bad_suffix_and_no_map_are_named_errors(view, tmp_path):
     finally:
         blank.close()
         empty.close()
+
+
+def test_aladin_save_without_aladin_lite_or_with_a_bad_suffix_says_so(monkeypatch, tmp_path):
+    """The Aladin view's save: an unknown suffix and a machine without Aladin Lite give errors that say so."""
+    pytest.importorskip("ipyaladin")
+    from gwidgets.state import AnalysisSession
+    from gwidgets.widgets.aladin_assets import ALADIN_JS_ENV
+    from gwidgets.widgets.aladin_view import AladinView
+
+    monkeypatch.delenv(ALADIN_JS_ENV, raising=False)
+    monkeypatch.setenv("GWIDGETS_DATA", str(tmp_path / "no-data"))  # no cached copy either
+    session = AnalysisSession(None, background=False)
+    view = AladinView(session)
+    try:
+        assert view.aladin is None
+        with pytest.raises(ValueError, match=r"sky\.gif.*\.png, \.jpeg, \.jpg, \.webp"):
+            view.save(tmp_path / "sky.gif")
+        with pytest.raises(GwidgetsError, match="Aladin Lite is not running here"):
+            view.save(tmp_path / "sky.png")
+        view.save_buttons.handle_message({"event": "save", "format": "png"})   # the button: the error in the page
+        assert "Aladin Lite is not running here" in session.error
+    finally:
+        view.close()
+        session.close()

@@ -17,6 +17,14 @@ Overlays are sent only once the widget reports it has loaded (``_is_loaded``),
 then redrawn whole on every change, so nothing piles up in ipyaladin's queue
 while the page is closed or the script never loads.
 
+**Saving the view.** Aladin Lite makes the picture itself, in the page
+(``getViewData``: the survey, the overlays and the markers as shown, with its
+logo): the *PNG* button over the view asks the page for it through the kernel
+and downloads it; from Python, ``view.save("sky.png")`` has it written there.
+Both are a round trip through the page, so the file arrives once the page has
+answered (after the cell that asked has finished, in a notebook); ``on_saved``
+is told when. Offline the survey is grey, the regions and markers are drawn.
+
 >>> import gwidgets as gw
 >>> from gwidgets.app.first_look import default_analysis
 >>> from gwidgets.state import AnalysisSession
@@ -28,11 +36,16 @@ while the page is closed or the script never loads.
 from __future__ import annotations
 
 import html
+import os
+import tempfile
+from pathlib import Path
 
 import ipywidgets as w
 
+from ..errors import GwidgetsError
 from .aladin_assets import ALADIN_LITE_VERSION, AladinAssetError, fetch_aladin_js, find_aladin_js, local_widget_esm
 from .base import SessionView
+from .download_buttons import SaveButtons
 
 __all__ = ["AladinView"]
 
@@ -43,6 +56,8 @@ STYLES = {
     "gw-exclusion": {"color": "#ff5252", "line_width": 1},
 }
 POINTINGS = "gw-pointings"
+#: image formats Aladin Lite can make
+IMAGE_FORMATS = ("png", "jpeg", "webp")
 _CLASSES: dict[str, type] = {}
 
 
@@ -97,6 +112,11 @@ class AladinView(SessionView):
                                         layout=w.Layout(width="220px", display="none"))
         self.download_button.add_class("gw-aladin-download")
         self.download_button.on_click(self._on_download)
+        self.n_saved = 0
+        self._save_requests: dict = {}
+        self.save_buttons = SaveButtons("aladin", ("png",), tooltips={
+            "png": "save the Aladin view as PNG (made by Aladin Lite in the page: survey, regions, markers)"})
+        self.save_buttons.on_save(self._on_save_button)
         super().__init__(session, [self.note, self.download_button], **kwargs)
         self.add_class("gw-aladin-view")
         self.watch(session, self._redraw, ["selection", "on_region", "off_regions", "exclusion_regions"])
@@ -129,11 +149,12 @@ class AladinView(SessionView):
         self.aladin = _aladin_class(esm)(target=self._target(), fov=self.fov, survey=self.survey,
                                          height=self.height)
         self.watch(self.aladin, self._redraw, "_is_loaded")
+        self.aladin.on_msg(self._on_aladin_message)
         self._intro = (f"Aladin Lite {ALADIN_LITE_VERSION} (local copy). Green: ON region, blue: OFF regions, red: "
                        "exclusions, markers: selected pointings. Survey tiles need network; without it the "
                        "background stays grey.")
         self._say(self._intro + " Loading…")
-        self.children = [self.note, self.aladin]
+        self.children = [self.note, self.save_buttons, self.aladin]
         self._redraw()
         return True
 
@@ -144,6 +165,79 @@ class AladinView(SessionView):
             self._start()
             return
         self._say(f"Download failed: {html.escape(self.session.error)}", offer_download=True)
+
+    # ------------------------------------------------------------------ saving
+    def save(self, path, with_logo: bool = True, on_saved=None) -> Path:
+        """Have the page write the Aladin view to ``path`` (.png, .jpeg/.jpg or .webp), as Aladin Lite draws it.
+
+        The picture is made in the page and travels back through the kernel: the file exists once the page
+        has answered (in a notebook, after the current cell has run; a call before Aladin Lite has loaded
+        waits for it).
+
+        Parameters
+        ----------
+        path : str or Path
+            Where to write; the suffix picks the format.
+        with_logo : bool
+            Keep Aladin Lite's logo in the corner.
+        on_saved : callable, optional
+            ``on_saved(path)``, called in the kernel once the file is written.
+
+        Returns
+        -------
+        pathlib.Path
+            ``path``.
+
+        Raises
+        ------
+        GwidgetsError
+            If Aladin Lite is not available here (the note says why).
+        ValueError
+            For a suffix Aladin Lite cannot make (named with the path).
+        """
+        path = Path(path)
+        fmt = {"jpg": "jpeg"}.get(path.suffix.lower().lstrip("."), path.suffix.lower().lstrip("."))
+        if fmt not in IMAGE_FORMATS:
+            raise ValueError(f"cannot save the Aladin view as {path}: the suffix must be one of .png, .jpeg, .jpg, "
+                             ".webp")
+        if self.aladin is None:
+            raise GwidgetsError("The Aladin view cannot be saved: Aladin Lite is not running here (see the note "
+                                "above the view)")
+        self._save_requests[str(path)] = on_saved
+        self.aladin.save_view_as_image(str(path), image_format=fmt, with_logo=with_logo)
+        return path
+
+    def _on_save_button(self, fmt):
+        with self.action("Save the Aladin view"):
+            handle, tmp = tempfile.mkstemp(prefix="gwidgets-aladin-", suffix=f".{fmt}")
+            os.close(handle)
+
+            def deliver(path):
+                data = Path(path).read_bytes()
+                Path(path).unlink(missing_ok=True)
+                self.save_buttons.send_file(data, fmt)
+
+            try:
+                self.save(tmp, on_saved=deliver)
+            except Exception:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        return None  # the file follows when the page has made it
+
+    def _on_aladin_message(self, _widget, content, buffers):
+        """The page's answer to ``save_view_as_image`` (ipyaladin has written the file by now)."""
+        if not isinstance(content, dict) or content.get("event_type") != "save_view_as_image":
+            return
+        path = str(content.get("path", ""))
+        if path not in self._save_requests:
+            return
+        callback = self._save_requests.pop(path)
+        if not Path(path).is_file() and buffers:  # written here if ipyaladin did not
+            Path(path).write_bytes(bytes(buffers[0]))
+        self.n_saved += 1
+        if callback is not None:
+            with self.action("Save the Aladin view"):
+                callback(path)
 
     def _target(self) -> str:
         s = self.session
