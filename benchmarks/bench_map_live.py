@@ -35,14 +35,17 @@ def _ms(x):
     return f"{x * 1e3:.2f} ms" if x < 1 else f"{x:.2f} s"
 
 
-def _time(step, n):
+def _time(step, n, cpu=None):
+    """Wall times of ``step(i)``, i < n, after 3 warm-up calls; ``cpu`` (a list) gets the thread's CPU times."""
     for i in range(3):
         step(i)
     out = []
     for i in range(n):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         step(i)
         out.append(time.perf_counter() - t0)
+        if cpu is not None:
+            cpu.append(time.thread_time() - c0)
     return np.array(out)
 
 
@@ -90,16 +93,18 @@ def python_residual_map(n=100):
             g_model.spatial_model.lat_0.value = lat + 0.002 * (i % 7)
             return gammapy_map()
 
-        t_ours = _time(ours_step, n)
-        t_gp = _time(gammapy_step, max(10, n // 5))
+        cpu_ours, cpu_gp = [], []
+        t_ours = _time(ours_step, n, cpu_ours)
+        t_gp = _time(gammapy_step, max(10, n // 5), cpu_gp)
         diff = np.nanmax(np.abs(ours_step(7) - gammapy_step(7)))
         kind = "point source" if name == "crab" else "Gaussian sigma 0.2 deg"
         print(f"   {kind:24s} gwidgets median {_ms(np.median(t_ours))} (p95 {_ms(np.percentile(t_ours, 95))})"
               f"   gammapy median {_ms(np.median(t_gp))}   x{np.median(t_gp) / np.median(t_ours):.0f}"
               f"   max |significance difference| {diff:.3f} sigma")
-        if name == "crab":
-            ok = np.median(t_ours) < 0.010
-            print(f"   target   : < 10 ms (point source) -> {'OK' if ok else 'MISSED'}")
+        print(f"   {'':24s} CPU time of the step (this thread; less sensitive to other load): gwidgets median "
+              f"{_ms(np.median(cpu_ours))}   gammapy median {_ms(np.median(cpu_gp))}")
+        ok = np.median(t_ours) < 0.010
+        print(f"   target   : < 10 ms ({kind}) -> {'OK' if ok else 'MISSED'}")
 
 
 # ---------------------------------------------------------------- browser

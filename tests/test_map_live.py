@@ -400,6 +400,39 @@ def test_cached_kernel_transforms_equal_scipy_fftconvolve(ours):
     assert len(windows) >= 3  # new windows, new FFT lengths: the kernel transforms were not reused
 
 
+def test_kernel_transforms_follow_a_replaced_kernel(ours):
+    """The kernels' transforms, shared and kept per FFT shape, follow a replaced PSF kernel.
+
+    A dataset given a new PSF kernel of the same size (the same FFT shapes) gets the model convolved with the
+    new kernel, equal to scipy's convolution with it.
+    """
+    from scipy.signal import fftconvolve
+
+    from gwidgets.core.datasets.map_evaluator import MapEvaluator
+    from gwidgets.core.datasets.map_irf import PSFKernel
+
+    model = ours.models["gauss"]
+    ev = MapEvaluator(model, ours)
+    before = ev.spatial_psf().copy()
+    narrow = ours.psf.data ** 2
+    narrow /= narrow.sum(axis=(1, 2), keepdims=True)
+    ours.psf = PSFKernel(narrow, ours.psf.binsz_deg)
+    model.spatial_model.sigma.value += 1e-9  # the same window and FFT shape, a new evaluation
+    ev = MapEvaluator(model, ours)
+    (sy, sx), _ = ev.compute()
+    after = ev.spatial_psf()
+    assert after.shape == before.shape and np.abs(after - before).max() > 1e-3 * before.max()
+    iy, ix = ev.input_slices
+    spatial = model.spatial_model.integrate_wcs(_cutout_wcs(ours.counts.geom, iy, ix),
+                                                (iy.stop - iy.start, ix.stop - ix.start))
+    h = narrow.shape[1] // 2
+    full = fftconvolve(np.broadcast_to(spatial, (narrow.shape[0],) + spatial.shape), narrow, axes=(1, 2))
+    y0, x0 = sy.start - (iy.start - h), sx.start - (ix.start - h)
+    expected = np.clip(full[:, y0:y0 + sy.stop - sy.start, x0:x0 + sx.stop - sx.start], 0, None)
+    lit = ours.exposure.data.reshape(narrow.shape[0], -1).any(axis=1)
+    np.testing.assert_allclose(after[lit], expected[lit], rtol=1e-12, atol=1e-15)
+
+
 @pytest.mark.parametrize("sigma", [0.05, 0.1, 0.2])
 def test_gaussian_truncation_below_1e6_of_npred(ours, sigma):
     """The Gaussian evaluated on its input window only differs from it evaluated on the whole map by < 1e-6.

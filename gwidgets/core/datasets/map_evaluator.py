@@ -36,13 +36,15 @@ the source's own, against the model evaluated on the whole map); a disk
 """
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import astropy.units as u
 import numpy as np
 from scipy import fft as sp_fft
 
 from .base import DatasetError
 
-__all__ = ["MapEvaluator"]
+__all__ = ["MapEvaluator", "axis_plan", "kernel_transform"]
 
 #: the model is evaluated within TAIL × its evaluation radius (+ the margin) of its centre (see the module doc)
 TAIL = 1.1
@@ -118,6 +120,54 @@ def axis_plan(n_in: int, offset: int, n_out: int, k: int) -> tuple:
     a = max(0, h - offset)
     b = min(full, n_out - offset + h)
     return max(b, full - a), a, b, a + offset - h
+
+
+#: the kernels' transforms kept (`kernel_transform`): at most this many, and at most this many bytes (but the last)
+KERNEL_FFT_ENTRIES = 4
+KERNEL_FFT_BYTES = 48 * 2**20
+_KERNEL_FFTS: OrderedDict = OrderedDict()
+
+
+def kernel_transform(kernel, fshape) -> np.ndarray:
+    """``rfft2`` of each kernel image zero-padded to ``fshape``, kept for the next calls with the same arguments.
+
+    Shared by all evaluators (a dataset's, a live view's): a source dragged across cut-outs of a few FFT
+    lengths, or two sources, reuse them. Kept for the same kernel array object only (its identity is checked,
+    so a new or replaced kernel is transformed anew); the least recently used are dropped beyond
+    `KERNEL_FFT_ENTRIES` or `KERNEL_FFT_BYTES`.
+
+    Parameters
+    ----------
+    kernel : numpy.ndarray
+        Kernel images (n_e, k_y, k_x).
+    fshape : tuple of int
+        FFT shape (n_y, n_x).
+
+    Returns
+    -------
+    numpy.ndarray
+        Complex (n_e, n_y, n_x // 2 + 1), read-only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> k = np.zeros((1, 3, 3)); k[0, 1, 1] = 1.0
+    >>> t = kernel_transform(k, (4, 4))
+    >>> t.shape, kernel_transform(k, (4, 4)) is t
+    ((1, 4, 3), True)
+    """
+    key = (id(kernel), tuple(fshape))
+    hit = _KERNEL_FFTS.get(key)
+    if hit is not None and hit[0] is kernel:
+        _KERNEL_FFTS.move_to_end(key)
+        return hit[1]
+    value = sp_fft.rfft2(kernel, s=fshape, axes=(1, 2))
+    value.flags.writeable = False
+    _KERNEL_FFTS[key] = (kernel, value)
+    while len(_KERNEL_FFTS) > 1 and (len(_KERNEL_FFTS) > KERNEL_FFT_ENTRIES
+                                     or sum(v.nbytes for _, v in _KERNEL_FFTS.values()) > KERNEL_FFT_BYTES):
+        _KERNEL_FFTS.popitem(last=False)
+    return value
 
 
 class MapEvaluator:
@@ -306,23 +356,21 @@ class MapEvaluator:
 
         For the true-energy bins with exposure (see `spatial_psf`), one bin at a time (faster than one
         transform of the whole cube: each bin stays in the CPU cache). The FFT length per axis is the shortest
-        fast length without wrap-around on the cut-out (`axis_plan`); the kernels' transforms are kept for
-        that length: one forward transform of the image per call.
+        fast length without wrap-around on the cut-out (`axis_plan`); the kernels' transforms are kept per
+        length (`kernel_transform`): one forward transform of the image per call.
         """
         n_e = kernel.shape[0]
         ny, nx = self._shape
         (ly, ay, by, py), (lx, ax, bx, px) = (axis_plan(image.shape[i], self._in_offset[i], self._shape[i],
                                                         kernel.shape[i + 1]) for i in (0, 1))
         fshape = (sp_fft.next_fast_len(ly, True), sp_fft.next_fast_len(lx, True))
-        cache = self.__dict__.get("_kernel_fft")
-        if cache is None or cache[0] != fshape or cache[1] is not kernel:
-            cache = self._kernel_fft = (fshape, kernel, sp_fft.rfft2(kernel, s=fshape, axes=(1, 2)))
+        kernel_fft = kernel_transform(kernel, fshape)
         spectrum = sp_fft.rfft2(image, s=fshape)
         product = np.empty_like(spectrum)
         out = np.zeros((n_e, ny, nx))
         window = out[:, py:py + by - ay, px:px + bx - ax]
         for i in range(self._lit.start, self._lit.stop):
-            np.multiply(spectrum, cache[2][i], out=product)
+            np.multiply(spectrum, kernel_fft[i], out=product)
             np.maximum(sp_fft.irfft2(product, s=fshape, overwrite_x=True)[ay:by, ax:bx], 0, out=window[i])
         return out
 
