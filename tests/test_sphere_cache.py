@@ -70,3 +70,45 @@ def test_one_minus_cos_separation_against_astropy():
     got = sphere.one_minus_cos_separation(lon1, lat1, lon2, lat2)
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-15)
     assert (got[:20] > 2 - 1e-12).all()
+
+
+def _window_wcs(w, x0, y0):
+    """The WCS of the map pixels from (x0, y0) on."""
+    v = w.deepcopy()
+    v.wcs.crpix = [w.wcs.crpix[0] - x0, w.wcs.crpix[1] - y0]
+    v.wcs.set()
+    return v
+
+
+def test_windows_of_a_map_served_from_one_grid_equal_astropy():
+    """Grids of windows of one map, served as slices of one cached padded grid, equal astropy's.
+
+    Windows: integer shifts of the reference pixel, inside the map (all served from the map's grid, computed
+    once) and off its edge. Centres against astropy's pixel_to_world, solid angles against the exact area of
+    each lat-lon pixel (CAR about the equator); a half-integer and an arbitrary reference pixel.
+    """
+    rng = np.random.default_rng(3)
+    for crpix in ((75.5, 75.5), (60.123456, 71.654321)):
+        w = _wcs(crpix=crpix)
+        sphere.pixel_centers_world(w, (150, 150))
+        sphere.pixel_solid_angle(w, (150, 150))
+        entries = sphere.grid_cache_usage()[0]
+        for i in range(40):
+            shape = tuple(int(v) for v in rng.integers(1, 60, 2))
+            inside = i < 30  # within the map's grid (+ its padding): no new grid
+            hi = (150 - shape[0], 150 - shape[1]) if inside else (300, 300)
+            y0, x0 = (int(rng.integers(-sphere.GRID_PAD_PIX if inside else 160, h + 1)) for h in hi)
+            v = _window_wcs(w, x0, y0)
+            lon, lat = sphere.pixel_centers_world(v, shape)
+            y, x = np.mgrid[0:shape[0], 0:shape[1]]
+            ref_lon, ref_lat = v.pixel_to_world_values(x, y)
+            np.testing.assert_allclose(lon, ref_lon, rtol=0, atol=1e-11)
+            np.testing.assert_allclose(lat, ref_lat, rtol=0, atol=1e-11)
+            omega = sphere.pixel_solid_angle(v, shape)
+            d = abs(w.wcs.cdelt[1])
+            exact = np.radians(abs(w.wcs.cdelt[0])) * (np.sin(np.radians(ref_lat + d / 2))
+                                                       - np.sin(np.radians(ref_lat - d / 2)))
+            np.testing.assert_allclose(omega, exact, rtol=1e-6)
+            assert not lon.flags.writeable and not omega.flags.writeable
+            if inside:
+                assert sphere.grid_cache_usage()[0] == entries, (x0, y0, shape)

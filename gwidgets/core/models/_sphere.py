@@ -73,16 +73,67 @@ def frame_of_wcs(wcs) -> str:
 
 
 #: the last few pixel grids (centres, solid angles, oversampled WCS, pixel scale) by WCS and shape: a model
-#: re-evaluated on the same cut-out (a slider, a drag within the cut-out's margin) does not recompute its sky
-#: coordinates. Up to 16 entries (four per extended model on its cut-out) holding at most 32 MiB of arrays.
+#: re-evaluated on the same cut-out or on a nearby one of the same map (a slider, a drag) does not recompute
+#: its sky coordinates. Up to 16 entries (four per extended model) holding at most 32 MiB of arrays.
 _GRIDS: OrderedDict = OrderedDict()
 GRID_CACHE_ENTRIES = 16
 _GRID_MAX_BYTES = 8 * 2**20
 GRID_CACHE_BYTES = 32 * 2**20
 
 
+#: pixels added on each side of a pixel grid computed for the cache: the grids of windows of the same map
+#: shifted by up to this many pixels (a source dragged across cut-outs) are slices of it
+GRID_PAD_PIX = 16
+
+
 def _nbytes(value) -> int:
     return sum(a.nbytes for a in (value if isinstance(value, tuple) else (value,)) if isinstance(a, np.ndarray))
+
+
+def _evict():
+    while len(_GRIDS) > GRID_CACHE_ENTRIES or sum(_nbytes(v) for v in _GRIDS.values()) > GRID_CACHE_BYTES:
+        _GRIDS.popitem(last=False)
+
+
+def _window(value, oy, ox, ny, nx):
+    if isinstance(value, tuple):
+        return tuple(a[oy:oy + ny, ox:ox + nx] for a in value)
+    return value[oy:oy + ny, ox:ox + nx]
+
+
+def _cached_subgrid(kind, wcs, shape, compute, n_arrays):
+    """``compute(wcs, shape)`` (arrays of ``shape``) served as a window of a cached grid of the same map.
+
+    Two WCS that differ only by an integer shift of the reference pixel describe windows of one pixel grid;
+    a grid is computed with `GRID_PAD_PIX` more pixels on each side and kept, and the later requests that
+    fall inside it are read-only slices of it.
+    """
+    w = wcs.wcs
+    ny, nx = shape
+    pad = GRID_PAD_PIX
+    if w.naxis != 2 or n_arrays * 8 * (ny + 2 * pad) * (nx + 2 * pad) > _GRID_MAX_BYTES:
+        return _cached_grid(kind, wcs, shape, lambda: compute(wcs, shape))
+    crpix = np.asarray(w.crpix, float)
+    floor = np.floor(crpix)
+    key = wcs_key(wcs, (0, 0))
+    base = key[:2] + (tuple(crpix - floor),) + key[3:-1]  # the map: all but the integer part of crpix
+    ax0, ay0 = -int(floor[0]), -int(floor[1])  # pixel (0, 0) of the request on the map's pixel grid
+    for k, value in reversed(_GRIDS.items()):
+        if k[0] == ("window", kind) and k[1] == base:
+            sx0, sy0, sny, snx = k[2]
+            ox, oy = ax0 - sx0, ay0 - sy0
+            if 0 <= ox and ox + nx <= snx and 0 <= oy and oy + ny <= sny:
+                _GRIDS.move_to_end(k)
+                return _window(value, oy, ox, ny, nx)
+    padded = wcs.deepcopy()
+    padded.wcs.crpix = crpix + pad
+    padded.wcs.set()
+    value = compute(padded, (ny + 2 * pad, nx + 2 * pad))
+    for a in value if isinstance(value, tuple) else (value,):
+        a.flags.writeable = False  # shared between callers: read-only
+    _GRIDS[(("window", kind), base, (ax0 - pad, ay0 - pad, ny + 2 * pad, nx + 2 * pad))] = value
+    _evict()
+    return _window(value, pad, pad, ny, nx)
 
 
 def wcs_key(wcs, shape) -> tuple:
@@ -127,8 +178,7 @@ def _cached_grid(kind, wcs, shape, compute):
     for a in arrays:
         a.flags.writeable = False  # shared between callers: read-only
     _GRIDS[key] = value
-    while len(_GRIDS) > GRID_CACHE_ENTRIES or sum(_nbytes(v) for v in _GRIDS.values()) > GRID_CACHE_BYTES:
-        _GRIDS.popitem(last=False)
+    _evict()
     return value
 
 
@@ -183,7 +233,7 @@ def _pixel_scale_deg(wcs) -> float:
 def pixel_centers_world(wcs, shape):
     """(lon, lat) in degrees of the pixel centres, arrays of ``shape`` (ny, nx).
 
-    The arrays are read-only and shared with later calls for the same WCS and shape.
+    The arrays are read-only, shared with later calls (windows of one cached grid of the same map).
 
     Parameters
     ----------
@@ -197,7 +247,7 @@ def pixel_centers_world(wcs, shape):
     lon, lat : numpy.ndarray
         Degrees, shape ``shape``.
     """
-    return _cached_grid("centres", wcs, shape, lambda: _pixel_centers_world(wcs, shape))
+    return _cached_subgrid("centres", wcs, shape, _pixel_centers_world, 2)
 
 
 def _pixel_centers_world(wcs, shape):
@@ -210,7 +260,7 @@ def _pixel_centers_world(wcs, shape):
 def pixel_solid_angle(wcs, shape) -> np.ndarray:
     """Solid angle (sr) of each pixel, from its corners (two planar triangles, as gammapy).
 
-    The array is read-only and shared with later calls for the same WCS and shape.
+    The array is read-only, shared with later calls (a window of one cached grid of the same map).
 
     Parameters
     ----------
@@ -224,7 +274,7 @@ def pixel_solid_angle(wcs, shape) -> np.ndarray:
     numpy.ndarray
         Solid angles in sr, shape ``shape``.
     """
-    return _cached_grid("solid_angle", wcs, shape, lambda: _pixel_solid_angle(wcs, shape))
+    return _cached_subgrid("solid_angle", wcs, shape, _pixel_solid_angle, 1)
 
 
 def _pixel_solid_angle(wcs, shape) -> np.ndarray:
