@@ -433,6 +433,48 @@ def test_kernel_transforms_follow_a_replaced_kernel(ours):
     np.testing.assert_allclose(after[lit], expected[lit], rtol=1e-12, atol=1e-15)
 
 
+def _whole_map_npred(ds, model):
+    """The predicted counts of ``model`` evaluated on the whole map of ``ds`` (scipy's convolution, its EDISP)."""
+    from scipy.signal import fftconvolve
+
+    kernel = ds.psf.data
+    spatial = model.spatial_model.integrate_wcs(ds.counts.geom.wcs, ds.counts.data.shape[1:])
+    conv = np.clip(fftconvolve(np.broadcast_to(spatial, (kernel.shape[0],) + spatial.shape), kernel, mode="same",
+                               axes=(1, 2)), 0, None)
+    edges = ds.exposure.geom.axis("energy_true").edges.to_value("TeV")
+    npred_true = model.spectral_model.integral_values(edges[:-1], edges[1:])[:, None, None] * conv * ds.exposure.data
+    return np.einsum("ij,ikl->jkl", ds.edisp, npred_true * 1e4)
+
+
+def test_template_turned_on_the_map_is_not_truncated(ours):
+    """A square template turned on the map is evaluated whole (its corners are inside the window).
+
+    Galactic template on the ICRS map (turned by ~60 deg, corners full): its npred on the evaluator's window
+    equals the whole-map evaluation to < 1e-6.
+    """
+    from astropy.coordinates import SkyCoord
+    from astropy.wcs import WCS
+
+    from gwidgets.core.datasets.map_evaluator import MapEvaluator
+    from gwidgets.core.models import TemplateSpatialModel
+
+    gal = SkyCoord(83.5, 22.1, unit="deg").galactic
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype, wcs.wcs.cdelt = ["GLON-CAR", "GLAT-CAR"], [-0.02, 0.02]
+    wcs.wcs.crval, wcs.wcs.crpix = [gal.l.deg, gal.b.deg], [25.5, 25.5]
+    wcs.wcs.set()
+    model = SkyModel(PowerLaw(index=2.4, amplitude="1e-11 cm-2 s-1 TeV-1"),
+                     TemplateSpatialModel(np.ones((50, 50)), wcs), name="template")
+    ours.models = [*ours.models, model]
+    sl, cut = MapEvaluator(model, ours).compute()
+    ours_npred = np.zeros(ours.counts.data.shape)
+    ours_npred[(slice(None),) + sl] = cut
+    reference = _whole_map_npred(ours, model)
+    assert reference.sum() > 0
+    assert abs(ours_npred.sum() - reference.sum()) < 1e-6 * reference.sum()
+    assert np.abs(ours_npred - reference).max() < 1e-6 * reference.max()
+
+
 @pytest.mark.parametrize("sigma", [0.05, 0.1, 0.2])
 def test_gaussian_truncation_below_1e6_of_npred(ours, sigma):
     """The Gaussian evaluated on its input window only differs from it evaluated on the whole map by < 1e-6.
@@ -442,8 +484,6 @@ def test_gaussian_truncation_below_1e6_of_npred(ours, sigma):
 
     The source just under half a block off the centre of its window on both axes (the window's worst case).
     """
-    from scipy.signal import fftconvolve
-
     from gwidgets.core.datasets.map_evaluator import BLOCK_PIX, MapEvaluator
 
     model = ours.models["gauss"]
@@ -459,14 +499,7 @@ def test_gaussian_truncation_below_1e6_of_npred(ours, sigma):
     iy, ix = ev.input_slices
     if ix.start > 0 and ix.stop < ours.counts.data.shape[2]:  # not clipped by the map: the source is off-centre
         assert abs((ix.start + ix.stop - 1) / 2 - x) == pytest.approx(off, abs=1e-6)
-    geom, kernel = ours.counts.geom, ours.psf.data
-    spatial = sm.integrate_wcs(geom.wcs, ours.counts.data.shape[1:])  # the whole map
-    conv = np.clip(fftconvolve(np.broadcast_to(spatial, (kernel.shape[0],) + spatial.shape), kernel, mode="same",
-                               axes=(1, 2)), 0, None)
-    flux = model.spectral_model.integral_values(*(lambda e: (e[:-1], e[1:]))(
-        ours.exposure.geom.axis("energy_true").edges.to_value("TeV")))
-    npred_true = flux[:, None, None] * conv * ours.exposure.data * 1e4
-    reference = np.einsum("ij,ikl->jkl", ours.edisp, npred_true)
+    reference = _whole_map_npred(ours, model)
     ours_npred = np.zeros_like(reference)
     ours_npred[(slice(None),) + sl] = cut
     total = ours.npred().data.sum()
@@ -475,7 +508,7 @@ def test_gaussian_truncation_below_1e6_of_npred(ours, sigma):
           f"source's (max pixel {np.abs(ours_npred - reference).max() / total:.2e} of the total)")
     assert lost < 1e-6 * total and lost < 1e-6 * reference.sum()  # also of the source's own npred
     assert np.abs(ours_npred - reference).max() < 1e-6 * total
-    assert (iy.stop - iy.start) * (ix.stop - ix.start) < spatial.size  # the truncation is not vacuous
+    assert (iy.stop - iy.start) * (ix.stop - ix.start) < reference[0].size  # the truncation is not vacuous
 
 
 def test_axis_plan_circular_equals_linear_convolution():

@@ -132,10 +132,13 @@ class TemplateSpatialModel(SpatialModel):
 
     @property
     def evaluation_radius(self):
-        """Half the larger image side."""
+        """Half the image diagonal (at the larger pixel scale): the circle about the centre that holds the image.
+
+        Also when the image is turned on the map (another frame): its corners are within it.
+        """
         ny, nx = self.data.shape
         scale = np.max(np.abs(self.wcs.proj_plane_pixel_scales()[0].to_value(u.deg)))
-        return 0.5 * max(nx, ny) * scale * u.deg
+        return 0.5 * float(np.hypot(nx, ny)) * scale * u.deg
 
     def copy(self):
         """A copy with copied parameters (the image is shared, never modified).
