@@ -112,3 +112,32 @@ def test_windows_of_a_map_served_from_one_grid_equal_astropy():
             assert not lon.flags.writeable and not omega.flags.writeable
             if inside:
                 assert sphere.grid_cache_usage()[0] == entries, (x0, y0, shape)
+
+
+def test_grid_cache_from_two_threads():
+    """Two threads (a fit's worker and the kernel's thread) asking for many grids at once: no error, right values."""
+    import threading
+
+    w = _wcs(crpix=(40.5, 30.5))
+    errors = []
+
+    def work(seed):
+        rng = np.random.default_rng(seed)
+        try:
+            for _ in range(300):
+                x0, y0 = (int(v) for v in rng.integers(-200, 200, 2))
+                v = _window_wcs(w, x0, y0)
+                lon, lat = sphere.pixel_centers_world(v, (8, 9))
+                ref_lon, ref_lat = v.pixel_to_world_values(np.arange(9)[None, :], np.arange(8)[:, None])
+                assert np.allclose(lon, ref_lon, rtol=0, atol=1e-11) and np.allclose(lat, ref_lat, rtol=0, atol=1e-11)
+                sphere.pixel_solid_angle(v, (8, 9))
+                sphere.grid_cache_usage()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(seed,)) for seed in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors

@@ -7,7 +7,7 @@ For a `SkyModel` with a spatial model, on a cut-out around the source:
    pixels (the model oversamples small sources; a point source shares its
    flux among the four nearest pixels, as gammapy);
 3. PSF: that image convolved with the kernel of each true-energy bin
-   (FFT, the kernels' transforms kept per cut-out shape; as gammapy 2.1, before the exposure);
+   (FFT, the kernels' transforms kept per FFT shape, `kernel_transform`; as gammapy 2.1, before the exposure);
    true-energy bins without exposure on the cut-out are skipped (their npred is 0);
 4. × exposure (cm² s) → predicted counts in true energy;
 5. EDISP: folded into reconstructed energy with the dataset's matrix.
@@ -36,6 +36,7 @@ the source's own, against the model evaluated on the whole map); a disk
 """
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 import astropy.units as u
@@ -126,6 +127,7 @@ def axis_plan(n_in: int, offset: int, n_out: int, k: int) -> tuple:
 KERNEL_FFT_ENTRIES = 4
 KERNEL_FFT_BYTES = 48 * 2**20
 _KERNEL_FFTS: OrderedDict = OrderedDict()
+_KERNEL_FFTS_LOCK = threading.Lock()  # a fit's worker thread and the kernel's thread evaluate at the same time
 
 
 def kernel_transform(kernel, fshape) -> np.ndarray:
@@ -157,16 +159,18 @@ def kernel_transform(kernel, fshape) -> np.ndarray:
     ((1, 4, 3), True)
     """
     key = (id(kernel), tuple(fshape))
-    hit = _KERNEL_FFTS.get(key)
-    if hit is not None and hit[0] is kernel:
-        _KERNEL_FFTS.move_to_end(key)
-        return hit[1]
+    with _KERNEL_FFTS_LOCK:
+        hit = _KERNEL_FFTS.get(key)
+        if hit is not None and hit[0] is kernel:
+            _KERNEL_FFTS.move_to_end(key)
+            return hit[1]
     value = sp_fft.rfft2(kernel, s=fshape, axes=(1, 2))
     value.flags.writeable = False
-    _KERNEL_FFTS[key] = (kernel, value)
-    while len(_KERNEL_FFTS) > 1 and (len(_KERNEL_FFTS) > KERNEL_FFT_ENTRIES
-                                     or sum(v.nbytes for _, v in _KERNEL_FFTS.values()) > KERNEL_FFT_BYTES):
-        _KERNEL_FFTS.popitem(last=False)
+    with _KERNEL_FFTS_LOCK:
+        _KERNEL_FFTS[key] = (kernel, value)
+        while len(_KERNEL_FFTS) > 1 and (len(_KERNEL_FFTS) > KERNEL_FFT_ENTRIES
+                                         or sum(v.nbytes for _, v in _KERNEL_FFTS.values()) > KERNEL_FFT_BYTES):
+            _KERNEL_FFTS.popitem(last=False)
     return value
 
 

@@ -4,6 +4,7 @@ Angles are in radians here; the spatial models convert from degrees once.
 """
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -76,6 +77,7 @@ def frame_of_wcs(wcs) -> str:
 #: re-evaluated on the same cut-out or on a nearby one of the same map (a slider, a drag) does not recompute
 #: its sky coordinates. Up to 16 entries (four per extended model) holding at most 32 MiB of arrays.
 _GRIDS: OrderedDict = OrderedDict()
+_GRIDS_LOCK = threading.Lock()  # a fit's worker thread and the kernel's thread evaluate models at the same time
 GRID_CACHE_ENTRIES = 16
 _GRID_MAX_BYTES = 8 * 2**20
 GRID_CACHE_BYTES = 32 * 2**20
@@ -90,7 +92,7 @@ def _nbytes(value) -> int:
     return sum(a.nbytes for a in (value if isinstance(value, tuple) else (value,)) if isinstance(a, np.ndarray))
 
 
-def _evict():
+def _evict():  # with _GRIDS_LOCK held
     while len(_GRIDS) > GRID_CACHE_ENTRIES or sum(_nbytes(v) for v in _GRIDS.values()) > GRID_CACHE_BYTES:
         _GRIDS.popitem(last=False)
 
@@ -118,21 +120,23 @@ def _cached_subgrid(kind, wcs, shape, compute, n_arrays):
     key = wcs_key(wcs, (0, 0))
     base = key[:2] + (tuple(crpix - floor),) + key[3:-1]  # the map: all but the integer part of crpix
     ax0, ay0 = -int(floor[0]), -int(floor[1])  # pixel (0, 0) of the request on the map's pixel grid
-    for k, value in reversed(_GRIDS.items()):
-        if k[0] == ("window", kind) and k[1] == base:
-            sx0, sy0, sny, snx = k[2]
-            ox, oy = ax0 - sx0, ay0 - sy0
-            if 0 <= ox and ox + nx <= snx and 0 <= oy and oy + ny <= sny:
-                _GRIDS.move_to_end(k)
-                return _window(value, oy, ox, ny, nx)
+    with _GRIDS_LOCK:
+        for k, value in reversed(_GRIDS.items()):
+            if k[0] == ("window", kind) and k[1] == base:
+                sx0, sy0, sny, snx = k[2]
+                ox, oy = ax0 - sx0, ay0 - sy0
+                if 0 <= ox and ox + nx <= snx and 0 <= oy and oy + ny <= sny:
+                    _GRIDS.move_to_end(k)
+                    return _window(value, oy, ox, ny, nx)
     padded = wcs.deepcopy()
     padded.wcs.crpix = crpix + pad
     padded.wcs.set()
     value = compute(padded, (ny + 2 * pad, nx + 2 * pad))
     for a in value if isinstance(value, tuple) else (value,):
         a.flags.writeable = False  # shared between callers: read-only
-    _GRIDS[(("window", kind), base, (ax0 - pad, ay0 - pad, ny + 2 * pad, nx + 2 * pad))] = value
-    _evict()
+    with _GRIDS_LOCK:
+        _GRIDS[(("window", kind), base, (ax0 - pad, ay0 - pad, ny + 2 * pad, nx + 2 * pad))] = value
+        _evict()
     return _window(value, pad, pad, ny, nx)
 
 
@@ -167,18 +171,20 @@ def wcs_key(wcs, shape) -> tuple:
 
 def _cached_grid(kind, wcs, shape, compute):
     key = (kind, wcs_key(wcs, shape))
-    hit = _GRIDS.get(key)
-    if hit is not None:
-        _GRIDS.move_to_end(key)
-        return hit
+    with _GRIDS_LOCK:
+        hit = _GRIDS.get(key)
+        if hit is not None:
+            _GRIDS.move_to_end(key)
+            return hit
     value = compute()
     arrays = [a for a in (value if isinstance(value, tuple) else (value,)) if isinstance(a, np.ndarray)]
     if sum(a.nbytes for a in arrays) > _GRID_MAX_BYTES:
         return value  # a large grid is not kept (a few of them would hold too much memory)
     for a in arrays:
         a.flags.writeable = False  # shared between callers: read-only
-    _GRIDS[key] = value
-    _evict()
+    with _GRIDS_LOCK:
+        _GRIDS[key] = value
+        _evict()
     return value
 
 
@@ -196,7 +202,8 @@ def grid_cache_usage() -> tuple:
     >>> entries <= GRID_CACHE_ENTRIES and nbytes <= GRID_CACHE_BYTES
     True
     """
-    return len(_GRIDS), sum(_nbytes(v) for v in _GRIDS.values())
+    with _GRIDS_LOCK:
+        return len(_GRIDS), sum(_nbytes(v) for v in _GRIDS.values())
 
 
 def pixel_scale_deg(wcs) -> float:
