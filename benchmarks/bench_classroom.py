@@ -13,7 +13,7 @@ What it does, on loopback only, bounded in count and time:
 3. on every page at once, presses an arrow key on the first model slider ``--moves`` times
    and times key press → the residual panel redrawn (its canvas's ``data-drawn`` changes);
 4. measures the RSS of the Voilà server and of every kernel process (psutil, children of the
-   server whose command line runs ``ipykernel_launcher``);
+   server whose command line runs ``gwidgets.app.kernel`` or ``ipykernel_launcher``);
 5. closes the pages WITHOUT ``beforeunload`` (a laptop lid closed, a network drop: Voilà's own
    kernel shutdown on unload does not run) and polls until only the idle pre-heated kernels are
    left: the time until then is what kernel culling (``--cull-idle-timeout``) gives.
@@ -40,6 +40,8 @@ sys.path.insert(0, str(ROOT / "tests" / "browser"))
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+#: a kernel process: the dashboard's own kernel (gwidgets.app.kernel), or ipykernel's
+KERNEL_COMMANDS = ("gwidgets.app.kernel", "ipykernel_launcher")
 PAINTED = ".gw-dashboard .noUi-handle"
 SLIDER = ".gw-dashboard .gw-param-row .noUi-handle"
 DRAWN = "(document.querySelector('.gw-fit-residuals') || {dataset: {}}).dataset.drawn || ''"
@@ -48,13 +50,13 @@ CHANGED = ("(b) => { const s = " + DRAWN + "; if (s && s !== b) { window.__t1 = 
 
 
 def _kernels(server):
-    """The kernel processes (ipykernel_launcher) below the server process."""
+    """The kernel processes (`KERNEL_COMMANDS`) below the server process."""
     import psutil
 
     out = []
     for child in server.children(recursive=True):
         try:
-            if any("ipykernel_launcher" in part for part in child.cmdline()):
+            if any(k in part for part in child.cmdline() for k in KERNEL_COMMANDS):
                 out.append(child)
         except psutil.Error:
             continue

@@ -93,7 +93,8 @@ def test_dashboard_command_stops_voila_and_its_kernels(how, tmp_path):
         # (a kernel still booting prints its own KeyboardInterrupt when jupyter_client interrupts it)
         _wait(lambda: "is filled with 1 kernel" in log_path.read_text(), 240, "the kernel pool never filled")
         started = _descendants(proc.pid)
-        kernels = {pid: c for pid, c in started.items() if "ipykernel_launcher" in c}
+        # gwidgets dashboard's kernels run gwidgets.app.kernel (ipykernel without debugpy and jedi)
+        kernels = {pid: c for pid, c in started.items() if "-m gwidgets.app.kernel" in c}
         assert kernels, started
         _wait(lambda: all(_idle(pid) for pid in kernels), 240, "the pre-heated kernel never went idle")
         if how == "ctrl-c":

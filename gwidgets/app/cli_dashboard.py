@@ -61,8 +61,11 @@ dashboard = Dashboard(session=session, first_look=not path)  # no PATH: open wit
 dashboard"""
 
 
-def dashboard_notebook(extra_code: str | None = None):
-    """The dashboard notebook (`nbformat` v4); ``extra_code`` is run before the dashboard is displayed."""
+def dashboard_notebook(extra_code: str | None = None, kernel_name: str = "python3"):
+    """The dashboard notebook (`nbformat` v4); ``extra_code`` is run before the dashboard is displayed.
+
+    ``kernel_name`` is its kernelspec (``gwidgets dashboard`` serves it with `gwidgets.app.kernel.KERNEL_NAME`).
+    """
     import nbformat
 
     code = CODE
@@ -71,17 +74,18 @@ def dashboard_notebook(extra_code: str | None = None):
         code = f"{head}\n{extra_code.strip()}\n{last}"
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell(INTRO), nbformat.v4.new_code_cell(code)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    display = "Python 3" if kernel_name == "python3" else f"Python 3 ({kernel_name})"
+    nb.metadata["kernelspec"] = {"name": kernel_name, "display_name": display, "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
     return nb
 
 
-def write_notebook(directory, extra_code: str | None = None) -> Path:
-    """Write the dashboard notebook into ``directory``; returns its path."""
+def write_notebook(directory, extra_code: str | None = None, kernel_name: str = "python3") -> Path:
+    """Write the dashboard notebook (kernelspec ``kernel_name``) into ``directory``; returns its path."""
     import nbformat
 
     path = Path(directory) / NOTEBOOK_NAME
-    nbformat.write(dashboard_notebook(extra_code), str(path))
+    nbformat.write(dashboard_notebook(extra_code, kernel_name), str(path))
     return path
 
 
@@ -235,8 +239,12 @@ def run(args) -> int:
 
     if importlib.util.find_spec("voila") is None:
         raise GwidgetsError("Voilà is not installed: pip install voila")
+    from .kernel import KERNEL_NAME, kernel_env, write_kernel_spec
+
     with tempfile.TemporaryDirectory(prefix="gwidgets-dashboard-") as tmp:
-        notebook = write_notebook(tmp)
+        # each page's kernel: ipykernel without the debugger and jedi (gwidgets.app.kernel), ~9 MiB less per kernel
+        notebook = write_notebook(tmp, kernel_name=KERNEL_NAME)
+        env = kernel_env(write_kernel_spec(Path(tmp) / "jupyter"), voila_env(args.path, args.required_irf))
         pool = getattr(args, "pool_size", 1)
         if pool is not None and pool < 1:
             raise GwidgetsError(f"--pool-size must be at least 1, got {pool} (use --no-preheat for no pool)")
@@ -246,7 +254,7 @@ def run(args) -> int:
         cmd = voila_command(notebook, args.port, args.no_browser, args.ip,
                             preheat=not getattr(args, "no_preheat", False), pool_size=pool or 1,
                             cull_idle_timeout=cull or None)
-        proc = subprocess.Popen(cmd, cwd=tmp, env=voila_env(args.path, args.required_irf), **popen_kwargs())
+        proc = subprocess.Popen(cmd, cwd=tmp, env=env, **popen_kwargs())
         previous = _forward_stop_signals(proc)
         try:
             return proc.wait()

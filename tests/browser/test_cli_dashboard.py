@@ -39,7 +39,8 @@ def _kernel_count(proc) -> int:
     n = 0
     for child in psutil.Process(proc.pid).children(recursive=True):
         try:
-            n += any("ipykernel_launcher" in part for part in child.cmdline())
+            # gwidgets dashboard's kernels run gwidgets.app.kernel (ipykernel without debugpy and jedi)
+            n += "gwidgets.app.kernel" in child.cmdline()
         except psutil.Error:
             continue
     return n
