@@ -5,8 +5,12 @@ scipy alone costs ~40 MiB per kernel once scipy.optimize is in (scipy.special 16
 with scipy.sparse, linalg, spatial and fft 23 MiB more, scipy.signal ~50 MiB), matplotlib.pyplot,
 pandas, dask and gammapy tens more. The default dashboard (`gwidgets dashboard`, no PATH: the
 simulated example store, all runs selected, ON region, log-parabola fit, flux points) needs none of
-them. This test runs the dashboard notebook's own code in a fresh Python process, waits until the
-first look has fitted and computed its flux points, and lists the heavy modules it holds.
+them. This test runs the dashboard notebook's own code in a fresh Python process prepared as the
+dashboard's kernel is (`gwidgets.app.kernel.prepare`: no debugpy, no jedi, ``regions`` imported on its
+no-matplotlib path), waits until the first look has fitted and computed its flux points, and lists the
+heavy modules it holds. ``regions`` itself is needed (the ON and OFF regions); matplotlib (~15 MiB per
+kernel, pulled in by ``import regions`` and by the sky view's colour map before) and PIL are not, and
+regions' DS9 file I/O still works without them.
 
 If it fails because a new feature really needs one of them on the first look, import that module
 inside the function that uses it (see ``gwidgets/core/models/spatial.py``), or measure the cost per
@@ -21,7 +25,10 @@ import textwrap
 #: modules the default dashboard's kernel must not import (top-level packages cover their submodules)
 NOT_NEEDED = (
     "scipy",  # flux-point norms use gwidgets.core.fit.brent; erf / quad only in the models that need them
-    "matplotlib.pyplot", "bqplot", "pandas", "dask", "distributed", "gammapy", "ipyaladin", "numba",
+    "matplotlib",  # regions imports matplotlib.path unless the kernel imported it first without (gwidgets.app.kernel)
+    "PIL",  # the sky view's PNG: gwidgets.widgets.png
+    "debugpy", "jedi",  # ipykernel's debugger and IPython's completer: blocked in the dashboard kernel
+    "bqplot", "pandas", "dask", "distributed", "gammapy", "ipyaladin", "numba",
     "astropy.modeling", "astropy.visualization",
     # 3D and export: only when their tab or command is used
     "gwidgets.core.reduction.ring", "gwidgets.core.reduction.map_dataset_maker", "gwidgets.core.datasets.map",
@@ -30,8 +37,10 @@ NOT_NEEDED = (
 )
 
 SCRIPT = textwrap.dedent("""
-    import json, sys, time
-    import ipywidgets  # as in a kernel
+    import json, sys, tempfile, time
+    from gwidgets.app.kernel import prepare
+    prepare()  # as the dashboard's kernel (python -m gwidgets.app.kernel) does before ipykernel starts
+    import ipykernel.ipkernel, ipywidgets  # as in a kernel
     from gwidgets.app.cli_dashboard import CODE
     namespace = {}
     exec(CODE, namespace)  # the dashboard notebook's code: example store, first look started at once
@@ -39,7 +48,14 @@ SCRIPT = textwrap.dedent("""
     deadline = time.monotonic() + 240
     while session.flux_points_result is None and not session.error and time.monotonic() < deadline:
         time.sleep(0.2)
-    print(json.dumps({"modules": sorted(sys.modules), "error": session.error,
+    with tempfile.TemporaryDirectory() as tmp:  # regions' DS9 writer and parser, without matplotlib
+        on = session.on_region
+        session.save_regions(tmp + "/on.reg")
+        session.load_regions(tmp + "/on.reg")
+        same = bool(abs(session.on_region.center.separation(on.center).deg) < 1e-6
+                    and abs((session.on_region.radius - on.radius).to_value("deg")) < 1e-6)
+    modules = [m for m, v in sys.modules.items() if v is not None]  # blocked names (None) are not imported
+    print(json.dumps({"modules": sorted(modules), "error": session.error, "ds9_round_trip": same,
                       "fit": bool(session.fit_result is not None and session.fit_result.success),
                       "flux_points": session.flux_points_result is not None}))
 """)
@@ -64,5 +80,6 @@ def test_default_dashboard_imports_no_heavy_module_it_does_not_need():
     # the first look really ran: the fit converged and the flux points exist (their estimator was imported)
     assert state["error"] == "" and state["fit"] and state["flux_points"], state
     assert "gwidgets.core.estimators.flux_points" in modules and "gwidgets.app.dashboard" in modules
+    assert "regions" in modules and state["ds9_round_trip"], state["ds9_round_trip"]
     held = {name: _held(modules, name)[:5] for name in NOT_NEEDED if _held(modules, name)}
     assert not held, f"the default dashboard's kernel imported modules it does not need: {held}"

@@ -6,7 +6,14 @@ page never debugs its kernel and never asks it to complete code, yet ipykernel i
 kernel. Both are optional for them: ipykernel without ``debugpy`` runs without the debugger (its
 ``kernel_info`` then does not list the ``"debugger"`` feature), IPython without ``jedi`` completes
 with its own completer. `main` makes both unimportable (``sys.modules[name] = None``, Python's way of
-blocking an import) and then starts ipykernel exactly as ``python -m ipykernel_launcher`` does.
+blocking an import), imports ``regions`` as `import_regions_without_matplotlib` does, and then starts
+ipykernel exactly as ``python -m ipykernel_launcher`` does.
+
+``regions`` (the ON / OFF regions of every analysis) imports ``matplotlib.path`` when it is imported, only
+to build two plot markers of DS9 point regions, and matplotlib costs ~15 MiB per kernel; the dashboard
+never plots regions with matplotlib. Imported while matplotlib looks absent, regions takes its own
+no-matplotlib path (those two markers are marker strings, '8' and '^'); matplotlib itself stays
+importable for whatever needs it later (saving a figure).
 
 ``gwidgets dashboard`` writes the kernelspec `kernel_spec` into its temporary directory, puts that
 directory first on ``JUPYTER_PATH`` (`kernel_env`) and names `KERNEL_NAME` in the notebook it serves.
@@ -30,7 +37,7 @@ import sys
 from pathlib import Path
 
 __all__ = ["KERNEL_NAME", "KERNEL_MODULE", "BLOCKED_MODULES", "kernel_spec", "write_kernel_spec", "kernel_env",
-           "block_modules", "main"]
+           "block_modules", "import_regions_without_matplotlib", "prepare", "main"]
 
 #: the kernelspec name ``gwidgets dashboard`` gives its notebook
 KERNEL_NAME = "gwidgets-dashboard"
@@ -140,9 +147,43 @@ def block_modules(names=BLOCKED_MODULES) -> list[str]:
     return blocked
 
 
-def main():
-    """Start ipykernel (arguments from ``sys.argv``, as ``ipykernel_launcher``) with `BLOCKED_MODULES` blocked."""
+def import_regions_without_matplotlib() -> bool:
+    """Import ``regions`` while ``matplotlib`` looks absent (its no-matplotlib path), if neither is imported yet.
+
+    Returns
+    -------
+    bool
+        True if regions was imported now without matplotlib; False if regions or matplotlib was already
+        imported (nothing is changed then).
+
+    Examples
+    --------
+    >>> import subprocess, sys
+    >>> code = ("from gwidgets.app.kernel import import_regions_without_matplotlib as f; print(f()); "
+    ...         "import sys; print('matplotlib' in sys.modules); import matplotlib; print(matplotlib.__name__)")
+    >>> subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.split()
+    ['True', 'False', 'matplotlib']
+    """
+    if "regions" in sys.modules or "matplotlib" in sys.modules:
+        return False
+    sys.modules["matplotlib"] = None  # regions asks importlib.util.find_spec("matplotlib"): None
+    try:
+        import regions  # noqa: F401
+    finally:
+        if "matplotlib" in sys.modules and sys.modules["matplotlib"] is None:
+            del sys.modules["matplotlib"]
+    return True
+
+
+def prepare():
+    """Make the process a dashboard kernel's: `block_modules`, then `import_regions_without_matplotlib`."""
     block_modules()
+    import_regions_without_matplotlib()
+
+
+def main():
+    """Start ipykernel (arguments from ``sys.argv``, as ``ipykernel_launcher``) after `prepare`."""
+    prepare()
     from ipykernel import kernelapp
 
     kernelapp.launch_new_instance()
