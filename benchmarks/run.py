@@ -3,6 +3,7 @@
     python benchmarks/run.py            # all
     python benchmarks/run.py io         # only bench_io.py
     python benchmarks/run.py closure --seeds 5 --jobs 2   # options after the names go to each benchmark's main
+    python benchmarks/run.py map_live python              # so do words that are not benchmark names
 """
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ BENCHMARKS = ["io", "reduce", "maps", "fit", "estimators", "widgets", "jointcrab
 def main(argv=None):
     argv = list(argv if argv is not None else sys.argv[1:])
     names = []
-    while argv and not argv[0].startswith("-"):
-        names.append(argv.pop(0))
+    while argv and not argv[0].startswith("-") and argv[0] in BENCHMARKS:
+        names.append(argv.pop(0))  # the rest (e.g. "map_live python", "widgets first-look") goes to the benchmark
     for name in names or BENCHMARKS:
         module = importlib.import_module(f"bench_{name}")
         module.main(argv) if argv else module.main()
