@@ -104,7 +104,10 @@ class GridInterpolator:
         (e.g. log energy), increasing.
     values : ndarray
         Values on the grid, shape ``tuple(len(p) for p in points)``, already in
-        the values scale (e.g. log).  Kept in their dtype (float32 from files).
+        the values scale (e.g. log).  Kept in their dtype (float32 from files),
+        and not copied when C- or Fortran-contiguous (IRF data from FITS files
+        are Fortran-ordered views): `values` is then the array given (reshaped
+        without its single-node dimensions).
     method : {"linear", "nearest"}
         Multilinear interpolation, or the value of the nearest node.
 
@@ -126,9 +129,13 @@ class GridInterpolator:
             raise ValueError(f"values shape {values.shape} does not match the grid {[len(p) for p in points]}")
         if any(self.keep):
             values = values.reshape([len(g) for g in self.grids])
-        self.values = np.ascontiguousarray(values)
-        self._flat = self.values.reshape(-1)
-        self._strides = [int(np.prod(self.values.shape[d + 1:])) for d in range(self.values.ndim)]
+        # an IRF's data is the transposed view of its FITS cell (Fortran order): used as it is, not copied
+        # (a C-ordered copy doubled every IRF in memory); other layouts are copied to C order
+        if not (values.flags.c_contiguous or values.flags.f_contiguous):
+            values = np.ascontiguousarray(values)
+        self.values = values
+        self._flat = values.reshape(-1) if values.flags.c_contiguous else values.ravel(order="F")
+        self._strides = [s // values.itemsize for s in values.strides]  # element offsets in _flat
 
     def cells(self, coords):
         """Per kept dimension: (lower node index, weight of the upper node), on un-broadcast coordinates.
