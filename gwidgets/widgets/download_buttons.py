@@ -96,13 +96,22 @@ class SaveButtons(_widget_base()):
     def on_save(self, handler: Callable[[str], bytes | None]):
         """Call ``handler(fmt)`` on a click; bytes it returns are downloaded at once.
 
-        A handler that returns None sends the file later itself (`send_file`), e.g. once the page
-        has made the picture.
+        Parameters
+        ----------
+        handler : callable
+            ``handler(fmt) -> bytes or None``. A handler that returns None sends the file later itself
+            (`send_file`), e.g. once the page has made the picture.
         """
         self._handler = handler
 
     def handle_message(self, content: dict):
-        """What the page's message ``content`` asks for (``{"event": "save", "format": fmt}``)."""
+        """Do what the page's message asks for: ``{"event": "save", "format": fmt}`` calls the handler.
+
+        Parameters
+        ----------
+        content : dict
+            The message; others, and formats not offered, are ignored.
+        """
         if not isinstance(content, dict) or content.get("event") != "save" or self._handler is None:
             return
         fmt = str(content.get("format", ""))
@@ -113,6 +122,16 @@ class SaveButtons(_widget_base()):
             self.send_file(data, fmt)
 
     def send_file(self, data: bytes, fmt: str, name: str | None = None):
-        """Have the page download ``data`` as ``<name>.<fmt>`` (default name: ``self.name``)."""
+        """Have the page download ``data`` as ``<name>.<fmt>``.
+
+        Parameters
+        ----------
+        data : bytes
+            The file's content (sent as one binary buffer).
+        fmt : str
+            Its format: the suffix, and the MIME type (`MIME`).
+        name : str, optional
+            File name without suffix (default ``self.name``).
+        """
         self.send({"kind": "file", "name": f"{name or self.name}.{fmt}", "mime": MIME.get(fmt, "")},
                   buffers=[bytes(data)])

@@ -90,7 +90,18 @@ def palette_rgba(name: str) -> np.ndarray:
 
 
 def map_box(canvas) -> tuple[int, int, int, int]:
-    """(left, top, width, height) of the map in the saved image, in image pixels."""
+    """Where the map is in a saved PNG.
+
+    Parameters
+    ----------
+    canvas : SkyCanvas
+        The canvas drawn (its ``shape`` and ``scale``).
+
+    Returns
+    -------
+    tuple of int
+        (left, top, width, height) in image pixels from the top-left corner.
+    """
     ny, nx = canvas.shape
     return MARGIN["left"], MARGIN["top"], nx * canvas.scale, ny * canvas.scale
 
@@ -178,7 +189,14 @@ def _metadata(canvas, fmt: str) -> dict:
 
 
 def map_svg(canvas, wcs, lo: float, hi: float, stretch: str = "linear", label: str = "") -> str:
-    """`render_map` as SVG text (labels kept as text, searchable; no date: the same map, the same text)."""
+    """`render_map` as SVG text (labels kept as text, searchable; no date: the same map, the same text).
+
+    Parameters are those of `render_map`.
+
+    Returns
+    -------
+    str
+    """
     import matplotlib
 
     buf = io.StringIO()
@@ -188,7 +206,14 @@ def map_svg(canvas, wcs, lo: float, hi: float, stretch: str = "linear", label: s
 
 
 def map_png(canvas, wcs, lo: float, hi: float, stretch: str = "linear", label: str = "") -> bytes:
-    """`render_map` as PNG bytes (the map at the canvas's scale, plus `MARGIN`; ``gwidgets:map-box`` text)."""
+    """`render_map` as PNG bytes (the map at the canvas's scale, plus `MARGIN`; ``gwidgets:map-box`` text).
+
+    Parameters are those of `render_map`.
+
+    Returns
+    -------
+    bytes
+    """
     buf = io.BytesIO()
     render_map(canvas, wcs, lo, hi, stretch, label).savefig(buf, format="png", dpi=DPI,
                                                             metadata=_metadata(canvas, "png"))
@@ -197,6 +222,13 @@ def map_png(canvas, wcs, lo: float, hi: float, stretch: str = "linear", label: s
 
 def save_map(canvas, wcs, path, lo: float, hi: float, stretch: str = "linear", label: str = "") -> Path:
     """Write `render_map` to ``path``; the suffix (.png, .svg or .pdf) picks the format.
+
+    Parameters
+    ----------
+    canvas, wcs, lo, hi, stretch, label
+        As for `render_map`.
+    path : str or Path
+        Where to write.
 
     Returns
     -------

@@ -194,7 +194,25 @@ class MapView(SessionView):
         return render_map(*self._figure_args())
 
     def save(self, path):
-        """Write the map as shown to ``path`` (.png, .svg or .pdf); returns the path (`save_map`)."""
+        """Write the map as shown to ``path`` (.png, .svg or .pdf; see `~gwidgets.widgets.map_figure.save_map`).
+
+        Parameters
+        ----------
+        path : str or Path
+            Where to write; the suffix picks the format.
+
+        Returns
+        -------
+        pathlib.Path
+            ``path``.
+
+        Raises
+        ------
+        GwidgetsError
+            Before any dataset (no map to save).
+        ValueError
+            For another suffix.
+        """
         canvas, wcs, lo, hi, stretch, label = self._figure_args()
         return save_map(canvas, wcs, path, lo, hi, stretch, label)
 
