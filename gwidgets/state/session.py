@@ -289,13 +289,15 @@ class AnalysisSession(KernelThreadNotifications, ProductsMixin, ConfigMixin, Has
     # ------------------------------------------------- the user's edit wins (see `FitControl`)
     @observe("models")
     def _models_changed(self, change):
-        self.graph.set("models", change["new"])
-        self.fit_control.models_replaced(change["new"])  # watches the parameters: a user's edit stops a fit
+        # the models now, not change["new"]: a change set from another thread is delivered later in the kernel's
+        # thread (`KernelThreadNotifications`), possibly after a newer one, which must stay the one used
+        self.graph.set("models", self.models)
+        self.fit_control.models_replaced(self.models)  # watches the parameters: a user's edit stops a fit
 
     # trait changes → graph inputs
     @observe("selection", "on_region", "exclusion_regions", "map_settings", "required_irf")
     def _input_changed(self, change):
-        value = change["new"]
+        value = getattr(self, change["name"])  # the value now (see _models_changed)
         if isinstance(value, list):
             value = tuple(value)
         self.graph.set(change["name"], value)
