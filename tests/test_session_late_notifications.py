@@ -17,6 +17,7 @@ from gwidgets.state.ui_thread import UIThread
 
 
 def test_models_set_in_a_worker_then_by_the_user_keep_the_users():
+    """The worker's models arrive after the user's: the graph and the parameter watch keep the user's."""
     session = AnalysisSession(gw.example_store(), background=False)
     loop = asyncio.new_event_loop()
     session.ui = UIThread(loop)   # the "kernel": this thread, its loop not turning until the cell ends
