@@ -26,3 +26,26 @@ STORES = {
     "magic-radmax": DATA / "magic" / "rad_max" / "data",
     "veritas-ed": DATA / "veritas" / "crab-point-like-ED",
 }
+
+
+def in_own_thread(test):
+    """Run ``test()`` in a new thread and re-raise what it raised: the "kernel" thread of a test with its own loop.
+
+    The main thread may already run an event loop (Playwright's sync API, kept alive by the session-scoped
+    browser fixtures), and ``loop.run_until_complete`` refuses to run inside it.
+    """
+    import threading
+
+    outcome = {}
+
+    def run():
+        try:
+            test()
+        except BaseException as error:  # re-raised in the caller's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, name="kernel")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
