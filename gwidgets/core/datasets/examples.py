@@ -70,7 +70,8 @@ def example_spectrum_datasets(obs_ids=(1001, 1002, 1003, 1004)):
 def example_map_dataset(obs_ids=(1001, 1002)):
     """Runs of the simulated example store binned around its bright source and stacked (a `MapDataset`).
 
-    Reduces the runs with `~gwidgets.core.reduction.MapDatasetMaker` (safe mask: offset below
+    Reduces the runs with the `~gwidgets.core.reduction.MapDatasetMaker` of a
+    `~gwidgets.core.reduction.map_settings.MapReductionSettings` (safe mask: offset below
     2.5°) on a 2° × 2° cube of 0.04° pixels centred on `EXAMPLE_SOURCE_POSITION`, with 4
     reco-energy bins from 1 to 10 TeV and 8 true-energy bins from 0.5 to 20 TeV, and stacks them.
 
@@ -89,14 +90,15 @@ def example_map_dataset(obs_ids=(1001, 1002)):
     >>> example_map_dataset([1001, 1002])
     MapDataset(name='stacked', shape=(4, 50, 50), n_true=8, counts=..., psf=yes, edisp=yes, models=0)
     """
-    from ..geom import MapAxis, WcsGeom
-    from ..reduction import MapDatasetMaker
+    from ..geom import MapAxis
+    from ..reduction.map_settings import MapReductionSettings
 
     observations = _example_observations(obs_ids)
-    energy_axis = MapAxis.from_energy_bounds(1 * u.TeV, 10 * u.TeV, 4)
-    geom = WcsGeom.create(EXAMPLE_SOURCE_POSITION, binsz=0.04, width=2 * u.deg, axes=[energy_axis])
-    energy_axis_true = MapAxis.from_energy_bounds(0.5 * u.TeV, 20 * u.TeV, 8, name="energy_true")
-    return MapDatasetMaker(geom, energy_axis_true, offset_max="2.5 deg").run_stacked(observations)
+    settings = MapReductionSettings(energy_axis=MapAxis.from_energy_bounds(1 * u.TeV, 10 * u.TeV, 4),
+                                    energy_axis_true=MapAxis.from_energy_bounds(0.5 * u.TeV, 20 * u.TeV, 8,
+                                                                                name="energy_true"),
+                                    binsz=0.04 * u.deg, width=2 * u.deg, offset_max=2.5 * u.deg)
+    return settings.maker(EXAMPLE_SOURCE_POSITION).run_stacked(observations)
 
 
 def example_exclusion_mask(geom, radius=0.3 * u.deg):
